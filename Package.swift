@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "deferment-desk",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "deferment", targets: ["deferment"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+    ],
+    targets: [
+        .target(name: "DefermentCore"),
+        .target(name: "DefermentFiles", dependencies: [
+            "DefermentCore",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        .target(name: "DefermentStore", dependencies: [
+            "DefermentCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "DefermentDesk", dependencies: [
+            "DefermentCore", "DefermentFiles", "DefermentStore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .executableTarget(name: "deferment", dependencies: [
+            "DefermentDesk", "DefermentCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "DefermentCoreTests", dependencies: ["DefermentCore"]),
+        .testTarget(name: "DefermentFilesTests", dependencies: ["DefermentFiles", "DefermentCore"]),
+        .testTarget(name: "DefermentDeskTests", dependencies: ["DefermentDesk", "DefermentStore", "DefermentFiles", "DefermentCore"]),
+    ]
+)

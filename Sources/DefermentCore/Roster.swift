@@ -1,0 +1,123 @@
+import Foundation
+
+/// The two rosters a monthly transmission is split into (名冊類別).
+public enum RosterKind: String, Sendable, CaseIterable {
+    /// 申請緩徵名冊: students applying for (or continuing) an in-school deferment.
+    case application = "申請緩徵"
+    /// 離校學生名冊: students who suspended or left school.
+    case leaving = "離校"
+}
+
+/// The review state of a roster row (審核狀態).
+public enum ReviewState: String, Sendable, CaseIterable {
+    /// 不分派: given to no county, for the reason recorded with it.
+    case notAssigned = "不分派"
+    /// 待審核: assigned to a county, awaiting its decision.
+    case pending = "待審核"
+    /// 核准: approved by the county (final).
+    case approved = "核准"
+    /// 未核准: refused by the county (final).
+    case refused = "未核准"
+}
+
+/// A column of the monthly roster (名冊欄位), as the student database sends it.
+///
+/// This is the one definition of the roster's columns: the parser matches headers against it
+/// and the roster templates are generated from it.
+public enum RosterColumn: String, Sendable, CaseIterable {
+    case nationalID = "身分證字號"
+    case birthDate = "出生年月日"
+    case name = "姓名"
+    case schoolName = "學校名稱"
+    case schoolCode = "學校代碼"
+    case program = "群科"
+    case grade = "年級"
+    case start = "緩徵起始日期"
+    case end = "緩徵終止日期"
+    case status = "學籍狀態"
+    case experimental = "是否為非學校型態實驗教育學生"
+    case uploadDate = "上傳日期"
+
+    /// Other header spellings accepted for this column.
+    public var aliases: [String] {
+        switch self {
+        case .nationalID: return ["身分證號", "身分證統一編號", "統一編號", "身份證字號"]
+        case .birthDate: return ["出生日期", "生日"]
+        case .name: return ["學生姓名"]
+        case .program: return ["就讀群科", "科別"]
+        case .grade: return ["就讀年級"]
+        case .experimental: return ["非學校型態實驗教育", "非學校型態實驗教育學生", "是否為非學校型態實驗教育"]
+        default: return []
+        }
+    }
+
+    /// Whether a roster without this column cannot be read at all.
+    public var isRequired: Bool {
+        switch self {
+        case .nationalID, .birthDate, .name, .schoolCode, .start, .end, .status: return true
+        case .schoolName, .program, .grade, .experimental, .uploadDate: return false
+        }
+    }
+
+    /// Columns a roster file carries, in the order of the ministry's template.
+    public static let templateOrder: [RosterColumn] = [
+        .nationalID, .birthDate, .name, .schoolCode, .schoolName, .program, .grade,
+        .start, .end, .status, .experimental,
+    ]
+
+    /// Finds the column a header cell names, ignoring spaces and full-width/half-width forms.
+    public static func matching(header raw: String) -> RosterColumn? {
+        let key = normaliseHeader(raw)
+        for column in allCases {
+            if normaliseHeader(column.rawValue) == key { return column }
+            if column.aliases.contains(where: { normaliseHeader($0) == key }) { return column }
+        }
+        return nil
+    }
+
+    /// Header normalisation: drop BOM, spaces and asterisks marking required fields; 身份→身分.
+    public static func normaliseHeader(_ raw: String) -> String {
+        var s = String.UnicodeScalarView()
+        for u in raw.unicodeScalars {
+            switch u.value {
+            case 0xFEFF, 0x20, 0x09, 0x3000, 0x2A, 0xFF0A, 0x0D, 0x0A: continue
+            default: s.append(u)
+            }
+        }
+        return String(s).replacingOccurrences(of: "身份", with: "身分")
+    }
+}
+
+/// A roster row as read from a file: the raw text of each known column and the source row number.
+public struct RosterRow: Sendable {
+    /// The row's number in the source file, counting the header as row 1 (as a spreadsheet shows it).
+    public var sourceRow: Int
+    /// The text of each column present in the file.
+    public var values: [RosterColumn: String]
+    /// Columns whose bytes could not be decoded (CP950 files with stray bytes).
+    public var undecodable: Set<RosterColumn>
+
+    public init(sourceRow: Int, values: [RosterColumn: String], undecodable: Set<RosterColumn> = []) {
+        self.sourceRow = sourceRow
+        self.values = values
+        self.undecodable = undecodable
+    }
+
+    /// Trimmed text of a column, empty when absent.
+    public func text(_ column: RosterColumn) -> String {
+        guard let v = values[column] else { return "" }
+        return v.trimmingSpaces()
+    }
+}
+
+extension String {
+    /// Trims ASCII and full-width spaces, tabs and line breaks at both ends.
+    public func trimmingSpaces() -> String {
+        let isSpace: (Unicode.Scalar) -> Bool = { [" ", "\t", "\r", "\n", "\u{3000}", "\u{FEFF}", "\u{A0}"].contains($0) }
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }
+        let last = scalars.lastIndex(where: { !isSpace($0) })!
+        if first == scalars.startIndex && last == scalars.index(before: scalars.endIndex) { return self }
+        return String(scalars[first...last])
+    }
+}

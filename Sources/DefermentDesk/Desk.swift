@@ -1,0 +1,305 @@
+import Foundation
+import GRDB
+import Logging
+import DefermentCore
+import DefermentFiles
+import DefermentStore
+
+/// What happened to one dropped file in a run.
+public struct FileOutcome: Sendable {
+    public enum Result: Sendable, Equatable {
+        /// Applied in one transaction; a summary line with counts only.
+        case applied(String)
+        /// The same bytes were applied before: nothing done (重複檔案).
+        case duplicate(String)
+        /// Refused as a whole: moved to `outbox/rejected/` with a report (退件).
+        case rejected(FileRejection)
+        /// Still being written: left for a later run.
+        case stillGrowing
+        /// An unexpected failure (disk, database): left queued for the next run.
+        case failed(String)
+    }
+    public var kind: InputKind
+    public var name: String
+    public var result: Result
+    /// Roster details, when a roster was applied.
+    public var roster: RosterFileSummary?
+}
+
+/// The summary of a run (處理摘要).
+public struct RunSummary: Sendable {
+    public var files: [FileOutcome] = []
+    public var rejectedCount: Int { files.filter { if case .rejected = $0.result { return true }; return false }.count }
+    public var failedCount: Int { files.filter { if case .failed = $0.result { return true }; return false }.count }
+}
+
+/// Thrown from a progress callback to abandon the current file; its transaction rolls back and
+/// the file stays queued.
+public struct StopRequested: Error {}
+
+/// The deferment desk on one root: claims dropped files, applies each in one transaction,
+/// archives the raw input and refuses unreadable files with a report.
+public final class Desk {
+    public let paths: DeskPaths
+    public let store: DeskStore
+    public private(set) var reference: ReferenceData
+    private let seedsDirectory: URL
+    private let lock: RootLock
+    private let logger: Logger
+    /// A file must be unchanged this long before it is claimed.
+    public var settleSeconds: Double = 1.0
+    /// How long `run` waits for a growing file before leaving it for later.
+    public var maximumSettleWait: Double = 30
+
+    /// The time zone of the desk's calendar days (arrival days, archive folders).
+    public static let timeZone = TimeZone(identifier: "Asia/Taipei")!
+
+    /// Opens a root: takes its lock (or throws ``RootLock/Held``), creates its folders, opens the
+    /// database and loads the reference data of `seeds`.
+    public init(root: URL, seeds: URL? = nil, logger: Logger = Logger(label: "deferment")) throws {
+        paths = DeskPaths(root: root)
+        lock = try RootLock(paths: paths)
+        try paths.createFolders()
+        self.logger = logger
+        seedsDirectory = seeds ?? paths.root.appendingPathComponent("seeds")
+        store = try DeskStore(path: paths.database.path)
+        reference = try ReferenceData.load(from: seedsDirectory)
+        try applySeeds(reference)
+    }
+
+    /// Reloads `seeds/` if any file changed since it was last loaded.
+    public func reloadSeedsIfChanged() throws {
+        let fresh = try ReferenceData.load(from: seedsDirectory)
+        if fresh.fileHashes != reference.fileHashes {
+            logger.info("參考資料已變更，重新載入")
+            try applySeeds(fresh)
+        }
+        reference = fresh
+    }
+
+    private func applySeeds(_ data: ReferenceData) throws {
+        var changed: [String] = []
+        for (name, hash) in data.fileHashes where try store.seedHash(name) != hash { changed.append(name) }
+        guard !changed.isEmpty else { return }
+        try store.queue.write { db in
+            try DeskStore.saveCounties(db, data.counties.counties)
+            for s in data.schools {
+                try DeskStore.saveSeedSchool(db, code: s.code, name: s.name, countyCode: s.countyCode, email: s.email)
+            }
+            for url in data.registryFiles where changed.contains("registry/" + url.lastPathComponent) {
+                let result = try RegistryIntake(reference: data).apply(db, fileID: nil, url: url) { _ in }
+                logger.info("載入參考役政資料 \(url.lastPathComponent)：\(result.rows) 筆，略過 \(result.problems.count) 筆")
+            }
+            for name in changed { try DeskStore.recordSeed(db, name: name, sha256: data.fileHashes[name]!) }
+        }
+        logger.info("參考資料已載入：\(changed.sorted().joined(separator: ", "))")
+    }
+
+    // MARK: - Scanning
+
+    struct Candidate {
+        var kind: InputKind
+        var url: URL
+        var name: String
+        var orderDate: CivilDate
+        var claimed: Bool
+    }
+
+    static func day(of date: Date) -> CivilDate {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = timeZone
+        let c = cal.dateComponents([.year, .month, .day], from: date)
+        return CivilDate(year: c.year!, month: c.month!, day: c.day!)!
+    }
+
+    private func modificationDate(_ url: URL) -> Date {
+        ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date) ?? Date()
+    }
+
+    /// Files waiting: first those claimed by an interrupted run, then the drop folders; registry
+    /// before rosters, each by upload date, then name.
+    func waitingFiles() -> [Candidate] {
+        let fm = FileManager.default
+        var result: [Candidate] = []
+        for kind in InputKind.allCases {
+            for (folder, claimed) in [(paths.active(kind), true), (paths.inbox(kind), false)] {
+                let names = (try? fm.contentsOfDirectory(atPath: folder.path)) ?? []
+                for name in names where !QueueFiles.isIgnored(name) {
+                    let url = folder.appendingPathComponent(name)
+                    var isDir: ObjCBool = false
+                    guard fm.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue else { continue }
+                    let original = claimed ? Self.originalName(ofClaimed: name) : name
+                    let date = uploadDate(inFileName: original) ?? Self.day(of: modificationDate(url))
+                    result.append(Candidate(kind: kind, url: url, name: original, orderDate: date, claimed: claimed))
+                }
+            }
+        }
+        return result.sorted {
+            let a = ($0.kind == .registry ? 0 : 1, $0.claimed ? 0 : 1)
+            let b = ($1.kind == .registry ? 0 : 1, $1.claimed ? 0 : 1)
+            if a != b { return a < b }
+            if $0.orderDate != $1.orderDate { return $0.orderDate < $1.orderDate }
+            return $0.name < $1.name
+        }
+    }
+
+    /// Claimed files are named `<arrival epoch>-<original name>`.
+    static func originalName(ofClaimed name: String) -> String {
+        guard let dash = name.firstIndex(of: "-"), name[..<dash].allSatisfy(\.isNumber) else { return name }
+        return String(name[name.index(after: dash)...])
+    }
+
+    /// Waits until a file has not changed for `settleSeconds`; false if it keeps growing.
+    func waitUntilStable(_ url: URL) -> Bool {
+        let fm = FileManager.default
+        let deadline = Date().addingTimeInterval(maximumSettleWait)
+        var last: (UInt64, Date)? = nil
+        while true {
+            guard let attrs = try? fm.attributesOfItem(atPath: url.path) else { return false }
+            let size = (attrs[.size] as? NSNumber)?.uint64Value ?? 0
+            let mtime = (attrs[.modificationDate] as? Date) ?? Date()
+            let quiet = Date().timeIntervalSince(mtime)
+            if quiet >= settleSeconds, last == nil || (last!.0 == size && last!.1 == mtime) { return true }
+            last = (size, mtime)
+            if Date() > deadline { return false }
+            Thread.sleep(forTimeInterval: max(0.05, min(settleSeconds - quiet, 0.25)))
+        }
+    }
+
+    // MARK: - Running
+
+    /// Processes every waiting file once.
+    /// - Parameters:
+    ///   - progress: called with the file name and rows read so far, every 10,000 rows.
+    ///   - shouldStop: polled between files and during long files; returning true stops the run,
+    ///     leaving the current file queued and the database as before it.
+    public func runOnce(progress: @escaping (String, Int) -> Void = { _, _ in },
+                        shouldStop: @escaping () -> Bool = { false }) throws -> RunSummary {
+        try reloadSeedsIfChanged()
+        var summary = RunSummary()
+        for candidate in waitingFiles() {
+            if shouldStop() { break }
+            var url = candidate.url
+            if !candidate.claimed {
+                guard waitUntilStable(url) else {
+                    summary.files.append(FileOutcome(kind: candidate.kind, name: candidate.name, result: .stillGrowing))
+                    continue
+                }
+                let claimedName = "\(Int(Date().timeIntervalSince1970))-\(candidate.name)"
+                let target = QueueFiles.unusedPath(in: paths.active(candidate.kind), name: claimedName)
+                do { try QueueFiles.move(url, to: target) } catch { continue } // another process took it
+                url = target
+            }
+            let outcome = process(kind: candidate.kind, url: url, name: candidate.name, progress: progress, shouldStop: shouldStop)
+            summary.files.append(outcome)
+            if case .failed = outcome.result, shouldStop() { break }
+        }
+        return summary
+    }
+
+    private func archivePath(kind: InputKind, sha: String, name: String) -> URL {
+        let day = Self.day(of: Date())
+        let month = String(day.iso.prefix(7))
+        return paths.archive.appendingPathComponent("\(kind.rawValue)/\(month)/\(sha.prefix(16))-\(name)")
+    }
+
+    /// Applies one claimed file. Never throws: every outcome is reported.
+    func process(kind: InputKind, url: URL, name: String, progress: @escaping (String, Int) -> Void,
+                 shouldStop: @escaping () -> Bool) -> FileOutcome {
+        var outcome = FileOutcome(kind: kind, name: name, result: .failed(""))
+        do {
+            let sha = try FileDigest.sha256(of: url)
+            if let earlier = try store.ledgerEntry(sha256: sha) {
+                let archived = URL(fileURLWithPath: earlier.archivedPath, relativeTo: paths.root)
+                if !FileManager.default.fileExists(atPath: archived.path) {
+                    // Applied, then interrupted before the archive move: finish the move.
+                    try QueueFiles.move(url, to: archived)
+                    outcome.result = .applied(earlier.summary + "（前次中斷，已補完歸檔）")
+                } else {
+                    try QueueFiles.move(url, to: QueueFiles.unusedPath(in: paths.archive.appendingPathComponent("duplicates"), name: "\(sha.prefix(16))-\(name)"))
+                    outcome.result = .duplicate("與 \(earlier.receivedAt) 已處理的「\(earlier.originalName)」內容完全相同，未重複處理。")
+                }
+                logger.info("重複檔案 \(kind.rawValue)/\(name)，未重複處理")
+                return outcome
+            }
+            let archive = archivePath(kind: kind, sha: sha, name: name)
+            let relativeArchive = String(archive.path.dropFirst(paths.root.path.count + 1))
+            let arrivalDay = Self.day(of: modificationDate(url))
+            let reference = self.reference
+            let started = Date()
+            var rosterSummary: RosterFileSummary?
+            let line: String = try store.queue.write { db in
+                let report = { (rows: Int) throws in
+                    progress(name, rows)
+                    if shouldStop() { throw StopRequested() }
+                }
+                switch kind {
+                case .registry:
+                    let fileID = try DeskStore.addLedgerEntry(db, sha256: sha, kind: kind.rawValue, originalName: name,
+                                                              archivedPath: relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
+                    let result = try RegistryIntake(reference: reference).apply(db, fileID: fileID, url: url, progress: report)
+                    var line = "更新役政資料 \(result.rows) 筆"
+                    if !result.problems.isEmpty {
+                        line += "，略過有誤的 \(result.problems.count) 列（見 state/reports/）"
+                        let text = result.problems.map { "第 \($0.row) 列「\($0.column)」：\($0.message)" }.joined(separator: "\n")
+                        try QueueFiles.writeAtomically("役政資料檔：\(name)\n\(text)\n", to: paths.reports.appendingPathComponent("\(sha.prefix(16))-\(name).txt"))
+                    }
+                    try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: result.rows, summary: line)
+                    try db.execute(sql: "UPDATE input_file SET format = ? WHERE id = ?", arguments: [result.format, fileID])
+                    return line
+                case .rosters:
+                    let fileID = try DeskStore.addLedgerEntry(db, sha256: sha, kind: kind.rawValue, originalName: name,
+                                                              archivedPath: relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
+                    let (summary, format) = try RosterIntake(reference: reference).apply(db, fileID: fileID, url: url, originalName: name,
+                                                                                         arrivalDay: arrivalDay, progress: report)
+                    let line = summary.line(counties: reference.counties)
+                    try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: summary.rows, summary: line)
+                    try db.execute(sql: "UPDATE input_file SET format = ?, upload_date = ?, upload_date_source = ? WHERE id = ?",
+                                   arguments: [format, summary.uploadDates.max()?.iso, summary.uploadDateSource.rawValue, fileID])
+                    rosterSummary = summary
+                    return line
+                }
+            }
+            try QueueFiles.move(url, to: archive)
+            outcome.result = .applied(line)
+            outcome.roster = rosterSummary
+            logger.info("已處理 \(kind.rawValue)/\(name)：\(line)（\(String(format: "%.1f", Date().timeIntervalSince(started))) 秒）")
+        } catch let rejection as FileRejection {
+            outcome.result = .rejected(rejection)
+            reject(url: url, name: name, kind: kind, rejection)
+        } catch is StopRequested {
+            outcome.result = .failed("已中止，檔案保留於佇列，下次執行時重新處理")
+            logger.notice("中止處理 \(kind.rawValue)/\(name)；檔案保留於佇列")
+        } catch {
+            outcome.result = .failed(String(describing: error))
+            logger.error("處理 \(kind.rawValue)/\(name) 失敗，檔案保留於佇列：\(error)")
+        }
+        return outcome
+    }
+
+    /// Moves a refused file to `outbox/rejected/` with a zh-TW report beside it.
+    private func reject(url: URL, name: String, kind: InputKind, _ rejection: FileRejection) {
+        let target = QueueFiles.unusedPath(in: paths.rejected, name: name)
+        let formatter = DateFormatter()
+        formatter.timeZone = Self.timeZone
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        let report = """
+        退件通知
+        檔案名稱：\(name)
+        檔案類別：\(kind == .rosters ? "學生名冊" : "役政資料")
+        處理時間：\(formatter.string(from: Date()))
+        結果：整個檔案未處理，資料庫中原有資料均未變動。
+
+        問題：\(rejection.problem)
+        處理方式：\(rejection.fix)
+
+        """
+        do {
+            try QueueFiles.move(url, to: target)
+            try QueueFiles.writeAtomically(report, to: target.deletingLastPathComponent().appendingPathComponent(target.lastPathComponent + ".退件說明.txt"))
+        } catch {
+            logger.error("無法移動退件檔案 \(name)：\(error)")
+        }
+        logger.warning("退件 \(kind.rawValue)/\(name)：\(rejection.problem)")
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where everything lives under a root (`--root`), as design.md lays it out.
+public struct DeskPaths: Sendable {
+    public let root: URL
+    public init(root: URL) { self.root = root.standardizedFileURL }
+
+    public var inbox: URL { root.appendingPathComponent("inbox") }
+    public func inbox(_ kind: InputKind) -> URL { inbox.appendingPathComponent(kind.rawValue) }
+    public var outbox: URL { root.appendingPathComponent("outbox") }
+    public var rejected: URL { outbox.appendingPathComponent("rejected") }
+    public var state: URL { root.appendingPathComponent("state") }
+    public var database: URL { state.appendingPathComponent("deferment.sqlite") }
+    public var lockFile: URL { state.appendingPathComponent("deferment.lock") }
+    /// Claimed files being processed (Postfix's "active" queue).
+    public func active(_ kind: InputKind) -> URL { state.appendingPathComponent("queue/active/\(kind.rawValue)") }
+    /// Raw inputs, kept forever.
+    public var archive: URL { state.appendingPathComponent("archive") }
+    /// Operator reports (no personal data).
+    public var reports: URL { state.appendingPathComponent("reports") }
+
+    /// Creates every folder the desk uses.
+    public func createFolders() throws {
+        let fm = FileManager.default
+        var folders = [rejected, state, archive, reports, outbox.appendingPathComponent("site"),
+                       outbox.appendingPathComponent("exports"), outbox.appendingPathComponent("mail")]
+        for kind in InputKind.allCases { folders += [inbox(kind), active(kind)] }
+        for f in folders { try fm.createDirectory(at: f, withIntermediateDirectories: true) }
+    }
+}
+
+/// The kinds of files dropped into `inbox/`, in the order a run applies them.
+public enum InputKind: String, CaseIterable, Sendable {
+    /// 役政資料: registry extracts, applied first so rosters see the newest registry.
+    case registry
+    /// 名冊: monthly rosters from the student database.
+    case rosters
+}
+
+/// An exclusive lock on a root, so two `deferment` processes never work on it at once.
+public final class RootLock {
+    private let fd: Int32
+
+    /// Why the lock could not be taken.
+    public struct Held: Error, CustomStringConvertible {
+        public var root: String
+        public var pid: String
+        public var description: String {
+            "另一個 deferment 程序（PID \(pid)）正在使用 \(root)，同一目錄同時只能有一個程序處理。請等它結束，或先停止它（例如 systemctl stop deferment-watch）後再試。"
+        }
+    }
+
+    /// Takes the lock or throws ``Held`` at once (never waits).
+    public init(paths: DeskPaths) throws {
+        try FileManager.default.createDirectory(at: paths.state, withIntermediateDirectories: true)
+        let path = paths.lockFile.path
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let pid = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            close(fd)
+            throw Held(root: paths.root.path, pid: pid.isEmpty ? "?" : pid)
+        }
+        ftruncate(fd, 0)
+        let text = "\(getpid())\n"
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}
+
+/// File operations of the queue: atomic renames and atomically written small files.
+enum QueueFiles {
+    /// A path in `folder` named `name`, or `name (2)`, `name (3)` … if that is taken.
+    static func unusedPath(in folder: URL, name: String) -> URL {
+        let fm = FileManager.default
+        var candidate = folder.appendingPathComponent(name)
+        var n = 2
+        let ext = (name as NSString).pathExtension
+        let stem = (name as NSString).deletingPathExtension
+        while fm.fileExists(atPath: candidate.path) {
+            candidate = folder.appendingPathComponent(ext.isEmpty ? "\(stem) (\(n))" : "\(stem) (\(n)).\(ext)")
+            n += 1
+        }
+        return candidate
+    }
+
+    /// Moves a file by `rename(2)`: atomic within one file system.
+    static func move(_ from: URL, to: URL) throws {
+        try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if rename(from.path, to.path) != 0 {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: from.path])
+        }
+    }
+
+    /// Writes a file under a temporary name and renames it into place.
+    static func writeAtomically(_ text: String, to url: URL) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        try Data(text.utf8).write(to: tmp)
+        if rename(tmp.path, url.path) != 0 { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path]) }
+    }
+
+    /// Whether a name is one the desk never picks up: dotfiles, `*.part`, `*.tmp`.
+    static func isIgnored(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return name.hasPrefix(".") || lower.hasSuffix(".part") || lower.hasSuffix(".tmp") || name == "README.md"
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Crypto
+import DefermentCore
+import DefermentFiles
+
+/// A problem in a seed file, for the operator who maintains `seeds/`.
+public struct SeedError: Error, CustomStringConvertible {
+    public var file: String
+    public var message: String
+    public var description: String { "參考資料 \(file)：\(message)" }
+}
+
+/// A school in `seeds/schools.csv` (學校).
+public struct SeedSchool: Sendable, Equatable {
+    public var code: String
+    public var name: String
+    public var countyCode: String
+    public var email: String
+}
+
+/// The reference data of `seeds/`: counties, schools, rules, and the registry sample.
+///
+/// File layout (all CSV, UTF-8):
+/// - `counties.csv`: 縣市代碼, 縣市名稱, 承辦單位, 聯絡電話, 地址, 電子郵件, 範例資料
+/// - `schools.csv`: 學校代碼, 學校名稱, 縣市代碼, 聯絡信箱
+/// - `rules/age_limits.csv`: 學生類別, 年齡上限
+/// - `rules/enrolment_status.csv`: 學籍狀態, 名冊類別
+/// - `rules/service_status.csv`: 兵役狀態, 不得緩徵
+/// - `rules/education_levels.csv`: 教育程度, 已達高中以上程度
+/// - `registry/*.csv|xlsx`: registry extracts loaded at first start and whenever they change
+public struct ReferenceData: Sendable {
+    public var counties: CountyDirectory
+    public var schools: [SeedSchool]
+    public var rules: DefermentRules
+    /// SHA-256 of each seed file by its path under `seeds/`, to reload what changed.
+    public var fileHashes: [String: String]
+    /// Registry extracts under `seeds/registry/`.
+    public var registryFiles: [URL]
+
+    static let countiesFile = "counties.csv"
+    static let schoolsFile = "schools.csv"
+
+    /// Loads only the county list (the sample generator needs no more).
+    public static func loadCounties(from directory: URL) throws -> [County] {
+        let reader = try CSVReader(url: directory.appendingPathComponent(countiesFile))
+        var rows: [[String]] = []
+        try reader.forEachRow { rows.append($0.cells) }
+        return rows.dropFirst().map { County(code: $0[0], name: $0[1], office: $0[2], phone: $0[3], address: $0[4], email: $0[5], isExample: true) }
+    }
+
+    /// Loads every seed file under `directory`.
+    public static func load(from directory: URL) throws -> ReferenceData {
+        var hashes: [String: String] = [:]
+        func table(_ relative: String, required: [String]) throws -> [[String: String]] {
+            let url = directory.appendingPathComponent(relative)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw SeedError(file: relative, message: "找不到檔案（\(url.path)）")
+            }
+            hashes[relative] = try FileDigest.sha256(of: url)
+            let reader = try CSVReader(url: url)
+            var header: [String] = []
+            var rows: [[String: String]] = []
+            try reader.forEachRow { row in
+                if header.isEmpty {
+                    header = row.cells.map { RosterColumn.normaliseHeader($0) }
+                    for column in required where !header.contains(column) {
+                        throw SeedError(file: relative, message: "缺少欄位「\(column)」")
+                    }
+                    return
+                }
+                var dict: [String: String] = [:]
+                for (i, name) in header.enumerated() where i < row.cells.count { dict[name] = row.cells[i].trimmingSpaces() }
+                rows.append(dict)
+            }
+            return rows
+        }
+        let countyRows = try table(countiesFile, required: ["縣市代碼", "縣市名稱", "承辦單位", "聯絡電話", "地址", "電子郵件", "範例資料"])
+        let counties = countyRows.map {
+            County(code: $0["縣市代碼"]!, name: $0["縣市名稱"]!, office: $0["承辦單位"]!, phone: $0["聯絡電話"]!,
+                   address: $0["地址"]!, email: $0["電子郵件"]!, isExample: RosterRules.parseYesNo($0["範例資料"]!) ?? true)
+        }
+        let directoryOfCounties = CountyDirectory(counties)
+        let schoolRows = try table(schoolsFile, required: ["學校代碼", "學校名稱", "縣市代碼", "聯絡信箱"])
+        var schools: [SeedSchool] = []
+        for (i, r) in schoolRows.enumerated() {
+            guard let county = directoryOfCounties.normalise(r["縣市代碼"]!) else {
+                throw SeedError(file: schoolsFile, message: "第 \(i + 2) 列縣市代碼「\(r["縣市代碼"]!)」不在縣市代碼表中")
+            }
+            schools.append(SeedSchool(code: r["學校代碼"]!, name: r["學校名稱"]!, countyCode: county, email: r["聯絡信箱"]!))
+        }
+        var ageLimits: [String: Int] = [:]
+        for (i, r) in try table("rules/age_limits.csv", required: ["學生類別", "年齡上限"]).enumerated() {
+            guard let limit = Int(r["年齡上限"]!) else {
+                throw SeedError(file: "rules/age_limits.csv", message: "第 \(i + 2) 列年齡上限不是數字")
+            }
+            ageLimits[r["學生類別"]!] = limit
+        }
+        for kind in [DefermentRules.regularKind, DefermentRules.experimentalKind] where ageLimits[kind] == nil {
+            throw SeedError(file: "rules/age_limits.csv", message: "缺少學生類別「\(kind)」的年齡上限")
+        }
+        var kinds: [String: RosterKind] = [:]
+        for (i, r) in try table("rules/enrolment_status.csv", required: ["學籍狀態", "名冊類別"]).enumerated() {
+            guard let kind = RosterKind(rawValue: r["名冊類別"]!) else {
+                throw SeedError(file: "rules/enrolment_status.csv", message: "第 \(i + 2) 列名冊類別應為「申請緩徵」或「離校」")
+            }
+            kinds[r["學籍狀態"]!] = kind
+        }
+        var service: [String: Bool] = [:]
+        for r in try table("rules/service_status.csv", required: ["兵役狀態", "不得緩徵"]) {
+            service[r["兵役狀態"]!] = RosterRules.parseYesNo(r["不得緩徵"]!) ?? false
+        }
+        var education: [String: Bool] = [:]
+        for r in try table("rules/education_levels.csv", required: ["教育程度", "已達高中以上程度"]) {
+            education[r["教育程度"]!] = RosterRules.parseYesNo(r["已達高中以上程度"]!) ?? false
+        }
+        let registryDir = directory.appendingPathComponent("registry")
+        let registryFiles = ((try? FileManager.default.contentsOfDirectory(at: registryDir, includingPropertiesForKeys: nil)) ?? [])
+            .filter { ["csv", "xlsx"].contains($0.pathExtension.lowercased()) }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        for url in registryFiles { hashes["registry/" + url.lastPathComponent] = try FileDigest.sha256(of: url) }
+        return ReferenceData(
+            counties: directoryOfCounties, schools: schools,
+            rules: DefermentRules(ageLimits: ageLimits, rosterKindByStatus: kinds, serviceStatusBlocks: service,
+                                  educationIsSameOrHigher: education),
+            fileHashes: hashes, registryFiles: registryFiles)
+    }
+}
+
+/// SHA-256 of files, streamed.
+public enum FileDigest {
+    /// Lower-case hex SHA-256 of a file's bytes.
+    public static func sha256(of url: URL) throws -> String {
+        var hasher = SHA256()
+        try CSVReader.readChunks(url) { chunk in hasher.update(bufferPointer: UnsafeRawBufferPointer(chunk)) }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import GRDB
+import DefermentCore
+import DefermentStore
+
+/// The operator's CSV export of roster rows (審核結果報表): one school's or one county's rows.
+public enum RosterReport {
+    /// The columns, in order, exactly as schools and counties know them.
+    public static let columns = ["上傳日期", "名冊類別", "身分證字號", "姓名", "出生年月日", "學校代碼", "群科", "年級", "學籍狀態",
+                                 "緩徵起始日期", "緩徵終止日期", "分派縣市", "審核狀態", "審核意見", "系統檢核"]
+
+    /// Whose rows to export.
+    public enum Scope: Sendable {
+        case school(String)
+        case county(String)
+    }
+
+    /// Writes the rows of `scope` as CSV (RFC 4180, UTF-8, CRLF) to `write`, newest upload first.
+    public static func writeCSV(store: DeskStore, scope: Scope, write: (String) -> Void) throws {
+        write(columns.map(csvField).joined(separator: ",") + "\r\n")
+        let (condition, argument): (String, String) = switch scope {
+        case .school(let code): ("r.school_code = ?", code)
+        case .county(let code): ("r.county_code = ?", code)
+        }
+        try store.queue.read { db in
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT r.upload_date, r.roster_kind, r.national_id, r.name, r.birth_date, r.school_code, r.program, r.grade,
+                       r.enrolment_status, r.start_date, r.end_date, COALESCE(c.name, ''), r.review_state, r.comment,
+                       TRIM(COALESCE(r.reason, '') || CASE WHEN r.reason IS NOT NULL AND r.checks <> '' THEN '；' ELSE '' END || r.checks)
+                FROM roster_row r LEFT JOIN county c ON c.code = r.county_code
+                WHERE \(condition)
+                ORDER BY r.upload_date DESC, r.school_code, r.roster_kind, r.source_row
+                """, arguments: [argument])
+            while let row = try cursor.next() {
+                var fields: [String] = []
+                for i in 0..<columns.count { fields.append(csvField((row[i] as String?) ?? "")) }
+                write(fields.joined(separator: ",") + "\r\n")
+            }
+        }
+    }
+
+    /// Quotes a field when it holds a comma, quote or line break.
+    public static func csvField(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

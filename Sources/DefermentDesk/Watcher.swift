@@ -1,0 +1,72 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Set by SIGINT/SIGTERM; polled by the watch loop and long files.
+nonisolated(unsafe) private var stopSignalled: sig_atomic_t = 0
+
+/// Waits for files dropped into the inbox with inotify (IN_CLOSE_WRITE, IN_MOVED_TO).
+public final class InboxWatcher {
+    private let fd: Int32
+    private var watches: [Int32: URL] = [:]
+
+    /// Whether SIGINT or SIGTERM arrived.
+    public static var stopRequested: Bool { stopSignalled != 0 }
+
+    /// Installs SIGINT and SIGTERM handlers that request a clean stop.
+    public static func installSignalHandlers() {
+        signal(SIGINT) { _ in stopSignalled = 1 }
+        signal(SIGTERM) { _ in stopSignalled = 1 }
+    }
+
+    /// Watches the drop folders of `paths`.
+    public init(paths: DeskPaths) throws {
+        fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard fd >= 0 else { throw CocoaError(.featureUnsupported) }
+        for kind in InputKind.allCases {
+            let folder = paths.inbox(kind)
+            let wd = inotify_add_watch(fd, folder.path, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO))
+            guard wd >= 0 else { throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: folder.path]) }
+            watches[wd] = folder
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// What a wait returned.
+    public enum Wake: Equatable {
+        /// A file was written or moved in.
+        case files
+        /// The kernel queue overflowed: rescan everything.
+        case overflow
+        /// Nothing happened within the timeout.
+        case timeout
+        /// A signal asked to stop.
+        case stop
+    }
+
+    /// Waits up to `timeout` seconds for a drop.
+    public func wait(timeout: Double) -> Wake {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let r = poll(&pfd, 1, Int32(timeout * 1000))
+        if Self.stopRequested { return .stop }
+        guard r > 0 else { return .timeout }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var wake = Wake.timeout
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            var offset = 0
+            while offset + MemoryLayout<inotify_event>.size <= n {
+                let (mask, len) = buffer.withUnsafeBytes { raw -> (UInt32, UInt32) in
+                    let e = raw.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
+                    return (e.mask, e.len)
+                }
+                if mask & UInt32(IN_Q_OVERFLOW) != 0 { wake = .overflow } else if wake != .overflow { wake = .files }
+                offset += MemoryLayout<inotify_event>.size + Int(len)
+            }
+        }
+        return wake
+    }
+}

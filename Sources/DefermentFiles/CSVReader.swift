@@ -1,0 +1,192 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The text encoding of a CSV file.
+public enum CSVEncoding: String, Sendable {
+    /// UTF-8 with a byte-order mark (Excel's "CSV UTF-8").
+    case utf8BOM = "UTF-8 (BOM)"
+    /// UTF-8 without a byte-order mark.
+    case utf8 = "UTF-8"
+    /// CP950/Big5, what Excel on Traditional-Chinese Windows writes by default.
+    case cp950 = "CP950"
+}
+
+/// A streaming RFC 4180 CSV reader for UTF-8 (with or without BOM) and CP950 files.
+///
+/// The encoding is decided once for the file: a BOM means UTF-8; otherwise a file that is valid
+/// UTF-8 throughout is UTF-8, and anything else is CP950. In a CP950 file a cell that still holds
+/// undecodable bytes is reported through ``TableRow/undecodable`` so only that row fails.
+/// Comma is the separator unless the first line has tabs and no commas.
+public final class CSVReader: TableReader {
+    public let url: URL
+    public let encoding: CSVEncoding
+    private let separator: UInt8
+    static let chunkSize = 1 << 20
+    static let maximumRecordBytes = 4 << 20
+
+    public var formatDescription: String { "CSV（\(encoding.rawValue)）" }
+
+    public init(url: URL) throws {
+        self.url = url
+        let head = try Self.readHead(url)
+        if head.starts(with: [0xEF, 0xBB, 0xBF]) {
+            encoding = .utf8BOM
+        } else {
+            encoding = try Self.isValidUTF8(url) ? .utf8 : .cp950
+        }
+        let firstLine = head.prefix { $0 != 0x0A }
+        separator = (firstLine.contains(0x09) && !firstLine.contains(0x2C)) ? 0x09 : 0x2C
+    }
+
+    private static func readHead(_ url: URL) throws -> [UInt8] {
+        guard let h = FileHandle(forReadingAtPath: url.path) else { throw TableFileError.io("無法開啟") }
+        defer { try? h.close() }
+        return [UInt8](h.readData(ofLength: 65536))
+    }
+
+    /// Reads the file in chunks with `read(2)`, calling `body` with each chunk.
+    public static func readChunks(_ url: URL, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        let fd = Glibc.open(url.path, O_RDONLY)
+        guard fd >= 0 else { throw TableFileError.io("無法開啟") }
+        defer { close(fd) }
+        let buf = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: chunkSize)
+        defer { buf.deallocate() }
+        while true {
+            let n = read(fd, buf.baseAddress, chunkSize)
+            if n < 0 { if errno == EINTR { continue }; throw TableFileError.io("讀取失敗") }
+            if n == 0 { return }
+            try body(UnsafeBufferPointer(rebasing: buf[0..<n]))
+        }
+    }
+
+    /// Whether the whole file is well-formed UTF-8 (streamed; stops at the first bad byte).
+    static func isValidUTF8(_ url: URL) throws -> Bool {
+        var pending = 0 // continuation bytes still expected
+        var valid = true
+        struct Stop: Error {}
+        do {
+            try readChunks(url) { chunk in
+                var i = 0
+                let n = chunk.count
+                while i < n {
+                    let b = chunk[i]
+                    if pending > 0 {
+                        guard b & 0xC0 == 0x80 else { valid = false; throw Stop() }
+                        pending -= 1
+                    } else if b < 0x80 {
+                        // ASCII fast path: skip eight at a time when possible.
+                        while i + 8 <= n {
+                            var any: UInt8 = 0
+                            for k in 0..<8 { any |= chunk[i + k] }
+                            if any & 0x80 != 0 { break }
+                            i += 8
+                        }
+                        if i < n && chunk[i] >= 0x80 { continue }
+                    } else if b & 0xE0 == 0xC0 && b >= 0xC2 {
+                        pending = 1
+                    } else if b & 0xF0 == 0xE0 {
+                        pending = 2
+                    } else if b & 0xF8 == 0xF0 && b <= 0xF4 {
+                        pending = 3
+                    } else {
+                        valid = false; throw Stop()
+                    }
+                    i += 1
+                }
+            }
+        } catch is Stop {}
+        return valid && pending == 0
+    }
+
+    public func forEachRow(_ body: (TableRow) throws -> Void) throws {
+        let decoder = encoding == .cp950 ? try CP950Decoder() : nil
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(Self.chunkSize * 2)
+        var recordStart = 0
+        var rowNumber = 0
+        var skippedBOM = encoding != .utf8BOM
+        let sep = separator
+        var cells: [String] = []
+        var undecodable: Set<Int> = []
+        var quoted: [UInt8] = []
+
+        func makeString(_ bytes: ArraySlice<UInt8>) -> String? {
+            if let decoder { return decoder.decode(bytes) }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+
+        /// Parses complete records from `buffer`; returns false when the rest is incomplete.
+        func parseRecords(atEnd: Bool) throws {
+            let n = buffer.count
+            outer: while recordStart < n {
+                cells.removeAll(keepingCapacity: true)
+                undecodable.removeAll(keepingCapacity: true)
+                var i = recordStart
+                var recordDone = false
+                while !recordDone {
+                    if i < n && buffer[i] == 0x22 {
+                        // Quoted field.
+                        quoted.removeAll(keepingCapacity: true)
+                        var j = i + 1
+                        while true {
+                            guard j < n else {
+                                if atEnd { throw TableFileError.unterminatedQuote(row: rowNumber + 1) }
+                                break outer
+                            }
+                            if buffer[j] == 0x22 {
+                                if j + 1 < n && buffer[j + 1] == 0x22 { quoted.append(0x22); j += 2; continue }
+                                if j + 1 >= n && !atEnd { break outer }
+                                j += 1
+                                break
+                            }
+                            quoted.append(buffer[j])
+                            j += 1
+                        }
+                        // Anything between the closing quote and the separator is kept, as spreadsheets do.
+                        var k = j
+                        while k < n && buffer[k] != sep && buffer[k] != 0x0A { k += 1 }
+                        if k == n && !atEnd { break outer }
+                        var tail = buffer[j..<k]
+                        if tail.last == 0x0D { tail = tail.dropLast() }
+                        quoted.append(contentsOf: tail)
+                        if let s = makeString(quoted[...]) { cells.append(s) } else { undecodable.insert(cells.count); cells.append("") }
+                        i = k
+                    } else {
+                        var k = i
+                        while k < n && buffer[k] != sep && buffer[k] != 0x0A { k += 1 }
+                        if k == n && !atEnd { break outer }
+                        var field = buffer[i..<k]
+                        if field.last == 0x0D && (k == n || buffer[k] == 0x0A) { field = field.dropLast() }
+                        if let s = makeString(field) { cells.append(s) } else { undecodable.insert(cells.count); cells.append("") }
+                        i = k
+                    }
+                    if i >= n { recordDone = true; i = n }
+                    else if buffer[i] == 0x0A { recordDone = true; i += 1 }
+                    else { i += 1 /* separator */; if i == n && atEnd { cells.append("") ; recordDone = true } }
+                }
+                rowNumber += 1
+                recordStart = i
+                let row = TableRow(number: rowNumber, cells: cells, undecodable: undecodable)
+                if !row.isBlank { try body(row) }
+            }
+            if n - recordStart > Self.maximumRecordBytes { throw TableFileError.unterminatedQuote(row: rowNumber + 1) }
+        }
+
+        try Self.readChunks(url) { chunk in
+            if recordStart > 0 {
+                buffer.removeSubrange(0..<recordStart)
+                recordStart = 0
+            }
+            buffer.append(contentsOf: chunk)
+            if !skippedBOM, buffer.count >= 3 {
+                if buffer.starts(with: [0xEF, 0xBB, 0xBF]) { recordStart = 3 }
+                skippedBOM = true
+            }
+            try parseRecords(atEnd: false)
+        }
+        try parseRecords(atEnd: true)
+        if rowNumber == 0 { throw TableFileError.empty }
+    }
+}

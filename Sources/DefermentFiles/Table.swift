@@ -1,0 +1,87 @@
+import Foundation
+
+/// One row of a spreadsheet or CSV file, as text cells.
+public struct TableRow: Sendable {
+    /// Row number as a spreadsheet program shows it (the first line of the file is row 1).
+    public var number: Int
+    /// Cell texts by column index (0 = column A); missing cells are empty strings.
+    public var cells: [String]
+    /// Indexes of cells whose bytes could not be decoded in the file's encoding.
+    public var undecodable: Set<Int>
+
+    public init(number: Int, cells: [String], undecodable: Set<Int> = []) {
+        self.number = number
+        self.cells = cells
+        self.undecodable = undecodable
+    }
+
+    /// Whether every cell is blank.
+    public var isBlank: Bool { cells.allSatisfy { $0.trimmingSpaces().isEmpty } }
+}
+
+/// Why a file could not be read at all. Each case explains itself in zh-TW to the person who sent it.
+public enum TableFileError: Error, Equatable, Sendable {
+    /// Neither CSV nor XLSX (e.g. an old .xls, a PDF, an image).
+    case notASpreadsheet(String)
+    /// The file has no rows.
+    case empty
+    /// An XLSX whose parts are missing or broken.
+    case brokenWorkbook(String)
+    /// A file refused for safety: DOCTYPE/entities, a zip bomb, too many cells or strings.
+    case hostile(String)
+    /// A CSV record that never ends (an unclosed quote).
+    case unterminatedQuote(row: Int)
+    /// The file could not be read from disk.
+    case io(String)
+
+    /// The problem, in words a school clerk understands.
+    public var problem: String {
+        switch self {
+        case .notASpreadsheet(let what): return "檔案不是 CSV 或 XLSX 格式（\(what)），系統無法讀取。"
+        case .empty: return "檔案是空的，沒有任何資料列。"
+        case .brokenWorkbook(let what): return "XLSX 活頁簿已損毀或不完整（\(what)）。"
+        case .hostile(let what): return "檔案含有不允許的內容，為安全起見拒絕處理（\(what)）。"
+        case .unterminatedQuote(let row): return "第 \(row) 列起有未結束的引號（\"），其後內容無法分欄。"
+        case .io(let what): return "讀取檔案時發生錯誤（\(what)）。"
+        }
+    }
+
+    /// What to do about it.
+    public var fix: String {
+        switch self {
+        case .notASpreadsheet: return "請以 Excel 或 LibreOffice 開啟後另存為「CSV UTF-8（逗號分隔）」或「Excel 活頁簿（.xlsx）」再重新上傳。"
+        case .empty: return "請確認匯出的檔案含標題列與學生資料後重新上傳。"
+        case .brokenWorkbook: return "請以 Excel 或 LibreOffice 重新開啟並另存新檔後再上傳。"
+        case .hostile: return "請勿修改檔案結構；以 Excel 或 LibreOffice 另存為一般的 .xlsx 或 CSV 後再上傳。"
+        case .unterminatedQuote: return "請檢查該列欄位中的引號是否成對，或以試算表程式重新匯出 CSV。"
+        case .io: return "請重新上傳檔案；若持續發生，請洽系統管理者。"
+        }
+    }
+}
+
+/// A source of table rows: a CSV or an XLSX file, read as a stream.
+public protocol TableReader {
+    /// A short description of the format found, e.g. `CSV (CP950)`.
+    var formatDescription: String { get }
+    /// Calls `body` for each non-blank row, in order, without holding the file in memory.
+    func forEachRow(_ body: (TableRow) throws -> Void) throws
+}
+
+/// Opens CSV and XLSX files by their content, not their name.
+public enum TableFile {
+    /// Chooses a reader by the file's first bytes: a ZIP container is read as XLSX, text as CSV.
+    public static func open(_ url: URL, limits: XLSXLimits = .default) throws -> TableReader {
+        guard let handle = FileHandle(forReadingAtPath: url.path) else { throw TableFileError.io("無法開啟") }
+        let head = handle.readData(ofLength: 4096)
+        try? handle.close()
+        guard !head.isEmpty else { throw TableFileError.empty }
+        let bytes = [UInt8](head)
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+            return try XLSXReader(url: url, limits: limits)
+        }
+        if bytes.starts(with: [0xD0, 0xCF, 0x11, 0xE0]) { throw TableFileError.notASpreadsheet("舊版 Excel 97-2003 .xls") }
+        if bytes.starts(with: Array("%PDF".utf8)) { throw TableFileError.notASpreadsheet("PDF") }
+        if bytes.contains(0) { throw TableFileError.notASpreadsheet("二進位檔") }
+        return try CSVReader(url: url)
+    }
+}

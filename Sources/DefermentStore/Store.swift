@@ -1,0 +1,167 @@
+import Foundation
+import GRDB
+import DefermentCore
+
+/// The desk's SQLite database (狀態資料庫): reference data, the registry, every roster row and
+/// the ledger of processed files. One file under `state/`, opened in WAL mode.
+public final class DeskStore: @unchecked Sendable {
+    /// The connection queue; every write goes through it.
+    public let queue: DatabaseQueue
+
+    /// Opens (creating and migrating as needed) the database at `path`.
+    /// Pass `nil` for a private in-memory database (dry runs and tests).
+    public init(path: String?) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+        }
+        if let path {
+            queue = try DatabaseQueue(path: path, configuration: config)
+            try queue.writeWithoutTransaction { db in
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            }
+        } else {
+            queue = try DatabaseQueue(configuration: config)
+        }
+        try Self.migrator.migrate(queue)
+    }
+
+    init(existingQueue: DatabaseQueue) throws {
+        queue = existingQueue
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+            CREATE TABLE county(
+              code TEXT PRIMARY KEY, name TEXT NOT NULL, office TEXT NOT NULL, phone TEXT NOT NULL,
+              address TEXT NOT NULL, email TEXT NOT NULL, is_example INTEGER NOT NULL);
+            CREATE TABLE school(
+              code TEXT PRIMARY KEY, name TEXT NOT NULL, county_code TEXT, email TEXT,
+              source TEXT NOT NULL);  -- 'seed' or 'roster' (added from a roster file)
+            CREATE TABLE person(
+              national_id TEXT PRIMARY KEY, birth_date TEXT NOT NULL, name TEXT NOT NULL,
+              county_code TEXT NOT NULL, education TEXT NOT NULL, service_status TEXT NOT NULL,
+              deferment_start TEXT, deferment_end TEXT, file_id INTEGER) WITHOUT ROWID;
+            CREATE TABLE input_file(
+              id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+              original_name TEXT NOT NULL, archived_path TEXT NOT NULL, received_at TEXT NOT NULL,
+              upload_date TEXT, upload_date_source TEXT, format TEXT, row_count INTEGER NOT NULL,
+              summary TEXT NOT NULL);
+            CREATE TABLE roster_row(
+              id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES input_file(id),
+              source_row INTEGER NOT NULL, upload_date TEXT NOT NULL, school_code TEXT NOT NULL,
+              roster_kind TEXT NOT NULL, row_key TEXT NOT NULL, national_id TEXT NOT NULL,
+              name TEXT NOT NULL, birth_date TEXT NOT NULL, program TEXT NOT NULL, grade TEXT NOT NULL,
+              enrolment_status TEXT NOT NULL, start_date TEXT NOT NULL, end_date TEXT NOT NULL,
+              experimental INTEGER NOT NULL, county_code TEXT, review_state TEXT NOT NULL,
+              reason TEXT, checks TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '',
+              row_hash TEXT NOT NULL);
+            CREATE UNIQUE INDEX roster_row_key ON roster_row(school_code, upload_date, roster_kind, row_key);
+            CREATE INDEX roster_row_county ON roster_row(county_code, upload_date);
+            CREATE TABLE deferment_record(
+              id INTEGER PRIMARY KEY, national_id TEXT NOT NULL, school_code TEXT,
+              start_date TEXT NOT NULL, end_date TEXT, source TEXT NOT NULL);
+            CREATE INDEX deferment_record_id ON deferment_record(national_id);
+            CREATE TABLE seed_state(name TEXT PRIMARY KEY, sha256 TEXT NOT NULL, loaded_at TEXT NOT NULL);
+            """)
+        }
+        return m
+    }
+}
+
+/// A processed input file in the ledger (處理紀錄).
+public struct LedgerEntry: Sendable, Equatable {
+    public var id: Int64
+    public var sha256: String
+    public var kind: String
+    public var originalName: String
+    public var archivedPath: String
+    public var receivedAt: String
+    public var summary: String
+}
+
+extension DeskStore {
+    /// The ledger entry of a file with these bytes, if it was applied before.
+    public func ledgerEntry(sha256: String) throws -> LedgerEntry? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM input_file WHERE sha256 = ?", arguments: [sha256]).map {
+                LedgerEntry(id: $0["id"], sha256: $0["sha256"], kind: $0["kind"], originalName: $0["original_name"],
+                            archivedPath: $0["archived_path"], receivedAt: $0["received_at"], summary: $0["summary"])
+            }
+        }
+    }
+
+    /// The hash recorded for a seed file when it was last loaded.
+    public func seedHash(_ name: String) throws -> String? {
+        try queue.read { db in try String.fetchOne(db, sql: "SELECT sha256 FROM seed_state WHERE name = ?", arguments: [name]) }
+    }
+
+    /// Records that a seed file with this hash was loaded.
+    public static func recordSeed(_ db: Database, name: String, sha256: String) throws {
+        try db.execute(sql: "INSERT INTO seed_state(name, sha256, loaded_at) VALUES (?, ?, datetime('now')) ON CONFLICT(name) DO UPDATE SET sha256 = excluded.sha256, loaded_at = excluded.loaded_at",
+                       arguments: [name, sha256])
+    }
+
+    /// Replaces the county list.
+    public static func saveCounties(_ db: Database, _ counties: [County]) throws {
+        let stmt = try db.makeStatement(sql: """
+            INSERT INTO county(code, name, office, phone, address, email, is_example) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(code) DO UPDATE SET name = excluded.name, office = excluded.office, phone = excluded.phone,
+              address = excluded.address, email = excluded.email, is_example = excluded.is_example
+            """)
+        for c in counties {
+            try stmt.execute(arguments: [c.code, c.name, c.office, c.phone, c.address, c.email, c.isExample])
+        }
+    }
+
+    /// Inserts or updates a school from the seed file.
+    public static func saveSeedSchool(_ db: Database, code: String, name: String, countyCode: String, email: String) throws {
+        try db.execute(sql: """
+            INSERT INTO school(code, name, county_code, email, source) VALUES (?, ?, ?, ?, 'seed')
+            ON CONFLICT(code) DO UPDATE SET name = excluded.name, county_code = excluded.county_code,
+              email = excluded.email, source = 'seed'
+            """, arguments: [code, name, countyCode, email])
+    }
+
+    /// Adds a school first seen in a roster (name from the file).
+    public static func addRosterSchool(_ db: Database, code: String, name: String) throws {
+        try db.execute(sql: "INSERT INTO school(code, name, county_code, email, source) VALUES (?, ?, NULL, NULL, 'roster') ON CONFLICT(code) DO NOTHING",
+                       arguments: [code, name.isEmpty ? "（學校代碼 \(code)）" : name])
+    }
+
+    /// Codes of every known school.
+    public static func schoolCodes(_ db: Database) throws -> Set<String> {
+        Set(try String.fetchAll(db, sql: "SELECT code FROM school"))
+    }
+
+    /// Adds a processed file to the ledger and returns its id.
+    public static func addLedgerEntry(_ db: Database, sha256: String, kind: String, originalName: String,
+                                      archivedPath: String, uploadDate: String?, uploadDateSource: String?,
+                                      format: String) throws -> Int64 {
+        try db.execute(sql: """
+            INSERT INTO input_file(sha256, kind, original_name, archived_path, received_at, upload_date, upload_date_source, format, row_count, summary)
+            VALUES (?, ?, ?, ?, datetime('now'), ?, ?, ?, 0, '')
+            """, arguments: [sha256, kind, originalName, archivedPath, uploadDate, uploadDateSource, format])
+        return db.lastInsertedRowID
+    }
+
+    /// Completes a ledger entry with its row count and summary.
+    public static func finishLedgerEntry(_ db: Database, id: Int64, rowCount: Int, summary: String) throws {
+        try db.execute(sql: "UPDATE input_file SET row_count = ?, summary = ? WHERE id = ?", arguments: [rowCount, summary, id])
+    }
+}
+
+extension DeskStore {
+    /// Opens an existing database for reading only (dry runs and reports).
+    public convenience init(readOnlyPath path: String) throws {
+        try self.init(existingQueue: {
+            var config = Configuration()
+            config.readonly = true
+            return try DatabaseQueue(path: path, configuration: config)
+        }())
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import GRDB
+import DefermentCore
+
+/// Reads registry records (役政資料) inside a transaction, with prepared statements.
+public final class PersonLookup {
+    private let personStatement: Statement
+    private let recordStatement: Statement?
+
+    /// Prepares the look-ups. Deferment records are only consulted when any exist.
+    public init(_ db: Database) throws {
+        personStatement = try db.makeStatement(sql: """
+            SELECT birth_date, name, county_code, education, service_status, deferment_start, deferment_end
+            FROM person WHERE national_id = ?
+            """)
+        let anyRecord = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM deferment_record)") ?? false
+        recordStatement = anyRecord ? try db.makeStatement(sql: "SELECT start_date, end_date FROM deferment_record WHERE national_id = ?") : nil
+    }
+
+    /// The registry's record of a person, if any.
+    public func person(_ nationalID: String) throws -> RegistryPerson? {
+        guard let row = try Row.fetchOne(personStatement, arguments: [nationalID]) else { return nil }
+        guard let birth = CivilDate.parse(row[0] as String) else { return nil }
+        var deferment: DefermentPeriod?
+        if let s: String = row[5], let start = CivilDate.parse(s) {
+            deferment = DefermentPeriod(start: start, end: (row[6] as String?).flatMap(CivilDate.parse))
+        }
+        return RegistryPerson(nationalID: nationalID, birthDate: birth, name: row[1], countyCode: row[2],
+                              education: row[3], serviceStatus: row[4], deferment: deferment)
+    }
+
+    /// Deferment records the desk itself created for a person (建立之緩徵註記).
+    public func recordedDeferments(_ nationalID: String) throws -> [DefermentPeriod] {
+        guard let recordStatement else { return [] }
+        return try Row.fetchAll(recordStatement, arguments: [nationalID]).compactMap { row in
+            guard let start = CivilDate.parse(row[0] as String) else { return nil }
+            return DefermentPeriod(start: start, end: (row[1] as String?).flatMap(CivilDate.parse))
+        }
+    }
+}
+
+/// Writes registry records from an extract: a row replaces everything the registry said of
+/// that person, including the deferment columns (empty means none on record).
+public final class PersonWriter {
+    private let statement: Statement
+    private let fileID: Int64?
+
+    public init(_ db: Database, fileID: Int64?) throws {
+        self.fileID = fileID
+        statement = try db.makeStatement(sql: """
+            INSERT INTO person(national_id, birth_date, name, county_code, education, service_status, deferment_start, deferment_end, file_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(national_id) DO UPDATE SET birth_date = excluded.birth_date, name = excluded.name,
+              county_code = excluded.county_code, education = excluded.education, service_status = excluded.service_status,
+              deferment_start = excluded.deferment_start, deferment_end = excluded.deferment_end, file_id = excluded.file_id
+            """)
+    }
+
+    public func save(_ p: RegistryPerson) throws {
+        try statement.execute(arguments: [p.nationalID, p.birthDate.iso, p.name, p.countyCode, p.education, p.serviceStatus,
+                                          p.deferment?.start.iso, p.deferment?.end?.iso, fileID])
+    }
+}
+
+/// A roster row with its outcome, ready to be stored (名冊資料列).
+public struct RecordedRosterRow: Sendable {
+    public var sourceRow: Int
+    public var uploadDate: CivilDate
+    public var parsed: ParsedRosterRow
+    public var rosterKind: RosterKind
+    public var assessment: RowAssessment
+
+    public init(sourceRow: Int, uploadDate: CivilDate, parsed: ParsedRosterRow, rosterKind: RosterKind, assessment: RowAssessment) {
+        self.sourceRow = sourceRow
+        self.uploadDate = uploadDate
+        self.parsed = parsed
+        self.rosterKind = rosterKind
+        self.assessment = assessment
+    }
+}
+
+/// What storing a roster row did.
+public enum RosterRowWrite: Sendable {
+    /// A new row.
+    case inserted
+    /// The same student was already in this school's roster of this upload date with other
+    /// values, still undecided: the new values replace the old.
+    case replaced
+    /// Already recorded exactly so (or already decided): nothing changed.
+    case duplicate
+}
+
+/// Stores roster rows with one prepared statement. The key is (school, upload date, roster,
+/// national ID), so a row sent again for the same school and upload date is not recorded twice.
+public final class RosterRowWriter {
+    private let statement: Statement
+    private let db: Database
+    private let fileID: Int64
+    /// The highest row id so far: a new row always gets a higher one, an update none.
+    private var highestRowID: Int64
+
+    public init(_ db: Database, fileID: Int64) throws {
+        self.db = db
+        self.fileID = fileID
+        highestRowID = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM roster_row") ?? 0
+        statement = try db.makeStatement(sql: """
+            INSERT INTO roster_row(file_id, source_row, upload_date, school_code, roster_kind, row_key, national_id, name,
+              birth_date, program, grade, enrolment_status, start_date, end_date, experimental, county_code,
+              review_state, reason, checks, row_hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(school_code, upload_date, roster_kind, row_key) DO UPDATE SET
+              file_id = excluded.file_id, source_row = excluded.source_row, national_id = excluded.national_id,
+              name = excluded.name, birth_date = excluded.birth_date, program = excluded.program, grade = excluded.grade,
+              enrolment_status = excluded.enrolment_status, start_date = excluded.start_date, end_date = excluded.end_date,
+              experimental = excluded.experimental, county_code = excluded.county_code, review_state = excluded.review_state,
+              reason = excluded.reason, checks = excluded.checks, row_hash = excluded.row_hash
+            WHERE roster_row.row_hash <> excluded.row_hash AND roster_row.review_state IN ('不分派', '待審核')
+            """)
+    }
+
+    /// Stores one row.
+    public func write(_ r: RecordedRosterRow) throws -> RosterRowWrite {
+        let p = r.parsed
+        let key = p.nationalID.isEmpty ? "row:\(r.sourceRow)" : p.nationalID
+        let birth = p.birthDate?.iso ?? p.birthDateText
+        let start = p.start?.iso ?? p.startText
+        let end = p.end?.iso ?? p.endText
+        let checks = r.assessment.checks.map(\.text).joined(separator: "；")
+        let reason = r.assessment.reason?.text
+        let hash = Self.fingerprint([p.nationalID, p.name, birth, p.program, p.grade, p.status, start, end,
+                                     p.experimental ? "1" : "0", r.assessment.countyCode ?? "", reason ?? "", checks])
+        let before = db.totalChangesCount
+        try statement.execute(arguments: [
+            fileID, r.sourceRow, r.uploadDate.iso, p.schoolCode, r.rosterKind.rawValue, key, p.nationalID, p.name,
+            birth, p.program, p.grade, p.status, start, end, p.experimental, r.assessment.countyCode,
+            r.assessment.state.rawValue, reason, checks, hash,
+        ])
+        guard db.totalChangesCount != before else { return .duplicate }
+        guard db.lastInsertedRowID > highestRowID else { return .replaced }
+        highestRowID = db.lastInsertedRowID
+        return .inserted
+    }
+
+    /// FNV-1a over the fields, as 16 hex digits: detects a resent row whose values changed.
+    static func fingerprint(_ fields: [String]) -> String {
+        var h: UInt64 = 0xcbf29ce484222325
+        for f in fields {
+            for b in f.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+            h = (h ^ 0x1F) &* 0x100000001b3
+        }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

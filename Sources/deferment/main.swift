@@ -1,0 +1,315 @@
+import ArgumentParser
+import DefermentCore
+import DefermentDesk
+import DefermentFiles
+import DefermentStore
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Exit codes shared by the commands.
+enum Exit {
+    static let ok: Int32 = 0
+    static let rejected: Int32 = 1
+    static let lockHeld: Int32 = 3
+    static let failed: Int32 = 4
+
+    static let help = """
+    結束代碼 (exit codes):
+      0  all files processed (or nothing waiting)
+      1  at least one file was rejected (see outbox/rejected/)
+      3  another deferment process holds this root (state/deferment.lock)
+      4  a file could not be processed for another reason (left queued), or bad seeds
+      64 usage error
+    """
+}
+
+struct RootOptions: ParsableArguments {
+    @Option(name: .long, help: "The desk's root folder (inbox/, outbox/, state/).")
+    var root: String = "."
+
+    @Option(name: .long, help: "Reference data folder (default: <root>/seeds).")
+    var seeds: String?
+
+    @Flag(name: .long, help: "Log debug details to stderr.")
+    var verbose = false
+
+    var rootURL: URL { URL(fileURLWithPath: root) }
+    var seedsURL: URL? { seeds.map { URL(fileURLWithPath: $0) } }
+
+    func makeLogger() -> Logger {
+        let level: Logger.Level = verbose ? .debug : .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        return Logger(label: "deferment")
+    }
+
+    /// Opens the desk, turning the lock and seed errors into their exit codes.
+    func openDesk(logger: Logger) throws -> Desk {
+        do {
+            return try Desk(root: rootURL, seeds: seedsURL, logger: logger)
+        } catch let held as RootLock.Held {
+            FileHandle.standardError.write(Data((held.description + "\n").utf8))
+            throw ExitCode(Exit.lockHeld)
+        } catch let seed as SeedError {
+            FileHandle.standardError.write(Data((seed.description + "\n").utf8))
+            throw ExitCode(Exit.failed)
+        }
+    }
+}
+
+@main
+struct Deferment: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deferment",
+        abstract: "在學緩徵作業 (高中職) — the file-drop deferment desk.",
+        discussion: "Drop rosters into inbox/rosters/ and registry extracts into inbox/registry/, then run or watch.\n\n" + Exit.help,
+        subcommands: [Run.self, Watch.self, Check.self, Report.self, Demo.self, Samples.self])
+}
+
+/// Prints a run's summary and returns its exit code.
+func printSummary(_ summary: RunSummary) -> Int32 {
+    if summary.files.isEmpty { print("沒有待處理的檔案。"); return Exit.ok }
+    for f in summary.files {
+        let label = f.kind == .rosters ? "名冊" : "役政資料"
+        switch f.result {
+        case .applied(let line): print("✔ \(label) \(f.name)：\(line)")
+        case .duplicate(let why): print("＝ \(label) \(f.name)：\(why)")
+        case .rejected(let r): print("✘ \(label) \(f.name)：退件。\(r.problem) 說明已放在 outbox/rejected/。")
+        case .stillGrowing: print("… \(label) \(f.name)：檔案仍在寫入中，留待下次處理。")
+        case .failed(let why): print("! \(label) \(f.name)：處理失敗，檔案保留於佇列（\(why)）")
+        }
+    }
+    if summary.rejectedCount > 0 { return Exit.rejected }
+    if summary.failedCount > 0 { return Exit.failed }
+    return Exit.ok
+}
+
+/// Progress on a terminal: rows read so far, redrawn in place.
+func terminalProgress() -> (String, Int) -> Void {
+    guard isatty(STDERR_FILENO) != 0 else { return { _, _ in } }
+    return { name, rows in
+        FileHandle.standardError.write(Data("\r處理中 \(name)：已讀 \(rows) 列\u{1B}[K".utf8))
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Process every waiting file once, print a summary and exit.",
+        discussion: Exit.help)
+
+    @OptionGroup var options: RootOptions
+    @Option(help: "Seconds a file must stay unchanged before it is claimed.")
+    var settle: Double = 1.0
+
+    func run() throws {
+        let logger = options.makeLogger()
+        let desk = try options.openDesk(logger: logger)
+        desk.settleSeconds = settle
+        InboxWatcher.installSignalHandlers()
+        let progress = terminalProgress()
+        let summary = try desk.runOnce(progress: progress, shouldStop: { InboxWatcher.stopRequested })
+        if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let code = printSummary(summary)
+        if code != Exit.ok { throw ExitCode(code) }
+    }
+}
+
+struct Watch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Keep processing files as they are dropped (inotify); stop with SIGINT or SIGTERM.",
+        discussion: Exit.help)
+
+    @OptionGroup var options: RootOptions
+    @Option(help: "Seconds a file must stay unchanged before it is claimed.")
+    var settle: Double = 0.2
+
+    func run() throws {
+        let logger = options.makeLogger()
+        let desk = try options.openDesk(logger: logger)
+        desk.settleSeconds = settle
+        desk.maximumSettleWait = 2
+        InboxWatcher.installSignalHandlers()
+        let watcher = try InboxWatcher(paths: desk.paths)
+        logger.info("監看 \(desk.paths.inbox.path)")
+        var rescan = true // a full rescan at start
+        var pendingGrowth = false
+        while !InboxWatcher.stopRequested {
+            if rescan || pendingGrowth {
+                let summary = try desk.runOnce(shouldStop: { InboxWatcher.stopRequested })
+                pendingGrowth = summary.files.contains { $0.result == .stillGrowing }
+                if !summary.files.isEmpty { _ = printSummary(summary) }
+                rescan = false
+            }
+            switch watcher.wait(timeout: pendingGrowth ? 0.5 : 1.0) {
+            case .files, .overflow: rescan = true
+            case .timeout: break
+            case .stop: break
+            }
+        }
+        logger.info("收到停止信號，已結束監看")
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Dry run: print what would happen to each row of a roster. Changes nothing.",
+        discussion: "IDs are masked in the output.\n\n" + Exit.help)
+
+    @OptionGroup var options: RootOptions
+    @Argument(help: "The roster file (CSV or XLSX).")
+    var file: String
+
+    func run() throws {
+        _ = options.makeLogger()
+        let paths = DeskPaths(root: options.rootURL)
+        let seeds = options.seedsURL ?? paths.root.appendingPathComponent("seeds")
+        let reference: ReferenceData
+        do { reference = try ReferenceData.load(from: seeds) } catch let e as SeedError {
+            FileHandle.standardError.write(Data((e.description + "\n").utf8)); throw ExitCode(Exit.failed)
+        }
+        // Read the registry from the root's database if there is one (read-only), else from seeds.
+        let store: DeskStore
+        if FileManager.default.fileExists(atPath: paths.database.path) {
+            store = try DeskStore(readOnlyPath: paths.database.path)
+        } else {
+            store = try DeskStore(path: nil)
+            try store.queue.write { db in
+                for url in reference.registryFiles { _ = try RegistryIntake(reference: reference).apply(db, fileID: nil, url: url) { _ in } }
+            }
+        }
+        let url = URL(fileURLWithPath: file)
+        var counts: [String: Int] = [:]
+        do {
+            let result = try store.queue.read { db in
+                try RosterIntake(reference: reference).assess(url: url, originalName: url.lastPathComponent, arrivalDay: CivilDate(year: 2000, month: 1, day: 1)!,
+                                                              lookup: try PersonLookup(db)) { row, _ in
+                    let county = row.assessment.countyCode.flatMap { reference.counties.county(code: $0)?.name } ?? ""
+                    let detail = row.assessment.summary
+                    print("第 \(row.sourceRow) 列\t\(NationalID.masked(row.parsed.nationalID))\t\(row.rosterKind.rawValue)\t\(row.assessment.state.rawValue)\t\(county)\t\(detail)")
+                    counts[row.assessment.state.rawValue, default: 0] += 1
+                }
+            }
+            print("格式：\(result.format)；上傳日期來源：\(result.source.rawValue)")
+            print(ReviewState.allCases.compactMap { s in counts[s.rawValue].map { "\(s.rawValue) \($0)" } }.joined(separator: "，"))
+        } catch let r as FileRejection {
+            print("此檔案將被退件：\(r.problem)\n處理方式：\(r.fix)")
+            throw ExitCode(Exit.rejected)
+        }
+    }
+}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write one school's or one county's roster rows as CSV to stdout.",
+        discussion: "Columns: " + RosterReport.columns.joined(separator: ", ") + "\n\n" + Exit.help)
+
+    @OptionGroup var options: RootOptions
+    @Option(help: "School code (學校代碼).") var school: String?
+    @Option(help: "County code (縣市代碼), e.g. 63000.") var county: String?
+    @Option(help: "Output format; only csv.") var format: String = "csv"
+
+    func validate() throws {
+        guard (school == nil) != (county == nil) else { throw ValidationError("Give exactly one of --school or --county.") }
+        guard format == "csv" else { throw ValidationError("Only --format csv is supported.") }
+    }
+
+    func run() throws {
+        _ = options.makeLogger()
+        let paths = DeskPaths(root: options.rootURL)
+        guard FileManager.default.fileExists(atPath: paths.database.path) else {
+            FileHandle.standardError.write(Data("此目錄尚無資料庫（\(paths.database.path)），請先執行 deferment run。\n".utf8))
+            throw ExitCode(Exit.failed)
+        }
+        let store = try DeskStore(readOnlyPath: paths.database.path)
+        var scope = RosterReport.Scope.school(school ?? "")
+        if let county {
+            let seeds = options.seedsURL ?? paths.root.appendingPathComponent("seeds")
+            let code = (try? ReferenceData.load(from: seeds))?.counties.normalise(county) ?? county
+            scope = .county(code)
+        }
+        var out = ""
+        try RosterReport.writeCSV(store: store, scope: scope) { line in
+            out += line
+            if out.utf8.count > 1 << 16 { FileHandle.standardOutput.write(Data(out.utf8)); out = "" }
+        }
+        FileHandle.standardOutput.write(Data(out.utf8))
+    }
+}
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reset a demo root, run the sample rosters of seeds/ through it and print a summary.",
+        discussion: Exit.help)
+
+    @Option(help: "The demo root; it is wiped first.") var root: String = "demo"
+    @Option(help: "Reference data and samples.") var seeds: String = "seeds"
+
+    func run() throws {
+        let rootURL = URL(fileURLWithPath: root)
+        let fm = FileManager.default
+        for sub in ["inbox", "outbox", "state"] { try? fm.removeItem(at: rootURL.appendingPathComponent(sub)) }
+        try DeskPaths(root: rootURL).createFolders()
+        let seedsURL = URL(fileURLWithPath: seeds)
+        let rosters = try fm.contentsOfDirectory(atPath: seedsURL.appendingPathComponent("rosters").path).sorted()
+        for name in rosters {
+            try fm.copyItem(at: seedsURL.appendingPathComponent("rosters/\(name)"),
+                            to: rootURL.appendingPathComponent("inbox/rosters/\(name)"))
+        }
+        var options = try RootOptions.parse(["--root", root, "--seeds", seeds])
+        options.verbose = false
+        let desk = try options.openDesk(logger: options.makeLogger())
+        desk.settleSeconds = 0
+        let summary = try desk.runOnce()
+        _ = printSummary(summary)
+        print("\n依結果統計：")
+        let rows = try desk.store.queue.read { db in
+            try (String.fetchAll(db, sql: "SELECT review_state || '\t' || COUNT(*) FROM roster_row GROUP BY review_state ORDER BY 1"),
+                 String.fetchAll(db, sql: "SELECT COALESCE(reason, '') || '\t' || COUNT(*) FROM roster_row WHERE reason IS NOT NULL GROUP BY reason ORDER BY 1"),
+                 String.fetchAll(db, sql: """
+                    SELECT c.name || '\t' || COUNT(*) FROM roster_row r JOIN county c ON c.code = r.county_code
+                    GROUP BY c.code ORDER BY COUNT(*) DESC, c.code
+                    """))
+        }
+        for line in rows.0 { print("  " + line) }
+        print("不分派原因：")
+        for line in rows.1 { print("  " + line) }
+        print("依分派縣市統計：")
+        for line in rows.2 { print("  " + line) }
+        print("\n試試：.build/debug/deferment report --root \(root) --school \(desk.reference.schools.first?.code ?? "") --format csv")
+    }
+}
+
+struct Samples: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Regenerate the deterministic sample files (seeds) or a bulk benchmark input.")
+
+    @Option(help: "Folder with counties.csv (read) and where samples go.") var seeds: String = "seeds"
+    @Option(help: "Bulk mode: number of roster rows (writes --out/roster-20261115.csv and registry.csv).") var rows: Int?
+    @Option(help: "Bulk mode: number of schools.") var schools: Int = 500
+    @Option(help: "Bulk mode: output folder.") var out: String = "bench/out"
+    @Option(help: "Random seed.") var seed: UInt64 = 20261115
+
+    func run() throws {
+        let seedsURL = URL(fileURLWithPath: seeds)
+        let counties = try ReferenceData.loadCounties(from: seedsURL)
+        var generator = SampleGenerator(seed: seed, counties: counties)
+        if let rows {
+            let outURL = URL(fileURLWithPath: out)
+            try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+            try generator.writeBulk(rows: rows, schoolCount: schools,
+                                    roster: outURL.appendingPathComponent("roster-20261115.csv"),
+                                    registry: outURL.appendingPathComponent("registry.csv"))
+            print("已產生 \(rows) 列名冊與對應役政資料於 \(out)")
+        } else {
+            try generator.writeSeedSamples(to: seedsURL)
+            print("已重新產生範例資料於 \(seeds)")
+        }
+    }
+}
