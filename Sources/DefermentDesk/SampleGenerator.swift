@@ -198,7 +198,7 @@ public struct SampleGenerator {
         var bad = student(school: schools[1], used: &used)
         var f = rosterFields(bad, upload: m1); f[0] = String(bad.id.dropLast()) + String((Int(String(bad.id.last!))! + 1) % 10)
         month1 += Self.csvLine(f) // check digit wrong
-        bad = student(school: schools[2], used: &used); f = rosterFields(bad, upload: m1); f[0] = "AB23456789"
+        bad = student(school: schools[2], used: &used); f = rosterFields(bad, upload: m1); f[0] = "AE23456789"
         month1 += Self.csvLine(f) // shape wrong
         bad = student(school: schools[3], used: &used); f = rosterFields(bad, upload: m1); f[2] = ""
         month1 += Self.csvLine(f) // name missing
