@@ -1,0 +1,232 @@
+import Foundation
+import GRDB
+import Testing
+@testable import DefermentDesk
+@testable import DefermentStore
+import DefermentCore
+
+@Suite(.serialized)
+struct IntakeTests {
+    @Test func sampleRostersCoverEveryOutcomeAtLeastTwice() throws {
+        let root = try temporaryRoot()
+        for name in ["roster-20261015.csv", "roster-20261115.csv"] {
+            try drop(try Data(contentsOf: seedsFolder.appendingPathComponent("rosters/\(name)")), as: name, into: .rosters, root: root)
+        }
+        let desk = try openDesk(root)
+        let summary = try desk.runOnce()
+        #expect(summary.files.count == 2)
+        #expect(summary.rejectedCount == 0)
+        let reasons = ["身分證字號格式錯誤", "身分證字號與出生日期不符", "查無役政資料"]
+        for reason in reasons {
+            #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE reason = '\(reason)'") >= 2, "\(reason)")
+        }
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE reason LIKE '欄位錯誤：%'") >= 2)
+        for check in ["就讀同等級或低於原等級學校", "逾就學年齡限制（33歲）", "逾就學年齡限制（24歲）", "已有未結束之在學緩徵註記",
+                      "役別不符：", "身分證字號性別碼為女性", "緩徵終止日期非高三之年6月30日", "緩徵起始日期晚於終止日期"] {
+            #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE checks LIKE '%\(check)%'") >= 2, "\(check)")
+        }
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE roster_kind = '離校'") >= 2)
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE review_state = '待審核' AND county_code IS NULL") == 0)
+        #expect(try count(root, "SELECT COUNT(DISTINCT county_code) FROM roster_row") >= 5)
+        #expect(try count(root, "SELECT COUNT(DISTINCT school_code) FROM roster_row") >= 30)
+        // The school first seen in month 2 was added with the name from the file, and said so.
+        #expect(try count(root, "SELECT COUNT(*) FROM school WHERE code = '999001' AND source = 'roster' AND name = '私立新設實驗高級中學'") == 1)
+        #expect(summary.files[1].roster?.newSchools == ["999001"])
+        // Month 2 is CP950; its names came through intact.
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE upload_date = '2026-11-15' AND name GLOB '*[?]*'") == 0)
+        // Upload dates came from the file names.
+        #expect(try count(root, "SELECT COUNT(DISTINCT upload_date) FROM roster_row") == 2)
+        #expect(try count(root, "SELECT COUNT(*) FROM input_file WHERE upload_date_source = '檔名'") == 2)
+        // Raw inputs are archived; nothing is left queued.
+        let archived = try FileManager.default.subpathsOfDirectory(atPath: desk.paths.archive.path).filter { $0.hasSuffix(".csv") }
+        #expect(archived.count == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: desk.paths.active(.rosters).path).isEmpty)
+    }
+
+    @Test func sameBytesTwiceIsAReportedNoOp() throws {
+        let root = try temporaryRoot()
+        let bytes = try Data(contentsOf: seedsFolder.appendingPathComponent("rosters/roster-20261015.csv"))
+        try drop(bytes, as: "roster-20261015.csv", into: .rosters, root: root)
+        let desk = try openDesk(root)
+        _ = try desk.runOnce()
+        let rows = try count(root, "SELECT COUNT(*) FROM roster_row")
+        try drop(bytes, as: "again-20261015.csv", into: .rosters, root: root)
+        let second = try desk.runOnce()
+        guard case .duplicate(let why) = second.files.first?.result else { Issue.record("not reported as duplicate: \(second.files)"); return }
+        #expect(why.contains("roster-20261015.csv"))
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == rows)
+        #expect(try count(root, "SELECT COUNT(*) FROM input_file") == 1)
+    }
+
+    @Test func sameRowResentForSameSchoolAndDateIsNotRecordedTwice() throws {
+        let root = try temporaryRoot()
+        let id = Fixture.id(1)
+        try drop(Fixture.registryHeader + "\(id),0951023,王小明,63000,高中肄業,未經徵兵處理,,\n", as: "reg.csv", into: .registry, root: root)
+        let line = "\(id),0951023,王小明,110000,範例高中,普通科,3,1151015,1160630,在學,否\n"
+        try drop(Fixture.rosterHeader + line + line, as: "a-20261015.csv", into: .rosters, root: root)
+        try drop(Fixture.rosterHeader + "備註不同但內容相同,\n".prefix(0) + line, as: "b-20261015.csv", into: .rosters, root: root)
+        let desk = try openDesk(root)
+        let summary = try desk.runOnce()
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 1)
+        #expect(summary.files.compactMap(\.roster).map(\.duplicates) == [1, 1])
+        // Another upload date is another roster.
+        try drop(Fixture.rosterHeader + line.replacingOccurrences(of: "\n", with: "\r\n"), as: "c-20261115.csv", into: .rosters, root: root)
+        _ = try desk.runOnce()
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 2)
+    }
+
+    @Test func registryIsAppliedBeforeRostersInOneRun() throws {
+        let root = try temporaryRoot()
+        let id = Fixture.id(2)
+        // Dropped first, but the roster needs the registry that arrives after it.
+        try drop(Fixture.rosterHeader + "\(id),0951023,王小明,110000,範例高中,普通科,3,1151015,1160630,在學,否\n", as: "roster-20261015.csv", into: .rosters, root: root)
+        try drop(Fixture.registryHeader + "\(id),95/10/23,王小明,9020,高中肄業,未經徵兵處理,,\n", as: "registry-20261020.csv", into: .registry, root: root)
+        let desk = try openDesk(root)
+        let summary = try desk.runOnce()
+        #expect(summary.files.map(\.kind) == [.registry, .rosters])
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE county_code = '09020' AND review_state = '待審核'") == 1)
+    }
+
+    @Test func newRegistryExtractUpdatesThePeopleItNames() throws {
+        let root = try temporaryRoot()
+        let a = Fixture.id(3), b = Fixture.id(4)
+        try drop(Fixture.registryHeader + "\(a),0951023,甲,63000,高中肄業,未經徵兵處理,1140901,\n\(b),0951023,乙,63000,高中肄業,未經徵兵處理,,\n", as: "r1.csv", into: .registry, root: root)
+        let desk = try openDesk(root)
+        _ = try desk.runOnce()
+        try drop(Fixture.registryHeader + "\(a),0951023,甲,台中市,高中畢業,免役,,\n", as: "r2.csv", into: .registry, root: root)
+        _ = try desk.runOnce()
+        #expect(try count(root, "SELECT COUNT(*) FROM person WHERE national_id = '\(a)' AND county_code = '66000' AND service_status = '免役' AND deferment_start IS NULL") == 1)
+        #expect(try count(root, "SELECT COUNT(*) FROM person WHERE national_id = '\(b)' AND county_code = '63000'") == 1)
+    }
+
+    @Test(arguments: [
+        ("not-a-roster.pdf", Data("%PDF-1.4 hello".utf8), "不是 CSV 或 XLSX"),
+        ("no-header.csv", Data("1,2,3\n4,5,6\n".utf8), "找不到標題列"),
+        ("missing-column.csv", Data("身分證字號,姓名,學校代碼,學籍狀態\nA123456789,王,1,在學\n".utf8), "缺少必要欄位：出生年月日、緩徵起始日期、緩徵終止日期"),
+        ("header-only.csv", Data(Fixture.rosterHeader.utf8), "沒有任何學生資料"),
+    ])
+    func unreadableFilesAreRejectedWithAReport(_ c: (String, Data, String)) throws {
+        let root = try temporaryRoot("reject\(c.0)")
+        // Something already stored must survive the rejection untouched.
+        try drop(Fixture.registryHeader + "\(Fixture.id(5)),0951023,甲,63000,高中肄業,未經徵兵處理,,\n", as: "r.csv", into: .registry, root: root)
+        let desk = try openDesk(root)
+        _ = try desk.runOnce()
+        try drop(c.1, as: c.0, into: .rosters, root: root)
+        let summary = try desk.runOnce()
+        guard case .rejected(let r) = summary.files.first?.result else { Issue.record("not rejected"); return }
+        #expect(r.problem.contains(c.2), "\(r.problem)")
+        let rejected = desk.paths.rejected
+        #expect(FileManager.default.fileExists(atPath: rejected.appendingPathComponent(c.0).path))
+        let report = try String(contentsOf: rejected.appendingPathComponent(c.0 + ".退件說明.txt"), encoding: .utf8)
+        #expect(report.contains(c.2))
+        #expect(report.contains("處理方式："))
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 0)
+        #expect(try count(root, "SELECT COUNT(*) FROM input_file") == 1)
+        #expect(try count(root, "SELECT COUNT(*) FROM person WHERE national_id = '\(Fixture.id(5))'") == 1)
+    }
+
+    @Test func temporaryAndHiddenFilesAreIgnored() throws {
+        let root = try temporaryRoot()
+        let desk = try openDesk(root)
+        for name in [".hidden.csv", "upload.csv.part", "upload.csv.tmp"] {
+            try Data(Fixture.rosterHeader.utf8).write(to: desk.paths.inbox(.rosters).appendingPathComponent(name))
+        }
+        let summary = try desk.runOnce()
+        #expect(summary.files.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: desk.paths.inbox(.rosters).path).count == 3)
+    }
+
+    @Test func aGrowingFileIsLeftUntilStable() throws {
+        let root = try temporaryRoot()
+        let desk = try openDesk(root)
+        desk.settleSeconds = 5
+        desk.maximumSettleWait = 0.3
+        try drop(Fixture.rosterHeader, as: "fresh.csv", into: .rosters, root: root)
+        let summary = try desk.runOnce()
+        #expect(summary.files.first?.result == .stillGrowing)
+        #expect(FileManager.default.fileExists(atPath: desk.paths.inbox(.rosters).appendingPathComponent("fresh.csv").path))
+    }
+
+    @Test func uploadDateFromNameThenColumnThenArrivalDay() throws {
+        let root = try temporaryRoot()
+        let id = Fixture.id(6)
+        try drop(Fixture.registryHeader + "\(id),0951023,王小明,63000,高中肄業,未經徵兵處理,,\n", as: "reg.csv", into: .registry, root: root)
+        let body = "\(id),0951023,王小明,110000,範例高中,普通科,3,1151015,1160630,在學,否"
+        try drop(Fixture.rosterHeader.dropLast() + ",上傳日期\n" + body + ",115/09/15\n", as: "roster-2026-08-15.csv", into: .rosters, root: root)
+        try drop(Fixture.rosterHeader.dropLast() + ",上傳日期\n" + body + ",2026-09-15\n", as: "roster-with-column.csv", into: .rosters, root: root)
+        try drop(Fixture.rosterHeader + body.replacingOccurrences(of: "110000", with: "110037") + "\n", as: "roster-plain.csv", into: .rosters, root: root)
+        let desk = try openDesk(root)
+        _ = try desk.runOnce()
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE upload_date = '2026-08-15'") == 1)
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE upload_date = '2026-09-15'") == 1)
+        let today = Desk.day(of: Date()).iso
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE upload_date = '\(today)' AND school_code = '110037'") == 1)
+        #expect(try count(root, "SELECT COUNT(*) FROM input_file WHERE upload_date_source = '上傳日期欄'") == 1)
+        #expect(try count(root, "SELECT COUNT(*) FROM input_file WHERE upload_date_source = '收檔日'") == 1)
+    }
+
+    @Test func xlsxRosterWrittenByOpenpyxl() throws {
+        let root = try temporaryRoot()
+        let id = Fixture.id(7)
+        try drop(Fixture.registryHeader + "\(id),2006-10-23,王小明,63,高中肄業,未經徵兵處理,,\n", as: "reg.csv", into: .registry, root: root)
+        let xlsx = root.appendingPathComponent("roster-20261015.xlsx")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", """
+        import sys, datetime, openpyxl
+        wb = openpyxl.Workbook(); ws = wb.active
+        ws.append(['說明：本月名冊'])
+        ws.append(['緩徵終止日期', '姓名', '身分證字號', '出生年月日', '學校代碼', '學籍狀態', '緩徵起始日期', '年級', '其他欄'])
+        ws.append([datetime.date(2029, 6, 30), '王小明', sys.argv[2], datetime.date(2006, 10, 23), '110000', '在學', '115/10/15', 1, 'x'])
+        wb.save(sys.argv[1])
+        """, xlsx.path, id]
+        try p.run(); p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        try drop(try Data(contentsOf: xlsx), as: "roster-20261015.xlsx", into: .rosters, root: root)
+        let desk = try openDesk(root)
+        let summary = try desk.runOnce()
+        #expect(summary.rejectedCount == 0)
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE review_state = '待審核' AND county_code = '63000' AND birth_date = '2006-10-23' AND end_date = '2029-06-30' AND checks = ''") == 1)
+    }
+
+    @Test func reportCSVHasExactlyTheAgreedColumns() throws {
+        let root = try temporaryRoot()
+        for name in ["roster-20261015.csv", "roster-20261115.csv"] {
+            try drop(try Data(contentsOf: seedsFolder.appendingPathComponent("rosters/\(name)")), as: name, into: .rosters, root: root)
+        }
+        let desk = try openDesk(root)
+        _ = try desk.runOnce()
+        let school = desk.reference.schools[1].code
+        var csv = ""
+        try RosterReport.writeCSV(store: desk.store, scope: .school(school)) { csv += $0 }
+        let lines = csv.split(separator: "\r\n").map(String.init)
+        #expect(lines[0] == "上傳日期,名冊類別,身分證字號,姓名,出生年月日,學校代碼,群科,年級,學籍狀態,緩徵起始日期,緩徵終止日期,分派縣市,審核狀態,審核意見,系統檢核")
+        let expectedRows = try count(root, "SELECT COUNT(*) FROM roster_row WHERE school_code = '\(school)'")
+        #expect(lines.count == expectedRows + 1)
+        for line in lines.dropFirst() {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            #expect(f.count == 15)
+            #expect(f[5] == school)
+            #expect(["申請緩徵", "離校"].contains(f[1]))
+            #expect(["不分派", "待審核", "核准", "未核准"].contains(f[12]))
+            #expect(f[0].wholeMatch(of: /\d{4}-\d{2}-\d{2}/) != nil)
+            if f[12] == "待審核" { #expect(f[11].hasSuffix("市") || f[11].hasSuffix("縣")) }
+            if f[12] == "不分派" { #expect(f[11].isEmpty && !f[14].isEmpty) }
+        }
+        // Newest upload date first.
+        let dates = lines.dropFirst().map { String($0.prefix(10)) }
+        #expect(dates == dates.sorted(by: >))
+        #expect(Set(dates).count == 2)
+    }
+
+    @Test func aSecondDeskOnTheSameRootRefusesToStart() throws {
+        let root = try temporaryRoot()
+        let desk = try openDesk(root)
+        #expect(throws: RootLock.Held.self) { try Desk(root: root, seeds: seedsFolder) }
+        // Another process is refused too, with exit code 3 and the reason.
+        let result = try runCLI(["run", "--root", root.path, "--seeds", seedsFolder.path])
+        #expect(result.status == 3)
+        #expect(result.err.contains("另一個 deferment 程序"))
+        withExtendedLifetime(desk) {}
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+@testable import DefermentDesk
+@testable import DefermentStore
+
+/// The repository's root, found from this file's path.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let seedsFolder = repositoryRoot.appendingPathComponent("seeds")
+
+/// The `deferment` executable built with the tests.
+var deferment: URL {
+    if let path = ProcessInfo.processInfo.environment["DEFERMENT_BIN"] { return URL(fileURLWithPath: path) }
+    return repositoryRoot.appendingPathComponent(".build/debug/deferment")
+}
+
+/// A fresh, empty desk root.
+func temporaryRoot(_ name: String = #function) throws -> URL {
+    let safe = name.filter { $0.isLetter || $0.isNumber }
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-desk-\(safe)-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Opens a desk on `root` with the repository's seeds, claiming files at once.
+func openDesk(_ root: URL) throws -> Desk {
+    let desk = try Desk(root: root, seeds: seedsFolder)
+    desk.settleSeconds = 0
+    return desk
+}
+
+/// Drops a file into an inbox folder, as a sender would: written under a temporary name, then renamed.
+@discardableResult
+func drop(_ data: Data, as name: String, into kind: InputKind, root: URL) throws -> URL {
+    let folder = DeskPaths(root: root).inbox(kind)
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let tmp = folder.appendingPathComponent(".\(name).part")
+    try data.write(to: tmp)
+    let final = folder.appendingPathComponent(name)
+    try FileManager.default.moveItem(at: tmp, to: final)
+    return final
+}
+
+func drop(_ text: String, as name: String, into kind: InputKind, root: URL) throws {
+    try drop(Data(text.utf8), as: name, into: kind, root: root)
+}
+
+/// Counts from the database, read by a separate connection.
+func count(_ root: URL, _ sql: String) throws -> Int {
+    let q = try DatabaseQueue(path: DeskPaths(root: root).database.path)
+    return try q.read { try Int.fetchOne($0, sql: sql) ?? -1 }
+}
+
+/// Runs the command line and returns its exit status, stdout and stderr.
+@discardableResult
+func runCLI(_ args: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = deferment
+    p.arguments = args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// Registry and roster lines for tests, with valid IDs.
+enum Fixture {
+    static let registryHeader = "身分證字號,出生年月日,姓名,戶籍縣市代碼,教育程度,兵役狀態,在學緩徵起始日期,在學緩徵終止日期\n"
+    static let rosterHeader = "身分證字號,出生年月日,姓名,學校代碼,學校名稱,群科,年級,緩徵起始日期,緩徵終止日期,學籍狀態,是否為非學校型態實驗教育學生\n"
+
+    static func id(_ n: Int, letter: String = "Q") -> String {
+        NationalID.withCheckDigit(letter + "1" + String(format: "%07d", n))!
+    }
+}
+
+import DefermentCore
