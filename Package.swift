@@ -23,6 +23,7 @@ let package = Package(
         .target(name: "DefermentStore", dependencies: [
             "DefermentCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "DefermentDesk", dependencies: [
             "DefermentCore", "DefermentFiles", "DefermentStore",

@@ -135,7 +135,7 @@ public enum RosterRules {
 
         // The first failing field, in the roster's column order.
         func fieldError() -> NotAssignedReason? {
-            if let bad = RosterColumn.templateOrder.first(where: { row.undecodable.contains($0) }) {
+            if let bad = RosterColumn.templateOrder.first(where: { row.isUndecodable($0) }) {
                 return .fieldError(bad.rawValue)
             }
             if rawID.isEmpty { return .fieldError(RosterColumn.nationalID.rawValue) }
@@ -148,7 +148,7 @@ public enum RosterRules {
                 return .fieldError(RosterColumn.start.rawValue)
             }
             if parsed.end == nil { return .fieldError(RosterColumn.end.rawValue) }
-            if row.values[.experimental] != nil, parseYesNo(row.text(.experimental)) == nil {
+            if row[.experimental] != nil, parseYesNo(row.text(.experimental)) == nil {
                 return .fieldError(RosterColumn.experimental.rawValue)
             }
             return nil
@@ -218,6 +218,11 @@ public enum RosterRules {
 
     /// Reads 是/否 as files write it (是, 否, Y, N, 1, 0, V, empty = 否).
     public static func parseYesNo(_ raw: String) -> Bool? {
+        switch raw {
+        case "否", "": return false
+        case "是": return true
+        default: break
+        }
         switch raw.trimmingSpaces().uppercased() {
         case "是", "Y", "YES", "1", "V", "TRUE", "Ｙ": return true
         case "否", "N", "NO", "0", "", "FALSE", "Ｎ": return false

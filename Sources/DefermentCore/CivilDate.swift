@@ -96,54 +96,75 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// `20061023`. Full-width digits and separators are accepted; surrounding spaces are ignored.
     /// Returns `nil` for anything else, including impossible days such as `95/02/30`.
     public static func parse(_ raw: String) -> CivilDate? {
-        var digitsRuns: [[Int]] = []
-        var current: [Int] = []
+        // Up to three runs of digits, scanned over the UTF-8 bytes without allocating.
+        var numbers = (0, 0, 0)
+        var lengths = (0, 0, 0)
+        var runs = 0
+        var inRun = false
         var sawROCMarker = false
-        var otherCharacters = false
-        for scalar in raw.unicodeScalars {
-            let v = scalar.value
-            var digit: Int? = nil
-            if v >= 0x30 && v <= 0x39 { digit = Int(v - 0x30) }
-            else if v >= 0xFF10 && v <= 0xFF19 { digit = Int(v - 0xFF10) }
-            if let digit {
-                current.append(digit)
-                continue
+        func addDigit(_ d: Int) -> Bool {
+            if !inRun {
+                guard runs < 3 else { return false }
+                runs += 1
+                inRun = true
             }
-            if !current.isEmpty { digitsRuns.append(current); current = [] }
-            switch scalar {
-            case "/", "-", ".", "／", "－", "．", "年", "月": continue
-            case "日": continue
-            case " ", "\t", "\u{3000}": continue
-            case "民", "國", "国": sawROCMarker = true
-            default: otherCharacters = true
+            switch runs {
+            case 1: numbers.0 = numbers.0 * 10 + d; lengths.0 += 1; return lengths.0 <= 8
+            case 2: numbers.1 = numbers.1 * 10 + d; lengths.1 += 1; return lengths.1 <= 2
+            default: numbers.2 = numbers.2 * 10 + d; lengths.2 += 1; return lengths.2 <= 2
             }
         }
-        if !current.isEmpty { digitsRuns.append(current) }
-        guard !otherCharacters, !digitsRuns.isEmpty else { return nil }
-        func number(_ ds: ArraySlice<Int>) -> Int { ds.reduce(0) { $0 * 10 + $1 } }
-        if digitsRuns.count == 1 {
-            let ds = digitsRuns[0]
-            switch ds.count {
-            case 8 where !sawROCMarker: // 20061023
-                return CivilDate(year: number(ds[0..<4]), month: number(ds[4..<6]), day: number(ds[6..<8]))
-            case 7: // 0951023 or 1141001
-                return CivilDate(year: number(ds[0..<3]) + 1911, month: number(ds[3..<5]), day: number(ds[5..<7]))
-            case 6: // 951023
-                return CivilDate(year: number(ds[0..<2]) + 1911, month: number(ds[2..<4]), day: number(ds[4..<6]))
+        var bytes = raw.utf8.makeIterator()
+        while let b = bytes.next() {
+            if b >= 0x30 && b <= 0x39 {
+                guard addDigit(Int(b - 0x30)) else { return nil }
+                continue
+            }
+            switch b {
+            case 0x2F, 0x2D, 0x2E, 0x20, 0x09: inRun = false // / - . space tab
+            case 0xEF: // full-width forms: ０-９ (EF BC 90-99), ／ (EF BC 8F), － (EF BC 8D), ． (EF BC 8E)
+                guard bytes.next() == 0xBC, let c = bytes.next() else { return nil }
+                if c >= 0x90 && c <= 0x99 {
+                    guard addDigit(Int(c - 0x90)) else { return nil }
+                } else if c == 0x8F || c == 0x8D || c == 0x8E {
+                    inRun = false
+                } else {
+                    return nil
+                }
+            case 0xE3: // ideographic space E3 80 80
+                guard bytes.next() == 0x80, bytes.next() == 0x80 else { return nil }
+                inRun = false
+            case 0xE5, 0xE6:
+                inRun = false
+                guard let b2 = bytes.next(), let b3 = bytes.next() else { return nil }
+                switch (b, b2, b3) {
+                case (0xE5, 0xB9, 0xB4), (0xE6, 0x9C, 0x88), (0xE6, 0x97, 0xA5): break // 年 月 日
+                case (0xE6, 0xB0, 0x91), (0xE5, 0x9C, 0x8B), (0xE5, 0x9B, 0xBD): sawROCMarker = true // 民 國 国
+                default: return nil
+                }
             default:
                 return nil
             }
         }
-        guard digitsRuns.count == 3, digitsRuns[1].count <= 2, digitsRuns[2].count <= 2 else { return nil }
-        let first = digitsRuns[0]
-        let month = number(digitsRuns[1][...])
-        let day = number(digitsRuns[2][...])
-        if first.count == 4 && !sawROCMarker {
-            return CivilDate(year: number(first[...]), month: month, day: day)
+        switch runs {
+        case 1:
+            let n = numbers.0
+            switch lengths.0 {
+            case 8 where !sawROCMarker: // 20061023
+                return CivilDate(year: n / 10000, month: n / 100 % 100, day: n % 100)
+            case 7, 6: // 0951023, 1141001, 951023
+                return CivilDate(year: n / 10000 + 1911, month: n / 100 % 100, day: n % 100)
+            default:
+                return nil
+            }
+        case 3:
+            if lengths.0 == 4 && !sawROCMarker {
+                return CivilDate(year: numbers.0, month: numbers.1, day: numbers.2)
+            }
+            guard (1...3).contains(lengths.0), numbers.0 >= 1 else { return nil }
+            return CivilDate(year: numbers.0 + 1911, month: numbers.1, day: numbers.2)
+        default:
+            return nil
         }
-        guard (1...3).contains(first.count) else { return nil }
-        let rocYear = number(first[...])
-        guard rocYear >= 1 else { return nil }
-        return CivilDate(year: rocYear + 1911, month: month, day: day)
     }
 }

@@ -28,6 +28,8 @@ public enum NationalID {
     /// Normalises what a clerk typed: trims spaces, upper-cases ASCII letters, folds full-width
     /// letters and digits to ASCII.
     public static func normalise(_ raw: String) -> String {
+        // Fast path: already upper-case ASCII letters and digits.
+        if raw.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) }) { return raw }
         var out = String.UnicodeScalarView()
         for s in raw.unicodeScalars {
             var v = s.value

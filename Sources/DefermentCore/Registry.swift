@@ -61,6 +61,23 @@ public enum RegistryColumn: String, Sendable, CaseIterable {
         self != .defermentStart && self != .defermentEnd
     }
 
+    /// Position in `allCases`; hashing by it avoids hashing the Chinese raw value.
+    public var ordinal: Int {
+        switch self {
+        case .nationalID: 0
+        case .birthDate: 1
+        case .name: 2
+        case .countyCode: 3
+        case .education: 4
+        case .serviceStatus: 5
+        case .defermentStart: 6
+        case .defermentEnd: 7
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(ordinal) }
+    public static func == (a: RegistryColumn, b: RegistryColumn) -> Bool { a.ordinal == b.ordinal }
+
     /// Finds the column a header cell names.
     public static func matching(header: String) -> RegistryColumn? {
         let key = RosterColumn.normaliseHeader(header)

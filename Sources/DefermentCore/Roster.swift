@@ -38,6 +38,27 @@ public enum RosterColumn: String, Sendable, CaseIterable {
     case experimental = "是否為非學校型態實驗教育學生"
     case uploadDate = "上傳日期"
 
+    /// Position of the column in `allCases`, for array storage and cheap hashing.
+    public var ordinal: Int {
+        switch self {
+        case .nationalID: 0
+        case .birthDate: 1
+        case .name: 2
+        case .schoolName: 3
+        case .schoolCode: 4
+        case .program: 5
+        case .grade: 6
+        case .start: 7
+        case .end: 8
+        case .status: 9
+        case .experimental: 10
+        case .uploadDate: 11
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(ordinal) }
+    public static func == (a: RosterColumn, b: RosterColumn) -> Bool { a.ordinal == b.ordinal }
+
     /// Other header spellings accepted for this column.
     public var aliases: [String] {
         switch self {
@@ -92,27 +113,55 @@ public enum RosterColumn: String, Sendable, CaseIterable {
 public struct RosterRow: Sendable {
     /// The row's number in the source file, counting the header as row 1 (as a spreadsheet shows it).
     public var sourceRow: Int
-    /// The text of each column present in the file.
-    public var values: [RosterColumn: String]
-    /// Columns whose bytes could not be decoded (CP950 files with stray bytes).
-    public var undecodable: Set<RosterColumn>
+    /// Text by column ordinal; `nil` for a column the file does not have.
+    private var cells: [String?]
+    /// Columns whose bytes could not be decoded (CP950 files with stray bytes), as a bit set.
+    private var undecodableBits: UInt32
+
+    public init(sourceRow: Int) {
+        self.sourceRow = sourceRow
+        cells = Array(repeating: nil, count: RosterColumn.allCases.count)
+        undecodableBits = 0
+    }
 
     public init(sourceRow: Int, values: [RosterColumn: String], undecodable: Set<RosterColumn> = []) {
-        self.sourceRow = sourceRow
-        self.values = values
-        self.undecodable = undecodable
+        self.init(sourceRow: sourceRow)
+        for (k, v) in values { self[k] = v }
+        for c in undecodable { markUndecodable(c) }
     }
+
+    /// The raw text of a column, `nil` when the file has no such column.
+    public subscript(column: RosterColumn) -> String? {
+        get { cells[column.ordinal] }
+        set { cells[column.ordinal] = newValue }
+    }
+
+    /// Records that a column's bytes could not be decoded.
+    public mutating func markUndecodable(_ column: RosterColumn) { undecodableBits |= 1 << UInt32(column.ordinal) }
+
+    /// Whether a column's bytes could not be decoded.
+    public func isUndecodable(_ column: RosterColumn) -> Bool { undecodableBits & (1 << UInt32(column.ordinal)) != 0 }
 
     /// Trimmed text of a column, empty when absent.
     public func text(_ column: RosterColumn) -> String {
-        guard let v = values[column] else { return "" }
+        guard let v = cells[column.ordinal] else { return "" }
         return v.trimmingSpaces()
     }
 }
 
 extension String {
-    /// Trims ASCII and full-width spaces, tabs and line breaks at both ends.
+    /// Trims ASCII and full-width spaces, tabs, line breaks and BOMs at both ends.
     public func trimmingSpaces() -> String {
+        // Fast path: nothing to trim when both ends are visible ASCII or ordinary CJK.
+        let u = utf8
+        guard let f = u.first, let l = u.last else { return self }
+        let firstPlain = (f > 0x20 && f < 0x7F) || (f >= 0xE4 && f <= 0xE9)
+        var lastPlain = l > 0x20 && l < 0x7F
+        if !lastPlain && l >= 0x80 && l < 0xC0 {
+            let tail = Array(u.suffix(3))
+            lastPlain = tail != [0xE3, 0x80, 0x80] && tail != [0xEF, 0xBB, 0xBF] && tail.suffix(2) != [0xC2, 0xA0]
+        }
+        if firstPlain && lastPlain { return self }
         let isSpace: (Unicode.Scalar) -> Bool = { [" ", "\t", "\r", "\n", "\u{3000}", "\u{FEFF}", "\u{A0}"].contains($0) }
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }

@@ -53,8 +53,16 @@ private struct NoHeader: Error {}
 
 /// Maps header cells to known columns.
 struct HeaderMap<Column: Hashable> {
-    var indexOf: [Column: Int]
-    var headerRow: Int
+    let indexOf: [Column: Int]
+    let headerRow: Int
+    /// The same pairs as an array, for the per-row loop.
+    let columns: [(Column, Int)]
+
+    init(indexOf: [Column: Int], headerRow: Int) {
+        self.indexOf = indexOf
+        self.headerRow = headerRow
+        columns = indexOf.map { ($0.key, $0.value) }
+    }
 }
 
 /// Looks for the header among the first rows: the first row naming at least three known columns.
@@ -97,7 +105,10 @@ public struct RosterFileSummary: Sendable {
         for s in ReviewState.allCases { if let n = byState[s], n > 0 { parts.append("\(s.rawValue) \(n)") } }
         if duplicates > 0 { parts.append("重複未再記錄 \(duplicates)") }
         if replaced > 0 { parts.append("更新 \(replaced)") }
-        if !newSchools.isEmpty { parts.append("新增學校 \(newSchools.joined(separator: "、"))") }
+        if !newSchools.isEmpty {
+            let shown = newSchools.prefix(10).joined(separator: "、")
+            parts.append("新增學校 \(shown)" + (newSchools.count > 10 ? " 等 \(newSchools.count) 所" : ""))
+        }
         return parts.joined(separator: "，")
     }
 }
@@ -122,13 +133,11 @@ public struct RosterIntake {
         let header: HeaderMap<RosterColumn>?
         do {
             header = try findHeader(reader, match: RosterColumn.matching(header:)) { header, row in
-                var values: [RosterColumn: String] = [:]
-                var undecodable: Set<RosterColumn> = []
-                for (column, index) in header.indexOf where index < row.cells.count {
-                    values[column] = row.cells[index]
-                    if row.undecodable.contains(index) { undecodable.insert(column) }
+                var raw = RosterRow(sourceRow: row.number)
+                for (column, index) in header.columns where index < row.cells.count {
+                    raw[column] = row.cells[index]
+                    if !row.undecodable.isEmpty && row.undecodable.contains(index) { raw.markUndecodable(column) }
                 }
-                let raw = RosterRow(sourceRow: row.number, values: values, undecodable: undecodable)
                 var date = nameDate
                 if date == nil, let d = CivilDate.parse(raw.text(.uploadDate)) { date = d; source = .column }
                 let parsed = RosterRules.parse(raw, rules: rules)

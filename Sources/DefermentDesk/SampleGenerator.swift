@@ -278,7 +278,7 @@ public struct SampleGenerator {
             if i % 1000 != 1 { registryBuffer += Self.csvLine(registryFields(s, countyStyle: 0)) }
             var fields = rosterFields(s, upload: upload, status: i % 50 == 0 ? "休學" : "在學",
                                       end: i % 50 == 0 ? CivilDate(year: 2026, month: 11, day: 1)! : nil)
-            if i % 1000 == 2 { fields[0] = "A123456788" }
+            if i % 1000 == 2 { fields[0] = String(s.id.dropLast()) + String((Int(String(s.id.last!))! + 1) % 10) }
             rosterBuffer += Self.csvLine(fields)
             if rosterBuffer.utf8.count > 1 << 20 {
                 rosterHandle.write(Data(rosterBuffer.utf8)); rosterBuffer = ""

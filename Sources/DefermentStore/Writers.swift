@@ -4,50 +4,57 @@ import DefermentCore
 
 /// Reads registry records (役政資料) inside a transaction, with prepared statements.
 public final class PersonLookup {
-    private let personStatement: Statement
-    private let recordStatement: Statement?
+    private let personStatement: RawStatement
+    private let recordStatement: RawStatement?
 
     /// Prepares the look-ups. Deferment records are only consulted when any exist.
     public init(_ db: Database) throws {
-        personStatement = try db.makeStatement(sql: """
+        personStatement = try RawStatement(db, sql: """
             SELECT birth_date, name, county_code, education, service_status, deferment_start, deferment_end
             FROM person WHERE national_id = ?
             """)
         let anyRecord = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM deferment_record)") ?? false
-        recordStatement = anyRecord ? try db.makeStatement(sql: "SELECT start_date, end_date FROM deferment_record WHERE national_id = ?") : nil
+        recordStatement = anyRecord ? try RawStatement(db, sql: "SELECT start_date, end_date FROM deferment_record WHERE national_id = ?") : nil
     }
 
     /// The registry's record of a person, if any.
     public func person(_ nationalID: String) throws -> RegistryPerson? {
-        guard let row = try Row.fetchOne(personStatement, arguments: [nationalID]) else { return nil }
-        guard let birth = CivilDate.parse(row[0] as String) else { return nil }
-        var deferment: DefermentPeriod?
-        if let s: String = row[5], let start = CivilDate.parse(s) {
-            deferment = DefermentPeriod(start: start, end: (row[6] as String?).flatMap(CivilDate.parse))
+        personStatement.bind(1, nationalID)
+        let found: RegistryPerson?? = try personStatement.fetchOne { row in
+            guard let birth = row.text(0).flatMap(CivilDate.parse) else { return nil }
+            var deferment: DefermentPeriod?
+            if let start = row.text(5).flatMap(CivilDate.parse) {
+                deferment = DefermentPeriod(start: start, end: row.text(6).flatMap(CivilDate.parse))
+            }
+            return RegistryPerson(nationalID: nationalID, birthDate: birth, name: row.text(1) ?? "", countyCode: row.text(2) ?? "",
+                                  education: row.text(3) ?? "", serviceStatus: row.text(4) ?? "", deferment: deferment)
         }
-        return RegistryPerson(nationalID: nationalID, birthDate: birth, name: row[1], countyCode: row[2],
-                              education: row[3], serviceStatus: row[4], deferment: deferment)
+        return found ?? nil
     }
 
     /// Deferment records the desk itself created for a person (建立之緩徵註記).
     public func recordedDeferments(_ nationalID: String) throws -> [DefermentPeriod] {
         guard let recordStatement else { return [] }
-        return try Row.fetchAll(recordStatement, arguments: [nationalID]).compactMap { row in
-            guard let start = CivilDate.parse(row[0] as String) else { return nil }
-            return DefermentPeriod(start: start, end: (row[1] as String?).flatMap(CivilDate.parse))
+        recordStatement.bind(1, nationalID)
+        var periods: [DefermentPeriod] = []
+        try recordStatement.forEach { row in
+            if let start = row.text(0).flatMap(CivilDate.parse) {
+                periods.append(DefermentPeriod(start: start, end: row.text(1).flatMap(CivilDate.parse)))
+            }
         }
+        return periods
     }
 }
 
 /// Writes registry records from an extract: a row replaces everything the registry said of
 /// that person, including the deferment columns (empty means none on record).
 public final class PersonWriter {
-    private let statement: Statement
+    private let statement: RawStatement
     private let fileID: Int64?
 
     public init(_ db: Database, fileID: Int64?) throws {
         self.fileID = fileID
-        statement = try db.makeStatement(sql: """
+        statement = try RawStatement(db, sql: """
             INSERT INTO person(national_id, birth_date, name, county_code, education, service_status, deferment_start, deferment_end, file_id)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(national_id) DO UPDATE SET birth_date = excluded.birth_date, name = excluded.name,
@@ -57,8 +64,16 @@ public final class PersonWriter {
     }
 
     public func save(_ p: RegistryPerson) throws {
-        try statement.execute(arguments: [p.nationalID, p.birthDate.iso, p.name, p.countyCode, p.education, p.serviceStatus,
-                                          p.deferment?.start.iso, p.deferment?.end?.iso, fileID])
+        statement.bind(1, p.nationalID)
+        statement.bind(2, p.birthDate.iso)
+        statement.bind(3, p.name)
+        statement.bind(4, p.countyCode)
+        statement.bind(5, p.education)
+        statement.bind(6, p.serviceStatus)
+        statement.bind(7, p.deferment?.start.iso)
+        statement.bind(8, p.deferment?.end?.iso)
+        statement.bind(9, fileID)
+        try statement.execute()
     }
 }
 
@@ -93,7 +108,7 @@ public enum RosterRowWrite: Sendable {
 /// Stores roster rows with one prepared statement. The key is (school, upload date, roster,
 /// national ID), so a row sent again for the same school and upload date is not recorded twice.
 public final class RosterRowWriter {
-    private let statement: Statement
+    private let statement: RawStatement
     private let db: Database
     private let fileID: Int64
     /// The highest row id so far: a new row always gets a higher one, an update none.
@@ -103,7 +118,7 @@ public final class RosterRowWriter {
         self.db = db
         self.fileID = fileID
         highestRowID = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM roster_row") ?? 0
-        statement = try db.makeStatement(sql: """
+        statement = try RawStatement(db, sql: """
             INSERT INTO roster_row(file_id, source_row, upload_date, school_code, roster_kind, row_key, national_id, name,
               birth_date, program, grade, enrolment_status, start_date, end_date, experimental, county_code,
               review_state, reason, checks, row_hash)
@@ -130,11 +145,16 @@ public final class RosterRowWriter {
         let hash = Self.fingerprint([p.nationalID, p.name, birth, p.program, p.grade, p.status, start, end,
                                      p.experimental ? "1" : "0", r.assessment.countyCode ?? "", reason ?? "", checks])
         let before = db.totalChangesCount
-        try statement.execute(arguments: [
-            fileID, r.sourceRow, r.uploadDate.iso, p.schoolCode, r.rosterKind.rawValue, key, p.nationalID, p.name,
-            birth, p.program, p.grade, p.status, start, end, p.experimental, r.assessment.countyCode,
+        let values: [String?] = [
+            nil, nil, r.uploadDate.iso, p.schoolCode, r.rosterKind.rawValue, key, p.nationalID, p.name,
+            birth, p.program, p.grade, p.status, start, end, nil, r.assessment.countyCode,
             r.assessment.state.rawValue, reason, checks, hash,
-        ])
+        ]
+        for (i, v) in values.enumerated() { statement.bind(Int32(i + 1), v) }
+        statement.bind(1, fileID)
+        statement.bind(2, Int64(r.sourceRow))
+        statement.bind(15, Int64(p.experimental ? 1 : 0))
+        try statement.execute()
         guard db.totalChangesCount != before else { return .duplicate }
         guard db.lastInsertedRowID > highestRowID else { return .replaced }
         highestRowID = db.lastInsertedRowID

@@ -1,0 +1,74 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// SQLite's "copy the bytes" destructor.
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// The hot-path view of a GRDB statement: binds and steps through the C API directly, without
+/// building `StatementArguments` for every row. Used only for the per-row statements of intake.
+struct RawStatement {
+    let statement: Statement
+    private let handle: OpaquePointer
+    private let connection: OpaquePointer
+
+    init(_ db: Database, sql: String) throws {
+        statement = try db.makeStatement(sql: sql)
+        handle = statement.sqliteStatement
+        connection = db.sqliteConnection!
+    }
+
+    func bind(_ index: Int32, _ value: String?) {
+        guard let value else { sqlite3_bind_null(handle, index); return }
+        var v = value
+        v.withUTF8 { buf in
+            _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(buf.count), transient)
+        }
+    }
+
+    func bind(_ index: Int32, _ value: Int64?) {
+        guard let value else { sqlite3_bind_null(handle, index); return }
+        sqlite3_bind_int64(handle, index, value)
+    }
+
+    private func error(_ rc: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)), sql: statement.sql)
+    }
+
+    /// Runs a statement that returns no rows.
+    func execute() throws {
+        let rc = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        guard rc == SQLITE_DONE else { throw error(rc) }
+    }
+
+    /// Steps once; calls `read` with a column reader when a row came back.
+    func fetchOne<T>(_ read: (ColumnReader) throws -> T) throws -> T? {
+        defer { sqlite3_reset(handle) }
+        let rc = sqlite3_step(handle)
+        if rc == SQLITE_DONE { return nil }
+        guard rc == SQLITE_ROW else { throw error(rc) }
+        return try read(ColumnReader(handle: handle))
+    }
+
+    /// Steps through every row.
+    func forEach(_ read: (ColumnReader) throws -> Void) throws {
+        defer { sqlite3_reset(handle) }
+        while true {
+            let rc = sqlite3_step(handle)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else { throw error(rc) }
+            try read(ColumnReader(handle: handle))
+        }
+    }
+
+    /// Reads columns of the current row.
+    struct ColumnReader {
+        let handle: OpaquePointer
+        func text(_ i: Int32) -> String? {
+            guard let p = sqlite3_column_text(handle, i) else { return nil }
+            let n = Int(sqlite3_column_bytes(handle, i))
+            return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+        }
+    }
+}
