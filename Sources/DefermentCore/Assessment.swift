@@ -88,6 +88,13 @@ public struct ParsedRosterRow: Sendable {
     public var experimental: Bool
     /// The first problem that keeps the row from any county, before the registry is asked.
     public var preRegistryReason: NotAssignedReason?
+
+    /// The birth date as stored and reported: ISO when readable, else as written.
+    public var birthDateStored: String { birthDate?.iso ?? birthDateText }
+    /// The start date as stored and reported.
+    public var startStored: String { start?.iso ?? startText }
+    /// The end date as stored and reported.
+    public var endStored: String { end?.iso ?? endText }
 }
 
 /// What happens to a row (核處結果): its review state, county and system checks.

@@ -90,7 +90,19 @@ func findHeader<Column: Hashable>(_ reader: TableReader, match: (String) -> Colu
 /// What a roster file did (名冊處理結果), without personal data.
 public struct RosterFileSummary: Sendable {
     public var rows = 0
-    public var byState: [ReviewState: Int] = [:]
+    private var stateCounts = [Int](repeating: 0, count: ReviewState.allCases.count)
+    /// Rows by review state.
+    public var byState: [ReviewState: Int] {
+        Dictionary(uniqueKeysWithValues: ReviewState.allCases.enumerated().map { ($1, stateCounts[$0]) })
+    }
+    mutating func count(_ state: ReviewState) {
+        switch state {
+        case .notAssigned: stateCounts[0] += 1
+        case .pending: stateCounts[1] += 1
+        case .approved: stateCounts[2] += 1
+        case .refused: stateCounts[3] += 1
+        }
+    }
     public var byCounty: [String: Int] = [:]
     public var byReason: [String: Int] = [:]
     public var duplicates = 0
@@ -121,10 +133,17 @@ public struct RosterIntake {
         self.reference = reference
     }
 
-    /// Streams a roster file, calling `body` with each row's outcome. Registry look-ups go
-    /// through `lookup`; nothing is written.
-    public func assess(url: URL, originalName: String, arrivalDay: CivilDate, lookup: PersonLookup,
-                       body: (RecordedRosterRow, RosterRow) throws -> Void) throws -> (format: String, source: UploadDateSource) {
+    /// A roster row read and checked without the registry, with the upload date it carries.
+    public struct ReadRow: Sendable {
+        public var raw: RosterRow
+        public var parsed: ParsedRosterRow
+        public var stored: StoredRosterFields
+        public var uploadDate: CivilDate?
+    }
+
+    /// Reads a roster file and runs the checks that need no registry, calling `body` for each
+    /// row. Throws ``FileRejection`` for a file that cannot be read at all.
+    func read(url: URL, originalName: String, body: (ReadRow) throws -> Void) throws -> (format: String, source: UploadDateSource) {
         let reader: TableReader
         do { reader = try TableFile.open(url) } catch let e as TableFileError { throw FileRejection(e) }
         let nameDate = uploadDate(inFileName: originalName)
@@ -141,19 +160,7 @@ public struct RosterIntake {
                 var date = nameDate
                 if date == nil, let d = CivilDate.parse(raw.text(.uploadDate)) { date = d; source = .column }
                 let parsed = RosterRules.parse(raw, rules: rules)
-                var person: RegistryPerson?
-                var recorded: [DefermentPeriod] = []
-                if parsed.preRegistryReason == nil {
-                    person = try lookup.person(parsed.nationalID)
-                    if person != nil && parsed.rosterKind == .application {
-                        recorded = try lookup.recordedDeferments(parsed.nationalID)
-                    }
-                }
-                let assessment = RosterRules.assess(parsed, person: person, recordedDeferments: recorded, rules: rules)
-                // A row whose status is unreadable is listed with the application roster.
-                let kind = parsed.rosterKind ?? .application
-                try body(RecordedRosterRow(sourceRow: row.number, uploadDate: date ?? arrivalDay, parsed: parsed,
-                                           rosterKind: kind, assessment: assessment), raw)
+                try body(ReadRow(raw: raw, parsed: parsed, stored: StoredRosterFields(parsed), uploadDate: date))
             }
         } catch let e as TableFileError {
             throw FileRejection(e)
@@ -168,6 +175,36 @@ public struct RosterIntake {
                                 fix: "請在標題列加上這些欄位（欄名須與名冊範本相同）並填入資料後重新上傳。")
         }
         return (reader.formatDescription, source)
+    }
+
+    /// Completes a row's outcome with the registry.
+    func decide(_ row: ReadRow, arrivalDay: CivilDate, lookup: PersonLookup) throws -> RecordedRosterRow {
+        let parsed = row.parsed
+        var person: RegistryPerson?
+        var recorded: [DefermentPeriod] = []
+        if parsed.preRegistryReason == nil {
+            person = try lookup.person(parsed.nationalID)
+            if person != nil && parsed.rosterKind == .application {
+                recorded = try lookup.recordedDeferments(parsed.nationalID)
+            }
+        }
+        let assessment = RosterRules.assess(parsed, person: person, recordedDeferments: recorded, rules: reference.rules)
+        // A row whose status is unreadable is listed with the application roster.
+        return RecordedRosterRow(sourceRow: parsed.sourceRow, uploadDate: row.uploadDate ?? arrivalDay, parsed: parsed,
+                                 stored: row.stored, rosterKind: parsed.rosterKind ?? .application, assessment: assessment)
+    }
+
+    /// Streams a roster file, calling `body` with each row's outcome. Registry look-ups go
+    /// through `lookup`; nothing is written. Reading and checking run on a second thread.
+    public func assess(url: URL, originalName: String, arrivalDay: CivilDate, lookup: PersonLookup,
+                       body: (RecordedRosterRow, RosterRow) throws -> Void) throws -> (format: String, source: UploadDateSource) {
+        var result: (format: String, source: UploadDateSource)?
+        try PipelinedRows.run(produce: { emit in
+            result = try self.read(url: url, originalName: originalName, body: emit)
+        }, consume: { (row: ReadRow) in
+            try body(try decide(row, arrivalDay: arrivalDay, lookup: lookup), row.raw)
+        })
+        return result!
     }
 
     /// Applies a roster inside the caller's transaction: every row is recorded with its outcome.
@@ -190,7 +227,7 @@ public struct RosterIntake {
             case .duplicate: summary.duplicates += 1
             }
             summary.rows += 1
-            summary.byState[row.assessment.state, default: 0] += 1
+            summary.count(row.assessment.state)
             if let c = row.assessment.countyCode { summary.byCounty[c, default: 0] += 1 }
             if let r = row.assessment.reason { summary.byReason[r.text, default: 0] += 1 }
             summary.uploadDates.insert(row.uploadDate)
@@ -220,12 +257,16 @@ public struct RegistryIntake {
         self.reference = reference
     }
 
-    public func apply(_ db: Database, fileID: Int64?, url: URL, progress: (Int) throws -> Void) throws -> (rows: Int, problems: [RegistryRowProblem], format: String) {
+    /// A registry row: a person to store, or why it could not be used.
+    enum ReadRow {
+        case person(RegistryPerson)
+        case problem(RegistryRowProblem)
+    }
+
+    /// Reads and validates an extract, calling `body` for each row.
+    func read(url: URL, body: (ReadRow) throws -> Void) throws -> String {
         let reader: TableReader
         do { reader = try TableFile.open(url) } catch let e as TableFileError { throw FileRejection(e) }
-        let writer = try PersonWriter(db, fileID: fileID)
-        var rows = 0
-        var problems: [RegistryRowProblem] = []
         let rules = reference.rules
         let counties = reference.counties
         let header: HeaderMap<RegistryColumn>?
@@ -235,33 +276,33 @@ public struct RegistryIntake {
                     guard let i = header.indexOf[c], i < row.cells.count else { return "" }
                     return row.cells[i].trimmingSpaces()
                 }
-                func problem(_ c: RegistryColumn, _ message: String) { problems.append(RegistryRowProblem(row: row.number, column: c.rawValue, message: message)) }
+                func problem(_ c: RegistryColumn, _ message: String) throws {
+                    try body(.problem(RegistryRowProblem(row: row.number, column: c.rawValue, message: message)))
+                }
                 let id = NationalID.normalise(cell(.nationalID))
-                guard case .citizen = NationalID.classify(id) else { return problem(.nationalID, "身分證字號格式錯誤") }
-                guard let birth = CivilDate.parse(cell(.birthDate)) else { return problem(.birthDate, "日期無法辨識") }
+                guard case .citizen = NationalID.classify(id) else { return try problem(.nationalID, "身分證字號格式錯誤") }
+                guard let birth = CivilDate.parse(cell(.birthDate)) else { return try problem(.birthDate, "日期無法辨識") }
                 let name = cell(.name)
-                guard !name.isEmpty else { return problem(.name, "空白") }
-                guard let county = counties.normalise(cell(.countyCode)) else { return problem(.countyCode, "不在縣市代碼表中") }
+                guard !name.isEmpty else { return try problem(.name, "空白") }
+                guard let county = counties.normalise(cell(.countyCode)) else { return try problem(.countyCode, "不在縣市代碼表中") }
                 let education = cell(.education)
-                guard rules.educationIsSameOrHigher[education] != nil else { return problem(.education, "不是已知的教育程度") }
+                guard rules.educationIsSameOrHigher[education] != nil else { return try problem(.education, "不是已知的教育程度") }
                 let service = cell(.serviceStatus)
-                guard rules.serviceStatusBlocks[service] != nil else { return problem(.serviceStatus, "不是已知的兵役狀態") }
+                guard rules.serviceStatusBlocks[service] != nil else { return try problem(.serviceStatus, "不是已知的兵役狀態") }
                 var deferment: DefermentPeriod?
                 let startText = cell(.defermentStart)
                 let endText = cell(.defermentEnd)
                 if !startText.isEmpty {
-                    guard let start = CivilDate.parse(startText) else { return problem(.defermentStart, "日期無法辨識") }
+                    guard let start = CivilDate.parse(startText) else { return try problem(.defermentStart, "日期無法辨識") }
                     var end: CivilDate?
                     if !endText.isEmpty {
-                        guard let e = CivilDate.parse(endText) else { return problem(.defermentEnd, "日期無法辨識") }
+                        guard let e = CivilDate.parse(endText) else { return try problem(.defermentEnd, "日期無法辨識") }
                         end = e
                     }
                     deferment = DefermentPeriod(start: start, end: end)
                 }
-                try writer.save(RegistryPerson(nationalID: id, birthDate: birth, name: name, countyCode: county,
-                                               education: education, serviceStatus: service, deferment: deferment))
-                rows += 1
-                if rows % 10_000 == 0 { try progress(rows) }
+                try body(.person(RegistryPerson(nationalID: id, birthDate: birth, name: name, countyCode: county,
+                                                education: education, serviceStatus: service, deferment: deferment)))
             }
         } catch let e as TableFileError {
             throw FileRejection(e)
@@ -275,6 +316,27 @@ public struct RegistryIntake {
             throw FileRejection(problem: "標題列缺少必要欄位：\(missing.map(\.rawValue).joined(separator: "、"))。",
                                 fix: "請補上這些欄位後重新提供役政資料檔。")
         }
-        return (rows, problems, reader.formatDescription)
+        return reader.formatDescription
+    }
+
+    /// Applies an extract inside the caller's transaction; reading runs on a second thread.
+    public func apply(_ db: Database, fileID: Int64?, url: URL, progress: (Int) throws -> Void) throws -> (rows: Int, problems: [RegistryRowProblem], format: String) {
+        let writer = try PersonWriter(db, fileID: fileID)
+        var rows = 0
+        var problems: [RegistryRowProblem] = []
+        var format = ""
+        try PipelinedRows.run(produce: { emit in
+            format = try self.read(url: url, body: emit)
+        }, consume: { (row: ReadRow) in
+            switch row {
+            case .person(let p):
+                try writer.save(p)
+                rows += 1
+                if rows % 10_000 == 0 { try progress(rows) }
+            case .problem(let p):
+                problems.append(p)
+            }
+        })
+        return (rows, problems, format)
     }
 }

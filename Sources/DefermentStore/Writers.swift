@@ -77,18 +77,55 @@ public final class PersonWriter {
     }
 }
 
+/// The stored form of a roster row's own values, prepared off the database thread.
+public struct StoredRosterFields: Sendable {
+    public var key: String
+    public var birthDate: String
+    public var start: String
+    public var end: String
+    /// FNV-1a over the row's own values; the outcome is mixed in when it is stored.
+    public var contentHash: UInt64
+
+    public init(_ p: ParsedRosterRow) {
+        key = p.nationalID.isEmpty ? "row:\(p.sourceRow)" : p.nationalID
+        birthDate = p.birthDateStored
+        start = p.startStored
+        end = p.endStored
+        var h = FNV1a()
+        for f in [p.nationalID, p.name, birthDate, p.program, p.grade, p.status, start, end, p.experimental ? "1" : "0"] { h.add(f) }
+        contentHash = h.value
+    }
+}
+
+/// 64-bit FNV-1a, for detecting a resent row whose values changed.
+struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf29ce484222325
+    mutating func add(_ s: String) {
+        var h = value
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        value = (h ^ 0x1F) &* 0x100000001b3
+    }
+    var hex: String {
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
 /// A roster row with its outcome, ready to be stored (名冊資料列).
 public struct RecordedRosterRow: Sendable {
     public var sourceRow: Int
     public var uploadDate: CivilDate
     public var parsed: ParsedRosterRow
+    public var stored: StoredRosterFields
     public var rosterKind: RosterKind
     public var assessment: RowAssessment
 
-    public init(sourceRow: Int, uploadDate: CivilDate, parsed: ParsedRosterRow, rosterKind: RosterKind, assessment: RowAssessment) {
+    public init(sourceRow: Int, uploadDate: CivilDate, parsed: ParsedRosterRow, stored: StoredRosterFields? = nil,
+                rosterKind: RosterKind, assessment: RowAssessment) {
         self.sourceRow = sourceRow
         self.uploadDate = uploadDate
         self.parsed = parsed
+        self.stored = stored ?? StoredRosterFields(parsed)
         self.rosterKind = rosterKind
         self.assessment = assessment
     }
@@ -136,39 +173,37 @@ public final class RosterRowWriter {
     /// Stores one row.
     public func write(_ r: RecordedRosterRow) throws -> RosterRowWrite {
         let p = r.parsed
-        let key = p.nationalID.isEmpty ? "row:\(r.sourceRow)" : p.nationalID
-        let birth = p.birthDate?.iso ?? p.birthDateText
-        let start = p.start?.iso ?? p.startText
-        let end = p.end?.iso ?? p.endText
-        let checks = r.assessment.checks.map(\.text).joined(separator: "；")
+        let st = r.stored
+        let checks = r.assessment.checks.isEmpty ? "" : r.assessment.checks.map(\.text).joined(separator: "；")
         let reason = r.assessment.reason?.text
-        let hash = Self.fingerprint([p.nationalID, p.name, birth, p.program, p.grade, p.status, start, end,
-                                     p.experimental ? "1" : "0", r.assessment.countyCode ?? "", reason ?? "", checks])
+        var h = FNV1a()
+        h.add(String(st.contentHash)); h.add(r.assessment.countyCode ?? ""); h.add(reason ?? ""); h.add(checks)
         let before = db.totalChangesCount
-        let values: [String?] = [
-            nil, nil, r.uploadDate.iso, p.schoolCode, r.rosterKind.rawValue, key, p.nationalID, p.name,
-            birth, p.program, p.grade, p.status, start, end, nil, r.assessment.countyCode,
-            r.assessment.state.rawValue, reason, checks, hash,
-        ]
-        for (i, v) in values.enumerated() { statement.bind(Int32(i + 1), v) }
-        statement.bind(1, fileID)
-        statement.bind(2, Int64(r.sourceRow))
-        statement.bind(15, Int64(p.experimental ? 1 : 0))
-        try statement.execute()
+        let s = statement
+        s.bind(1, fileID)
+        s.bind(2, Int64(r.sourceRow))
+        s.bind(3, r.uploadDate.iso)
+        s.bind(4, p.schoolCode)
+        s.bind(5, r.rosterKind.rawValue)
+        s.bind(6, st.key)
+        s.bind(7, p.nationalID)
+        s.bind(8, p.name)
+        s.bind(9, st.birthDate)
+        s.bind(10, p.program)
+        s.bind(11, p.grade)
+        s.bind(12, p.status)
+        s.bind(13, st.start)
+        s.bind(14, st.end)
+        s.bind(15, Int64(p.experimental ? 1 : 0))
+        s.bind(16, r.assessment.countyCode)
+        s.bind(17, r.assessment.state.rawValue)
+        s.bind(18, reason)
+        s.bind(19, checks)
+        s.bind(20, h.hex)
+        try s.execute()
         guard db.totalChangesCount != before else { return .duplicate }
         guard db.lastInsertedRowID > highestRowID else { return .replaced }
         highestRowID = db.lastInsertedRowID
         return .inserted
-    }
-
-    /// FNV-1a over the fields, as 16 hex digits: detects a resent row whose values changed.
-    static func fingerprint(_ fields: [String]) -> String {
-        var h: UInt64 = 0xcbf29ce484222325
-        for f in fields {
-            for b in f.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-            h = (h ^ 0x1F) &* 0x100000001b3
-        }
-        let hex = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
