@@ -15,6 +15,8 @@ public final class DeskStore: @unchecked Sendable {
         // Rows reference the ledger entry created in the same transaction; checking that
         // reference for every one of a million rows costs more than it protects.
         config.foreignKeysEnabled = false
+        // A reader waits while a long file is being written (rollback journal).
+        config.busyMode = .timeout(60)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA cache_size = -65536")
@@ -165,6 +167,7 @@ extension DeskStore {
         try self.init(existingQueue: {
             var config = Configuration()
             config.readonly = true
+            config.busyMode = .timeout(60)
             return try DatabaseQueue(path: path, configuration: config)
         }())
     }

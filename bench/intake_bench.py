@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Intake benchmark: `deferment run` on a generated national roster and registry, against the
+sqlite3 shell's `.import` of the same roster CSV into a bare table, in the same invocation.
+
+Prints wall time, the ratio to the reference and the peak RSS of each process (from wait4's
+rusage, so each figure is that process's own). Goals (issue 2): ratio <= 3, peak RSS <= 500 MB.
+
+Usage: python3 bench/intake_bench.py [--rows N] [--schools N] [--bin PATH]
+"""
+import argparse, json, os, shutil, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+def timed(cmd, **kw):
+    """Runs cmd; returns (seconds, peak RSS in MB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, **kw)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}")
+    return elapsed, usage.ru_maxrss / 1024.0
+
+
+def fresh_root(path):
+    shutil.rmtree(path, ignore_errors=True)
+    for sub in ("inbox/rosters", "inbox/registry"):
+        os.makedirs(os.path.join(path, sub))
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--schools", type=int, default=500)
+    ap.add_argument("--bin", default=os.path.join(REPO, ".build/release/deferment"))
+    ap.add_argument("--out", default=os.path.join(HERE, "out"))
+    args = ap.parse_args()
+    seeds = os.path.join(REPO, "seeds")
+    os.makedirs(args.out, exist_ok=True)
+    roster = os.path.join(args.out, "roster-20261115.csv")
+    registry = os.path.join(args.out, "registry.csv")
+    stamp = os.path.join(args.out, "generated.json")
+    wanted = {"rows": args.rows, "schools": args.schools}
+    if not (os.path.exists(stamp) and json.load(open(stamp)) == wanted and os.path.exists(roster)):
+        print(f"generating {args.rows} roster rows and the matching registry …", flush=True)
+        subprocess.run([args.bin, "samples", "--seeds", seeds, "--rows", str(args.rows),
+                        "--schools", str(args.schools), "--out", args.out], check=True)
+        json.dump(wanted, open(stamp, "w"))
+    size_mb = os.path.getsize(roster) / 1e6
+
+    # Reference: the sqlite3 shell importing the same CSV into a bare table.
+    ref_db = os.path.join(args.out, "import.sqlite")
+    if os.path.exists(ref_db):
+        os.remove(ref_db)
+    ref_s, ref_rss = timed(["sqlite3", ref_db, ".mode csv", f".import {roster} roster"])
+
+    # Ours, full: registry extract and roster dropped together, one `deferment run`.
+    root = fresh_root(os.path.join(args.out, "root-full"))
+    shutil.copy(registry, os.path.join(root, "inbox/registry"))
+    shutil.copy(roster, os.path.join(root, "inbox/rosters"))
+    full_s, full_rss = timed([args.bin, "run", "--root", root, "--seeds", seeds, "--settle", "0"],
+                             stdout=subprocess.DEVNULL)
+
+    # Ours, roster only: the registry applied beforehand (untimed), then the roster.
+    root2 = fresh_root(os.path.join(args.out, "root-roster"))
+    shutil.copy(registry, os.path.join(root2, "inbox/registry"))
+    subprocess.run([args.bin, "run", "--root", root2, "--seeds", seeds, "--settle", "0"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    shutil.copy(roster, os.path.join(root2, "inbox/rosters"))
+    roster_s, roster_rss = timed([args.bin, "run", "--root", root2, "--seeds", seeds, "--settle", "0"],
+                                 stdout=subprocess.DEVNULL)
+
+    rows = [
+        ("sqlite3 .import (reference)", ref_s, ref_rss, 1.0),
+        ("deferment run: registry + roster", full_s, full_rss, full_s / ref_s),
+        ("deferment run: roster only", roster_s, roster_rss, roster_s / ref_s),
+    ]
+    print(f"\n{args.rows} rows, {args.schools} schools, roster {size_mb:.0f} MB")
+    print(f"{'what':36} {'seconds':>8} {'peak RSS MB':>12} {'× reference':>12}")
+    for name, s, rss, ratio in rows:
+        print(f"{name:36} {s:8.2f} {rss:12.0f} {ratio:12.2f}")
+    print(f"\ngoal: ≤ 3.00× and ≤ 500 MB — registry + roster: {'met' if full_s / ref_s <= 3 else 'NOT met'} (time), "
+          f"{'met' if full_rss <= 500 else 'NOT met'} (memory); roster only: {'met' if roster_s / ref_s <= 3 else 'NOT met'} (time)")
+    json.dump({"rows": args.rows, "reference_s": ref_s, "full_s": full_s, "roster_only_s": roster_s,
+               "full_peak_rss_mb": full_rss, "roster_peak_rss_mb": roster_rss,
+               "ratio_full": full_s / ref_s, "ratio_roster_only": roster_s / ref_s},
+              open(os.path.join(args.out, "results.json"), "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
