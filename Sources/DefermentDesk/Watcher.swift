@@ -18,6 +18,12 @@ public final class InboxWatcher {
     public static func installSignalHandlers() {
         signal(SIGINT) { _ in stopSignalled = 1 }
         signal(SIGTERM) { _ in stopSignalled = 1 }
+        // A parent may have started us with these signals blocked; unblock them.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// Watches the drop folders of `paths`.
