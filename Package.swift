@@ -13,11 +13,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
     ],
     targets: [
         .target(name: "DefermentCore"),
+        .systemLibrary(name: "CXlsxWriter", pkgConfig: "xlsxwriter",
+                       providers: [.apt(["libxlsxwriter-dev"])]),
         .target(name: "DefermentFiles", dependencies: [
-            "DefermentCore",
+            "DefermentCore", "CXlsxWriter",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "DefermentStore", dependencies: [
@@ -25,8 +28,14 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
-        .target(name: "DefermentDesk", dependencies: [
+        .target(name: "DefermentSite", dependencies: [
             "DefermentCore", "DefermentFiles", "DefermentStore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "DefermentDesk", dependencies: [
+            "DefermentCore", "DefermentFiles", "DefermentStore", "DefermentSite",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -37,6 +46,6 @@ let package = Package(
         ]),
         .testTarget(name: "DefermentCoreTests", dependencies: ["DefermentCore"]),
         .testTarget(name: "DefermentFilesTests", dependencies: ["DefermentFiles", "DefermentCore"]),
-        .testTarget(name: "DefermentDeskTests", dependencies: ["DefermentDesk", "DefermentStore", "DefermentFiles", "DefermentCore"]),
+        .testTarget(name: "DefermentDeskTests", dependencies: ["DefermentDesk", "DefermentStore", "DefermentFiles", "DefermentCore", "DefermentSite"]),
     ]
 )

@@ -19,6 +19,18 @@ public enum NotAssignedReason: Equatable, Sendable {
         }
     }
 
+    /// The reason a stored text names, if it is one.
+    public init?(text: String) {
+        switch text {
+        case "身分證字號格式錯誤": self = .idFormat
+        case "身分證字號與出生日期不符": self = .birthDateMismatch
+        case "查無役政資料": self = .notInRegistry
+        default:
+            guard text.hasPrefix("欄位錯誤：") else { return nil }
+            self = .fieldError(String(text.dropFirst("欄位錯誤：".count)))
+        }
+    }
+
     /// What the school must do about it.
     public var remedy: String {
         switch self {

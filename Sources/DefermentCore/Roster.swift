@@ -72,6 +72,24 @@ public enum RosterColumn: String, Sendable, CaseIterable {
         }
     }
 
+    /// What the column holds, for the template's instructions (欄位說明).
+    public var help: String {
+        switch self {
+        case .nationalID: return "學生之國民身分證統一編號，共 10 碼（英文字母 1 碼＋數字 9 碼）。"
+        case .birthDate: return "出生年月日，民國年（如 0951023 或 95/10/23）或西元（如 2006-10-23）皆可。"
+        case .name: return "學生姓名。"
+        case .schoolName: return "學校全銜。"
+        case .schoolCode: return "教育部學校代碼（6 碼）。"
+        case .program: return "就讀群科或科別，如 普通科、資訊科。"
+        case .grade: return "年級：1、2 或 3（高一至高三）。"
+        case .start: return "緩徵起始日期：高一、高二在學生為 19 歲資料首次傳輸日。"
+        case .end: return "緩徵終止日期：高一、高二在學生為高三之年 6 月 30 日；休學、退學生為離校日期。"
+        case .status: return "學籍狀態：在學、轉科、轉學、復學（申請緩徵名冊）或休學、退學（離校學生名冊）。"
+        case .experimental: return "是否為非學校型態實驗教育學生：是 或 否。"
+        case .uploadDate: return "上傳日期（選填；檔名已含日期時可省略）。"
+        }
+    }
+
     /// Whether a roster without this column cannot be read at all.
     public var isRequired: Bool {
         switch self {

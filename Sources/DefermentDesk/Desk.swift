@@ -4,6 +4,7 @@ import Logging
 import DefermentCore
 import DefermentFiles
 import DefermentStore
+import DefermentSite
 
 /// What happened to one dropped file in a run.
 public struct FileOutcome: Sendable {
@@ -54,10 +55,14 @@ public final class Desk {
     /// The time zone of the desk's calendar days (arrival days, archive folders).
     public static let timeZone = TimeZone(identifier: "Asia/Taipei")!
 
+    /// The page templates (`templates/` under the root unless given).
+    public let templatesDirectory: URL
+
     /// Opens a root: takes its lock (or throws ``RootLock/Held``), creates its folders, opens the
     /// database and loads the reference data of `seeds`.
-    public init(root: URL, seeds: URL? = nil, logger: Logger = Logger(label: "deferment")) throws {
+    public init(root: URL, seeds: URL? = nil, templates: URL? = nil, logger: Logger = Logger(label: "deferment")) throws {
         paths = DeskPaths(root: root)
+        templatesDirectory = templates ?? paths.root.appendingPathComponent("templates")
         lock = try RootLock(paths: paths)
         try paths.createFolders()
         self.logger = logger
@@ -93,6 +98,17 @@ public final class Desk {
             for name in changed { try DeskStore.recordSeed(db, name: name, sha256: data.fileHashes[name]!) }
         }
         logger.info("參考資料已載入：\(changed.sorted().joined(separator: ", "))")
+    }
+
+    /// Regenerates the static site in `outbox/site/` from the database. Only schools whose rows
+    /// changed since the last build are rendered again; only files whose bytes changed are written.
+    @discardableResult
+    public func publishSite(force: Bool = false) throws -> SiteBuildResult {
+        let builder = try SiteBuilder(databasePath: paths.database.path, templatesDirectory: templatesDirectory,
+                                      outputDirectory: paths.site, rules: reference.rules, today: Self.day(of: Date()))
+        let result = try builder.build(store: store, force: force)
+        logger.info("網站已更新：產生 \(result.rendered) 頁／檔，寫入 \(result.written)，移除 \(result.removed)，重繪學校 \(result.schoolsRendered)、沿用 \(result.schoolsKept)（\(String(format: "%.1f", result.seconds)) 秒）")
+        return result
     }
 
     // MARK: - Scanning

@@ -110,6 +110,8 @@ public struct RosterFileSummary: Sendable {
     public var newSchools: [String] = []
     public var uploadDates: Set<CivilDate> = []
     public var uploadDateSource: UploadDateSource = .arrival
+    /// (school code, upload date) pairs the file wrote.
+    public var touched: Set<[String]> = []
 
     /// One line for logs and the ledger: counts only.
     public func line(counties: CountyDirectory) -> String {
@@ -214,6 +216,7 @@ public struct RosterIntake {
         var knownSchools = try DeskStore.schoolCodes(db)
         let writer = try RosterRowWriter(db, fileID: fileID)
         let lookup = try PersonLookup(db)
+        var lastPair = ("", CivilDate(year: 1900, month: 1, day: 1)!)
         let result = try assess(url: url, originalName: originalName, arrivalDay: arrivalDay, lookup: lookup) { row, _ in
             let code = row.parsed.schoolCode
             if !code.isEmpty && !knownSchools.contains(code) {
@@ -231,12 +234,17 @@ public struct RosterIntake {
             if let c = row.assessment.countyCode { summary.byCounty[c, default: 0] += 1 }
             if let r = row.assessment.reason { summary.byReason[r.text, default: 0] += 1 }
             summary.uploadDates.insert(row.uploadDate)
+            if row.parsed.schoolCode != lastPair.0 || row.uploadDate != lastPair.1 {
+                lastPair = (row.parsed.schoolCode, row.uploadDate)
+                summary.touched.insert([lastPair.0, lastPair.1.iso])
+            }
             if summary.rows % 10_000 == 0 { try progress(summary.rows) }
         }
         if summary.rows == 0 {
             throw FileRejection(problem: "檔案只有標題列，沒有任何學生資料。", fix: "請確認匯出範圍後重新上傳。")
         }
         summary.uploadDateSource = result.source
+        try DeskStore.refreshCounts(db, pairs: summary.touched, version: fileID)
         return (summary, result.format)
     }
 }

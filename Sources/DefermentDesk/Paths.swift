@@ -12,6 +12,8 @@ public struct DeskPaths: Sendable {
     public func inbox(_ kind: InputKind) -> URL { inbox.appendingPathComponent(kind.rawValue) }
     public var outbox: URL { root.appendingPathComponent("outbox") }
     public var rejected: URL { outbox.appendingPathComponent("rejected") }
+    /// The static site: upload this folder to any static host.
+    public var site: URL { outbox.appendingPathComponent("site") }
     public var state: URL { root.appendingPathComponent("state") }
     public var database: URL { state.appendingPathComponent("deferment.sqlite") }
     public var lockFile: URL { state.appendingPathComponent("deferment.lock") }

@@ -75,6 +75,22 @@ public final class DeskStore: @unchecked Sendable {
             CREATE TABLE seed_state(name TEXT PRIMARY KEY, sha256 TEXT NOT NULL, loaded_at TEXT NOT NULL);
             """)
         }
+        m.registerMigration("v2-site") { db in
+            try db.execute(sql: """
+            -- Row counts per school, upload date, county, roster and state: the aggregates pages need,
+            -- kept up to date by intake for the (school, upload date) pairs a file touched.
+            CREATE TABLE roster_counts(
+              school_code TEXT NOT NULL, upload_date TEXT NOT NULL, county_code TEXT NOT NULL,
+              roster_kind TEXT NOT NULL, review_state TEXT NOT NULL, n INTEGER NOT NULL,
+              oldest_pending TEXT,
+              PRIMARY KEY(school_code, upload_date, county_code, roster_kind, review_state)) WITHOUT ROWID;
+            CREATE INDEX roster_counts_county ON roster_counts(county_code, upload_date);
+            -- The version (ledger id of the last file) of each group of pages' inputs.
+            CREATE TABLE group_version(group_key TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
+            -- What the site was last rendered from, per group.
+            CREATE TABLE site_state(group_key TEXT PRIMARY KEY, version INTEGER NOT NULL, fingerprint TEXT NOT NULL) WITHOUT ROWID;
+            """)
+        }
         return m
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import DefermentCore
 import DefermentDesk
 import DefermentFiles
+import DefermentSite
 import DefermentStore
 import Foundation
 import Logging
@@ -34,11 +35,15 @@ struct RootOptions: ParsableArguments {
     @Option(name: .long, help: "Reference data folder (default: <root>/seeds).")
     var seeds: String?
 
+    @Option(name: .long, help: "Page templates folder (default: <root>/templates).")
+    var templates: String?
+
     @Flag(name: .long, help: "Log debug details to stderr.")
     var verbose = false
 
     var rootURL: URL { URL(fileURLWithPath: root) }
     var seedsURL: URL? { seeds.map { URL(fileURLWithPath: $0) } }
+    var templatesURL: URL? { templates.map { URL(fileURLWithPath: $0) } }
 
     func makeLogger() -> Logger {
         let level: Logger.Level = verbose ? .debug : .info
@@ -53,7 +58,7 @@ struct RootOptions: ParsableArguments {
     /// Opens the desk, turning the lock and seed errors into their exit codes.
     func openDesk(logger: Logger) throws -> Desk {
         do {
-            return try Desk(root: rootURL, seeds: seedsURL, logger: logger)
+            return try Desk(root: rootURL, seeds: seedsURL, templates: templatesURL, logger: logger)
         } catch let held as RootLock.Held {
             FileHandle.standardError.write(Data((held.description + "\n").utf8))
             throw ExitCode(Exit.lockHeld)
@@ -70,7 +75,7 @@ struct Deferment: ParsableCommand {
         commandName: "deferment",
         abstract: "在學緩徵作業 (高中職) — the file-drop deferment desk.",
         discussion: "Drop rosters into inbox/rosters/ and registry extracts into inbox/registry/, then run or watch.\n\n" + Exit.help,
-        subcommands: [Run.self, Watch.self, Check.self, Report.self, Demo.self, Samples.self])
+        subcommands: [Run.self, Watch.self, Check.self, Report.self, Publish.self, Serve.self, Demo.self, Samples.self])
 }
 
 /// Prints a run's summary and returns its exit code.
@@ -107,6 +112,8 @@ struct Run: ParsableCommand {
     @OptionGroup var options: RootOptions
     @Option(help: "Seconds a file must stay unchanged before it is claimed.")
     var settle: Double = 1.0
+    @Flag(help: "Do not regenerate the site afterwards.")
+    var noSite = false
 
     func run() throws {
         let logger = options.makeLogger()
@@ -117,6 +124,7 @@ struct Run: ParsableCommand {
         let summary = try desk.runOnce(progress: progress, shouldStop: { InboxWatcher.stopRequested })
         if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let code = printSummary(summary)
+        if !noSite { try publish(desk) }
         if code != Exit.ok { throw ExitCode(code) }
     }
 }
@@ -139,12 +147,17 @@ struct Watch: ParsableCommand {
         let watcher = try InboxWatcher(paths: desk.paths)
         logger.info("監看 \(desk.paths.inbox.path)")
         var rescan = true // a full rescan at start
+        var firstPass = true
         var pendingGrowth = false
         while !InboxWatcher.stopRequested {
             if rescan || pendingGrowth {
                 let summary = try desk.runOnce(shouldStop: { InboxWatcher.stopRequested })
                 pendingGrowth = summary.files.contains { $0.result == .stillGrowing }
                 if !summary.files.isEmpty { _ = printSummary(summary) }
+                if firstPass || summary.files.contains(where: { if case .applied = $0.result { return true }; return false }) {
+                    do { try desk.publishSite() } catch { logger.error("網站更新失敗：\(error)") }
+                    firstPass = false
+                }
                 rescan = false
             }
             switch watcher.wait(timeout: pendingGrowth ? 0.5 : 1.0) {
@@ -154,6 +167,54 @@ struct Watch: ParsableCommand {
             }
         }
         logger.info("收到停止信號，已結束監看")
+    }
+}
+
+/// Regenerates the site and says where it is.
+func publish(_ desk: Desk, force: Bool = false) throws {
+    do {
+        let r = try desk.publishSite(force: force)
+        print("網站：\(desk.paths.site.path)（寫入 \(r.written) 個檔案，重繪 \(r.schoolsRendered) 校，沿用 \(r.schoolsKept) 校）")
+    } catch let e as SiteError {
+        FileHandle.standardError.write(Data("網站產生失敗：\(e.description)\n".utf8))
+        throw ExitCode(Exit.failed)
+    }
+}
+
+struct Publish: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Regenerate the static site in outbox/site/ (only what changed, unless --force).",
+        discussion: Exit.help)
+
+    @OptionGroup var options: RootOptions
+    @Flag(help: "Render every page again, even if its inputs did not change.") var force = false
+
+    func run() throws {
+        let desk = try options.openDesk(logger: options.makeLogger())
+        try publish(desk, force: force)
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Preview outbox/site/ on http://127.0.0.1:PORT/ (loopback only); stop with Ctrl-C.",
+        discussion: Exit.help)
+
+    @Option(name: .long, help: "The desk's root folder.") var root: String = "."
+    @Option(help: "Port on 127.0.0.1 (0 picks a free one).") var port: UInt16 = 8080
+
+    func run() throws {
+        let site = DeskPaths(root: URL(fileURLWithPath: root)).site
+        guard FileManager.default.fileExists(atPath: site.appendingPathComponent("index.html").path) else {
+            FileHandle.standardError.write(Data("尚未產生網站（\(site.path)），請先執行 deferment run 或 deferment publish。\n".utf8))
+            throw ExitCode(Exit.failed)
+        }
+        InboxWatcher.installSignalHandlers()
+        let server = PreviewServer(root: site, port: port)
+        let bound = try server.bind()
+        print("預覽網站：http://127.0.0.1:\(bound)/index.html（Ctrl-C 結束）")
+        fflush(nil)
+        server.serve(shouldStop: { InboxWatcher.stopRequested })
     }
 }
 
@@ -250,6 +311,7 @@ struct Demo: ParsableCommand {
 
     @Option(help: "The demo root; it is wiped first.") var root: String = "demo"
     @Option(help: "Reference data and samples.") var seeds: String = "seeds"
+    @Option(help: "Page templates.") var templates: String = "templates"
 
     func run() throws {
         let rootURL = URL(fileURLWithPath: root)
@@ -262,7 +324,7 @@ struct Demo: ParsableCommand {
             try fm.copyItem(at: seedsURL.appendingPathComponent("rosters/\(name)"),
                             to: rootURL.appendingPathComponent("inbox/rosters/\(name)"))
         }
-        var options = try RootOptions.parse(["--root", root, "--seeds", seeds])
+        var options = try RootOptions.parse(["--root", root, "--seeds", seeds, "--templates", templates])
         options.verbose = false
         let desk = try options.openDesk(logger: options.makeLogger())
         desk.settleSeconds = 0
@@ -282,7 +344,15 @@ struct Demo: ParsableCommand {
         for line in rows.1 { print("  " + line) }
         print("依分派縣市統計：")
         for line in rows.2 { print("  " + line) }
-        print("\n試試：.build/debug/deferment report --root \(root) --school \(desk.reference.schools.first?.code ?? "") --format csv")
+        print("")
+        try publish(desk)
+        let index = desk.paths.site.appendingPathComponent("index.html").path
+        print("""
+
+        開啟網站：直接以瀏覽器開啟 \(index)
+                  或執行 .build/debug/deferment serve --root \(root) 後瀏覽 http://127.0.0.1:8080/
+        匯出報表：.build/debug/deferment report --root \(root) --school \(desk.reference.schools.first?.code ?? "") --format csv
+        """)
     }
 }
 

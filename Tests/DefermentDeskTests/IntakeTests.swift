@@ -4,6 +4,7 @@ import Testing
 @testable import DefermentDesk
 @testable import DefermentStore
 import DefermentCore
+import DefermentSite
 
 @Suite(.serialized)
 struct IntakeTests {

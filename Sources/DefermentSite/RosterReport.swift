@@ -18,23 +18,13 @@ public enum RosterReport {
     /// Writes the rows of `scope` as CSV (RFC 4180, UTF-8, CRLF) to `write`, newest upload first.
     public static func writeCSV(store: DeskStore, scope: Scope, write: (String) -> Void) throws {
         write(columns.map(csvField).joined(separator: ",") + "\r\n")
-        let (condition, argument): (String, String) = switch scope {
-        case .school(let code): ("r.school_code = ?", code)
-        case .county(let code): ("r.county_code = ?", code)
-        }
         try store.queue.read { db in
-            let cursor = try Row.fetchCursor(db, sql: """
-                SELECT r.upload_date, r.roster_kind, r.national_id, r.name, r.birth_date, r.school_code, r.program, r.grade,
-                       r.enrolment_status, r.start_date, r.end_date, COALESCE(c.name, ''), r.review_state, r.comment,
-                       TRIM(COALESCE(r.reason, '') || CASE WHEN r.reason IS NOT NULL AND r.checks <> '' THEN '；' ELSE '' END || r.checks)
-                FROM roster_row r LEFT JOIN county c ON c.code = r.county_code
-                WHERE \(condition)
-                ORDER BY r.upload_date DESC, r.school_code, r.roster_kind, r.source_row
-                """, arguments: [argument])
-            while let row = try cursor.next() {
-                var fields: [String] = []
-                for i in 0..<columns.count { fields.append(csvField((row[i] as String?) ?? "")) }
-                write(fields.joined(separator: ",") + "\r\n")
+            let (county, school): (String?, String?) = switch scope {
+            case .school(let code): (nil, code)
+            case .county(let code): (code, nil)
+            }
+            try DeskStore.forEachReportRow(db, county: county, school: school) { row in
+                write(row.reportValues.map(csvField).joined(separator: ",") + "\r\n")
             }
         }
     }

@@ -1,0 +1,162 @@
+import Foundation
+import DefermentCore
+import DefermentFiles
+import DefermentStore
+
+/// A school's 產出報表: `report.xlsx` and `report.csv` with the current review state, including
+/// the county's decision and comment.
+enum SchoolReport {
+    static let red: UInt32 = 0xC62828
+
+    static func write(rows: [ReportRow], school: SchoolEntry, publisher: SitePublisher, base: String) throws {
+        try publisher.publish(base + "report.csv", Data(csv(rows: rows).utf8))
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString).xlsx")
+        try xlsx(rows: rows, path: tmp.path)
+        try publisher.publish(base + "report.xlsx", file: tmp)
+    }
+
+    /// UTF-8 with BOM so Excel opens it, CRLF, formula injection neutralised.
+    static func csv(rows: [ReportRow]) -> String {
+        var out = "\u{FEFF}" + RosterReport.columns.map(RosterReport.csvField).joined(separator: ",") + "\r\n"
+        for r in rows {
+            out += r.reportValues.map { RosterReport.csvField(SpreadsheetText.neutralised($0)) }.joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
+
+    static func xlsx(rows: [ReportRow], path: String) throws {
+        let wb = try XLSXWorkbook(path: path)
+        let header = wb.format(.init(bold: true, background: 0xE6EBF2))
+        let redRow = wb.format(.init(fontColor: red))
+        let sheet = wb.addSheet("審核結果")
+        let columns = RosterReport.columns
+        var widths = columns.map { XLSXSheet.displayWidth($0) }
+        for r in rows {
+            for (i, v) in r.reportValues.enumerated() { widths[i] = max(widths[i], XLSXSheet.displayWidth(v)) }
+        }
+        for (i, w) in widths.enumerated() { sheet.setColumnWidth(i, Double(min(w, 60) + 2)) }
+        for (i, c) in columns.enumerated() { sheet.write(0, i, c, header) }
+        sheet.freezeRows(1)
+        for (n, r) in rows.enumerated() {
+            let format = r.reviewState == ReviewState.refused.rawValue ? redRow : nil
+            for (i, v) in r.reportValues.enumerated() { sheet.write(n + 1, i, v, format) }
+        }
+        sheet.autofilter(firstRow: 0, firstCol: 0, lastRow: max(rows.count, 1), lastCol: columns.count - 1)
+
+        // Summary by county, with a chart.
+        var tallies: [String: [String: Int]] = [:]
+        var order: [String] = []
+        for r in rows {
+            let county = r.countyName.isEmpty ? "不分派" : r.countyName
+            if tallies[county] == nil { order.append(county) }
+            tallies[county, default: [:]][r.reviewState, default: 0] += 1
+        }
+        order.sort { a, b in a == "不分派" ? false : (b == "不分派" ? true : a < b) }
+        let summary = wb.addSheet("依縣市統計")
+        let heads = ["分派縣市", "總數", "待審核", "核准", "未核准", "不分派"]
+        for (i, h) in heads.enumerated() { summary.write(0, i, h, header) }
+        summary.setColumnWidth(0, 14)
+        for (n, county) in order.enumerated() {
+            let t = tallies[county]!
+            summary.write(n + 1, 0, county)
+            summary.write(n + 1, 1, number: Double(t.values.reduce(0, +)))
+            for (i, state) in [ReviewState.pending, .approved, .refused, .notAssigned].enumerated() {
+                summary.write(n + 1, 2 + i, number: Double(t[state.rawValue] ?? 0))
+            }
+        }
+        if !order.isEmpty {
+            let last = order.count + 1
+            let sheetRef = "'依縣市統計'"
+            let chart = wb.addColumnChart(title: "依分派縣市之審核狀態", series: [
+                ("待審核", "=\(sheetRef)!$A$2:$A$\(last)", "=\(sheetRef)!$C$2:$C$\(last)"),
+                ("核准", "=\(sheetRef)!$A$2:$A$\(last)", "=\(sheetRef)!$D$2:$D$\(last)"),
+                ("未核准", "=\(sheetRef)!$A$2:$A$\(last)", "=\(sheetRef)!$E$2:$E$\(last)"),
+            ])
+            summary.insertChart(1, 7, chart)
+        }
+        try wb.close()
+    }
+}
+
+/// Text for spreadsheets made safe against formula injection (OWASP CSV injection): a value
+/// starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading apostrophe.
+public enum SpreadsheetText {
+    public static func neutralised(_ s: String) -> String {
+        guard let first = s.unicodeScalars.first else { return s }
+        switch first {
+        case "=", "+", "-", "@", "\t", "\r": return "'" + s
+        default: return s
+        }
+    }
+}
+
+/// The ministry's roster templates (名冊範本): the application and the leaving roster, as XLSX
+/// (header, dropdowns, instructions sheet, an example row) and CSV, with the very columns the
+/// parser accepts (``RosterColumn/templateOrder``).
+enum RosterTemplateFiles {
+    struct Kind {
+        let kind: RosterKind
+        let file: String
+        let label: String
+    }
+
+    static let kinds = [
+        Kind(kind: .application, file: "application-roster-template", label: "申請緩徵名冊範本"),
+        Kind(kind: .leaving, file: "leaving-roster-template", label: "離校學生名冊範本"),
+    ]
+
+    static func example(_ kind: RosterKind, statuses: [String]) -> [RosterColumn: String] {
+        [.nationalID: "A123456789", .birthDate: "0951023", .name: "王小明", .schoolCode: "110000",
+         .schoolName: "國立範例高級中學", .program: "普通科", .grade: "1",
+         .start: kind == .application ? "1151015" : "1141015", .end: kind == .application ? "1180630" : "1151031",
+         .status: statuses.first ?? "", .experimental: "否"]
+    }
+
+    /// Writes the four files and returns their entries for the templates page.
+    static func write(rules: DefermentRules, publisher: SitePublisher) throws -> [[String: String]] {
+        var files: [[String: String]] = []
+        let columns = RosterColumn.templateOrder
+        for k in kinds {
+            let statuses = rules.rosterKindByStatus.filter { $0.value == k.kind }.map(\.key).sorted()
+            let example = example(k.kind, statuses: statuses)
+            // CSV
+            var csv = "\u{FEFF}" + columns.map(\.rawValue).joined(separator: ",") + "\r\n"
+            csv += columns.map { example[$0] ?? "" }.joined(separator: ",") + "\r\n"
+            try publisher.publish("templates/\(k.file).csv", Data(csv.utf8))
+            // XLSX
+            let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("tpl-\(UUID().uuidString).xlsx")
+            let wb = try XLSXWorkbook(path: tmp.path, constantMemory: false)
+            let header = wb.format(.init(bold: true, background: 0xE6EBF2))
+            let sheet = wb.addSheet("名冊")
+            for (i, c) in columns.enumerated() {
+                sheet.write(0, i, c.rawValue, header)
+                sheet.setColumnWidth(i, Double(max(XLSXSheet.displayWidth(c.rawValue), XLSXSheet.displayWidth(example[c] ?? "")) + 4))
+                sheet.write(1, i, example[c] ?? "")
+            }
+            sheet.freezeRows(1)
+            if let statusCol = columns.firstIndex(of: .status) {
+                sheet.dropdown(firstRow: 1, lastRow: 5000, col: statusCol, values: statuses, prompt: "請選擇學籍狀態")
+            }
+            if let expCol = columns.firstIndex(of: .experimental) {
+                sheet.dropdown(firstRow: 1, lastRow: 5000, col: expCol, values: ["是", "否"], prompt: "是否為非學校型態實驗教育學生")
+            }
+            let help = wb.addSheet("填寫說明")
+            help.setColumnWidth(0, 34)
+            help.setColumnWidth(1, 8)
+            help.setColumnWidth(2, 90)
+            help.write(0, 0, "\(k.label)填寫說明", header)
+            help.write(1, 0, "第 1 列為標題列，請勿修改欄位名稱；第 2 列為範例，請以實際資料覆寫。日期可填民國年（如 0951023、95/10/23）或西元（如 2006-10-23）。存檔請選「Excel 活頁簿（.xlsx）」或「CSV UTF-8」。")
+            for (i, h) in ["欄位名稱", "必填", "說明"].enumerated() { help.write(3, i, h, header) }
+            for (n, c) in columns.enumerated() {
+                help.write(4 + n, 0, c.rawValue)
+                help.write(4 + n, 1, c.isRequired ? "是" : "否")
+                help.write(4 + n, 2, c.help)
+            }
+            try wb.close()
+            try publisher.publish("templates/\(k.file).xlsx", file: tmp)
+            files.append(["file": "\(k.file).xlsx", "label": k.label, "format": "Excel"])
+            files.append(["file": "\(k.file).csv", "label": k.label, "format": "CSV"])
+        }
+        return files
+    }
+}

@@ -1,0 +1,362 @@
+import Foundation
+import GRDB
+import DefermentCore
+import DefermentFiles
+import DefermentStore
+
+/// What a site build did.
+public struct SiteBuildResult: Sendable {
+    /// Pages and files rendered in this build (before comparing with what was there).
+    public var rendered = 0
+    /// Files actually written (new or changed bytes).
+    public var written = 0
+    /// Files removed because nothing produces them any more.
+    public var removed = 0
+    /// Schools whose pages were rendered, and those kept as they were.
+    public var schoolsRendered = 0
+    public var schoolsKept = 0
+    public var seconds = 0.0
+}
+
+/// Builds the static site (`outbox/site/`) from the database: home, schools' results and
+/// details, reports, county pages, the directory, roster templates and the ministry overview.
+///
+/// A page is a function of the database and the templates. Schools are the unit of work: a
+/// school's pages (and its students' pages under each county) are rendered again only when the
+/// school's group version (bumped by intake for every file that touched it) or the templates'
+/// fingerprint differ from what the site was last built from (`site_state`); everything else is
+/// small and rendered every time, and written only when its bytes changed.
+public final class SiteBuilder: @unchecked Sendable {
+    let templates: SiteTemplates
+    let publisher: SitePublisher
+    let databasePath: String
+    let rules: DefermentRules
+    let today: CivilDate
+    /// Bumped when the code that renders pages changes what it produces.
+    static let codeVersion = "site-1"
+    /// Worker threads for school pages.
+    public var workers = 2
+
+    public init(databasePath: String, templatesDirectory: URL, outputDirectory: URL, rules: DefermentRules, today: CivilDate) throws {
+        self.templates = try SiteTemplates(directory: templatesDirectory)
+        self.publisher = try SitePublisher(root: outputDirectory)
+        self.databasePath = databasePath
+        self.rules = rules
+        self.today = today
+    }
+
+    var fingerprint: String { templates.fingerprint + "/" + Self.codeVersion }
+
+    /// Builds the site. `store` is the desk's own connection (used for the small reads and to
+    /// record what was rendered); school pages are read through extra read-only connections.
+    public func build(store: DeskStore, force: Bool = false) throws -> SiteBuildResult {
+        let started = Date()
+        var result = SiteBuildResult()
+        let (schools, counties, counts, versions, state) = try store.queue.read { db in
+            (try DeskStore.schools(db), try DeskStore.counties(db), try DeskStore.rosterCounts(db),
+             try DeskStore.groupVersions(db), try DeskStore.siteState(db))
+        }
+        let countyNames = Dictionary(uniqueKeysWithValues: counties.map { ($0.code, $0.name) })
+        let schoolsWithRows = Set(counts.map(\.schoolCode))
+        let fp = fingerprint
+
+        for (name, data) in templates.staticFiles { try publisher.publish(name, data); result.rendered += 1 }
+        try publishHome(schools: schools, counties: counties, withRows: schoolsWithRows)
+        try publishDirectory(counties: counties)
+        try publishOverview(counties: counties, counts: counts)
+        try publishTemplatesPage()
+        result.rendered += 4 + 1
+        for county in counties {
+            try publishCounty(county, schools: schools, counts: counts.filter { $0.countyCode == county.code })
+            result.rendered += 1
+        }
+
+        // Schools: render those whose inputs changed, keep the rest.
+        var toRender: [SchoolEntry] = []
+        for school in schools where schoolsWithRows.contains(school.code) {
+            let key = "school:" + school.code
+            let version = versions[key] ?? 0
+            let unchanged = !force && state[key].map { $0.0 == version && $0.1 == fp } == true
+            if unchanged && publisher.stillPresent(where: { Self.belongs($0, to: school.code) }) {
+                publisher.keep { Self.belongs($0, to: school.code) }
+                result.schoolsKept += 1
+            } else {
+                toRender.append(school)
+            }
+        }
+        let rendered = try renderSchools(toRender, countyNames: countyNames)
+        result.rendered += rendered
+        result.schoolsRendered = toRender.count
+        try store.queue.write { db in
+            for school in toRender {
+                let key = "school:" + school.code
+                try DeskStore.recordSiteState(db, key, version: versions[key] ?? 0, fingerprint: fp)
+            }
+        }
+        result.written = publisher.written.count
+        result.removed = try publisher.finish().count
+        result.seconds = Date().timeIntervalSince(started)
+        return result
+    }
+
+    /// Whether a site path is one of a school's pages.
+    static func belongs(_ path: String, to school: String) -> Bool {
+        path.hasPrefix("schools/\(school)/") || (path.hasPrefix("counties/") && path.hasSuffix("/schools/\(school).html"))
+    }
+
+    // MARK: - Schools
+
+    /// Renders schools on worker threads, each with its own read-only connection.
+    func renderSchools(_ schools: [SchoolEntry], countyNames: [String: String]) throws -> Int {
+        guard !schools.isEmpty else { return 0 }
+        final class Work: @unchecked Sendable {
+            let lock = NSLock()
+            var next = 0
+            var firstError: Error?
+            var rendered = 0
+        }
+        let work = Work()
+        let group = DispatchGroup()
+        for _ in 0..<max(1, min(workers, schools.count)) {
+            group.enter()
+            let thread = Thread { [self] in
+                defer { group.leave() }
+                do {
+                    var config = Configuration()
+                    config.readonly = true
+                    config.busyMode = .timeout(60)
+                    let queue = try DatabaseQueue(path: databasePath, configuration: config)
+                    while true {
+                        work.lock.lock()
+                        let i = work.next
+                        work.next += 1
+                        let stop = work.firstError != nil
+                        work.lock.unlock()
+                        if stop || i >= schools.count { return }
+                        let rows = try queue.read { try DeskStore.schoolRows($0, school: schools[i].code) }
+                        let n = try renderSchool(schools[i], rows: rows, countyNames: countyNames)
+                        work.lock.lock(); work.rendered += n; work.lock.unlock()
+                    }
+                } catch {
+                    work.lock.lock()
+                    if work.firstError == nil { work.firstError = error }
+                    work.lock.unlock()
+                }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        group.wait()
+        if let e = work.firstError { throw e }
+        return work.rendered
+    }
+
+    static func pageName(_ index: Int) -> String { index == 0 ? "index.html" : "page-\(index + 1).html" }
+    static func detailName(_ date: String) -> String { "roster-\(date.replacingOccurrences(of: "-", with: "")).html" }
+
+    /// Counts of one roster (名冊) for the results page.
+    struct Tally {
+        var total = 0, notAssigned = 0, pending = 0, approved = 0, refused = 0
+        mutating func add(_ state: String, _ n: Int = 1) {
+            total += n
+            switch state {
+            case ReviewState.notAssigned.rawValue: notAssigned += n
+            case ReviewState.pending.rawValue: pending += n
+            case ReviewState.approved.rawValue: approved += n
+            case ReviewState.refused.rawValue: refused += n
+            default: break
+            }
+        }
+        var assigned: Int { total - notAssigned }
+        var decided: Int { approved + refused }
+        var percent: Int { assigned == 0 ? 100 : decided * 100 / assigned }
+        var context: [String: Any] {
+            ["total": total, "notAssigned": notAssigned, "pending": pending, "approved": approved, "refused": refused,
+             "assigned": max(assigned, 1), "decided": decided, "percent": percent]
+        }
+    }
+
+    static func rowContext(_ r: ReportRow, anchor: Int) -> [String: Any] {
+        let refused = r.reviewState == ReviewState.refused.rawValue
+        var c: [String: Any] = [
+            "anchor": anchor, "rosterKind": r.rosterKind, "nationalID": r.nationalID, "name": r.name, "birthDate": r.birthDate,
+            "program": r.program, "grade": r.grade, "status": r.status, "start": r.start, "end": r.end,
+            "countyName": r.countyName, "reviewState": r.reviewState, "comment": r.comment, "systemChecks": r.systemChecks,
+            "isRefused": refused, "stateClass": refused ? "refused" : (r.reviewState == ReviewState.notAssigned.rawValue ? "unassigned" : ""),
+        ]
+        if let reason = NotAssignedReason(text: r.reason) { c["remedy"] = reason.remedy }
+        return c
+    }
+
+    /// One school's pages: results (one roster per page), details, search index, reports, and
+    /// its students' history pages under each county.
+    func renderSchool(_ school: SchoolEntry, rows: [ReportRow], countyNames: [String: String]) throws -> Int {
+        let base = "schools/\(school.code)/"
+        var dates: [String] = []
+        var byDate: [String: [ReportRow]] = [:]
+        for r in rows {
+            if byDate[r.uploadDate] == nil { dates.append(r.uploadDate) }
+            byDate[r.uploadDate, default: []].append(r)
+        }
+        var search: [[String: String]] = []
+        var pages = 0
+        for (i, date) in dates.enumerated() {
+            let dateRows = byDate[date]!
+            var tally = Tally()
+            for r in dateRows { tally.add(r.reviewState) }
+            var roster = tally.context
+            roster["uploadDate"] = date
+            roster["detailHref"] = Self.detailName(date)
+            let pager: [[String: Any]] = dates.enumerated().map { j, d in ["label": d, "href": Self.pageName(j), "current": j == i] }
+            let results = templates.render("school-results", [
+                "root": "../../", "title": "審核結果查詢・\(school.name)", "schoolName": school.name, "schoolCode": school.code,
+                "roster": roster, "pages": pager,
+            ])
+            try publisher.publish(base + Self.pageName(i), text: results)
+            var rowContexts: [[String: Any]] = []
+            rowContexts.reserveCapacity(dateRows.count)
+            for (k, r) in dateRows.enumerated() {
+                rowContexts.append(Self.rowContext(r, anchor: k + 1))
+                search.append(["id": r.nationalID, "date": date, "kind": r.rosterKind, "state": r.reviewState,
+                               "county": r.countyName, "href": Self.detailName(date) + "#row-\(k + 1)"])
+            }
+            let detail = templates.render("roster-detail", [
+                "root": "../../", "title": "名冊明細・\(date)・\(school.name)", "schoolName": school.name,
+                "uploadDate": date, "total": dateRows.count, "backHref": Self.pageName(i), "rows": rowContexts,
+            ])
+            try publisher.publish(base + Self.detailName(date), text: detail)
+            pages += 2
+        }
+        let json = try JSONSerialization.data(withJSONObject: search, options: [.sortedKeys])
+        let safeJSON = String(decoding: json, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c")
+        try publisher.publish(base + "search-index.js", text: "window.DEFERMENT_SEARCH_INDEX = \(safeJSON);\n")
+        try SchoolReport.write(rows: rows, school: school, publisher: publisher, base: base)
+        pages += 3
+        pages += try renderCountyHistories(school, rows: rows, countyNames: countyNames)
+        return pages
+    }
+
+    /// The school's students registered in each county, with their history across months.
+    func renderCountyHistories(_ school: SchoolEntry, rows: [ReportRow], countyNames: [String: String]) throws -> Int {
+        var byCounty: [String: [ReportRow]] = [:]
+        for r in rows where !r.countyCode.isEmpty { byCounty[r.countyCode, default: []].append(r) }
+        for (county, countyRows) in byCounty {
+            var order: [String] = []
+            var byStudent: [String: [ReportRow]] = [:]
+            for r in countyRows {
+                if byStudent[r.nationalID] == nil { order.append(r.nationalID) }
+                byStudent[r.nationalID, default: []].append(r)
+            }
+            order.sort()
+            let students: [[String: Any]] = order.map { id in
+                let entries = byStudent[id]!
+                return ["entries": entries.enumerated().map { i, r -> [String: Any] in
+                    var c = Self.rowContext(r, anchor: i)
+                    c["uploadDate"] = r.uploadDate
+                    c["first"] = i == 0
+                    c["count"] = entries.count
+                    return c
+                }]
+            }
+            let html = templates.render("county-school", [
+                "root": "../../../", "title": "\(countyNames[county] ?? county)・\(school.name)",
+                "countyName": countyNames[county] ?? county, "schoolName": school.name, "students": students,
+            ])
+            try publisher.publish("counties/\(county)/schools/\(school.code).html", text: html)
+        }
+        return byCounty.count
+    }
+
+    // MARK: - Small pages
+
+    func publishHome(schools: [SchoolEntry], counties: [County], withRows: Set<String>) throws {
+        var groups: [[String: Any]] = []
+        for county in counties {
+            let list = schools.filter { $0.countyCode == county.code && withRows.contains($0.code) }
+            if !list.isEmpty { groups.append(["countyName": county.name, "schools": list.map { ["code": $0.code, "name": $0.name] }]) }
+        }
+        let unplaced = schools.filter { $0.countyCode == nil && withRows.contains($0.code) }
+        if !unplaced.isEmpty { groups.append(["countyName": "其他（名冊新增之學校）", "schools": unplaced.map { ["code": $0.code, "name": $0.name] }]) }
+        try publisher.publish("index.html", text: templates.render("home", [
+            "root": "", "title": "首頁", "schoolGroups": groups,
+            "counties": counties.map { ["code": $0.code, "name": $0.name] },
+        ]))
+    }
+
+    func publishDirectory(counties: [County]) throws {
+        try publisher.publish("directory.html", text: templates.render("directory", [
+            "root": "", "title": "縣市政府通訊錄", "anyExample": counties.contains(where: \.isExample),
+            "counties": counties.map { ["code": $0.code, "name": $0.name, "office": $0.office, "phone": $0.phone,
+                                        "address": $0.address, "email": $0.email, "isExample": $0.isExample] },
+        ]))
+    }
+
+    func publishOverview(counties: [County], counts: [RosterCount]) throws {
+        var tallies: [String: Tally] = [:]
+        var notAssigned = 0
+        for c in counts {
+            if c.countyCode.isEmpty { notAssigned += c.count } else { tallies[c.countyCode, default: Tally()].add(c.reviewState, c.count) }
+        }
+        var totals = Tally()
+        var rows: [[String: Any]] = []
+        let maxTotal = max(1, tallies.values.map(\.total).max() ?? 1)
+        var bars: [[String: Any]] = []
+        let labelWidth = 80.0, barArea = 560.0, barHeight = 16.0, step = 24.0
+        for (i, county) in counties.enumerated() {
+            let t = tallies[county.code] ?? Tally()
+            totals.total += t.total; totals.pending += t.pending; totals.approved += t.approved; totals.refused += t.refused
+            var row = t.context
+            row["code"] = county.code
+            row["name"] = county.name
+            rows.append(row)
+            let scale = barArea / Double(maxTotal)
+            let y = 8.0 + Double(i) * step
+            let a = Double(t.approved) * scale, r = Double(t.refused) * scale, p = Double(t.pending) * scale
+            func f(_ v: Double) -> String { String(format: "%.1f", v) }
+            bars.append(["name": county.name, "y": f(y), "textY": f(y + 13), "labelX": f(labelWidth - 6), "barHeight": f(barHeight),
+                         "x0": f(labelWidth), "approvedWidth": f(a), "x1": f(labelWidth + a), "refusedWidth": f(r),
+                         "x2": f(labelWidth + a + r), "pendingWidth": f(p), "totalX": f(labelWidth + a + r + p + 4),
+                         "approved": t.approved, "refused": t.refused, "pending": t.pending, "total": t.total])
+        }
+        let chart: [String: Any] = ["width": Int(labelWidth + barArea + 60), "height": Int(16 + Double(counties.count) * step), "bars": bars]
+        try publisher.publish("overview.html", text: templates.render("overview", [
+            "root": "", "title": "全國審核進度", "rows": rows, "totals": totals.context, "chart": chart, "notAssigned": notAssigned,
+        ]))
+    }
+
+    func publishCounty(_ county: County, schools: [SchoolEntry], counts: [RosterCount]) throws {
+        let names = Dictionary(uniqueKeysWithValues: schools.map { ($0.code, $0.name) })
+        var byDate: [String: [String: Tally]] = [:]
+        for c in counts { byDate[c.uploadDate, default: [:]][c.schoolCode, default: Tally()].add(c.reviewState, c.count) }
+        let dates = byDate.keys.sorted(by: >).map { date -> [String: Any] in
+            let pendingDays = CivilDate.parse(date).map { today.daysSinceEpoch - $0.daysSinceEpoch } ?? 0
+            var total = Tally()
+            let schoolRows = byDate[date]!.sorted { $0.key < $1.key }.map { code, t -> [String: Any] in
+                total.total += t.total; total.pending += t.pending; total.approved += t.approved; total.refused += t.refused
+                var c = t.context
+                c["schoolCode"] = code
+                c["schoolName"] = names[code] ?? code
+                c["href"] = "schools/\(code).html"
+                c["max"] = max(t.total, 1)
+                if t.pending > 0 { c["pendingDays"] = pendingDays }
+                return c
+            }
+            var c = total.context
+            c["uploadDate"] = date
+            c["schools"] = schoolRows
+            if total.pending > 0 { c["pendingDays"] = pendingDays }
+            return c
+        }
+        try publisher.publish("counties/\(county.code)/index.html", text: templates.render("county", [
+            "root": "../../", "title": "\(county.name)審核", "countyName": county.name, "today": today.iso, "dates": dates,
+        ]))
+    }
+
+    func publishTemplatesPage() throws {
+        let files = try RosterTemplateFiles.write(rules: rules, publisher: publisher)
+        try publisher.publish("templates/index.html", text: templates.render("roster-templates", [
+            "root": "../", "title": "名冊範本", "files": files,
+            "columns": RosterColumn.templateOrder.map { ["name": $0.rawValue, "required": $0.isRequired, "help": $0.help] },
+        ]))
+    }
+}

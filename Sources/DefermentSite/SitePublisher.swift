@@ -1,0 +1,107 @@
+import Crypto
+import Foundation
+
+/// One file of the published site, as the manifest lists it.
+public struct ManifestEntry: Codable, Sendable, Equatable {
+    public var path: String
+    public var size: Int
+    public var sha256: String
+}
+
+/// Writes the static site into `outbox/site/` so that a static host never serves half a file:
+/// every file is written under a temporary name in its folder and renamed into place, and a file
+/// whose bytes did not change is not written at all.
+///
+/// `manifest.json` lists every file with its size and SHA-256, so a deploy can check it is
+/// complete; it is written last. Files that the build no longer produces are removed.
+public final class SitePublisher: @unchecked Sendable {
+    public let root: URL
+    private let lock = NSLock()
+    private var previous: [String: ManifestEntry] = [:]
+    private var current: [String: ManifestEntry] = [:]
+    /// Paths written (new or changed) in this build.
+    public private(set) var written: [String] = []
+    public static let manifestName = "manifest.json"
+
+    public init(root: URL) throws {
+        self.root = root
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let manifestURL = root.appendingPathComponent(Self.manifestName)
+        if let data = try? Data(contentsOf: manifestURL),
+           let entries = try? JSONDecoder().decode([ManifestEntry].self, from: data) {
+            for e in entries { previous[e.path] = e }
+        }
+    }
+
+    static func sha256(_ data: Data) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Publishes `data` at `path` (relative, `/`-separated) unless the same bytes are there already.
+    public func publish(_ path: String, _ data: Data) throws {
+        let hash = Self.sha256(data)
+        let entry = ManifestEntry(path: path, size: data.count, sha256: hash)
+        let url = root.appendingPathComponent(path)
+        lock.lock()
+        let old = previous[path]
+        current[path] = entry
+        lock.unlock()
+        if old == entry, FileManager.default.fileExists(atPath: url.path) { return }
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
+        try data.write(to: tmp)
+        guard rename(tmp.path, url.path) == 0 else {
+            try? FileManager.default.removeItem(at: tmp)
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
+        lock.lock()
+        written.append(path)
+        lock.unlock()
+    }
+
+    /// Publishes text as UTF-8.
+    public func publish(_ path: String, text: String) throws {
+        try publish(path, Data(text.utf8))
+    }
+
+    /// Publishes a file built elsewhere (e.g. a workbook written to a temporary path).
+    public func publish(_ path: String, file: URL) throws {
+        let data = try Data(contentsOf: file)
+        try? FileManager.default.removeItem(at: file)
+        try publish(path, data)
+    }
+
+    /// Keeps, unchanged, every previously published file whose path satisfies `predicate`
+    /// (pages of a group that did not need rendering).
+    public func keep(where predicate: (String) -> Bool) {
+        lock.lock()
+        for (path, entry) in previous where predicate(path) && current[path] == nil { current[path] = entry }
+        lock.unlock()
+    }
+
+    /// Whether every previously published file matching `predicate` is still on disk.
+    public func stillPresent(where predicate: (String) -> Bool) -> Bool {
+        let paths = previous.keys.filter(predicate)
+        return !paths.isEmpty && paths.allSatisfy { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) }
+    }
+
+    /// Removes files no longer produced and writes the manifest. Returns the removed paths.
+    @discardableResult
+    public func finish() throws -> [String] {
+        var removed: [String] = []
+        for path in previous.keys where current[path] == nil {
+            try? FileManager.default.removeItem(at: root.appendingPathComponent(path))
+            removed.append(path)
+        }
+        let entries = current.values.sorted { $0.path < $1.path }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(entries)
+        let url = root.appendingPathComponent(Self.manifestName)
+        let tmp = root.appendingPathComponent(".\(Self.manifestName).tmp")
+        try data.write(to: tmp)
+        guard rename(tmp.path, url.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        previous = current
+        return removed
+    }
+}

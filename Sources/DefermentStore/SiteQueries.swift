@@ -1,0 +1,157 @@
+import Foundation
+import GRDB
+import DefermentCore
+
+/// One roster row as schools and counties see it: the report's columns (審核結果).
+public struct ReportRow: Sendable {
+    public var uploadDate: String
+    public var rosterKind: String
+    public var nationalID: String
+    public var name: String
+    public var birthDate: String
+    public var schoolCode: String
+    public var program: String
+    public var grade: String
+    public var status: String
+    public var start: String
+    public var end: String
+    public var countyCode: String
+    public var countyName: String
+    public var reviewState: String
+    public var comment: String
+    public var reason: String
+    public var checks: String
+    public var sourceRow: Int
+
+    /// 系統檢核: the reason and the check results joined by ；.
+    public var systemChecks: String {
+        if reason.isEmpty { return checks }
+        if checks.isEmpty { return reason }
+        return reason + "；" + checks
+    }
+
+    /// The values of ``RosterReport`` columns, in order.
+    public var reportValues: [String] {
+        [uploadDate, rosterKind, nationalID, name, birthDate, schoolCode, program, grade, status, start, end,
+         countyName, reviewState, comment, systemChecks]
+    }
+
+    static let selectColumns = """
+        r.upload_date, r.roster_kind, r.national_id, r.name, r.birth_date, r.school_code, r.program, r.grade,
+        r.enrolment_status, r.start_date, r.end_date, COALESCE(r.county_code, ''), COALESCE(c.name, ''), r.review_state,
+        r.comment, COALESCE(r.reason, ''), r.checks, r.source_row
+        """
+
+    init(_ row: Row) {
+        uploadDate = row[0]; rosterKind = row[1]; nationalID = row[2]; name = row[3]; birthDate = row[4]
+        schoolCode = row[5]; program = row[6]; grade = row[7]; status = row[8]; start = row[9]; end = row[10]
+        countyCode = row[11]; countyName = row[12]; reviewState = row[13]; comment = row[14]; reason = row[15]
+        checks = row[16]; sourceRow = row[17]
+    }
+}
+
+/// A school as the site lists it.
+public struct SchoolEntry: Sendable {
+    public var code: String
+    public var name: String
+    public var countyCode: String?
+    public var email: String?
+    public var addedFromRoster: Bool
+}
+
+/// A row of the aggregate table `roster_counts`.
+public struct RosterCount: Sendable {
+    public var schoolCode: String
+    public var uploadDate: String
+    public var countyCode: String
+    public var rosterKind: String
+    public var reviewState: String
+    public var count: Int
+    public var oldestPending: String?
+}
+
+extension DeskStore {
+    /// Every row of a school, newest upload first, then roster and source row.
+    public static func schoolRows(_ db: Database, school: String) throws -> [ReportRow] {
+        try Row.fetchAll(db, sql: """
+            SELECT \(ReportRow.selectColumns)
+            FROM roster_row r LEFT JOIN county c ON c.code = r.county_code
+            WHERE r.school_code = ?
+            ORDER BY r.upload_date DESC, r.roster_kind DESC, r.source_row
+            """, arguments: [school]).map(ReportRow.init)
+    }
+
+    /// Every row of a county (operators' report), newest first; streamed.
+    public static func forEachReportRow(_ db: Database, county: String?, school: String?, _ body: (ReportRow) throws -> Void) throws {
+        let condition = county != nil ? "r.county_code = ?" : "r.school_code = ?"
+        let cursor = try Row.fetchCursor(db, sql: """
+            SELECT \(ReportRow.selectColumns)
+            FROM roster_row r LEFT JOIN county c ON c.code = r.county_code
+            WHERE \(condition)
+            ORDER BY r.upload_date DESC, r.school_code, r.roster_kind DESC, r.source_row
+            """, arguments: [county ?? school ?? ""])
+        while let row = try cursor.next() { try body(ReportRow(row)) }
+    }
+
+    /// All schools, by code.
+    public static func schools(_ db: Database) throws -> [SchoolEntry] {
+        try Row.fetchAll(db, sql: "SELECT code, name, county_code, email, source FROM school ORDER BY code").map {
+            SchoolEntry(code: $0[0], name: $0[1], countyCode: $0[2], email: $0[3], addedFromRoster: ($0[4] as String) == "roster")
+        }
+    }
+
+    /// All counties in the seed order.
+    public static func counties(_ db: Database) throws -> [County] {
+        try Row.fetchAll(db, sql: "SELECT code, name, office, phone, address, email, is_example FROM county ORDER BY rowid").map {
+            County(code: $0[0], name: $0[1], office: $0[2], phone: $0[3], address: $0[4], email: $0[5], isExample: $0[6])
+        }
+    }
+
+    /// The whole aggregate table (small: schools × dates × counties × states).
+    public static func rosterCounts(_ db: Database) throws -> [RosterCount] {
+        try Row.fetchAll(db, sql: "SELECT school_code, upload_date, county_code, roster_kind, review_state, n, oldest_pending FROM roster_counts").map {
+            RosterCount(schoolCode: $0[0], uploadDate: $0[1], countyCode: $0[2], rosterKind: $0[3], reviewState: $0[4], count: $0[5], oldestPending: $0[6])
+        }
+    }
+
+    /// Recomputes the aggregates of some (school, upload date) pairs and bumps the versions of
+    /// the schools and counties concerned to `version`.
+    public static func refreshCounts(_ db: Database, pairs: Set<[String]>, version: Int64) throws {
+        var counties = Set<String>()
+        for pair in pairs {
+            try db.execute(sql: "DELETE FROM roster_counts WHERE school_code = ? AND upload_date = ?", arguments: [pair[0], pair[1]])
+            try db.execute(sql: """
+                INSERT INTO roster_counts(school_code, upload_date, county_code, roster_kind, review_state, n, oldest_pending)
+                SELECT school_code, upload_date, COALESCE(county_code, ''), roster_kind, review_state, COUNT(*),
+                       CASE WHEN review_state = '待審核' THEN MIN(upload_date) END
+                FROM roster_row WHERE school_code = ? AND upload_date = ?
+                GROUP BY COALESCE(county_code, ''), roster_kind, review_state
+                """, arguments: [pair[0], pair[1]])
+            counties.formUnion(try String.fetchAll(db, sql: "SELECT DISTINCT county_code FROM roster_counts WHERE school_code = ? AND upload_date = ?", arguments: [pair[0], pair[1]]))
+            try bumpVersion(db, "school:" + pair[0], version)
+        }
+        for c in counties where !c.isEmpty { try bumpVersion(db, "county:" + c, version) }
+    }
+
+    /// Marks a group of pages as changed at `version`.
+    public static func bumpVersion(_ db: Database, _ key: String, _ version: Int64) throws {
+        try db.execute(sql: "INSERT INTO group_version(group_key, version) VALUES (?, ?) ON CONFLICT(group_key) DO UPDATE SET version = MAX(version, excluded.version)",
+                       arguments: [key, version])
+    }
+
+    /// Versions of every group.
+    public static func groupVersions(_ db: Database) throws -> [String: Int64] {
+        Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT group_key, version FROM group_version").map { ($0[0] as String, $0[1] as Int64) })
+    }
+
+    /// What each group was last rendered from.
+    public static func siteState(_ db: Database) throws -> [String: (Int64, String)] {
+        Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT group_key, version, fingerprint FROM site_state").map { ($0[0] as String, ($0[1] as Int64, $0[2] as String)) })
+    }
+
+    /// Records what a group was rendered from.
+    public static func recordSiteState(_ db: Database, _ key: String, version: Int64, fingerprint: String) throws {
+        try db.execute(sql: "INSERT INTO site_state(group_key, version, fingerprint) VALUES (?, ?, ?) ON CONFLICT(group_key) DO UPDATE SET version = excluded.version, fingerprint = excluded.fingerprint",
+                       arguments: [key, version, fingerprint])
+    }
+}
