@@ -1,0 +1,324 @@
+import Foundation
+import GRDB
+import Testing
+@testable import DefermentDesk
+@testable import DefermentSite
+@testable import DefermentStore
+import DefermentCore
+
+let templatesFolder = repositoryRoot.appendingPathComponent("templates")
+let scriptsFolder = repositoryRoot.appendingPathComponent("Tests/DefermentDeskTests/Scripts")
+
+/// Runs a Python script with arguments and returns its stdout.
+func pythonOutput(_ args: [String]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3"] + args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else {
+        throw NSError(domain: "python", code: Int(p.terminationStatus), userInfo: [NSLocalizedDescriptionKey: String(decoding: e, as: UTF8.self)])
+    }
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// A page as Python's html.parser sees it.
+struct PageOutline: Decodable {
+    struct Cell: Decodable { var tag: String; var `class`: String; var text: String }
+    struct Row: Decodable { var `class`: String; var id: String?; var cells: [Cell] }
+    struct Table: Decodable { var `class`: String; var rows: [Row] }
+    struct Link: Decodable { var href: String?; var text: String }
+    struct Script: Decodable { var src: String?; var inline: String }
+    struct Heading: Decodable { var level: String; var text: String }
+    var lang: String?
+    var title: String
+    var headings: [Heading]
+    var links: [Link]
+    var scripts: [Script]
+    var tables: [Table]
+    var problems: [String]
+
+    static func of(_ url: URL) throws -> PageOutline {
+        let json = try pythonOutput([scriptsFolder.appendingPathComponent("html_outline.py").path, url.path])
+        return try JSONDecoder().decode(PageOutline.self, from: Data(json.utf8))
+    }
+
+    /// Several pages in one parser process, by path.
+    static func of(_ urls: [URL]) throws -> [String: PageOutline] {
+        let json = try pythonOutput([scriptsFolder.appendingPathComponent("html_outline.py").path] + urls.map(\.path) + (urls.count == 1 ? [urls[0].path] : []))
+        return try JSONDecoder().decode([String: PageOutline].self, from: Data(json.utf8))
+    }
+}
+
+/// A demo-like root: both sample months, a hostile name, and some county decisions.
+final class SiteFixture {
+    let root: URL
+    let desk: Desk
+    let site: URL
+    static let hostileName = "<script>alert(1)</script>"
+
+    init(_ name: String = #function) throws {
+        root = try temporaryRoot(name)
+        for file in ["roster-20261015.csv", "roster-20261115.csv"] {
+            try drop(try Data(contentsOf: seedsFolder.appendingPathComponent("rosters/\(file)")), as: file, into: .rosters, root: root)
+        }
+        let id = Fixture.id(77)
+        try drop(Fixture.registryHeader + "\(id),0951023,\"\(Self.hostileName)\",63000,高中肄業,未經徵兵處理,,\n", as: "reg.csv", into: .registry, root: root)
+        try drop(Fixture.rosterHeader + "\(id),0951023,\"\(Self.hostileName)\",110037,範例高中,普通科,3,1151015,1160630,在學,否\n", as: "x-20261015.csv", into: .rosters, root: root)
+        desk = try Desk(root: root, seeds: seedsFolder, templates: templatesFolder)
+        desk.settleSeconds = 0
+        _ = try desk.runOnce()
+        // County decisions, as the decisions stage will record them.
+        try desk.store.queue.write { db in
+            try db.execute(sql: """
+                UPDATE roster_row SET review_state = '未核准', comment = '=HYPERLINK("http://x")<b>請補件</b>'
+                WHERE id IN (SELECT id FROM roster_row WHERE review_state = '待審核' AND school_code = '110000' ORDER BY id LIMIT 2)
+                """)
+            try db.execute(sql: """
+                UPDATE roster_row SET review_state = '核准'
+                WHERE id IN (SELECT id FROM roster_row WHERE review_state = '待審核' AND school_code = '110000' ORDER BY id LIMIT 3 OFFSET 2)
+                """)
+            let pairs = Set(try Row.fetchAll(db, sql: "SELECT DISTINCT school_code, upload_date FROM roster_row WHERE school_code = '110000'").map { [$0[0] as String, $0[1] as String] })
+            try DeskStore.refreshCounts(db, pairs: pairs, version: 1000)
+        }
+        try desk.publishSite()
+        site = desk.paths.site
+    }
+
+    func page(_ path: String) throws -> PageOutline { try PageOutline.of(site.appendingPathComponent(path)) }
+}
+
+@Suite(.serialized)
+struct SiteTests {
+    @Test func everyPageParsesCleanlyInTraditionalChinese() throws {
+        let f = try SiteFixture()
+        let pages = try FileManager.default.subpathsOfDirectory(atPath: f.site.path).filter { $0.hasSuffix(".html") }.sorted()
+        #expect(pages.count > 100)
+        let outlines = try PageOutline.of(pages.map { f.site.appendingPathComponent($0) })
+        #expect(outlines.count == pages.count)
+        for path in pages {
+            let outline = try #require(outlines[f.site.appendingPathComponent(path).path])
+            #expect(outline.problems.isEmpty, "\(path): \(outline.problems)")
+            #expect(outline.lang == "zh-Hant-TW", "\(path)")
+            #expect(!outline.title.isEmpty, "\(path)")
+            // No external CDN or font: every script and stylesheet is local.
+            #expect(outline.scripts.allSatisfy { ($0.src ?? "").hasPrefix("http") == false }, "\(path)")
+        }
+    }
+
+    @Test func detailPageColumnsRedMarkingReasonsAndCounties() throws {
+        let f = try SiteFixture()
+        let page = try f.page("schools/110000/roster-20261015.html")
+        let table = try #require(page.tables.first { $0.class == "detail" })
+        #expect(table.rows[0].cells.map(\.text) == ["名冊類別", "身分證字號", "姓名", "出生年月日", "群科", "年級", "學籍狀態", "緩徵起始日期", "緩徵終止日期", "分派縣市", "審核狀態", "縣市政府審核意見", "系統檢核"])
+        let body = table.rows.dropFirst()
+        let expected = try count(f.root, "SELECT COUNT(*) FROM roster_row WHERE school_code = '110000' AND upload_date = '2026-10-15'")
+        #expect(body.count == expected)
+        let refused = body.filter { $0.class.contains("refused") }
+        #expect(refused.count == 2)
+        for row in refused {
+            #expect(row.cells[10].text == "未核准" && row.cells[10].class.contains("red"))
+            #expect(row.cells[11].text == "=HYPERLINK(\"http://x\")<b>請補件</b>" && row.cells[11].class.contains("red"))
+        }
+        // Pending rows show the county already; unassigned rows say what the school must do.
+        for row in body where row.cells[10].text == "待審核" { #expect(row.cells[9].text.hasSuffix("市") || row.cells[9].text.hasSuffix("縣")) }
+        let schoolNameColumn = table.rows[0].cells.contains { $0.text.contains("學校") }
+        #expect(!schoolNameColumn)
+        // Every 不分派 row on every detail page says what the school must do.
+        let details = try FileManager.default.subpathsOfDirectory(atPath: f.site.path).filter { $0.hasPrefix("schools/") && $0.contains("/roster-") }
+        let outlines = try PageOutline.of(details.map { f.site.appendingPathComponent($0) })
+        let allRows: [PageOutline.Row] = outlines.values.flatMap { (o: PageOutline) -> [PageOutline.Row] in o.tables.first?.rows ?? [] }
+        let unassigned = allRows.filter { (r: PageOutline.Row) -> Bool in r.cells.count == 13 && r.cells[10].text == "不分派" }
+        #expect(unassigned.count == (try count(f.root, "SELECT COUNT(*) FROM roster_row WHERE review_state = '不分派'")))
+        #expect(unassigned.allSatisfy { $0.cells[12].text.contains("處理方式：") && $0.cells[9].text.isEmpty })
+    }
+
+    @Test func hostileNameIsShownAsText() throws {
+        let f = try SiteFixture()
+        let page = try f.page("schools/110037/roster-20261015.html")
+        let cells = page.tables.flatMap(\.rows).flatMap(\.cells)
+        #expect(cells.contains { $0.text == SiteFixture.hostileName })
+        #expect(page.scripts.allSatisfy { !$0.inline.contains("alert") })
+        let raw = try String(contentsOf: f.site.appendingPathComponent("schools/110037/roster-20261015.html"), encoding: .utf8)
+        #expect(!raw.contains(SiteFixture.hostileName))
+        #expect(raw.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+    }
+
+    @Test func resultsPagesNewestFirstOneRosterPerPageWithCounts() throws {
+        let f = try SiteFixture()
+        let first = try f.page("schools/110000/index.html")
+        let second = try f.page("schools/110000/page-2.html")
+        #expect(first.headings.contains { $0.text == "上傳日期 2026-11-15" })
+        #expect(second.headings.contains { $0.text == "上傳日期 2026-10-15" })
+        let counts = try #require(second.tables.first { $0.class == "counts" })
+        let values = counts.rows[1].cells.prefix(5).map { Int($0.text) ?? -1 }
+        func db(_ state: String?) throws -> Int {
+            try count(f.root, "SELECT COUNT(*) FROM roster_row WHERE school_code = '110000' AND upload_date = '2026-10-15'" + (state.map { " AND review_state = '\($0)'" } ?? ""))
+        }
+        #expect(values == [try db(nil), try db("不分派"), try db("待審核"), try db("核准"), try db("未核准")])
+        #expect(second.links.contains { $0.href == "roster-20261015.html" && $0.text == "明細" })
+        #expect(second.links.contains { $0.href == "index.html" && $0.text == "2026-11-15" })
+        // The detail page leads back to the results page it came from.
+        #expect(try f.page("schools/110000/roster-20261015.html").links.contains { $0.href == "page-2.html" })
+        // The search index holds this school's IDs only.
+        let index = try String(contentsOf: f.site.appendingPathComponent("schools/110000/search-index.js"), encoding: .utf8)
+        let ids = try desk(f).store.queue.read { try String.fetchAll($0, sql: "SELECT DISTINCT national_id FROM roster_row WHERE school_code <> '110000' AND national_id <> ''") }
+        let own = try desk(f).store.queue.read { try String.fetchAll($0, sql: "SELECT DISTINCT national_id FROM roster_row WHERE school_code = '110000' AND national_id <> ''") }
+        #expect(own.allSatisfy { index.contains($0) })
+        #expect(ids.allSatisfy { !index.contains("\"\($0)\"") })
+    }
+
+    func desk(_ f: SiteFixture) -> Desk { f.desk }
+
+    @Test func publicPagesCarryNoPersonalData() throws {
+        let f = try SiteFixture()
+        let people = try f.desk.store.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT national_id, name, birth_date FROM roster_row WHERE national_id <> ''").map { [$0[0] as String, $0[1] as String, $0[2] as String] }
+        }
+        for path in ["index.html", "overview.html", "directory.html", "templates/index.html"] + (try FileManager.default.contentsOfDirectory(atPath: f.site.appendingPathComponent("counties").path).map { "counties/\($0)/index.html" }) {
+            let text = try String(contentsOf: f.site.appendingPathComponent(path), encoding: .utf8)
+            for p in people {
+                #expect(!text.contains(p[0]), "\(path) holds an ID")
+                if p[1].count >= 2 { #expect(!text.contains(p[1]), "\(path) holds a name") }
+            }
+        }
+        // No file or folder name carries personal data either.
+        let names = try FileManager.default.subpathsOfDirectory(atPath: f.site.path)
+        for p in people { #expect(!names.contains { $0.contains(p[0]) }) }
+    }
+
+    @Test func reportWorkbookReadBackWithOpenpyxl() throws {
+        let f = try SiteFixture()
+        let xlsx = f.site.appendingPathComponent("schools/110000/report.xlsx").path
+        let json = try pythonOutput(["-c", """
+        import sys, json, zipfile, openpyxl
+        wb = openpyxl.load_workbook(sys.argv[1])
+        ws = wb['審核結果']
+        rows = list(ws.iter_rows(values_only=True))
+        red = [r[0].row for r in ws.iter_rows(min_row=2) if r[12].value == '未核准' and r[12].font.color is not None and str(r[12].font.color.rgb).upper().endswith('C62828')]
+        summary = wb['依縣市統計']
+        print(json.dumps({
+          'sheets': wb.sheetnames, 'header': list(rows[0]), 'count': len(rows) - 1, 'freeze': ws.freeze_panes,
+          'filter': ws.auto_filter.ref, 'red': len(red), 'states': sorted(set(r[12] for r in rows[1:])),
+          'widthID': ws.column_dimensions['C'].width, 'widthDate': ws.column_dimensions['A'].width,
+          'summaryHeader': [c.value for c in summary[1]], 'summaryRows': summary.max_row - 1,
+          'chart': any(n.startswith('xl/charts/chart') for n in zipfile.ZipFile(sys.argv[1]).namelist()),
+        }, ensure_ascii=False))
+        """, xlsx])
+        struct Report: Decodable {
+            var sheets: [String]; var header: [String]; var count: Int; var freeze: String?; var filter: String?
+            var red: Int; var states: [String]; var widthID: Double; var widthDate: Double
+            var summaryHeader: [String]; var summaryRows: Int; var chart: Bool
+        }
+        let r = try JSONDecoder().decode(Report.self, from: Data(json.utf8))
+        #expect(r.sheets == ["審核結果", "依縣市統計"])
+        #expect(r.header == RosterReport.columns)
+        #expect(r.count == (try count(f.root, "SELECT COUNT(*) FROM roster_row WHERE school_code = '110000'")))
+        #expect(r.freeze == "A2")
+        #expect(r.filter?.hasPrefix("A1:O") == true)
+        #expect(r.red == 2)
+        #expect(r.states.contains("未核准") && r.states.contains("核准"))
+        #expect(r.widthID >= 12)   // ten ASCII characters
+        #expect(r.summaryHeader == ["分派縣市", "總數", "待審核", "核准", "未核准", "不分派"])
+        #expect(r.summaryRows >= 1)
+        #expect(r.chart)
+    }
+
+    @Test func reportCSVHasBOMAndNeutralisedFormulas() throws {
+        let f = try SiteFixture()
+        let data = try Data(contentsOf: f.site.appendingPathComponent("schools/110000/report.csv"))
+        #expect(Array(data.prefix(3)) == [0xEF, 0xBB, 0xBF])
+        let text = String(decoding: data.dropFirst(3), as: UTF8.self)
+        #expect(text.hasPrefix(RosterReport.columns.joined(separator: ",") + "\r\n"))
+        #expect(text.contains("\"'=HYPERLINK(\"\"http://x\"\")<b>請補件</b>\""))
+        #expect(!text.contains(",=HYPERLINK") && !text.contains(",\"=HYPERLINK"))
+        #expect(SpreadsheetText.neutralised("+1") == "'+1" && SpreadsheetText.neutralised("-1") == "'-1" && SpreadsheetText.neutralised("@x") == "'@x"
+                && SpreadsheetText.neutralised("\tx") == "'\tx" && SpreadsheetText.neutralised("\rx") == "'\rx" && SpreadsheetText.neutralised("王") == "王")
+    }
+
+    @Test func onlyChangedSchoolsAreRenderedAgainAndTheManifestIsComplete() throws {
+        let f = try SiteFixture()
+        let again = try f.desk.publishSite()
+        #expect(again.schoolsRendered == 0)
+        #expect(again.written == 0)
+        // One school's roster changes: only that school is rendered again.
+        let id = Fixture.id(78)
+        try drop(Fixture.registryHeader + "\(id),0951023,張三,63000,高中肄業,未經徵兵處理,,\n", as: "reg2.csv", into: .registry, root: f.root)
+        try drop(Fixture.rosterHeader + "\(id),0951023,張三,110037,範例高中,普通科,3,1151115,1160630,在學,否\n", as: "y-20261115.csv", into: .rosters, root: f.root)
+        _ = try f.desk.runOnce()
+        let after = try f.desk.publishSite()
+        #expect(after.schoolsRendered == 1)
+        #expect(after.schoolsKept > 25)
+        // Every file is in the manifest with its size and SHA-256, and nothing else.
+        let manifest = try JSONDecoder().decode([ManifestEntry].self, from: Data(contentsOf: f.site.appendingPathComponent("manifest.json")))
+        let files = Set(try FileManager.default.subpathsOfDirectory(atPath: f.site.path).filter {
+            var d: ObjCBool = false
+            FileManager.default.fileExists(atPath: f.site.appendingPathComponent($0).path, isDirectory: &d)
+            return !d.boolValue && $0 != "manifest.json"
+        })
+        #expect(Set(manifest.map(\.path)) == files)
+        for e in manifest.prefix(60) {
+            let data = try Data(contentsOf: f.site.appendingPathComponent(e.path))
+            #expect(data.count == e.size && SitePublisher.sha256(data) == e.sha256, "\(e.path)")
+        }
+        // No temporary files are left behind.
+        #expect(!files.contains { $0.hasSuffix(".tmp") })
+    }
+
+    @Test func rosterTemplatesMatchWhatTheParserAccepts() throws {
+        let f = try SiteFixture()
+        let json = try pythonOutput(["-c", """
+        import sys, json, openpyxl
+        wb = openpyxl.load_workbook(sys.argv[1])
+        ws = wb['名冊']
+        dv = [(str(d.sqref), d.formula1) for d in ws.data_validations.dataValidation]
+        print(json.dumps({'sheets': wb.sheetnames, 'header': [c.value for c in ws[1]], 'example': [c.value for c in ws[2]], 'dv': dv}, ensure_ascii=False))
+        """, f.site.appendingPathComponent("templates/application-roster-template.xlsx").path])
+        struct T: Decodable { var sheets: [String]; var header: [String]; var example: [String?]; var dv: [[String]] }
+        let t = try JSONDecoder().decode(T.self, from: Data(json.utf8))
+        #expect(t.sheets == ["名冊", "填寫說明"])
+        #expect(t.header == RosterColumn.templateOrder.map(\.rawValue))
+        #expect(t.dv.contains { $0[1].contains("在學") && $0[1].contains("復學") && !$0[1].contains("休學") })
+        #expect(t.dv.contains { $0[1].contains("是") && $0[1].contains("否") })
+        // The templates, as downloaded, go through intake without being refused.
+        for file in ["application-roster-template.xlsx", "application-roster-template.csv", "leaving-roster-template.csv"] {
+            try drop(try Data(contentsOf: f.site.appendingPathComponent("templates/\(file)")), as: "tpl-20261201-\(file)", into: .rosters, root: f.root)
+        }
+        let summary = try f.desk.runOnce()
+        #expect(summary.rejectedCount == 0)
+        #expect(summary.files.filter { if case .applied = $0.result { return true }; return false }.count == 3)
+    }
+
+    @Test func previewServerServesWithMimeTypesAndStaysInsideTheSite() throws {
+        let f = try SiteFixture()
+        let server = PreviewServer(root: f.site, port: 0)
+        let port = try server.bind()
+        final class Flag: @unchecked Sendable { var stop = false }
+        let flag = Flag()
+        let thread = Thread { server.serve(shouldStop: { flag.stop }) }
+        thread.start()
+        defer { flag.stop = true }
+        func get(_ path: String) throws -> (Int, String) {
+            let out = try pythonOutput(["-c", """
+            import sys, http.client
+            c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), timeout=5)
+            c.request('GET', sys.argv[2]); r = c.getresponse(); r.read()
+            print(r.status, r.getheader('Content-Type'))
+            """, String(port), path])
+            let parts = out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ", maxSplits: 1)
+            return (Int(parts[0]) ?? 0, parts.count > 1 ? String(parts[1]) : "")
+        }
+        #expect(try get("/index.html") == (200, "text/html; charset=utf-8"))
+        #expect(try get("/") == (200, "text/html; charset=utf-8"))
+        #expect(try get("/style.css") == (200, "text/css; charset=utf-8"))
+        #expect(try get("/schools/110000/report.xlsx") == (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+        #expect(try get("/schools/110000/search-index.js") == (200, "text/javascript; charset=utf-8"))
+        #expect(try get("/../state/deferment.sqlite").0 == 404)
+        #expect(try get("/%2e%2e/state/deferment.sqlite").0 == 404)
+    }
+}
