@@ -5,21 +5,31 @@ PY ?= python3
 
 .PHONY: demo test deps deps-test build release bench clean
 
-# Debian packages the build needs (SQLite headers for GRDB; iconv is in glibc).
-DEB_BUILD := libsqlite3-dev sqlite3
-# Python packages the tests use as independent readers/writers.
-PIP_TEST := openpyxl
+# Debian packages the build needs (SQLite headers for GRDB, libxlsxwriter; iconv is in glibc).
+DEB_BUILD := libsqlite3-dev sqlite3 libxlsxwriter-dev pkg-config
+# Debian packages the tests need: a real browser and its driver, and a CJK font for screenshots.
+DEB_TEST := chromium chromium-driver fonts-wqy-microhei
+# Python packages the tests use as independent readers/writers and to drive the browser.
+PIP_TEST := openpyxl selenium
+# The site benchmark's reference.
+DEB_BENCH := hugo
 
-deps:
-	@missing=""; for p in $(DEB_BUILD); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs the Debian packages named in $(PKGS) that are missing.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(DEB_BUILD))
 
 deps-test: deps
-	@$(PY) -c "import openpyxl" 2>/dev/null || $(PY) -m pip install -q $(PIP_TEST)
+	$(call apt_install,$(DEB_TEST))
+	@$(PY) -c "import openpyxl, selenium" 2>/dev/null || $(PY) -m pip install -q $(PIP_TEST)
 
 build: deps
 	$(SWIFT) build
@@ -38,7 +48,9 @@ test: deps-test
 
 ## make bench: the million-row intake benchmark against sqlite3's .import (see bench/README.md).
 bench: deps release
+	$(call apt_install,$(DEB_BENCH))
 	$(PY) bench/intake_bench.py --rows $${ROWS:-1000000}
+	$(PY) bench/site_bench.py
 
 clean:
 	rm -rf .build demo bench/out

@@ -322,3 +322,29 @@ struct SiteTests {
         #expect(try get("/%2e%2e/state/deferment.sqlite").0 == 404)
     }
 }
+
+/// The school's pages in a real headless browser.
+@Suite(.serialized)
+struct BrowserTests {
+    @Test func schoolPagesInChromium() throws {
+        let f = try SiteFixture()
+        let server = PreviewServer(root: f.site, port: 0)
+        let port = try server.bind()
+        final class Flag: @unchecked Sendable { var stop = false }
+        let flag = Flag()
+        Thread { server.serve(shouldStop: { flag.stop }) }.start()
+        defer { flag.stop = true }
+        // A student of school 110000 with rows in both months.
+        let id = try f.desk.store.queue.read { db in
+            try String.fetchOne(db, sql: """
+                SELECT national_id FROM roster_row WHERE school_code = '110000' AND national_id <> ''
+                GROUP BY national_id HAVING COUNT(DISTINCT upload_date) = 2 LIMIT 1
+                """)
+        }
+        let artifacts = repositoryRoot.appendingPathComponent("test-artifacts/browser-school")
+        let out = try pythonOutput([scriptsFolder.appendingPathComponent("browser_school.py").path,
+                                    "http://127.0.0.1:\(port)", "110000", try #require(id), artifacts.path])
+        #expect(out.contains("OK"), "\(out)")
+        #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("03-detail-red-and-shading.png").path))
+    }
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Browser test of a school's pages in headless Chromium (Debian's chromium + chromium-driver,
+Selenium from PyPI). Usage: browser_school.py BASE_URL SCHOOL_CODE NATIONAL_ID ARTIFACT_DIR
+
+Checks the red marking of 未核准 rows, the shading of alternate rows, the ID search, and that
+Back from a detail page returns to page 2 of the results. Saves screenshots into ARTIFACT_DIR.
+Exits non-zero with the reason on the first failed check."""
+import os, sys
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+base, school, national_id, artifacts = sys.argv[1:5]
+os.makedirs(artifacts, exist_ok=True)
+
+
+def check(cond, what):
+    if not cond:
+        driver.save_screenshot(os.path.join(artifacts, "failure.png"))
+        print("FAILED:", what, "at", driver.current_url)
+        driver.quit()
+        sys.exit(1)
+
+
+opts = Options()
+opts.binary_location = "/usr/bin/chromium"
+for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000", "--lang=zh-TW"):
+    opts.add_argument(a)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+wait = WebDriverWait(driver, 10)
+
+driver.get(f"{base}/schools/{school}/index.html")
+check("審核結果查詢" in driver.title, "results page title")
+driver.save_screenshot(os.path.join(artifacts, "01-results-page-1.png"))
+
+# Page 2 of the results: the older roster.
+driver.find_element(By.LINK_TEXT, "2026-10-15").click()
+wait.until(lambda d: d.current_url.endswith("/page-2.html"))
+check(any(h.text == "上傳日期 2026-10-15" for h in driver.find_elements(By.TAG_NAME, "h2")), "page 2 shows the October roster")
+driver.save_screenshot(os.path.join(artifacts, "02-results-page-2.png"))
+
+# Its details: 未核准 and the county's comment in red, alternate rows shaded.
+driver.find_element(By.LINK_TEXT, "明細").click()
+wait.until(lambda d: d.current_url.endswith("/roster-20261015.html"))
+red = "rgba(198, 40, 40, 1)"
+states = driver.find_elements(By.CSS_SELECTOR, "tr.refused td.state")
+comments = driver.find_elements(By.CSS_SELECTOR, "tr.refused td.comment")
+check(len(states) == 2 and all(c.text == "未核准" for c in states), "two 未核准 rows")
+check(all(c.value_of_css_property("color") == red for c in states + comments), "未核准 and comment drawn in red")
+others = driver.find_elements(By.CSS_SELECTOR, "tr:not(.refused) td.state")
+check(others and all(c.value_of_css_property("color") != red for c in others), "other states not red")
+rows = driver.find_elements(By.CSS_SELECTOR, "table.detail tbody tr")
+check(len(rows) >= 4, "detail rows")
+odd_bg = rows[0].value_of_css_property("background-color")
+even_bg = rows[1].value_of_css_property("background-color")
+check(odd_bg in ("rgba(0, 0, 0, 0)", "transparent") and even_bg not in ("rgba(0, 0, 0, 0)", "transparent"),
+      f"alternate rows shaded ({odd_bg} / {even_bg})")
+check(rows[2].value_of_css_property("background-color") == odd_bg and rows[3].value_of_css_property("background-color") == even_bg,
+      "shading alternates")
+driver.save_screenshot(os.path.join(artifacts, "03-detail-red-and-shading.png"))
+
+# Back returns to page 2, not page 1.
+driver.back()
+wait.until(lambda d: d.current_url.endswith("/page-2.html"))
+check(any(h.text == "上傳日期 2026-10-15" for h in driver.find_elements(By.TAG_NAME, "h2")), "Back lands on page 2")
+driver.save_screenshot(os.path.join(artifacts, "04-back-to-page-2.png"))
+
+# Search by national ID (typed in lower case) across all the school's rosters.
+box = driver.find_element(By.ID, "id-input")
+box.send_keys(national_id.lower())
+driver.find_element(By.CSS_SELECTOR, "#id-search button").click()
+wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results a"))
+links = driver.find_elements(By.CSS_SELECTOR, "#search-results a")
+check(national_id in driver.find_element(By.ID, "search-results").text, "search result names the ID")
+check(national_id not in driver.current_url, "the ID is not put into the URL")
+driver.save_screenshot(os.path.join(artifacts, "05-search.png"))
+links[-1].click()
+wait.until(lambda d: "#row-" in d.current_url)
+target = driver.find_element(By.CSS_SELECTOR, "tr:target")
+check(national_id in target.text, "search result leads to the student's row")
+check(national_id not in driver.current_url, "no ID in the detail URL")
+driver.save_screenshot(os.path.join(artifacts, "06-search-target.png"))
+
+# Unknown ID.
+driver.get(f"{base}/schools/{school}/index.html")
+box = driver.find_element(By.ID, "id-input")
+box.send_keys("Z999999999")
+driver.find_element(By.CSS_SELECTOR, "#id-search button").click()
+wait.until(lambda d: "查無" in d.find_element(By.ID, "search-results").text)
+driver.quit()
+print("OK")
