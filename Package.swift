@@ -13,7 +13,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
-        .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
     ],
     targets: [
         .target(name: "DefermentCore"),
@@ -31,7 +30,6 @@ let package = Package(
         .target(name: "DefermentSite", dependencies: [
             "DefermentCore", "DefermentFiles", "DefermentStore",
             .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "DefermentDesk", dependencies: [

@@ -152,7 +152,7 @@ public final class SiteBuilder: @unchecked Sendable {
     }
 
     static func pageName(_ index: Int) -> String { index == 0 ? "index.html" : "page-\(index + 1).html" }
-    static func detailName(_ date: String) -> String { "roster-\(date.replacingOccurrences(of: "-", with: "")).html" }
+    static func detailName(_ date: String) -> String { "roster-" + date.filter { $0 != "-" } + ".html" }
 
     /// Counts of one roster (名冊) for the results page.
     struct Tally {
@@ -176,16 +176,40 @@ public final class SiteBuilder: @unchecked Sendable {
         }
     }
 
-    static func rowContext(_ r: ReportRow, anchor: Int) -> [String: Any] {
-        let refused = r.reviewState == ReviewState.refused.rawValue
-        var c: [String: Any] = [
-            "anchor": anchor, "rosterKind": r.rosterKind, "nationalID": r.nationalID, "name": r.name, "birthDate": r.birthDate,
-            "program": r.program, "grade": r.grade, "status": r.status, "start": r.start, "end": r.end,
-            "countyName": r.countyName, "reviewState": r.reviewState, "comment": r.comment, "systemChecks": r.systemChecks,
-            "isRefused": refused, "stateClass": refused ? "refused" : (r.reviewState == ReviewState.notAssigned.rawValue ? "unassigned" : ""),
-        ]
-        if let reason = NotAssignedReason(text: r.reason) { c["remedy"] = reason.remedy }
-        return c
+    /// A row of a details or history table, answering template names without a dictionary.
+    struct RowFrame: MustacheFrame {
+        let row: ReportRow
+        let anchor: Int
+        var first = false
+        var count = 0
+
+        func mustacheValue(_ key: String) -> Any? {
+            let r = row
+            switch key {
+            case "anchor": return anchor
+            case "rosterKind": return r.rosterKind
+            case "nationalID": return r.nationalID
+            case "name": return r.name
+            case "birthDate": return r.birthDate
+            case "program": return r.program
+            case "grade": return r.grade
+            case "status": return r.status
+            case "start": return r.start
+            case "end": return r.end
+            case "countyName": return r.countyName
+            case "reviewState": return r.reviewState
+            case "comment": return r.comment
+            case "systemChecks": return r.systemChecks
+            case "uploadDate": return r.uploadDate
+            case "isRefused": return r.reviewState == ReviewState.refused.rawValue
+            case "stateClass":
+                return r.reviewState == ReviewState.refused.rawValue ? "refused" : (r.reviewState == ReviewState.notAssigned.rawValue ? "unassigned" : "")
+            case "remedy": return r.reason.isEmpty ? nil : NotAssignedReason(text: r.reason)?.remedy
+            case "first": return first
+            case "count": return count
+            default: return nil
+            }
+        }
     }
 
     /// One school's pages: results (one roster per page), details, search index, reports, and
@@ -198,38 +222,44 @@ public final class SiteBuilder: @unchecked Sendable {
             if byDate[r.uploadDate] == nil { dates.append(r.uploadDate) }
             byDate[r.uploadDate, default: []].append(r)
         }
-        var search: [[String: String]] = []
+        var search = "window.DEFERMENT_SEARCH_INDEX = ["
         var pages = 0
         for (i, date) in dates.enumerated() {
+            let detailName = Self.detailName(date)
             let dateRows = byDate[date]!
             var tally = Tally()
             for r in dateRows { tally.add(r.reviewState) }
             var roster = tally.context
             roster["uploadDate"] = date
-            roster["detailHref"] = Self.detailName(date)
+            roster["detailHref"] = detailName
             let pager: [[String: Any]] = dates.enumerated().map { j, d in ["label": d, "href": Self.pageName(j), "current": j == i] }
             let results = templates.render("school-results", [
                 "root": "../../", "title": "審核結果查詢・\(school.name)", "schoolName": school.name, "schoolCode": school.code,
                 "roster": roster, "pages": pager,
             ])
             try publisher.publish(base + Self.pageName(i), text: results)
-            var rowContexts: [[String: Any]] = []
+            var rowContexts: [MustacheFrame] = []
             rowContexts.reserveCapacity(dateRows.count)
             for (k, r) in dateRows.enumerated() {
-                rowContexts.append(Self.rowContext(r, anchor: k + 1))
-                search.append(["id": r.nationalID, "date": date, "kind": r.rosterKind, "state": r.reviewState,
-                               "county": r.countyName, "href": Self.detailName(date) + "#row-\(k + 1)"])
+                rowContexts.append(RowFrame(row: r, anchor: k + 1))
+                if search.utf8.last != UInt8(ascii: "[") { search += "," }
+                search += "{\"id\":"; JSONText.append(r.nationalID, to: &search)
+                search += ",\"date\":"; JSONText.append(date, to: &search)
+                search += ",\"kind\":"; JSONText.append(r.rosterKind, to: &search)
+                search += ",\"state\":"; JSONText.append(r.reviewState, to: &search)
+                search += ",\"county\":"; JSONText.append(r.countyName, to: &search)
+                search += ",\"href\":"; JSONText.append(detailName + "#row-\(k + 1)", to: &search)
+                search += "}"
             }
             let detail = templates.render("roster-detail", [
                 "root": "../../", "title": "名冊明細・\(date)・\(school.name)", "schoolName": school.name,
                 "uploadDate": date, "total": dateRows.count, "backHref": Self.pageName(i), "rows": rowContexts,
             ])
-            try publisher.publish(base + Self.detailName(date), text: detail)
+            try publisher.publish(base + detailName, text: detail)
             pages += 2
         }
-        let json = try JSONSerialization.data(withJSONObject: search, options: [.sortedKeys])
-        let safeJSON = String(decoding: json, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c")
-        try publisher.publish(base + "search-index.js", text: "window.DEFERMENT_SEARCH_INDEX = \(safeJSON);\n")
+        search += "];\n"
+        try publisher.publish(base + "search-index.js", text: search)
         try SchoolReport.write(rows: rows, school: school, publisher: publisher, base: base)
         pages += 3
         pages += try renderCountyHistories(school, rows: rows, countyNames: countyNames)
@@ -250,13 +280,8 @@ public final class SiteBuilder: @unchecked Sendable {
             order.sort()
             let students: [[String: Any]] = order.map { id in
                 let entries = byStudent[id]!
-                return ["entries": entries.enumerated().map { i, r -> [String: Any] in
-                    var c = Self.rowContext(r, anchor: i)
-                    c["uploadDate"] = r.uploadDate
-                    c["first"] = i == 0
-                    c["count"] = entries.count
-                    return c
-                }]
+                let frames: [MustacheFrame] = entries.enumerated().map { i, r in RowFrame(row: r, anchor: i, first: i == 0, count: entries.count) }
+                return ["entries": frames]
             }
             let html = templates.render("county-school", [
                 "root": "../../../", "title": "\(countyNames[county] ?? county)・\(school.name)",
@@ -358,5 +383,32 @@ public final class SiteBuilder: @unchecked Sendable {
             "root": "../", "title": "名冊範本", "files": files,
             "columns": RosterColumn.templateOrder.map { ["name": $0.rawValue, "required": $0.isRequired, "help": $0.help] },
         ]))
+    }
+}
+
+/// JSON string literals for script files: escapes quotes, backslashes, control characters and
+/// `<`, `>`, `&` (so the text can never close a script element).
+enum JSONText {
+    static func append(_ s: String, to out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "<": out += "\\u003c"
+            case ">": out += "\\u003e"
+            case "&": out += "\\u0026"
+            case "\u{2028}": out += "\\u2028"
+            case "\u{2029}": out += "\\u2029"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
     }
 }

@@ -1,13 +1,12 @@
 import Crypto
 import Foundation
-import Mustache
 
 /// The page templates of `templates/` (Mustache, zh-TW) and the static files beside them.
 ///
 /// Templates are read at run time, so a clerk's wording can change without a Swift change.
 /// Mustache's `{{name}}` escapes HTML; the templates never use the unescaped forms.
 public struct SiteTemplates: @unchecked Sendable {
-    let library: MustacheLibrary
+    let renderer: MustacheRenderer
     /// Static files (`templates/static/*`) by name.
     let staticFiles: [String: Data]
     /// SHA-256 over every template and static file: a change re-renders every page.
@@ -15,17 +14,13 @@ public struct SiteTemplates: @unchecked Sendable {
 
     public init(directory: URL) throws {
         let fm = FileManager.default
-        var templates: [String: MustacheTemplate] = [:]
+        var templates: [String: String] = [:]
         var hasher = SHA256()
         let names = try fm.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".mustache") }.sorted()
         for name in names {
             let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
             hasher.update(data: Data((name + "\u{0}" + text).utf8))
-            do {
-                templates[String(name.dropLast(".mustache".count))] = try MustacheTemplate(string: text)
-            } catch {
-                throw SiteError("樣板 \(name) 語法錯誤：\(error)")
-            }
+            templates[String(name.dropLast(".mustache".count))] = text
         }
         var statics: [String: Data] = [:]
         let staticDir = directory.appendingPathComponent("static")
@@ -39,14 +34,18 @@ public struct SiteTemplates: @unchecked Sendable {
         where templates[required] == nil {
             throw SiteError("缺少樣板 templates/\(required).mustache")
         }
-        library = MustacheLibrary(templates: templates)
+        do {
+            renderer = try MustacheRenderer(templates: templates)
+        } catch {
+            throw SiteError("樣板語法錯誤：\(error)")
+        }
         staticFiles = statics
         fingerprint = hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     /// Renders a template with a context of dictionaries, arrays and scalars.
     func render(_ name: String, _ context: [String: Any]) -> String {
-        library.render(context, withTemplate: name) ?? ""
+        renderer.render(name, context)
     }
 }
 

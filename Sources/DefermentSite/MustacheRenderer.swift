@@ -1,0 +1,240 @@
+import Foundation
+
+/// A context frame a template can look names up in: a dictionary, or a typed value that answers
+/// by name without building a dictionary (rows of large tables).
+public protocol MustacheFrame {
+    func mustacheValue(_ key: String) -> Any?
+}
+
+extension Dictionary: MustacheFrame where Key == String {
+    public func mustacheValue(_ key: String) -> Any? { self[key] }
+}
+
+/// A frame for a list item that is not itself a frame (`{{.}}`).
+struct ScalarFrame: MustacheFrame {
+    let value: Any
+    func mustacheValue(_ key: String) -> Any? { nil }
+}
+
+/// A compiled Mustache template for the site's pages.
+///
+/// Supports what the templates use: `{{name}}` (HTML-escaped), `{{{name}}}` and `{{& name}}`
+/// (raw), dotted names, sections `{{#name}}…{{/name}}`, inverted sections `{{^name}}…{{/name}}`,
+/// partials `{{> name}}` and comments `{{! … }}`; standalone section, partial and comment tags
+/// take their whole line, as the Mustache spec says. Contexts are `[String: Any]` dictionaries of
+/// `String`, `Int`, `Double`, `Bool`, arrays and nested dictionaries; `0`, `""`, `false`, empty
+/// arrays and missing names are falsy.
+///
+/// Written for the site because a general renderer that looks values up through reflection
+/// spent most of a million-row build in dynamic casts; this one compiles a template once and looks
+/// names up directly.
+public final class MustacheRenderer: @unchecked Sendable {
+    indirect enum Node {
+        case text(String)
+        case variable([String], escaped: Bool)
+        case section([String], inverted: Bool, [Node])
+        case partial(String)
+    }
+
+    /// A template syntax error, with the template's name and the offending tag.
+    public struct SyntaxError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    private var compiled: [String: [Node]] = [:]
+
+    /// Compiles named template sources.
+    public init(templates: [String: String]) throws {
+        for (name, source) in templates { compiled[name] = try Self.compile(source, name: name) }
+    }
+
+    public func has(_ name: String) -> Bool { compiled[name] != nil }
+
+    /// Renders a template with a context.
+    public func render(_ name: String, _ context: [String: Any]) -> String {
+        guard let nodes = compiled[name] else { return "" }
+        var out = ""
+        out.reserveCapacity(4096)
+        var stack: [MustacheFrame] = [context]
+        render(nodes, &stack, &out, depth: 0)
+        return out
+    }
+
+    // MARK: Compiling
+
+    private struct Tag {
+        var kind: Character   // "v", "&", "#", "^", "/", ">", "!"
+        var name: String
+        var range: Range<String.Index>
+    }
+
+    private static func compile(_ source: String, name: String) throws -> [Node] {
+        // 1. Find the tags.
+        var tags: [Tag] = []
+        var i = source.startIndex
+        while let open = source.range(of: "{{", range: i..<source.endIndex) {
+            let triple = source[open.upperBound...].hasPrefix("{")
+            let closeMark = triple ? "}}}" : "}}"
+            let contentStart = triple ? source.index(after: open.upperBound) : open.upperBound
+            guard let close = source.range(of: closeMark, range: contentStart..<source.endIndex) else {
+                throw SyntaxError(description: "\(name): unclosed tag")
+            }
+            var content = source[contentStart..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+            var kind: Character = triple ? "&" : "v"
+            if !triple, let first = content.first, "#^/>!&".contains(first) {
+                kind = first
+                content = String(content.dropFirst()).trimmingCharacters(in: .whitespaces)
+            }
+            tags.append(Tag(kind: kind, name: content, range: open.lowerBound..<close.upperBound))
+            i = close.upperBound
+        }
+        // 2. Standalone tags (sections, partials, comments alone on their line) take the line.
+        var pieces: [(text: Substring, tag: Tag?)] = []
+        var cursor = source.startIndex
+        for tag in tags {
+            var start = tag.range.lowerBound
+            var end = tag.range.upperBound
+            if "#^/>!".contains(tag.kind) {
+                let lineStart = source[..<start].lastIndex(of: "\n").map { source.index(after: $0) } ?? source.startIndex
+                let lineEnd = source[end...].firstIndex(of: "\n")
+                let before = source[max(lineStart, cursor)..<start]
+                let after = source[end..<(lineEnd ?? source.endIndex)]
+                if lineStart >= cursor, before.allSatisfy({ $0 == " " || $0 == "\t" }), after.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) {
+                    start = lineStart
+                    end = lineEnd.map { source.index(after: $0) } ?? source.endIndex
+                }
+            }
+            pieces.append((source[cursor..<start], nil))
+            pieces.append(("", tag))
+            cursor = end
+        }
+        pieces.append((source[cursor...], nil))
+        // 3. Build the tree.
+        var stack: [(name: String, inverted: Bool, nodes: [Node])] = [("", false, [])]
+        for piece in pieces {
+            if let tag = piece.tag {
+                let path = tag.name == "." ? ["."] : tag.name.split(separator: ".").map(String.init)
+                switch tag.kind {
+                case "v": stack[stack.count - 1].nodes.append(.variable(path, escaped: true))
+                case "&": stack[stack.count - 1].nodes.append(.variable(path, escaped: false))
+                case "#", "^": stack.append((tag.name, tag.kind == "^", []))
+                case "/":
+                    guard stack.count > 1, stack.last!.name == tag.name else {
+                        throw SyntaxError(description: "\(name): {{/\(tag.name)}} does not close \(stack.last!.name.isEmpty ? "anything" : "{{#\(stack.last!.name)}}")")
+                    }
+                    let done = stack.removeLast()
+                    let donePath = done.name.split(separator: ".").map(String.init)
+                    stack[stack.count - 1].nodes.append(.section(donePath, inverted: done.inverted, done.nodes))
+                case ">": stack[stack.count - 1].nodes.append(.partial(tag.name))
+                default: break // comment
+                }
+            } else if !piece.text.isEmpty {
+                stack[stack.count - 1].nodes.append(.text(String(piece.text)))
+            }
+        }
+        guard stack.count == 1 else { throw SyntaxError(description: "\(name): {{#\(stack.last!.name)}} is not closed") }
+        return stack[0].nodes
+    }
+
+    // MARK: Rendering
+
+    private func lookup(_ path: [String], _ stack: [MustacheFrame]) -> Any? {
+        if path.first == "." {
+            if let top = stack.last as? ScalarFrame { return top.value }
+            return stack.last
+        }
+        var value: Any?
+        var i = stack.count - 1
+        while i >= 0 {
+            if let v = stack[i].mustacheValue(path[0]) { value = v; break }
+            i -= 1
+        }
+        if path.count > 1 {
+            for key in path.dropFirst() {
+                guard let frame = value as? MustacheFrame else { return nil }
+                value = frame.mustacheValue(key)
+            }
+        }
+        return value
+    }
+
+    private static func isTruthy(_ v: Any?) -> Bool {
+        switch v {
+        case nil: return false
+        case let b as Bool: return b
+        case let i as Int: return i != 0
+        case let s as String: return !s.isEmpty
+        case let a as [Any]: return !a.isEmpty
+        case let d as Double: return d != 0
+        case let o as Optional<Any>: return o != nil
+        }
+    }
+
+    private static func text(_ v: Any?) -> String {
+        switch v {
+        case nil: return ""
+        case let s as String: return s
+        case let i as Int: return String(i)
+        case let b as Bool: return b ? "true" : "false"
+        case let d as Double: return String(d)
+        case let v?: return "\(v)"
+        }
+    }
+
+    /// HTML-escapes `& < > " '`.
+    public static func escape(_ s: String, into out: inout String) {
+        var needs = false
+        for b in s.utf8 where b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27 { needs = true; break }
+        guard needs else { out += s; return }
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+    }
+
+    private func render(_ nodes: [Node], _ stack: inout [MustacheFrame], _ out: inout String, depth: Int) {
+        guard depth < 32 else { return }
+        for node in nodes {
+            switch node {
+            case .text(let t): out += t
+            case .variable(let path, let escaped):
+                let s = Self.text(lookup(path, stack))
+                if escaped { Self.escape(s, into: &out) } else { out += s }
+            case .section(let path, let inverted, let children):
+                let value = lookup(path, stack)
+                if inverted {
+                    if !Self.isTruthy(value) { render(children, &stack, &out, depth: depth + 1) }
+                    continue
+                }
+                guard Self.isTruthy(value) else { continue }
+                if let frames = value as? [MustacheFrame] {
+                    for frame in frames {
+                        stack.append(frame)
+                        render(children, &stack, &out, depth: depth + 1)
+                        stack.removeLast()
+                    }
+                } else if let list = value as? [Any] {
+                    for item in list {
+                        stack.append(item as? MustacheFrame ?? ScalarFrame(value: item))
+                        render(children, &stack, &out, depth: depth + 1)
+                        stack.removeLast()
+                    }
+                } else if let frame = value as? MustacheFrame {
+                    stack.append(frame)
+                    render(children, &stack, &out, depth: depth + 1)
+                    stack.removeLast()
+                } else {
+                    render(children, &stack, &out, depth: depth + 1)
+                }
+            case .partial(let name):
+                if let nodes = compiled[name] { render(nodes, &stack, &out, depth: depth + 1) }
+            }
+        }
+    }
+}
