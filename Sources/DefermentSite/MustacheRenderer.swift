@@ -4,6 +4,13 @@ import Foundation
 /// by name without building a dictionary (rows of large tables).
 public protocol MustacheFrame {
     func mustacheValue(_ key: String) -> Any?
+    /// A fast path for text values: return the text for `key`, or `nil` to fall back to
+    /// ``mustacheValue(_:)``.
+    func mustacheText(_ key: String) -> String?
+}
+
+extension MustacheFrame {
+    public func mustacheText(_ key: String) -> String? { nil }
 }
 
 extension Dictionary: MustacheFrame where Key == String {
@@ -204,7 +211,12 @@ public final class MustacheRenderer: @unchecked Sendable {
             switch node {
             case .text(let t): out += t
             case .variable(let path, let escaped):
-                let s = Self.text(lookup(path, stack))
+                let s: String
+                if path.count == 1, let top = stack.last, let fast = top.mustacheText(path[0]) {
+                    s = fast
+                } else {
+                    s = Self.text(lookup(path, stack))
+                }
                 if escaped { Self.escape(s, into: &out) } else { out += s }
             case .section(let path, let inverted, let children):
                 let value = lookup(path, stack)

@@ -113,9 +113,21 @@ enum RosterTemplateFiles {
     }
 
     /// Writes the four files and returns their entries for the templates page.
-    static func write(rules: DefermentRules, publisher: SitePublisher) throws -> [[String: String]] {
+    static func write(rules: DefermentRules, publisher: SitePublisher, reuseIfUnchanged: Bool = false) throws -> [[String: String]] {
         var files: [[String: String]] = []
         let columns = RosterColumn.templateOrder
+        // The workbooks depend only on the rules and this code: when the same rules were used
+        // for the files already published, keep them (libxlsxwriter output is not byte-stable).
+        let rulesKey = "templates/.rules-" + SitePublisher.sha256(Data((String(describing: rules.rosterKindByStatus.sorted { $0.key < $1.key }) + "v1").utf8)).prefix(16)
+        if reuseIfUnchanged && publisher.stillPresent(where: { $0 == rulesKey }) && publisher.stillPresent(where: { $0.hasPrefix("templates/") && $0.hasSuffix(".xlsx") }) {
+            publisher.keep { $0.hasPrefix("templates/") && ($0.hasSuffix(".xlsx") || $0.hasSuffix(".csv") || $0 == rulesKey) }
+            for k in kinds {
+                files.append(["file": "\(k.file).xlsx", "label": k.label, "format": "Excel"])
+                files.append(["file": "\(k.file).csv", "label": k.label, "format": "CSV"])
+            }
+            return files
+        }
+        try publisher.publish(rulesKey, Data("rules fingerprint of the roster templates\n".utf8))
         for k in kinds {
             let statuses = rules.rosterKindByStatus.filter { $0.value == k.kind }.map(\.key).sorted()
             let example = example(k.kind, statuses: statuses)

@@ -72,13 +72,14 @@ public final class SiteBuilder: @unchecked Sendable {
         }
 
         // Schools: render those whose inputs changed, keep the rest.
+        publisher.indexGroups(Self.school(of:))
         var toRender: [SchoolEntry] = []
         for school in schools where schoolsWithRows.contains(school.code) {
             let key = "school:" + school.code
             let version = versions[key] ?? 0
             let unchanged = !force && state[key].map { $0.0 == version && $0.1 == fp } == true
-            if unchanged && publisher.stillPresent(where: { Self.belongs($0, to: school.code) }) {
-                publisher.keep { Self.belongs($0, to: school.code) }
+            if unchanged && publisher.stillPresent(group: school.code) {
+                publisher.keep(group: school.code)
                 result.schoolsKept += 1
             } else {
                 toRender.append(school)
@@ -99,9 +100,15 @@ public final class SiteBuilder: @unchecked Sendable {
         return result
     }
 
-    /// Whether a site path is one of a school's pages.
-    static func belongs(_ path: String, to school: String) -> Bool {
-        path.hasPrefix("schools/\(school)/") || (path.hasPrefix("counties/") && path.hasSuffix("/schools/\(school).html"))
+    /// The school whose pages a site path is one of: `schools/<code>/…` and
+    /// `counties/<county>/schools/<code>.html`.
+    static func school(of path: String) -> String? {
+        let parts = path.split(separator: "/")
+        if parts.count >= 3 && parts[0] == "schools" { return String(parts[1]) }
+        if parts.count == 4 && parts[0] == "counties" && parts[2] == "schools" && parts[3].hasSuffix(".html") {
+            return String(parts[3].dropLast(5))
+        }
+        return nil
     }
 
     // MARK: - Schools
@@ -182,6 +189,27 @@ public final class SiteBuilder: @unchecked Sendable {
         let anchor: Int
         var first = false
         var count = 0
+
+        func mustacheText(_ key: String) -> String? {
+            let r = row
+            switch key {
+            case "rosterKind": return r.rosterKind
+            case "nationalID": return r.nationalID
+            case "name": return r.name
+            case "birthDate": return r.birthDate
+            case "program": return r.program
+            case "grade": return r.grade
+            case "status": return r.status
+            case "start": return r.start
+            case "end": return r.end
+            case "countyName": return r.countyName
+            case "reviewState": return r.reviewState
+            case "comment": return r.comment
+            case "systemChecks": return r.systemChecks
+            case "uploadDate": return r.uploadDate
+            default: return nil
+            }
+        }
 
         func mustacheValue(_ key: String) -> Any? {
             let r = row
@@ -378,7 +406,7 @@ public final class SiteBuilder: @unchecked Sendable {
     }
 
     func publishTemplatesPage() throws {
-        let files = try RosterTemplateFiles.write(rules: rules, publisher: publisher)
+        let files = try RosterTemplateFiles.write(rules: rules, publisher: publisher, reuseIfUnchanged: true)
         try publisher.publish("templates/index.html", text: templates.render("roster-templates", [
             "root": "../", "title": "名冊範本", "files": files,
             "columns": RosterColumn.templateOrder.map { ["name": $0.rawValue, "required": $0.isRequired, "help": $0.help] },

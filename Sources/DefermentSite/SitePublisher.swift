@@ -71,6 +71,29 @@ public final class SitePublisher: @unchecked Sendable {
         try publish(path, data)
     }
 
+    private var groupIndex: [String: [String]]?
+
+    /// Indexes the previous files by the group a function assigns them (e.g. a school's code),
+    /// so that ``keep(group:)`` and ``stillPresent(group:)`` cost only the group's own files.
+    public func indexGroups(_ groupOf: (String) -> String?) {
+        var index: [String: [String]] = [:]
+        for path in previous.keys { if let g = groupOf(path) { index[g, default: []].append(path) } }
+        groupIndex = index
+    }
+
+    /// Keeps, unchanged, every previously published file of a group.
+    public func keep(group: String) {
+        lock.lock()
+        for path in groupIndex?[group] ?? [] where current[path] == nil { current[path] = previous[path] }
+        lock.unlock()
+    }
+
+    /// Whether a group had files and every one of them is still on disk.
+    public func stillPresent(group: String) -> Bool {
+        let paths = groupIndex?[group] ?? []
+        return !paths.isEmpty && paths.allSatisfy { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) }
+    }
+
     /// Keeps, unchanged, every previously published file whose path satisfies `predicate`
     /// (pages of a group that did not need rendering).
     public func keep(where predicate: (String) -> Bool) {

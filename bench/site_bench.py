@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Site benchmark (issue 3): a full site build for the million-row state (500 schools), in pages
+per second, against Debian's `hugo` building the same number of pages from the same rows in the
+same invocation; then the time to republish after one school's roster changes, as a share of the
+full build.
+
+Usage: python3 bench/site_bench.py [--rows N] [--schools N] [--bin PATH]
+Needs bench/out/ from intake_bench.py's generator (made here if missing) and `hugo` on PATH.
+"""
+import argparse, csv, json, os, shutil, sqlite3, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+def timed(cmd, **kw):
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, **kw)
+    return time.perf_counter() - start
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--schools", type=int, default=500)
+    ap.add_argument("--bin", default=os.path.join(REPO, ".build/release/deferment"))
+    ap.add_argument("--out", default=os.path.join(HERE, "out"))
+    args = ap.parse_args()
+    seeds, templates = os.path.join(REPO, "seeds"), os.path.join(REPO, "templates")
+    os.makedirs(args.out, exist_ok=True)
+    roster = os.path.join(args.out, "roster-20261115.csv")
+    registry = os.path.join(args.out, "registry.csv")
+    stamp = os.path.join(args.out, "generated.json")
+    wanted = {"rows": args.rows, "schools": args.schools}
+    if not (os.path.exists(stamp) and json.load(open(stamp)) == wanted and os.path.exists(roster)):
+        subprocess.run([args.bin, "samples", "--seeds", seeds, "--rows", str(args.rows), "--schools", str(args.schools),
+                        "--out", args.out], check=True)
+        json.dump(wanted, open(stamp, "w"))
+
+    # The state: registry and roster applied (untimed).
+    root = os.path.join(args.out, "root-site")
+    shutil.rmtree(root, ignore_errors=True)
+    for sub in ("inbox/rosters", "inbox/registry"):
+        os.makedirs(os.path.join(root, sub))
+    shutil.copy(registry, os.path.join(root, "inbox/registry"))
+    shutil.copy(roster, os.path.join(root, "inbox/rosters"))
+    base = [args.bin]
+    opts = ["--root", root, "--seeds", seeds, "--templates", templates]
+    print("applying the roster (untimed) …", flush=True)
+    subprocess.run(base + ["run", "--settle", "0", "--no-site"] + opts, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    # Ours: the full build.
+    full_s = timed(base + ["publish", "--force"] + opts, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    site = os.path.join(root, "outbox/site")
+    manifest = json.load(open(os.path.join(site, "manifest.json")))
+    html = [e["path"] for e in manifest if e["path"].endswith(".html")]
+    files = len(manifest)
+
+    # Hugo: the same pages from the same rows.
+    hugo_dir = os.path.join(args.out, "hugo")
+    shutil.rmtree(hugo_dir, ignore_errors=True)
+    os.makedirs(os.path.join(hugo_dir, "layouts/_default"))
+    open(os.path.join(hugo_dir, "config.json"), "w").write(json.dumps({
+        "baseURL": "http://localhost/", "disableKinds": ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"],
+        "uglyURLs": True}))
+    cells = ["rosterKind", "id", "name", "birth", "program", "grade", "status", "start", "end", "county", "state", "comment", "checks"]
+    row_html = "".join("<td>{{ .%s }}</td>" % c for c in cells)
+    open(os.path.join(hugo_dir, "layouts/_default/single.html"), "w").write(
+        "<!DOCTYPE html><html lang=\"zh-Hant-TW\"><head><meta charset=\"utf-8\"><title>{{ .Title }}</title>"
+        "<link rel=\"stylesheet\" href=\"/style.css\"></head><body><h1>{{ .Title }}</h1>"
+        "{{ with .Params.counts }}<p>{{ .total }} {{ .pending }} {{ .approved }} {{ .refused }}</p>{{ end }}"
+        "<table><tbody>{{ range .Params.rows }}<tr>" + row_html + "</tr>{{ end }}</tbody></table></body></html>")
+    open(os.path.join(hugo_dir, "layouts/_default/list.html"), "w").write("<!DOCTYPE html><title>{{ .Title }}</title>")
+    db = sqlite3.connect(os.path.join(root, "state/deferment.sqlite"))
+    names = dict(db.execute("SELECT code, name FROM county"))
+    by_school, by_county_school = {}, {}
+    for r in db.execute("""SELECT school_code, upload_date, roster_kind, national_id, name, birth_date, program, grade,
+                                  enrolment_status, start_date, end_date, COALESCE(county_code, ''), review_state, comment,
+                                  TRIM(COALESCE(reason, '') || ' ' || checks) FROM roster_row"""):
+        row = dict(zip(cells, (r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], names.get(r[11], ""), r[12], r[13], r[14])))
+        by_school.setdefault((r[0], r[1]), []).append(row)
+        if r[11]:
+            by_county_school.setdefault((r[11], r[0]), []).append(row)
+    content = os.path.join(hugo_dir, "content")
+
+    def page(path, title, rows=None, counts=None):
+        full = os.path.join(content, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        fm = {"title": title}
+        if rows is not None:
+            fm["rows"] = rows
+        if counts is not None:
+            fm["counts"] = counts
+        open(full, "w").write(json.dumps(fm, ensure_ascii=False) + "\n")
+
+    made = 0
+    for (school, date), rows in by_school.items():
+        page(f"schools/{school}/roster-{date.replace('-', '')}.md", f"{school} {date}", rows=rows)
+        page(f"schools/{school}/results-{date.replace('-', '')}.md", f"{school} {date}",
+             counts={"total": len(rows), "pending": sum(r["state"] == "待審核" for r in rows),
+                     "approved": sum(r["state"] == "核准" for r in rows), "refused": sum(r["state"] == "未核准" for r in rows)})
+        made += 2
+    for (county, school), rows in by_county_school.items():
+        page(f"counties/{county}/schools/{school}.md", f"{county} {school}", rows=rows)
+        made += 1
+    while made < len(html):  # the few small pages (home, counties, directory …)
+        page(f"misc/page-{made}.md", "page", counts={"total": 0, "pending": 0, "approved": 0, "refused": 0})
+        made += 1
+    hugo_s = timed(["hugo", "--quiet", "--source", hugo_dir, "--destination", os.path.join(hugo_dir, "public")],
+                   stdout=subprocess.DEVNULL)
+
+    # One school's roster changes: 20 of its rows re-sent with another 群科 (same upload date).
+    with open(roster, encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        school = None
+        changed = []
+        for rec in reader:
+            school = school or rec[3]
+            if rec[3] == school:
+                rec[5] = "資訊科"
+                changed.append(rec)
+                if len(changed) == 20:
+                    break
+    fix = os.path.join(root, "inbox/rosters/fix-20261115.csv")
+    with open(fix + ".part", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(changed)
+    os.rename(fix + ".part", fix)
+    subprocess.run(base + ["run", "--settle", "0", "--no-site"] + opts, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    inc_s = timed(base + ["publish"] + opts, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    ours_pps, hugo_pps = len(html) / full_s, len(html) / hugo_s
+    print(f"\n{args.rows} rows, {args.schools} schools: {len(html)} HTML pages ({files} files with reports, indexes, templates)")
+    print(f"{'what':44} {'seconds':>8} {'pages/s':>9}")
+    print(f"{'deferment publish --force (full build)':44} {full_s:8.2f} {ours_pps:9.1f}")
+    print(f"{'hugo, same pages from the same rows':44} {hugo_s:8.2f} {hugo_pps:9.1f}")
+    print(f"{'deferment publish after one school changed':44} {inc_s:8.2f}")
+    print(f"\nours / hugo pages per second: {ours_pps / hugo_pps:.2f}× (goal ≥ 3×: {'met' if ours_pps / hugo_pps >= 3 else 'NOT met'})")
+    print(f"incremental / full: {inc_s / full_s * 100:.1f}% (goal ≤ 5%: {'met' if inc_s / full_s <= 0.05 else 'NOT met'})")
+    json.dump({"html_pages": len(html), "files": files, "full_s": full_s, "hugo_s": hugo_s, "incremental_s": inc_s,
+               "pages_per_s": ours_pps, "hugo_pages_per_s": hugo_pps}, open(os.path.join(args.out, "site_results.json"), "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
