@@ -31,6 +31,7 @@ let package = Package(
             "DefermentCore", "DefermentFiles", "DefermentStore",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
         .target(name: "DefermentDesk", dependencies: [
             "DefermentCore", "DefermentFiles", "DefermentStore", "DefermentSite",

@@ -46,7 +46,7 @@ public final class Desk {
     public private(set) var reference: ReferenceData
     private let seedsDirectory: URL
     private let lock: RootLock
-    private let logger: Logger
+    let logger: Logger
     /// A file must be unchanged this long before it is claimed.
     public var settleSeconds: Double = 1.0
     /// How long `run` waits for a growing file before leaving it for later.
@@ -104,8 +104,10 @@ public final class Desk {
     /// changed since the last build are rendered again; only files whose bytes changed are written.
     @discardableResult
     public func publishSite(force: Bool = false) throws -> SiteBuildResult {
+        try ensureAccounts()
         let builder = try SiteBuilder(databasePath: paths.database.path, templatesDirectory: templatesDirectory,
-                                      outputDirectory: paths.site, rules: reference.rules, today: Self.day(of: Date()))
+                                      outputDirectory: paths.site, rules: reference.rules, today: Self.day(of: Date()),
+                                      accounts: try accounts())
         let result = try builder.build(store: store, force: force)
         logger.info("網站已更新：產生 \(result.rendered) 頁／檔，寫入 \(result.written)，移除 \(result.removed)，重繪學校 \(result.schoolsRendered)、沿用 \(result.schoolsKept)（\(String(format: "%.1f", result.seconds)) 秒）")
         return result
@@ -239,6 +241,21 @@ public final class Desk {
                 return outcome
             }
             let archive = archivePath(kind: kind, sha: sha, name: name)
+            if kind == .accounts {
+                // Passwords are never archived: the archive keeps a copy with them masked.
+                let (rows, redacted) = try applyAccountsFile(url)
+                let relative = String(archive.path.dropFirst(paths.root.path.count + 1))
+                try store.queue.write { db in
+                    let id = try DeskStore.addLedgerEntry(db, sha256: sha, kind: kind.rawValue, originalName: name, archivedPath: relative,
+                                                          uploadDate: nil, uploadDateSource: nil, format: "CSV")
+                    try DeskStore.finishLedgerEntry(db, id: id, rowCount: rows, summary: "更新帳號 \(rows) 筆")
+                }
+                try QueueFiles.writeAtomically(redacted, to: archive)
+                try FileManager.default.removeItem(at: url)
+                outcome.result = .applied("更新帳號 \(rows) 筆")
+                logger.info("已處理 accounts/\(name)：更新帳號 \(rows) 筆")
+                return outcome
+            }
             let relativeArchive = String(archive.path.dropFirst(paths.root.path.count + 1))
             let arrivalDay = Self.day(of: modificationDate(url))
             let reference = self.reference
@@ -263,6 +280,8 @@ public final class Desk {
                     try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: result.rows, summary: line)
                     try db.execute(sql: "UPDATE input_file SET format = ? WHERE id = ?", arguments: [result.format, fileID])
                     return line
+                case .accounts:
+                    return "" // handled above
                 case .rosters:
                     let fileID = try DeskStore.addLedgerEntry(db, sha256: sha, kind: kind.rawValue, originalName: name,
                                                               archivedPath: relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
@@ -302,7 +321,7 @@ public final class Desk {
         let report = """
         退件通知
         檔案名稱：\(name)
-        檔案類別：\(kind == .rosters ? "學生名冊" : "役政資料")
+        檔案類別：\(kind == .rosters ? "學生名冊" : (kind == .registry ? "役政資料" : "帳號維護"))
         處理時間：\(formatter.string(from: Date()))
         結果：整個檔案未處理，資料庫中原有資料均未變動。
 

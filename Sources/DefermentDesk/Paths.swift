@@ -40,6 +40,8 @@ public enum InputKind: String, CaseIterable, Sendable {
     case registry
     /// 名冊: monthly rosters from the student database.
     case rosters
+    /// 帳號維護: contact changes and new passwords (移交).
+    case accounts
 }
 
 /// An exclusive lock on a root, so two `deferment` processes never work on it at once.

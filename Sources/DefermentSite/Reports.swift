@@ -8,11 +8,13 @@ import DefermentStore
 enum SchoolReport {
     static let red: UInt32 = 0xC62828
 
-    static func write(rows: [ReportRow], school: SchoolEntry, publisher: SitePublisher, base: String) throws {
-        try publisher.publish(base + "report.csv", Data(csv(rows: rows).utf8))
+    /// Builds both reports and hands each to `publish` (which seals it for the school).
+    static func write(rows: [ReportRow], school: SchoolEntry, base: String, publish: (String, Data) throws -> Void) throws {
+        try publish(base + "report.csv", Data(csv(rows: rows).utf8))
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString).xlsx")
+        defer { try? FileManager.default.removeItem(at: tmp) }
         try xlsx(rows: rows, path: tmp.path)
-        try publisher.publish(base + "report.xlsx", file: tmp)
+        try publish(base + "report.xlsx", try Data(contentsOf: tmp))
     }
 
     /// UTF-8 with BOM so Excel opens it, CRLF, formula injection neutralised.
@@ -106,7 +108,7 @@ enum RosterTemplateFiles {
     ]
 
     static func example(_ kind: RosterKind, statuses: [String]) -> [RosterColumn: String] {
-        [.nationalID: "A123456789", .birthDate: "0951023", .name: "王小明", .schoolCode: "110000",
+        [.nationalID: "A123456789", .birthDate: "0600101", .name: "王小明", .schoolCode: "110000",
          .schoolName: "國立範例高級中學", .program: "普通科", .grade: "1",
          .start: kind == .application ? "1151015" : "1141015", .end: kind == .application ? "1180630" : "1151031",
          .status: statuses.first ?? "", .experimental: "否"]
@@ -157,7 +159,7 @@ enum RosterTemplateFiles {
             help.setColumnWidth(1, 8)
             help.setColumnWidth(2, 90)
             help.write(0, 0, "\(k.label)填寫說明", header)
-            help.write(1, 0, "第 1 列為標題列，請勿修改欄位名稱；第 2 列為範例，請以實際資料覆寫。日期可填民國年（如 0951023、95/10/23）或西元（如 2006-10-23）。存檔請選「Excel 活頁簿（.xlsx）」或「CSV UTF-8」。")
+            help.write(1, 0, "第 1 列為標題列，請勿修改欄位名稱；第 2 列為範例，請以實際資料覆寫。日期可填民國年（如 0600101、60/01/01）或西元（如 1971-01-01）。存檔請選「Excel 活頁簿（.xlsx）」或「CSV UTF-8」。")
             for (i, h) in ["欄位名稱", "必填", "說明"].enumerated() { help.write(3, i, h, header) }
             for (n, c) in columns.enumerated() {
                 help.write(4 + n, 0, c.rawValue)

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import DefermentCore
@@ -33,12 +34,19 @@ public final class SiteBuilder: @unchecked Sendable {
     let rules: DefermentRules
     let today: CivilDate
     /// Bumped when the code that renders pages changes what it produces.
-    static let codeVersion = "site-1"
+    static let codeVersion = "site-2-sealed"
     /// Worker threads for school pages.
     public var workers = 2
 
-    public init(databasePath: String, templatesDirectory: URL, outputDirectory: URL, rules: DefermentRules, today: CivilDate) throws {
+    /// Data keys of the accounts, by code; their wrapped forms are published as `key.json`.
+    let dataKeys: [String: SymmetricKey]
+    let wrappedKeys: [String: String]
+
+    public init(databasePath: String, templatesDirectory: URL, outputDirectory: URL, rules: DefermentRules, today: CivilDate,
+                accounts: [AccountRecord]) throws {
         self.templates = try SiteTemplates(directory: templatesDirectory)
+        self.dataKeys = Dictionary(uniqueKeysWithValues: accounts.map { ($0.code, SymmetricKey(data: $0.dataKey)) })
+        self.wrappedKeys = Dictionary(uniqueKeysWithValues: accounts.map { ($0.code, $0.wrappedKey) })
         self.publisher = try SitePublisher(root: outputDirectory)
         self.databasePath = databasePath
         self.rules = rules
@@ -61,6 +69,15 @@ public final class SiteBuilder: @unchecked Sendable {
         let fp = fingerprint
 
         for (name, data) in templates.staticFiles { try publisher.publish(name, data); result.rendered += 1 }
+        // Each account's password-wrapped key: changing a password changes only this file.
+        for school in schools where schoolsWithRows.contains(school.code) {
+            guard let w = wrappedKeys[school.code] else { throw SiteError("學校 \(school.code) 沒有帳號，無法加密其頁面") }
+            try publisher.publish("schools/\(school.code)/key.json", text: w)
+        }
+        for county in counties {
+            guard let w = wrappedKeys[county.code] else { throw SiteError("縣市 \(county.code) 沒有帳號，無法加密其頁面") }
+            try publisher.publish("counties/\(county.code)/key.json", text: w)
+        }
         try publishHome(schools: schools, counties: counties, withRows: schoolsWithRows)
         try publishDirectory(counties: counties)
         try publishOverview(counties: counties, counts: counts)
@@ -250,7 +267,7 @@ public final class SiteBuilder: @unchecked Sendable {
             if byDate[r.uploadDate] == nil { dates.append(r.uploadDate) }
             byDate[r.uploadDate, default: []].append(r)
         }
-        var search = "window.DEFERMENT_SEARCH_INDEX = ["
+        var search = "["
         var pages = 0
         for (i, date) in dates.enumerated() {
             let detailName = Self.detailName(date)
@@ -263,7 +280,8 @@ public final class SiteBuilder: @unchecked Sendable {
             let pager: [[String: Any]] = dates.enumerated().map { j, d in ["label": d, "href": Self.pageName(j), "current": j == i] }
             let results = templates.render("school-results", [
                 "root": "../../", "title": "審核結果查詢・\(school.name)", "schoolName": school.name, "schoolCode": school.code,
-                "roster": roster, "pages": pager,
+                "roster": roster, "pages": pager, "account": school.code, "accountName": school.name, "keyHref": "key.json",
+                "indexPath": base + "search-index.json.enc", "base": base,
             ])
             try publisher.publish(base + Self.pageName(i), text: results)
             var rowContexts: [MustacheFrame] = []
@@ -283,12 +301,15 @@ public final class SiteBuilder: @unchecked Sendable {
                 "root": "../../", "title": "名冊明細・\(date)・\(school.name)", "schoolName": school.name,
                 "uploadDate": date, "total": dateRows.count, "backHref": Self.pageName(i), "rows": rowContexts,
             ])
-            try publisher.publish(base + detailName, text: detail)
+            try publishSealedPage(base + detailName, html: detail, account: school.code, accountName: school.name,
+                                  title: "名冊明細・\(date)・\(school.name)", root: "../../")
             pages += 2
         }
-        search += "];\n"
-        try publisher.publish(base + "search-index.js", text: search)
-        try SchoolReport.write(rows: rows, school: school, publisher: publisher, base: base)
+        search += "]"
+        try publishSealedFile(base + "search-index.json", data: Data(search.utf8), account: school.code)
+        try SchoolReport.write(rows: rows, school: school, base: base) { path, data in
+            try publishSealedFile(path, data: data, account: school.code)
+        }
         pages += 3
         pages += try renderCountyHistories(school, rows: rows, countyNames: countyNames)
         return pages
@@ -311,13 +332,42 @@ public final class SiteBuilder: @unchecked Sendable {
                 let frames: [MustacheFrame] = entries.enumerated().map { i, r in RowFrame(row: r, anchor: i, first: i == 0, count: entries.count) }
                 return ["entries": frames]
             }
+            let title = "\(countyNames[county] ?? county)・\(school.name)"
             let html = templates.render("county-school", [
-                "root": "../../../", "title": "\(countyNames[county] ?? county)・\(school.name)",
+                "root": "../../../", "title": title,
                 "countyName": countyNames[county] ?? county, "schoolName": school.name, "students": students,
             ])
-            try publisher.publish("counties/\(county)/schools/\(school.code).html", text: html)
+            try publishSealedPage("counties/\(county)/schools/\(school.code).html", html: html, account: county,
+                                  accountName: (countyNames[county] ?? county) + "政府", title: title, root: "../../../")
         }
         return byCounty.count
+    }
+
+    // MARK: - Sealing
+
+    /// Publishes a page holding personal data: its content sealed for `account` at `path.enc`,
+    /// and at `path` a shell with the same layout, a login form and the script that opens it.
+    func publishSealedPage(_ path: String, html: String, account: String, accountName: String, title: String, root: String) throws {
+        guard let key = dataKeys[account] else { throw SiteError("帳號 \(account) 沒有資料金鑰") }
+        let content: Substring
+        if let open = html.range(of: "<main>"), let close = html.range(of: "</main>", options: .backwards) {
+            content = html[open.upperBound..<close.lowerBound]
+        } else {
+            content = html[...]
+        }
+        let sealedPath = path + ".enc"
+        try publisher.publish(sealedPath, try Envelope.seal(Data(content.utf8), key: key, account: account, path: sealedPath))
+        let name = (path as NSString).lastPathComponent
+        try publisher.publish(path, text: templates.render("secure-page", [
+            "root": root, "title": title, "account": account, "accountName": accountName,
+            "src": name + ".enc", "sealedPath": sealedPath, "keyHref": "key.json",
+        ]))
+    }
+
+    /// Publishes a sealed download (`name.enc`), opened and saved as `name` by the browser.
+    func publishSealedFile(_ path: String, data: Data, account: String) throws {
+        guard let key = dataKeys[account] else { throw SiteError("帳號 \(account) 沒有資料金鑰") }
+        try publisher.publish(path + ".enc", try Envelope.seal(data, key: key, account: account, path: path + ".enc"))
     }
 
     // MARK: - Small pages

@@ -91,6 +91,16 @@ public final class DeskStore: @unchecked Sendable {
             CREATE TABLE site_state(group_key TEXT PRIMARY KEY, version INTEGER NOT NULL, fingerprint TEXT NOT NULL) WITHOUT ROWID;
             """)
         }
+        m.registerMigration("v3-accounts") { db in
+            try db.execute(sql: """
+            -- One query account per school and per county (帳號). The data key encrypts the account's
+            -- pages; only its password-wrapped form (wrapped_key, JSON) is ever published.
+            CREATE TABLE account(
+              code TEXT PRIMARY KEY, kind TEXT NOT NULL, contact_name TEXT NOT NULL DEFAULT '',
+              contact_email TEXT NOT NULL DEFAULT '', notify INTEGER NOT NULL DEFAULT 1,
+              data_key BLOB NOT NULL, wrapped_key TEXT NOT NULL, password_set_at TEXT NOT NULL) WITHOUT ROWID;
+            """)
+        }
         return m
     }
 }

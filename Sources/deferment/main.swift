@@ -75,14 +75,14 @@ struct Deferment: ParsableCommand {
         commandName: "deferment",
         abstract: "在學緩徵作業 (高中職) — the file-drop deferment desk.",
         discussion: "Drop rosters into inbox/rosters/ and registry extracts into inbox/registry/, then run or watch.\n\n" + Exit.help,
-        subcommands: [Run.self, Watch.self, Check.self, Report.self, Publish.self, Serve.self, Demo.self, Samples.self])
+        subcommands: [Run.self, Watch.self, Check.self, Report.self, Publish.self, Serve.self, AccountCommand.self, Demo.self, Samples.self])
 }
 
 /// Prints a run's summary and returns its exit code.
 func printSummary(_ summary: RunSummary) -> Int32 {
     if summary.files.isEmpty { print("沒有待處理的檔案。"); return Exit.ok }
     for f in summary.files {
-        let label = f.kind == .rosters ? "名冊" : "役政資料"
+        let label = f.kind == .rosters ? "名冊" : (f.kind == .registry ? "役政資料" : "帳號維護")
         switch f.result {
         case .applied(let line): print("✔ \(label) \(f.name)：\(line)")
         case .duplicate(let why): print("＝ \(label) \(f.name)：\(why)")
@@ -218,6 +218,80 @@ struct Serve: ParsableCommand {
     }
 }
 
+struct AccountCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "account",
+        abstract: "School and county query accounts: list, set a password, change contact details (移交).",
+        subcommands: [List.self, SetPassword.self, SetContact.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the accounts (no passwords or keys).", discussion: Exit.help)
+        @OptionGroup var options: RootOptions
+        func run() throws {
+            let desk = try options.openDesk(logger: options.makeLogger())
+            try desk.ensureAccounts()
+            print("帳號\t類別\t聯絡人\t電子郵件\t通知\t密碼設定時間")
+            for a in try desk.accounts() {
+                print("\(a.code)\t\(a.kind == .school ? "學校" : "縣市")\t\(a.contactName)\t\(a.contactEmail)\t\(a.notify ? "是" : "否")\t\(a.passwordSetAt)")
+            }
+        }
+    }
+
+    struct SetPassword: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-password",
+            abstract: "Set an account's password (read from stdin, or prompted on a terminal). Takes effect at the next publish.",
+            discussion: "At least \(Desk.minimumPasswordLength) characters. The account's pages are not re-encrypted; only its key.json changes.\n\n" + Exit.help)
+        @OptionGroup var options: RootOptions
+        @Argument(help: "School code or county code.") var code: String
+        func run() throws {
+            let desk = try options.openDesk(logger: options.makeLogger())
+            try desk.ensureAccounts()
+            var password: String
+            if isatty(STDIN_FILENO) != 0 {
+                guard let p = getpass("新密碼："), let again = getpass("再輸入一次：") else { throw ExitCode(Exit.failed) }
+                password = String(cString: p)
+                guard password == String(cString: again) else { print("兩次輸入不一致。"); throw ExitCode(Exit.failed) }
+            } else {
+                password = readLine(strippingNewline: true) ?? ""
+            }
+            do {
+                try desk.setPassword(code: code, password: password)
+                try publish(desk)
+                print("帳號 \(code) 的密碼已變更；舊密碼已失效。")
+            } catch let e as AccountError {
+                FileHandle.standardError.write(Data((e.description + "\n").utf8))
+                throw ExitCode(Exit.failed)
+            }
+        }
+    }
+
+    struct SetContact: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-contact",
+            abstract: "Change an account's contact name, e-mail and notification choice.", discussion: Exit.help)
+        @OptionGroup var options: RootOptions
+        @Argument(help: "School code or county code.") var code: String
+        @Option(help: "Contact person (承辦人).") var name: String?
+        @Option(help: "Contact e-mail.") var email: String?
+        @Option(help: "Receive notification e-mails: on or off.") var notify: String?
+        func validate() throws {
+            if let notify, notify != "on" && notify != "off" { throw ValidationError("--notify takes on or off.") }
+        }
+        func run() throws {
+            let desk = try options.openDesk(logger: options.makeLogger())
+            try desk.ensureAccounts()
+            do {
+                try desk.setContact(code: code, name: name, email: email, notify: notify.map { $0 == "on" })
+                print("帳號 \(code) 的聯絡資料已更新。")
+            } catch let e as AccountError {
+                FileHandle.standardError.write(Data((e.description + "\n").utf8))
+                throw ExitCode(Exit.failed)
+            }
+        }
+    }
+}
+
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Dry run: print what would happen to each row of a roster. Changes nothing.",
@@ -349,8 +423,10 @@ struct Demo: ParsableCommand {
         let index = desk.paths.site.appendingPathComponent("index.html").path
         print("""
 
-        開啟網站：直接以瀏覽器開啟 \(index)
-                  或執行 .build/debug/deferment serve --root \(root) 後瀏覽 http://127.0.0.1:8080/
+        示範帳號與初始密碼（學校代碼或縣市代碼；正式環境只交給承辦人一次，見 \(desk.initialPasswordsFile.path)）：
+        \((try? String(contentsOf: desk.initialPasswordsFile, encoding: .utf8)) ?? "")
+        開啟網站：執行 .build/debug/deferment serve --root \(root) 後以瀏覽器開啟 http://127.0.0.1:8080/
+                  （含個人資料的頁面已加密，需在 https 或本機網址輸入帳號密碼解密；不含個資的頁面亦可直接開啟 \(index)）
         匯出報表：.build/debug/deferment report --root \(root) --school \(desk.reference.schools.first?.code ?? "") --format csv
         """)
     }

@@ -5,6 +5,7 @@ import Testing
 @testable import DefermentSite
 @testable import DefermentStore
 import DefermentCore
+import Crypto
 
 let templatesFolder = repositoryRoot.appendingPathComponent("templates")
 let scriptsFolder = repositoryRoot.appendingPathComponent("Tests/DefermentDeskTests/Scripts")
@@ -68,8 +69,10 @@ final class SiteFixture {
             try drop(try Data(contentsOf: seedsFolder.appendingPathComponent("rosters/\(file)")), as: file, into: .rosters, root: root)
         }
         let id = Fixture.id(77)
-        try drop(Fixture.registryHeader + "\(id),0951023,\"\(Self.hostileName)\",63000,高中肄業,未經徵兵處理,,\n", as: "reg.csv", into: .registry, root: root)
-        try drop(Fixture.rosterHeader + "\(id),0951023,\"\(Self.hostileName)\",110037,範例高中,普通科,3,1151015,1160630,在學,否\n", as: "x-20261015.csv", into: .rosters, root: root)
+        // Birth dates differ from the templates' documented example (0951023), which the
+        // plaintext scan would otherwise find in the instructions.
+        try drop(Fixture.registryHeader + "\(id),0950612,\"\(Self.hostileName)\",63000,高中肄業,未經徵兵處理,,\n", as: "reg.csv", into: .registry, root: root)
+        try drop(Fixture.rosterHeader + "\(id),0950612,\"\(Self.hostileName)\",110037,範例高中,普通科,3,1151015,1160630,在學,否\n", as: "x-20261015.csv", into: .rosters, root: root)
         desk = try Desk(root: root, seeds: seedsFolder, templates: templatesFolder)
         desk.settleSeconds = 0
         _ = try desk.runOnce()
@@ -91,6 +94,31 @@ final class SiteFixture {
     }
 
     func page(_ path: String) throws -> PageOutline { try PageOutline.of(site.appendingPathComponent(path)) }
+
+    /// The account a sealed site path belongs to: the school, or the county of a history page.
+    func account(of path: String) -> String {
+        let parts = path.split(separator: "/").map(String.init)
+        return parts[1]
+    }
+
+    /// The plaintext of a sealed file (`path` without `.enc`), opened with its account's data key.
+    func opened(_ path: String) throws -> Data {
+        let account = account(of: path)
+        let key = try desk.store.queue.read { db in try DeskStore.accounts(db).first { $0.code == account }!.dataKey }
+        let sealed = try Data(contentsOf: site.appendingPathComponent(path + ".enc"))
+        return try Envelope.open(sealed, key: SymmetricKey(data: key), account: account, path: path + ".enc")
+    }
+
+    /// A sealed page's content as a page of its own, for the HTML parser.
+    func openedPageFile(_ path: String) throws -> URL {
+        let html = "<!DOCTYPE html><html lang=\"zh-Hant-TW\"><head><meta charset=\"utf-8\"><title>opened</title></head><body><main>"
+            + String(decoding: try opened(path), as: UTF8.self) + "</main></body></html>"
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("opened-\(UUID().uuidString).html")
+        try Data(html.utf8).write(to: url)
+        return url
+    }
+
+    func openedPage(_ path: String) throws -> PageOutline { try PageOutline.of(openedPageFile(path)) }
 }
 
 @Suite(.serialized)
@@ -113,7 +141,7 @@ struct SiteTests {
 
     @Test func detailPageColumnsRedMarkingReasonsAndCounties() throws {
         let f = try SiteFixture()
-        let page = try f.page("schools/110000/roster-20261015.html")
+        let page = try f.openedPage("schools/110000/roster-20261015.html")
         let table = try #require(page.tables.first { $0.class == "detail" })
         #expect(table.rows[0].cells.map(\.text) == ["名冊類別", "身分證字號", "姓名", "出生年月日", "群科", "年級", "學籍狀態", "緩徵起始日期", "緩徵終止日期", "分派縣市", "審核狀態", "縣市政府審核意見", "系統檢核"])
         let body = table.rows.dropFirst()
@@ -130,8 +158,8 @@ struct SiteTests {
         let schoolNameColumn = table.rows[0].cells.contains { $0.text.contains("學校") }
         #expect(!schoolNameColumn)
         // Every 不分派 row on every detail page says what the school must do.
-        let details = try FileManager.default.subpathsOfDirectory(atPath: f.site.path).filter { $0.hasPrefix("schools/") && $0.contains("/roster-") }
-        let outlines = try PageOutline.of(details.map { f.site.appendingPathComponent($0) })
+        let details = try FileManager.default.subpathsOfDirectory(atPath: f.site.path).filter { $0.hasPrefix("schools/") && $0.contains("/roster-") && $0.hasSuffix(".html") }
+        let outlines = try PageOutline.of(details.map { try f.openedPageFile($0) })
         let allRows: [PageOutline.Row] = outlines.values.flatMap { (o: PageOutline) -> [PageOutline.Row] in o.tables.first?.rows ?? [] }
         let unassigned = allRows.filter { (r: PageOutline.Row) -> Bool in r.cells.count == 13 && r.cells[10].text == "不分派" }
         #expect(unassigned.count == (try count(f.root, "SELECT COUNT(*) FROM roster_row WHERE review_state = '不分派'")))
@@ -140,11 +168,11 @@ struct SiteTests {
 
     @Test func hostileNameIsShownAsText() throws {
         let f = try SiteFixture()
-        let page = try f.page("schools/110037/roster-20261015.html")
+        let page = try f.openedPage("schools/110037/roster-20261015.html")
         let cells = page.tables.flatMap(\.rows).flatMap(\.cells)
         #expect(cells.contains { $0.text == SiteFixture.hostileName })
-        #expect(page.scripts.allSatisfy { !$0.inline.contains("alert") })
-        let raw = try String(contentsOf: f.site.appendingPathComponent("schools/110037/roster-20261015.html"), encoding: .utf8)
+        #expect(page.scripts.isEmpty)
+        let raw = String(decoding: try f.opened("schools/110037/roster-20261015.html"), as: UTF8.self)
         #expect(!raw.contains(SiteFixture.hostileName))
         #expect(raw.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
     }
@@ -164,9 +192,9 @@ struct SiteTests {
         #expect(second.links.contains { $0.href == "roster-20261015.html" && $0.text == "明細" })
         #expect(second.links.contains { $0.href == "index.html" && $0.text == "2026-11-15" })
         // The detail page leads back to the results page it came from.
-        #expect(try f.page("schools/110000/roster-20261015.html").links.contains { $0.href == "page-2.html" })
+        #expect(try f.openedPage("schools/110000/roster-20261015.html").links.contains { $0.href == "page-2.html" })
         // The search index holds this school's IDs only.
-        let index = try String(contentsOf: f.site.appendingPathComponent("schools/110000/search-index.js"), encoding: .utf8)
+        let index = String(decoding: try f.opened("schools/110000/search-index.json"), as: UTF8.self)
         let ids = try desk(f).store.queue.read { try String.fetchAll($0, sql: "SELECT DISTINCT national_id FROM roster_row WHERE school_code <> '110000' AND national_id <> ''") }
         let own = try desk(f).store.queue.read { try String.fetchAll($0, sql: "SELECT DISTINCT national_id FROM roster_row WHERE school_code = '110000' AND national_id <> ''") }
         #expect(own.allSatisfy { index.contains($0) })
@@ -175,26 +203,52 @@ struct SiteTests {
 
     func desk(_ f: SiteFixture) -> Desk { f.desk }
 
-    @Test func publicPagesCarryNoPersonalData() throws {
+    @Test func noPersonalDataInPlaintextAnywhereInTheSite() throws {
         let f = try SiteFixture()
         let people = try f.desk.store.queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT national_id, name, birth_date FROM roster_row WHERE national_id <> ''").map { [$0[0] as String, $0[1] as String, $0[2] as String] }
+            try Row.fetchAll(db, sql: """
+                SELECT national_id, name, birth_date FROM roster_row WHERE national_id <> ''
+                UNION SELECT national_id, name, birth_date FROM person
+                """).map { [$0[0] as String, $0[1] as String, $0[2] as String] }
         }
-        for path in ["index.html", "overview.html", "directory.html", "templates/index.html"] + (try FileManager.default.contentsOfDirectory(atPath: f.site.appendingPathComponent("counties").path).map { "counties/\($0)/index.html" }) {
-            let text = try String(contentsOf: f.site.appendingPathComponent(path), encoding: .utf8)
-            for p in people {
-                #expect(!text.contains(p[0]), "\(path) holds an ID")
-                if p[1].count >= 2 { #expect(!text.contains(p[1]), "\(path) holds a name") }
+        #expect(people.count > 400)
+        // Every form the pages could carry them in: UTF-8, JSON \\u escapes, HTML character references.
+        func forms(_ s: String) -> [String] {
+            let json = s.unicodeScalars.map { $0.value < 128 ? String($0) : String(format: "\\u%04x", $0.value) }.joined()
+            let entities = s.unicodeScalars.map { $0.value < 128 ? String($0) : "&#\($0.value);" }.joined()
+            let hexEntities = s.unicodeScalars.map { $0.value < 128 ? String($0) : String(format: "&#x%x;", $0.value) }.joined()
+            return [s, json, json.uppercased(), entities, hexEntities]
+        }
+        var needles: [Data] = []
+        for p in people {
+            needles.append(Data(p[0].utf8))
+            if p[1].count >= 2 { needles += forms(p[1]).map { Data($0.utf8) } }
+            if let d = CivilDate.parse(p[2]) {
+                needles += [d.iso, String(format: "%03d%02d%02d", d.year - 1911, d.month, d.day), "\(d.year - 1911)/" + String(format: "%02d/%02d", d.month, d.day)].map { Data($0.utf8) }
+            }
+        }
+        let files = try FileManager.default.subpathsOfDirectory(atPath: f.site.path).filter {
+            var d: ObjCBool = false
+            return FileManager.default.fileExists(atPath: f.site.appendingPathComponent($0).path, isDirectory: &d) && !d.boolValue
+        }
+        #expect(files.count > 300)
+        for path in files {
+            let data = try Data(contentsOf: f.site.appendingPathComponent(path))
+            for n in needles where data.range(of: n) != nil {
+                Issue.record("\(path) holds personal data in plaintext (\(n.count) bytes)")
             }
         }
         // No file or folder name carries personal data either.
-        let names = try FileManager.default.subpathsOfDirectory(atPath: f.site.path)
-        for p in people { #expect(!names.contains { $0.contains(p[0]) }) }
+        for p in people { #expect(!files.contains { $0.contains(p[0]) }) }
+        // Personal files exist only sealed: no plain report, index or detail content.
+        #expect(!files.contains { $0.hasSuffix("report.xlsx") || $0.hasSuffix("report.csv") || $0.hasSuffix("search-index.json") })
     }
 
     @Test func reportWorkbookReadBackWithOpenpyxl() throws {
         let f = try SiteFixture()
-        let xlsx = f.site.appendingPathComponent("schools/110000/report.xlsx").path
+        let xlsxURL = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString).xlsx")
+        try f.opened("schools/110000/report.xlsx").write(to: xlsxURL)
+        let xlsx = xlsxURL.path
         let json = try pythonOutput(["-c", """
         import sys, json, zipfile, openpyxl
         wb = openpyxl.load_workbook(sys.argv[1])
@@ -231,7 +285,7 @@ struct SiteTests {
 
     @Test func reportCSVHasBOMAndNeutralisedFormulas() throws {
         let f = try SiteFixture()
-        let data = try Data(contentsOf: f.site.appendingPathComponent("schools/110000/report.csv"))
+        let data = try f.opened("schools/110000/report.csv")
         #expect(Array(data.prefix(3)) == [0xEF, 0xBB, 0xBF])
         let text = String(decoding: data.dropFirst(3), as: UTF8.self)
         #expect(text.hasPrefix(RosterReport.columns.joined(separator: ",") + "\r\n"))
@@ -248,8 +302,8 @@ struct SiteTests {
         #expect(again.written == 0)
         // One school's roster changes: only that school is rendered again.
         let id = Fixture.id(78)
-        try drop(Fixture.registryHeader + "\(id),0951023,張三,63000,高中肄業,未經徵兵處理,,\n", as: "reg2.csv", into: .registry, root: f.root)
-        try drop(Fixture.rosterHeader + "\(id),0951023,張三,110037,範例高中,普通科,3,1151115,1160630,在學,否\n", as: "y-20261115.csv", into: .rosters, root: f.root)
+        try drop(Fixture.registryHeader + "\(id),0950613,張三,63000,高中肄業,未經徵兵處理,,\n", as: "reg2.csv", into: .registry, root: f.root)
+        try drop(Fixture.rosterHeader + "\(id),0950613,張三,110037,範例高中,普通科,3,1151115,1160630,在學,否\n", as: "y-20261115.csv", into: .rosters, root: f.root)
         _ = try f.desk.runOnce()
         let after = try f.desk.publishSite()
         #expect(after.schoolsRendered == 1)
@@ -316,8 +370,9 @@ struct SiteTests {
         #expect(try get("/index.html") == (200, "text/html; charset=utf-8"))
         #expect(try get("/") == (200, "text/html; charset=utf-8"))
         #expect(try get("/style.css") == (200, "text/css; charset=utf-8"))
-        #expect(try get("/schools/110000/report.xlsx") == (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-        #expect(try get("/schools/110000/search-index.js") == (200, "text/javascript; charset=utf-8"))
+        #expect(try get("/secure.js") == (200, "text/javascript; charset=utf-8"))
+        #expect(try get("/schools/110000/key.json") == (200, "application/json"))
+        #expect(try get("/schools/110000/report.xlsx.enc") == (200, "application/octet-stream"))
         #expect(try get("/../state/deferment.sqlite").0 == 404)
         #expect(try get("/%2e%2e/state/deferment.sqlite").0 == 404)
     }
@@ -341,9 +396,13 @@ struct BrowserTests {
                 GROUP BY national_id HAVING COUNT(DISTINCT upload_date) = 2 LIMIT 1
                 """)
         }
+        // The school's password set with the real key derivation (600,000 rounds), then published.
+        let password = "correct horse 110000"
+        try f.desk.setPassword(code: "110000", password: password, rounds: Envelope.defaultRounds)
+        try f.desk.publishSite()
         let artifacts = repositoryRoot.appendingPathComponent("test-artifacts/browser-school")
         let out = try pythonOutput([scriptsFolder.appendingPathComponent("browser_school.py").path,
-                                    "http://127.0.0.1:\(port)", "110000", try #require(id), artifacts.path])
+                                    "http://127.0.0.1:\(port)", "110000", try #require(id), artifacts.path, password])
         #expect(out.contains("OK"), "\(out)")
         #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("03-detail-red-and-shading.png").path))
     }

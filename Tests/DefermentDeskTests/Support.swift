@@ -13,8 +13,13 @@ var deferment: URL {
     return repositoryRoot.appendingPathComponent(".build/debug/deferment")
 }
 
+/// Tests derive page keys with fewer PBKDF2 rounds so that the dozens of accounts each fixture
+/// creates do not take minutes; the envelope tests and the browser test use the real 600,000.
+let fastKeyDerivation: Void = { setenv("DEFERMENT_PBKDF2_ROUNDS", "2000", 0) }()
+
 /// A fresh, empty desk root.
 func temporaryRoot(_ name: String = #function) throws -> URL {
+    _ = fastKeyDerivation
     let safe = name.filter { $0.isLetter || $0.isNumber }
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-desk-\(safe)-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Browser test of a school's pages in headless Chromium (Debian's chromium + chromium-driver,
-Selenium from PyPI). Usage: browser_school.py BASE_URL SCHOOL_CODE NATIONAL_ID ARTIFACT_DIR
+Selenium from PyPI). Usage: browser_school.py BASE_URL SCHOOL_CODE NATIONAL_ID ARTIFACT_DIR PASSWORD
 
-Checks the red marking of 未核准 rows, the shading of alternate rows, the ID search, and that
-Back from a detail page returns to page 2 of the results. Saves screenshots into ARTIFACT_DIR.
+Checks the login (a wrong password refused, the right one unlocks for the session), the red
+marking of 未核准 rows, the shading of alternate rows, the ID search, that Back from a detail
+page returns to page 2 of the results, that the report downloads decrypted under its real name
+(opened again with openpyxl), and 登出. Saves screenshots into ARTIFACT_DIR.
 Exits non-zero with the reason on the first failed check."""
 import os, sys
 from selenium import webdriver
@@ -12,8 +14,12 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-base, school, national_id, artifacts = sys.argv[1:5]
+base, school, national_id, artifacts, password = sys.argv[1:6]
 os.makedirs(artifacts, exist_ok=True)
+downloads = os.path.join(artifacts, "downloads")
+os.makedirs(downloads, exist_ok=True)
+for old in os.listdir(downloads):
+    os.remove(os.path.join(downloads, old))
 
 
 def check(cond, what):
@@ -28,11 +34,31 @@ opts = Options()
 opts.binary_location = "/usr/bin/chromium"
 for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000", "--lang=zh-TW"):
     opts.add_argument(a)
+opts.add_experimental_option("prefs", {"download.default_directory": downloads, "download.prompt_for_download": False})
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-wait = WebDriverWait(driver, 10)
+wait = WebDriverWait(driver, 60)
 
 driver.get(f"{base}/schools/{school}/index.html")
 check("審核結果查詢" in driver.title, "results page title")
+check(driver.find_element(By.ID, "unlock-form").is_displayed(), "login form shown before unlocking")
+driver.save_screenshot(os.path.join(artifacts, "00-login.png"))
+
+# A wrong password is refused with a clear message.
+driver.find_element(By.ID, "unlock-password").send_keys("not-the-password")
+driver.find_element(By.CSS_SELECTOR, "#unlock-form button").click()
+wait.until(lambda d: d.find_element(By.ID, "unlock-error").is_displayed())
+check("密碼錯誤" in driver.find_element(By.ID, "unlock-error").text, "wrong password message")
+check(driver.execute_script("return sessionStorage.length") == 0, "nothing stored after a wrong password")
+driver.save_screenshot(os.path.join(artifacts, "00-wrong-password.png"))
+
+# The right one unlocks, for this browser session only.
+box = driver.find_element(By.ID, "unlock-password")
+box.clear()
+box.send_keys(password)
+driver.find_element(By.CSS_SELECTOR, "#unlock-form button").click()
+wait.until(lambda d: d.find_element(By.ID, "logout-bar").is_displayed())
+check(driver.execute_script("return localStorage.length") == 0, "nothing in localStorage")
+check(driver.execute_script("return sessionStorage.length") == 1, "key kept in sessionStorage")
 driver.save_screenshot(os.path.join(artifacts, "01-results-page-1.png"))
 
 # Page 2 of the results: the older roster.
@@ -44,6 +70,7 @@ driver.save_screenshot(os.path.join(artifacts, "02-results-page-2.png"))
 # Its details: 未核准 and the county's comment in red, alternate rows shaded.
 driver.find_element(By.LINK_TEXT, "明細").click()
 wait.until(lambda d: d.current_url.endswith("/roster-20261015.html"))
+wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#secure-content table.detail"))
 red = "rgba(198, 40, 40, 1)"
 states = driver.find_elements(By.CSS_SELECTOR, "tr.refused td.state")
 comments = driver.find_elements(By.CSS_SELECTOR, "tr.refused td.comment")
@@ -78,7 +105,8 @@ check(national_id not in driver.current_url, "the ID is not put into the URL")
 driver.save_screenshot(os.path.join(artifacts, "05-search.png"))
 links[-1].click()
 wait.until(lambda d: "#row-" in d.current_url)
-target = driver.find_element(By.CSS_SELECTOR, "tr:target")
+wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "tr.target"))
+target = driver.find_element(By.CSS_SELECTOR, "tr.target")
 check(national_id in target.text, "search result leads to the student's row")
 check(national_id not in driver.current_url, "no ID in the detail URL")
 driver.save_screenshot(os.path.join(artifacts, "06-search-target.png"))
@@ -89,5 +117,19 @@ box = driver.find_element(By.ID, "id-input")
 box.send_keys("Z999999999")
 driver.find_element(By.CSS_SELECTOR, "#id-search button").click()
 wait.until(lambda d: "查無" in d.find_element(By.ID, "search-results").text)
+
+# The report downloads decrypted, under its real name.
+driver.find_element(By.PARTIAL_LINK_TEXT, "審核結果報表（Excel）").click()
+name = f"審核結果報表-{school}.xlsx"
+wait.until(lambda d: os.path.exists(os.path.join(downloads, name)) and os.path.getsize(os.path.join(downloads, name)) > 0)
+import openpyxl
+wb = openpyxl.load_workbook(os.path.join(downloads, name))
+check(wb.sheetnames[0] == "審核結果" and wb["審核結果"]["C1"].value == "身分證字號", "downloaded report opens")
+
+# 登出: the key is forgotten and the form is back.
+driver.find_element(By.ID, "logout").click()
+wait.until(lambda d: d.find_element(By.ID, "unlock-form").is_displayed())
+check(driver.execute_script("return sessionStorage.length") == 0, "logout forgets the key")
+driver.save_screenshot(os.path.join(artifacts, "07-logged-out.png"))
 driver.quit()
 print("OK")

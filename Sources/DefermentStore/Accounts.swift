@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+
+/// A query account (查詢帳號) of a school or a county.
+public struct AccountRecord: Sendable, Equatable {
+    public enum Kind: String, Sendable { case school, county }
+    public var code: String
+    public var kind: Kind
+    public var contactName: String
+    public var contactEmail: String
+    public var notify: Bool
+    /// The raw 32-byte data key: never leaves `state/`.
+    public var dataKey: Data
+    /// The password-wrapped data key, as JSON (published as the account's `key.json`).
+    public var wrappedKey: String
+    public var passwordSetAt: String
+
+    public init(code: String, kind: Kind, contactName: String, contactEmail: String, notify: Bool, dataKey: Data, wrappedKey: String, passwordSetAt: String) {
+        self.code = code
+        self.kind = kind
+        self.contactName = contactName
+        self.contactEmail = contactEmail
+        self.notify = notify
+        self.dataKey = dataKey
+        self.wrappedKey = wrappedKey
+        self.passwordSetAt = passwordSetAt
+    }
+}
+
+extension DeskStore {
+    /// Every account, by code.
+    public static func accounts(_ db: Database) throws -> [AccountRecord] {
+        try Row.fetchAll(db, sql: "SELECT code, kind, contact_name, contact_email, notify, data_key, wrapped_key, password_set_at FROM account ORDER BY kind DESC, code").map {
+            AccountRecord(code: $0[0], kind: AccountRecord.Kind(rawValue: $0[1]) ?? .school, contactName: $0[2], contactEmail: $0[3],
+                          notify: $0[4], dataKey: $0[5], wrappedKey: $0[6], passwordSetAt: $0[7])
+        }
+    }
+
+    /// Adds an account.
+    public static func insertAccount(_ db: Database, _ a: AccountRecord) throws {
+        try db.execute(sql: """
+            INSERT INTO account(code, kind, contact_name, contact_email, notify, data_key, wrapped_key, password_set_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [a.code, a.kind.rawValue, a.contactName, a.contactEmail, a.notify, a.dataKey, a.wrappedKey, a.passwordSetAt])
+    }
+
+    /// Replaces an account's wrapped key (a new password); the data key stays.
+    public static func setWrappedKey(_ db: Database, code: String, wrappedKey: String) throws {
+        try db.execute(sql: "UPDATE account SET wrapped_key = ?, password_set_at = datetime('now') WHERE code = ?", arguments: [wrappedKey, code])
+    }
+
+    /// Updates an account's contact details; `nil` leaves a field as it is.
+    public static func setContact(_ db: Database, code: String, name: String?, email: String?, notify: Bool?) throws {
+        if let name { try db.execute(sql: "UPDATE account SET contact_name = ? WHERE code = ?", arguments: [name, code]) }
+        if let email { try db.execute(sql: "UPDATE account SET contact_email = ? WHERE code = ?", arguments: [email, code]) }
+        if let notify { try db.execute(sql: "UPDATE account SET notify = ? WHERE code = ?", arguments: [notify, code]) }
+    }
+}
