@@ -64,7 +64,11 @@ func runCLI(_ args: [String], stdin: String? = nil) throws -> (status: Int32, ou
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
+    let input = Pipe()
+    p.standardInput = input
     try p.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try? input.fileHandleForWriting.close()
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
