@@ -16,7 +16,10 @@ public struct SiteTemplates: @unchecked Sendable {
         let fm = FileManager.default
         var templates: [String: String] = [:]
         var hasher = SHA256()
-        let names = try fm.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".mustache") }.sorted()
+        guard let listing = try? fm.contentsOfDirectory(atPath: directory.path) else {
+            throw SiteError("找不到網頁樣板資料夾 \(directory.path)（以 --templates 指定，或放在 <root>/templates）")
+        }
+        let names = listing.filter { $0.hasSuffix(".mustache") }.sorted()
         for name in names {
             let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
             hasher.update(data: Data((name + "\u{0}" + text).utf8))

@@ -20,13 +20,13 @@ struct ProcessTests {
         let paths = DeskPaths(root: root)
         try paths.createFolders()
         try FileManager.default.copyItem(at: bulk.appendingPathComponent("registry.csv"), to: paths.inbox(.registry).appendingPathComponent("registry.csv"))
-        #expect(try runCLI(["run", "--root", root.path, "--seeds", seeds, "--settle", "0"]).status == 0)
+        #expect(try runCLI(["run", "--root", root.path, "--seeds", seeds, "--templates", templatesFolder.path, "--settle", "0"]).status == 0)
         let registryRows = try count(root, "SELECT COUNT(*) FROM person")
 
         try FileManager.default.copyItem(at: bulk.appendingPathComponent("roster-20261115.csv"), to: paths.inbox(.rosters).appendingPathComponent("roster-20261115.csv"))
         let p = Process()
         p.executableURL = deferment
-        p.arguments = ["run", "--root", root.path, "--seeds", seeds, "--settle", "0"]
+        p.arguments = ["run", "--root", root.path, "--seeds", seeds, "--templates", templatesFolder.path, "--settle", "0"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -47,12 +47,12 @@ struct ProcessTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: active.path).count == 1)
 
         // The next run applies it, exactly once.
-        let next = try runCLI(["run", "--root", root.path, "--seeds", seeds, "--settle", "0"])
+        let next = try runCLI(["run", "--root", root.path, "--seeds", seeds, "--templates", templatesFolder.path, "--settle", "0"])
         #expect(next.status == 0, "\(next.out)\(next.err)")
         #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 40000)
         #expect(try count(root, "SELECT COUNT(*) FROM input_file WHERE kind = 'rosters' AND row_count = 40000") == 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: active.path).isEmpty)
-        let again = try runCLI(["run", "--root", root.path, "--seeds", seeds, "--settle", "0"])
+        let again = try runCLI(["run", "--root", root.path, "--seeds", seeds, "--templates", templatesFolder.path, "--settle", "0"])
         #expect(again.out.contains("沒有待處理的檔案"))
         #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 40000)
     }
@@ -62,7 +62,7 @@ struct ProcessTests {
         try DeskPaths(root: root).createFolders()
         let p = Process()
         p.executableURL = deferment
-        p.arguments = ["watch", "--root", root.path, "--seeds", seeds]
+        p.arguments = ["watch", "--root", root.path, "--seeds", seeds, "--templates", templatesFolder.path]
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
@@ -120,7 +120,7 @@ struct ProcessTests {
     @Test func runExitsNonZeroWhenAFileIsRejected() throws {
         let root = try temporaryRoot()
         try drop(Data("%PDF-1.4".utf8), as: "scan.pdf", into: .rosters, root: root)
-        let result = try runCLI(["run", "--root", root.path, "--seeds", seeds, "--settle", "0"])
+        let result = try runCLI(["run", "--root", root.path, "--seeds", seeds, "--templates", templatesFolder.path, "--settle", "0"])
         #expect(result.status == 1)
         #expect(result.out.contains("退件"))
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("outbox/rejected/scan.pdf.退件說明.txt").path))
@@ -129,7 +129,7 @@ struct ProcessTests {
     @Test func reportForSchoolAndCountyAndHelpDocumentsExitCodes() throws {
         let root = try temporaryRoot()
         try drop(try Data(contentsOf: seedsFolder.appendingPathComponent("rosters/roster-20261015.csv")), as: "roster-20261015.csv", into: .rosters, root: root)
-        #expect(try runCLI(["run", "--root", root.path, "--seeds", seeds, "--settle", "0"]).status == 0)
+        #expect(try runCLI(["run", "--root", root.path, "--seeds", seeds, "--templates", templatesFolder.path, "--settle", "0"]).status == 0)
         let school = try runCLI(["report", "--root", root.path, "--seeds", seeds, "--school", "110037", "--format", "csv"])
         #expect(school.status == 0)
         let schoolRows = school.out.split(separator: "\r\n")
