@@ -62,16 +62,16 @@ def main():
     root = fresh_root(os.path.join(args.out, "root-full"))
     shutil.copy(registry, os.path.join(root, "inbox/registry"))
     shutil.copy(roster, os.path.join(root, "inbox/rosters"))
-    full_s, full_rss = timed([args.bin, "run", "--root", root, "--seeds", seeds, "--settle", "0"],
+    full_s, full_rss = timed([args.bin, "run", "--root", root, "--seeds", seeds, "--settle", "0", "--no-site"],
                              stdout=subprocess.DEVNULL)
 
     # Ours, roster only: the registry applied beforehand (untimed), then the roster.
     root2 = fresh_root(os.path.join(args.out, "root-roster"))
     shutil.copy(registry, os.path.join(root2, "inbox/registry"))
-    subprocess.run([args.bin, "run", "--root", root2, "--seeds", seeds, "--settle", "0"],
+    subprocess.run([args.bin, "run", "--root", root2, "--seeds", seeds, "--settle", "0", "--no-site"],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     shutil.copy(roster, os.path.join(root2, "inbox/rosters"))
-    roster_s, roster_rss = timed([args.bin, "run", "--root", root2, "--seeds", seeds, "--settle", "0"],
+    roster_s, roster_rss = timed([args.bin, "run", "--root", root2, "--seeds", seeds, "--settle", "0", "--no-site"],
                                  stdout=subprocess.DEVNULL)
 
     rows = [
