@@ -436,6 +436,7 @@ struct Samples: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Regenerate the deterministic sample files (seeds) or a bulk benchmark input.")
 
+    @Option(name: .long, help: "The desk's root folder; --seeds and --out are relative to it.") var root: String = "."
     @Option(help: "Folder with counties.csv (read) and where samples go.") var seeds: String = "seeds"
     @Option(help: "Bulk mode: number of roster rows (writes --out/roster-20261115.csv and registry.csv).") var rows: Int?
     @Option(help: "Bulk mode: number of schools.") var schools: Int = 500
@@ -443,11 +444,12 @@ struct Samples: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 20261115
 
     func run() throws {
-        let seedsURL = URL(fileURLWithPath: seeds)
+        let rootURL = URL(fileURLWithPath: root)
+        let seedsURL = URL(fileURLWithPath: seeds, relativeTo: rootURL)
         let counties = try ReferenceData.loadCounties(from: seedsURL)
         var generator = SampleGenerator(seed: seed, counties: counties)
         if let rows {
-            let outURL = URL(fileURLWithPath: out)
+            let outURL = URL(fileURLWithPath: out, relativeTo: rootURL)
             try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
             try generator.writeBulk(rows: rows, schoolCount: schools,
                                     roster: outURL.appendingPathComponent("roster-20261115.csv"),

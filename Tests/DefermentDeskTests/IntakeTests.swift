@@ -231,3 +231,18 @@ struct IntakeTests {
         withExtendedLifetime(desk) {}
     }
 }
+
+/// The samples of `seeds/` are exactly what the generator kept in the repository produces.
+struct SampleTests {
+    @Test func seedsAreReproducedByTheGenerator() throws {
+        let dir = try temporaryRoot()
+        try FileManager.default.copyItem(at: seedsFolder.appendingPathComponent("counties.csv"), to: dir.appendingPathComponent("counties.csv"))
+        let result = try runCLI(["samples", "--seeds", dir.path])
+        #expect(result.status == 0, "\(result.err)")
+        for file in ["schools.csv", "registry/registry-sample.csv", "rosters/roster-20261015.csv", "rosters/roster-20261115.csv"] {
+            let generated = try Data(contentsOf: dir.appendingPathComponent(file))
+            let committed = try Data(contentsOf: seedsFolder.appendingPathComponent(file))
+            #expect(generated == committed, "\(file) differs from the generator's output")
+        }
+    }
+}
