@@ -349,19 +349,39 @@ public final class SiteBuilder: @unchecked Sendable {
     /// and at `path` a shell with the same layout, a login form and the script that opens it.
     func publishSealedPage(_ path: String, html: String, account: String, accountName: String, title: String, root: String) throws {
         guard let key = dataKeys[account] else { throw SiteError("帳號 \(account) 沒有資料金鑰") }
-        let content: Substring
-        if let open = html.range(of: "<main>"), let close = html.range(of: "</main>", options: .backwards) {
-            content = html[open.upperBound..<close.lowerBound]
-        } else {
-            content = html[...]
-        }
+        // The content between <main> and </main>, found on the UTF-8 bytes (no UTF-16 indexing).
+        let bytes = Array(html.utf8)
+        let open = Array("<main>".utf8), close = Array("</main>".utf8)
+        var start = 0, end = bytes.count
+        if let i = Self.firstIndex(of: open, in: bytes, from: 0) { start = i + open.count }
+        if let j = Self.lastIndex(of: close, in: bytes), j >= start { end = j }
         let sealedPath = path + ".enc"
-        try publisher.publish(sealedPath, try Envelope.seal(Data(content.utf8), key: key, account: account, path: sealedPath))
+        try publisher.publish(sealedPath, try Envelope.seal(Data(bytes[start..<end]), key: key, account: account, path: sealedPath))
         let name = (path as NSString).lastPathComponent
         try publisher.publish(path, text: templates.render("secure-page", [
             "root": root, "title": title, "account": account, "accountName": accountName,
             "src": name + ".enc", "sealedPath": sealedPath, "keyHref": "key.json",
         ]))
+    }
+
+    static func firstIndex(of needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {
+        guard needle.count <= hay.count else { return nil }
+        var i = from
+        while i <= hay.count - needle.count {
+            if hay[i] == needle[0] && Array(hay[i..<(i + needle.count)]) == needle { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    static func lastIndex(of needle: [UInt8], in hay: [UInt8]) -> Int? {
+        guard needle.count <= hay.count else { return nil }
+        var i = hay.count - needle.count
+        while i >= 0 {
+            if hay[i] == needle[0] && Array(hay[i..<(i + needle.count)]) == needle { return i }
+            i -= 1
+        }
+        return nil
     }
 
     /// Publishes a sealed download (`name.enc`), opened and saved as `name` by the browser.
@@ -468,6 +488,13 @@ public final class SiteBuilder: @unchecked Sendable {
 /// `<`, `>`, `&` (so the text can never close a script element).
 enum JSONText {
     static func append(_ s: String, to out: inout String) {
+        // Fast path: nothing to escape (no quote, backslash, < > &, control or U+2028/9 lead byte).
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x3C || $0 == 0x3E || $0 == 0x26 || $0 == 0xE2 }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for u in s.unicodeScalars {
             switch u {
