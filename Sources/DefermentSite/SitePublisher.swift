@@ -28,8 +28,11 @@ public final class SitePublisher: @unchecked Sendable {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let manifestURL = root.appendingPathComponent(Self.manifestName)
         if let data = try? Data(contentsOf: manifestURL),
-           let entries = try? JSONDecoder().decode([ManifestEntry].self, from: data) {
-            for e in entries { previous[e.path] = e }
+           let entries = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] {
+            for e in entries {
+                guard let path = e["path"] as? String, let size = e["size"] as? Int, let sha = e["sha256"] as? String else { continue }
+                previous[path] = ManifestEntry(path: path, size: size, sha256: sha)
+            }
         }
     }
 
@@ -116,10 +119,17 @@ public final class SitePublisher: @unchecked Sendable {
             try? FileManager.default.removeItem(at: root.appendingPathComponent(path))
             removed.append(path)
         }
+        // Written by hand (a JSON array, one entry per line): the site has tens of thousands of files.
         let entries = current.values.sorted { $0.path < $1.path }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(entries)
+        var text = "[\n"
+        for (i, e) in entries.enumerated() {
+            text += "  {\"path\": "
+            JSONText.append(e.path, to: &text)
+            text += ", \"sha256\": \"\(e.sha256)\", \"size\": \(e.size)}"
+            text += i == entries.count - 1 ? "\n" : ",\n"
+        }
+        text += "]\n"
+        let data = Data(text.utf8)
         let url = root.appendingPathComponent(Self.manifestName)
         let tmp = root.appendingPathComponent(".\(Self.manifestName).tmp")
         try data.write(to: tmp)
