@@ -14,6 +14,8 @@ REPO = os.path.dirname(HERE)
 
 
 def timed(cmd, **kw):
+    # Flush what earlier steps wrote, so one step's writeback does not land on the next.
+    os.sync()
     start = time.perf_counter()
     subprocess.run(cmd, check=True, **kw)
     return time.perf_counter() - start
