@@ -7,10 +7,9 @@ rusage, so each figure is that process's own). Goals (issue 2): ratio <= 3, peak
 
 Usage: python3 bench/intake_bench.py [--rows N] [--schools N] [--bin PATH]
 """
-import argparse, json, os, shutil, subprocess, sys, time
+import json, os, shutil, subprocess, sys, time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+from common import SEEDS, fresh_root, generated_input, parse_args
 
 
 def timed(cmd, **kw):
@@ -25,31 +24,10 @@ def timed(cmd, **kw):
     return elapsed, usage.ru_maxrss / 1024.0
 
 
-def fresh_root(path):
-    shutil.rmtree(path, ignore_errors=True)
-    for sub in ("inbox/rosters", "inbox/registry"):
-        os.makedirs(os.path.join(path, sub))
-    return path
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--schools", type=int, default=500)
-    ap.add_argument("--bin", default=os.path.join(REPO, ".build/release/deferment"))
-    ap.add_argument("--out", default=os.path.join(HERE, "out"))
-    args = ap.parse_args()
-    seeds = os.path.join(REPO, "seeds")
-    os.makedirs(args.out, exist_ok=True)
-    roster = os.path.join(args.out, "roster-20261115.csv")
-    registry = os.path.join(args.out, "registry.csv")
-    stamp = os.path.join(args.out, "generated.json")
-    wanted = {"rows": args.rows, "schools": args.schools}
-    if not (os.path.exists(stamp) and json.load(open(stamp)) == wanted and os.path.exists(roster)):
-        print(f"generating {args.rows} roster rows and the matching registry …", flush=True)
-        subprocess.run([args.bin, "samples", "--seeds", seeds, "--rows", str(args.rows),
-                        "--schools", str(args.schools), "--out", args.out], check=True)
-        json.dump(wanted, open(stamp, "w"))
+    args = parse_args()
+    seeds = SEEDS
+    roster, registry = generated_input(args)
     size_mb = os.path.getsize(roster) / 1e6
 
     # Reference: the sqlite3 shell importing the same CSV into a bare table.

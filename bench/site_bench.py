@@ -7,10 +7,9 @@ full build.
 Usage: python3 bench/site_bench.py [--rows N] [--schools N] [--bin PATH]
 Needs bench/out/ from intake_bench.py's generator (made here if missing) and `hugo` on PATH.
 """
-import argparse, csv, json, os, shutil, sqlite3, subprocess, sys, time
+import csv, json, os, shutil, sqlite3, subprocess, time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+from common import SEEDS, TEMPLATES, fresh_root, generated_input, parse_args
 
 
 def timed(cmd, **kw):
@@ -22,28 +21,12 @@ def timed(cmd, **kw):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--schools", type=int, default=500)
-    ap.add_argument("--bin", default=os.path.join(REPO, ".build/release/deferment"))
-    ap.add_argument("--out", default=os.path.join(HERE, "out"))
-    args = ap.parse_args()
-    seeds, templates = os.path.join(REPO, "seeds"), os.path.join(REPO, "templates")
-    os.makedirs(args.out, exist_ok=True)
-    roster = os.path.join(args.out, "roster-20261115.csv")
-    registry = os.path.join(args.out, "registry.csv")
-    stamp = os.path.join(args.out, "generated.json")
-    wanted = {"rows": args.rows, "schools": args.schools}
-    if not (os.path.exists(stamp) and json.load(open(stamp)) == wanted and os.path.exists(roster)):
-        subprocess.run([args.bin, "samples", "--seeds", seeds, "--rows", str(args.rows), "--schools", str(args.schools),
-                        "--out", args.out], check=True)
-        json.dump(wanted, open(stamp, "w"))
+    args = parse_args()
+    seeds, templates = SEEDS, TEMPLATES
+    roster, registry = generated_input(args)
 
     # The state: registry and roster applied (untimed).
-    root = os.path.join(args.out, "root-site")
-    shutil.rmtree(root, ignore_errors=True)
-    for sub in ("inbox/rosters", "inbox/registry"):
-        os.makedirs(os.path.join(root, sub))
+    root = fresh_root(os.path.join(args.out, "root-site"))
     shutil.copy(registry, os.path.join(root, "inbox/registry"))
     shutil.copy(roster, os.path.join(root, "inbox/rosters"))
     base = [args.bin]

@@ -229,23 +229,10 @@ public final class SiteBuilder: @unchecked Sendable {
         }
 
         func mustacheValue(_ key: String) -> Any? {
+            if let text = mustacheText(key) { return text }
             let r = row
             switch key {
             case "anchor": return anchor
-            case "rosterKind": return r.rosterKind
-            case "nationalID": return r.nationalID
-            case "name": return r.name
-            case "birthDate": return r.birthDate
-            case "program": return r.program
-            case "grade": return r.grade
-            case "status": return r.status
-            case "start": return r.start
-            case "end": return r.end
-            case "countyName": return r.countyName
-            case "reviewState": return r.reviewState
-            case "comment": return r.comment
-            case "systemChecks": return r.systemChecks
-            case "uploadDate": return r.uploadDate
             case "isRefused": return r.reviewState == ReviewState.refused.rawValue
             case "stateClass":
                 return r.reviewState == ReviewState.refused.rawValue ? "refused" : (r.reviewState == ReviewState.notAssigned.rawValue ? "unassigned" : "")
