@@ -156,6 +156,9 @@ public final class XLSXReader: TableReader {
     /// Whether a custom format code shows a date: it has y, m or d outside quotes and brackets,
     /// and no hour/minute-only or number placeholders.
     static func isDateFormat(_ code: String) -> Bool {
+        // "General" (which LibreOffice declares as format 0) and text formats are no dates.
+        let lower = code.lowercased()
+        if lower.contains("general") || lower == "@" { return false }
         var inQuote = false
         var inBracket = false
         var hasDatePart = false

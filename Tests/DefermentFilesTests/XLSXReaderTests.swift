@@ -93,6 +93,12 @@ struct XLSXReaderTests {
         #expect(rows[2].cells == ["A&B <C> 林", "951023", "2005-10-23"])
     }
 
+    @Test(arguments: [("General", false), ("@", false), ("0.00", false), ("yyyy/mm/dd", true), ("[$-404]e/m/d;@", true),
+                      ("\"年\"0", false), ("d-mmm-yy", true), ("#,##0", false)])
+    func dateFormatCodes(_ c: (String, Bool)) {
+        #expect(XLSXReader.isDateFormat(c.0) == c.1, "\(c.0)")
+    }
+
     @Test func date1904System() throws {
         let url = try temporaryFolder().appendingPathComponent("mac.xlsx")
         let sheet = #"<worksheet><sheetData><row r="1"><c r="A1" s="1"><v>43830</v></c></row></sheetData></worksheet>"#
@@ -134,5 +140,18 @@ struct XLSXReaderTests {
         let url = try temporaryFolder().appendingPathComponent("broken.xlsx")
         try python("import sys, zipfile; zipfile.ZipFile(sys.argv[1], 'w').writestr('hello.txt', 'hi')", arguments: [url.path])
         #expect(throws: TableFileError.brokenWorkbook("缺少 xl/workbook.xml")) { try read(url) }
+    }
+}
+
+/// A workbook saved by LibreOffice Calc (a fixture; see Fixtures/README.md).
+struct LibreOfficeWorkbookTests {
+    @Test func readsWhatLibreOfficeWrote() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/libreoffice-roster.xlsx")
+        var rows: [TableRow] = []
+        try TableFile.open(url).forEachRow { rows.append($0) }
+        #expect(rows.count == 3)
+        #expect(rows[0].cells == ["身分證字號", "出生年月日", "姓名", "學校代碼", "學籍狀態", "緩徵起始日期", "緩徵終止日期", "年級"])
+        #expect(rows[1].cells == ["A123456789", "2006-10-23", "王小明", "110000", "在學", "115/10/15", "2029-06-30", "1"])
+        #expect(rows[2].cells == ["B123456780", "0951023", "林大華", "110000", "休學", "", "2026-11-01", "2"])
     }
 }
