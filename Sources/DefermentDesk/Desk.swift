@@ -247,8 +247,8 @@ public final class Desk {
                 let relative = String(archive.path.dropFirst(paths.root.path.count + 1))
                 try store.queue.write { db in
                     let id = try DeskStore.addLedgerEntry(db, sha256: sha, kind: kind.rawValue, originalName: name, archivedPath: relative,
-                                                          uploadDate: nil, uploadDateSource: nil, format: "CSV")
-                    try DeskStore.finishLedgerEntry(db, id: id, rowCount: rows, summary: "更新帳號 \(rows) 筆")
+                                                          uploadDate: nil, uploadDateSource: nil, format: "")
+                    try DeskStore.finishLedgerEntry(db, id: id, rowCount: rows, summary: "更新帳號 \(rows) 筆", format: "CSV")
                 }
                 try QueueFiles.writeAtomically(redacted, to: archive)
                 try FileManager.default.removeItem(at: url)
@@ -266,10 +266,10 @@ public final class Desk {
                     progress(name, rows)
                     if shouldStop() { throw StopRequested() }
                 }
+                let fileID = try DeskStore.addLedgerEntry(db, sha256: sha, kind: kind.rawValue, originalName: name,
+                                                          archivedPath: relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
                 switch kind {
                 case .registry:
-                    let fileID = try DeskStore.addLedgerEntry(db, sha256: sha, kind: kind.rawValue, originalName: name,
-                                                              archivedPath: relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
                     let result = try RegistryIntake(reference: reference).apply(db, fileID: fileID, url: url, progress: report)
                     var line = "更新役政資料 \(result.rows) 筆"
                     if !result.problems.isEmpty {
@@ -277,20 +277,16 @@ public final class Desk {
                         let text = result.problems.map { "第 \($0.row) 列「\($0.column)」：\($0.message)" }.joined(separator: "\n")
                         try QueueFiles.writeAtomically("役政資料檔：\(name)\n\(text)\n", to: paths.reports.appendingPathComponent("\(sha.prefix(16))-\(name).txt"))
                     }
-                    try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: result.rows, summary: line)
-                    try db.execute(sql: "UPDATE input_file SET format = ? WHERE id = ?", arguments: [result.format, fileID])
+                    try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: result.rows, summary: line, format: result.format)
                     return line
                 case .accounts:
                     return "" // handled above
                 case .rosters:
-                    let fileID = try DeskStore.addLedgerEntry(db, sha256: sha, kind: kind.rawValue, originalName: name,
-                                                              archivedPath: relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
                     let (summary, format) = try RosterIntake(reference: reference).apply(db, fileID: fileID, url: url, originalName: name,
                                                                                          arrivalDay: arrivalDay, progress: report)
                     let line = summary.line(counties: reference.counties)
-                    try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: summary.rows, summary: line)
-                    try db.execute(sql: "UPDATE input_file SET format = ?, upload_date = ?, upload_date_source = ? WHERE id = ?",
-                                   arguments: [format, summary.uploadDates.max()?.iso, summary.uploadDateSource.rawValue, fileID])
+                    try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: summary.rows, summary: line, format: format,
+                                                    uploadDate: summary.uploadDates.max()?.iso, uploadDateSource: summary.uploadDateSource.rawValue)
                     rosterSummary = summary
                     return line
                 }

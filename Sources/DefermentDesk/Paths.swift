@@ -1,4 +1,5 @@
 import Foundation
+import DefermentFiles
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -105,10 +106,7 @@ enum QueueFiles {
 
     /// Writes a file under a temporary name and renames it into place.
     static func writeAtomically(_ text: String, to url: URL) throws {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        try Data(text.utf8).write(to: tmp)
-        if rename(tmp.path, url.path) != 0 { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path]) }
+        try AtomicFile.write(Data(text.utf8), to: url)
     }
 
     /// Whether a name is one the desk never picks up: dotfiles, `*.part`, `*.tmp`.

@@ -42,43 +42,51 @@ public struct ReferenceData: Sendable {
 
     /// Loads only the county list (the sample generator needs no more).
     public static func loadCounties(from directory: URL) throws -> [County] {
-        let reader = try CSVReader(url: directory.appendingPathComponent(countiesFile))
-        var rows: [[String]] = []
-        try reader.forEachRow { rows.append($0.cells) }
-        return rows.dropFirst().map { County(code: $0[0], name: $0[1], office: $0[2], phone: $0[3], address: $0[4], email: $0[5], isExample: true) }
+        counties(from: try readTable(directory, countiesFile, required: countyColumns))
+    }
+
+    static let countyColumns = ["縣市代碼", "縣市名稱", "承辦單位", "聯絡電話", "地址", "電子郵件", "範例資料"]
+
+    static func counties(from rows: [[String: String]]) -> [County] {
+        rows.map {
+            County(code: $0["縣市代碼"]!, name: $0["縣市名稱"]!, office: $0["承辦單位"]!, phone: $0["聯絡電話"]!,
+                   address: $0["地址"]!, email: $0["電子郵件"]!, isExample: RosterRules.parseYesNo($0["範例資料"]!) ?? true)
+        }
+    }
+
+    /// Reads a seed CSV into rows keyed by header, refusing a file without a required column.
+    static func readTable(_ directory: URL, _ relative: String, required: [String]) throws -> [[String: String]] {
+        let url = directory.appendingPathComponent(relative)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw SeedError(file: relative, message: "找不到檔案（\(url.path)）")
+        }
+        let reader = try CSVReader(url: url)
+        var header: [String] = []
+        var rows: [[String: String]] = []
+        try reader.forEachRow { row in
+            if header.isEmpty {
+                header = row.cells.map { RosterColumn.normaliseHeader($0) }
+                for column in required where !header.contains(column) {
+                    throw SeedError(file: relative, message: "缺少欄位「\(column)」")
+                }
+                return
+            }
+            var dict: [String: String] = [:]
+            for (i, name) in header.enumerated() where i < row.cells.count { dict[name] = row.cells[i].trimmingSpaces() }
+            rows.append(dict)
+        }
+        return rows
     }
 
     /// Loads every seed file under `directory`.
     public static func load(from directory: URL) throws -> ReferenceData {
         var hashes: [String: String] = [:]
         func table(_ relative: String, required: [String]) throws -> [[String: String]] {
-            let url = directory.appendingPathComponent(relative)
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                throw SeedError(file: relative, message: "找不到檔案（\(url.path)）")
-            }
-            hashes[relative] = try FileDigest.sha256(of: url)
-            let reader = try CSVReader(url: url)
-            var header: [String] = []
-            var rows: [[String: String]] = []
-            try reader.forEachRow { row in
-                if header.isEmpty {
-                    header = row.cells.map { RosterColumn.normaliseHeader($0) }
-                    for column in required where !header.contains(column) {
-                        throw SeedError(file: relative, message: "缺少欄位「\(column)」")
-                    }
-                    return
-                }
-                var dict: [String: String] = [:]
-                for (i, name) in header.enumerated() where i < row.cells.count { dict[name] = row.cells[i].trimmingSpaces() }
-                rows.append(dict)
-            }
+            let rows = try readTable(directory, relative, required: required)
+            hashes[relative] = try FileDigest.sha256(of: directory.appendingPathComponent(relative))
             return rows
         }
-        let countyRows = try table(countiesFile, required: ["縣市代碼", "縣市名稱", "承辦單位", "聯絡電話", "地址", "電子郵件", "範例資料"])
-        let counties = countyRows.map {
-            County(code: $0["縣市代碼"]!, name: $0["縣市名稱"]!, office: $0["承辦單位"]!, phone: $0["聯絡電話"]!,
-                   address: $0["地址"]!, email: $0["電子郵件"]!, isExample: RosterRules.parseYesNo($0["範例資料"]!) ?? true)
-        }
+        let counties = Self.counties(from: try table(countiesFile, required: countyColumns))
         let directoryOfCounties = CountyDirectory(counties)
         let schoolRows = try table(schoolsFile, required: ["學校代碼", "學校名稱", "縣市代碼", "聯絡信箱"])
         var schools: [SeedSchool] = []

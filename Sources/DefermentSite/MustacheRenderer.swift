@@ -173,7 +173,7 @@ public final class MustacheRenderer: @unchecked Sendable {
         case let s as String: return !s.isEmpty
         case let a as [Any]: return !a.isEmpty
         case let d as Double: return d != 0
-        case let o as Optional<Any>: return o != nil
+        default: return true // any other present value (a frame, an object)
         }
     }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import DefermentFiles
 
 /// One file of the published site, as the manifest lists it.
 public struct ManifestEntry: Codable, Sendable, Equatable {
@@ -50,13 +51,7 @@ public final class SitePublisher: @unchecked Sendable {
         current[path] = entry
         lock.unlock()
         if old == entry, FileManager.default.fileExists(atPath: url.path) { return }
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
-        try data.write(to: tmp)
-        guard rename(tmp.path, url.path) == 0 else {
-            try? FileManager.default.removeItem(at: tmp)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-        }
+        try AtomicFile.write(data, to: url)
         lock.lock()
         written.append(path)
         lock.unlock()
@@ -129,11 +124,7 @@ public final class SitePublisher: @unchecked Sendable {
             text += i == entries.count - 1 ? "\n" : ",\n"
         }
         text += "]\n"
-        let data = Data(text.utf8)
-        let url = root.appendingPathComponent(Self.manifestName)
-        let tmp = root.appendingPathComponent(".\(Self.manifestName).tmp")
-        try data.write(to: tmp)
-        guard rename(tmp.path, url.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        try AtomicFile.write(Data(text.utf8), to: root.appendingPathComponent(Self.manifestName))
         previous = current
         return removed
     }

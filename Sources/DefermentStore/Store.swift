@@ -181,9 +181,13 @@ extension DeskStore {
         return db.lastInsertedRowID
     }
 
-    /// Completes a ledger entry with its row count and summary.
-    public static func finishLedgerEntry(_ db: Database, id: Int64, rowCount: Int, summary: String) throws {
-        try db.execute(sql: "UPDATE input_file SET row_count = ?, summary = ? WHERE id = ?", arguments: [rowCount, summary, id])
+    /// Completes a ledger entry with what reading the file found: row count, summary, format and,
+    /// for a roster, its upload date and where that date came from.
+    public static func finishLedgerEntry(_ db: Database, id: Int64, rowCount: Int, summary: String, format: String,
+                                         uploadDate: String? = nil, uploadDateSource: String? = nil) throws {
+        try db.execute(sql: """
+            UPDATE input_file SET row_count = ?, summary = ?, format = ?, upload_date = ?, upload_date_source = ? WHERE id = ?
+            """, arguments: [rowCount, summary, format, uploadDate, uploadDateSource, id])
     }
 }
 
