@@ -70,6 +70,14 @@ public final class Desk {
         store = try DeskStore(path: paths.database.path)
         reference = try ReferenceData.load(from: seedsDirectory)
         try applySeeds(reference)
+        createCountyFolders()
+    }
+
+    /// Creates `inbox/decisions/<county>/` for every county, so staff know where to drop.
+    func createCountyFolders() {
+        for c in reference.counties.counties {
+            try? FileManager.default.createDirectory(at: paths.decisions(county: c.code), withIntermediateDirectories: true)
+        }
     }
 
     /// Reloads `seeds/` if any file changed since it was last loaded.
@@ -80,6 +88,7 @@ public final class Desk {
             try applySeeds(fresh)
         }
         reference = fresh
+        createCountyFolders()
     }
 
     private func applySeeds(_ data: ReferenceData) throws {
@@ -107,7 +116,7 @@ public final class Desk {
         try ensureAccounts()
         let builder = try SiteBuilder(databasePath: paths.database.path, templatesDirectory: templatesDirectory,
                                       outputDirectory: paths.site, rules: reference.rules, today: Self.day(of: Date()),
-                                      accounts: try accounts())
+                                      accounts: try accounts(), decisionKey: try decisionTokenKey())
         let result = try builder.build(store: store, force: force)
         logger.info("網站已更新：產生 \(result.rendered) 頁／檔，寫入 \(result.written)，移除 \(result.removed)，重繪學校 \(result.schoolsRendered)、沿用 \(result.schoolsKept)（\(String(format: "%.1f", result.seconds)) 秒）")
         return result
@@ -121,6 +130,8 @@ public final class Desk {
         var name: String
         var orderDate: CivilDate
         var claimed: Bool
+        /// For a decision workbook, the county folder it was dropped into.
+        var county: String? = nil
     }
 
     static func day(of date: Date) -> CivilDate {
@@ -134,27 +145,35 @@ public final class Desk {
         ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date) ?? Date()
     }
 
-    /// Files waiting: first those claimed by an interrupted run, then the drop folders; registry
-    /// before rosters, each by upload date, then name.
+    /// Files waiting: first those claimed by an interrupted run, then the drop folders; registry,
+    /// rosters, decisions, accounts, each by upload date, then name. Decision workbooks are
+    /// looked for one level down, in the county folders.
     func waitingFiles() -> [Candidate] {
         let fm = FileManager.default
         var result: [Candidate] = []
-        for kind in InputKind.allCases {
-            for (folder, claimed) in [(paths.active(kind), true), (paths.inbox(kind), false)] {
-                let names = (try? fm.contentsOfDirectory(atPath: folder.path)) ?? []
-                for name in names where !QueueFiles.isIgnored(name) {
-                    let url = folder.appendingPathComponent(name)
-                    var isDir: ObjCBool = false
-                    guard fm.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue else { continue }
-                    let original = claimed ? Self.originalName(ofClaimed: name) : name
-                    let date = uploadDate(inFileName: original) ?? Self.day(of: modificationDate(url))
-                    result.append(Candidate(kind: kind, url: url, name: original, orderDate: date, claimed: claimed))
+        func scan(_ folder: URL, kind: InputKind, claimed: Bool, county: String?, descend: Bool) {
+            let names = (try? fm.contentsOfDirectory(atPath: folder.path)) ?? []
+            for name in names where !QueueFiles.isIgnored(name) {
+                let url = folder.appendingPathComponent(name)
+                var isDir: ObjCBool = false
+                guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else { continue }
+                if isDir.boolValue {
+                    if descend { scan(url, kind: kind, claimed: claimed, county: name, descend: false) }
+                    continue
                 }
+                let original = claimed ? Self.originalName(ofClaimed: name) : name
+                let date = uploadDate(inFileName: original) ?? Self.day(of: modificationDate(url))
+                result.append(Candidate(kind: kind, url: url, name: original, orderDate: date, claimed: claimed, county: county))
             }
         }
+        for kind in InputKind.allCases {
+            scan(paths.active(kind), kind: kind, claimed: true, county: nil, descend: kind == .decisions)
+            scan(paths.inbox(kind), kind: kind, claimed: false, county: nil, descend: kind == .decisions)
+        }
+        let order = Dictionary(uniqueKeysWithValues: InputKind.allCases.enumerated().map { ($1, $0) })
         return result.sorted {
-            let a = ($0.kind == .registry ? 0 : 1, $0.claimed ? 0 : 1)
-            let b = ($1.kind == .registry ? 0 : 1, $1.claimed ? 0 : 1)
+            let a = (order[$0.kind]!, $0.claimed ? 0 : 1)
+            let b = (order[$1.kind]!, $1.claimed ? 0 : 1)
             if a != b { return a < b }
             if $0.orderDate != $1.orderDate { return $0.orderDate < $1.orderDate }
             return $0.name < $1.name
@@ -204,25 +223,29 @@ public final class Desk {
                     continue
                 }
                 let claimedName = "\(Int(Date().timeIntervalSince1970))-\(candidate.name)"
-                let target = QueueFiles.unusedPath(in: paths.active(candidate.kind), name: claimedName)
+                var folder = paths.active(candidate.kind)
+                if let county = candidate.county { folder = folder.appendingPathComponent(county) }
+                let target = QueueFiles.unusedPath(in: folder, name: claimedName)
                 do { try QueueFiles.move(url, to: target) } catch { continue } // another process took it
                 url = target
             }
-            let outcome = process(kind: candidate.kind, url: url, name: candidate.name, progress: progress, shouldStop: shouldStop)
+            let outcome = process(kind: candidate.kind, url: url, name: candidate.name, county: candidate.county,
+                                  progress: progress, shouldStop: shouldStop)
             summary.files.append(outcome)
             if case .failed = outcome.result, shouldStop() { break }
         }
         return summary
     }
 
-    private func archivePath(kind: InputKind, sha: String, name: String) -> URL {
+    func archivePath(kind: InputKind, sha: String, name: String, county: String? = nil) -> URL {
         let day = Self.day(of: Date())
         let month = String(day.iso.prefix(7))
-        return paths.archive.appendingPathComponent("\(kind.rawValue)/\(month)/\(sha.prefix(16))-\(name)")
+        let folder = county.map { "\(kind.rawValue)/\($0)" } ?? kind.rawValue
+        return paths.archive.appendingPathComponent("\(folder)/\(month)/\(sha.prefix(16))-\(name)")
     }
 
     /// Applies one claimed file. Never throws: every outcome is reported.
-    func process(kind: InputKind, url: URL, name: String, progress: @escaping (String, Int) -> Void,
+    func process(kind: InputKind, url: URL, name: String, county: String? = nil, progress: @escaping (String, Int) -> Void,
                  shouldStop: @escaping () -> Bool) -> FileOutcome {
         var outcome = FileOutcome(kind: kind, name: name, result: .failed(""))
         do {
@@ -240,7 +263,14 @@ public final class Desk {
                 logger.info("重複檔案 \(kind.rawValue)/\(name)，未重複處理")
                 return outcome
             }
-            let archive = archivePath(kind: kind, sha: sha, name: name)
+            let archive = archivePath(kind: kind, sha: sha, name: name, county: county)
+            if kind == .decisions {
+                let line = try applyDecisionFile(url: url, name: name, folderCounty: county, sha: sha, archive: archive)
+                try QueueFiles.move(url, to: archive)
+                outcome.result = .applied(line)
+                logger.info("已處理 decisions/\(county ?? "")/\(name)：\(line)")
+                return outcome
+            }
             if kind == .accounts {
                 // Passwords are never archived: the archive keeps a copy with them masked.
                 let (rows, redacted) = try applyAccountsFile(url)
@@ -279,7 +309,7 @@ public final class Desk {
                     }
                     try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: result.rows, summary: line, format: result.format)
                     return line
-                case .accounts:
+                case .accounts, .decisions:
                     return "" // handled above
                 case .rosters:
                     let (summary, format) = try RosterIntake(reference: reference).apply(db, fileID: fileID, url: url, originalName: name,
@@ -297,7 +327,7 @@ public final class Desk {
             logger.info("已處理 \(kind.rawValue)/\(name)：\(line)（\(String(format: "%.1f", Date().timeIntervalSince(started))) 秒）")
         } catch let rejection as FileRejection {
             outcome.result = .rejected(rejection)
-            reject(url: url, name: name, kind: kind, rejection)
+            reject(url: url, name: name, kind: kind, county: county, rejection)
         } catch is StopRequested {
             outcome.result = .failed("已中止，檔案保留於佇列，下次執行時重新處理")
             logger.notice("中止處理 \(kind.rawValue)/\(name)；檔案保留於佇列")
@@ -309,15 +339,20 @@ public final class Desk {
     }
 
     /// Moves a refused file to `outbox/rejected/` with a zh-TW report beside it.
-    private func reject(url: URL, name: String, kind: InputKind, _ rejection: FileRejection) {
-        let target = QueueFiles.unusedPath(in: paths.rejected, name: name)
+    private func reject(url: URL, name: String, kind: InputKind, county: String?, _ rejection: FileRejection) {
+        var folder = paths.rejected
+        if kind == .decisions {
+            folder = folder.appendingPathComponent("decisions/\(county ?? "未放入縣市資料夾")")
+            noteRejectedDecisionFile(county: county, name: name, rejection)
+        }
+        let target = QueueFiles.unusedPath(in: folder, name: name)
         let formatter = DateFormatter()
         formatter.timeZone = Self.timeZone
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
         let report = """
         退件通知
         檔案名稱：\(name)
-        檔案類別：\(kind == .rosters ? "學生名冊" : (kind == .registry ? "役政資料" : "帳號維護"))
+        檔案類別：\(kind.label)
         處理時間：\(formatter.string(from: Date()))
         結果：整個檔案未處理，資料庫中原有資料均未變動。
 

@@ -24,6 +24,12 @@ public struct DeskPaths: Sendable {
     public var archive: URL { state.appendingPathComponent("archive") }
     /// Operator reports (no personal data).
     public var reports: URL { state.appendingPathComponent("reports") }
+    /// Deferment records for the military-service system (個人資料; not served).
+    public var exports: URL { outbox.appendingPathComponent("exports") }
+    /// The key that signs decision workbooks' tokens.
+    public var decisionKey: URL { state.appendingPathComponent("decision-token.key") }
+    /// A county's drop folder for returned decision workbooks.
+    public func decisions(county: String) -> URL { inbox(.decisions).appendingPathComponent(county) }
 
     /// Creates every folder the desk uses.
     public func createFolders() throws {
@@ -41,8 +47,21 @@ public enum InputKind: String, CaseIterable, Sendable {
     case registry
     /// 名冊: monthly rosters from the student database.
     case rosters
+    /// 審核結果: decision workbooks returned by county staff, one subfolder per county code
+    /// (`inbox/decisions/<county>/`).
+    case decisions
     /// 帳號維護: contact changes and new passwords (移交).
     case accounts
+
+    /// What the file is, in the words of whoever sent it.
+    public var label: String {
+        switch self {
+        case .registry: return "役政資料"
+        case .rosters: return "學生名冊"
+        case .decisions: return "縣市政府審核名冊"
+        case .accounts: return "帳號維護"
+        }
+    }
 }
 
 /// An exclusive lock on a root, so two `deferment` processes never work on it at once.

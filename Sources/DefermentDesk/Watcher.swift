@@ -10,6 +10,7 @@ nonisolated(unsafe) private var stopSignalled: sig_atomic_t = 0
 public final class InboxWatcher {
     private let fd: Int32
     private var watches: [Int32: URL] = [:]
+    private let decisionsFolder: URL
 
     /// Whether SIGINT or SIGTERM arrived.
     public static var stopRequested: Bool { stopSignalled != 0 }
@@ -30,11 +31,26 @@ public final class InboxWatcher {
     public init(paths: DeskPaths) throws {
         fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { throw CocoaError(.featureUnsupported) }
+        decisionsFolder = paths.inbox(.decisions)
         for kind in InputKind.allCases {
             let folder = paths.inbox(kind)
-            let wd = inotify_add_watch(fd, folder.path, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO))
+            // IN_CREATE on the decisions folder: a new county folder is watched too.
+            let wd = inotify_add_watch(fd, folder.path, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | (kind == .decisions ? IN_CREATE : 0)))
             guard wd >= 0 else { throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: folder.path]) }
             watches[wd] = folder
+        }
+        watchCountyFolders()
+    }
+
+    /// Watches every county folder under `inbox/decisions/` (adding a watch twice is harmless).
+    private func watchCountyFolders() {
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: decisionsFolder.path)) ?? [] where !name.hasPrefix(".") {
+            let url = decisionsFolder.appendingPathComponent(name)
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else { continue }
+            let wd = inotify_add_watch(fd, url.path, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO))
+            if wd >= 0 { watches[wd] = url }
         }
     }
 
@@ -60,6 +76,7 @@ public final class InboxWatcher {
         guard r > 0 else { return .timeout }
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var wake = Wake.timeout
+        defer { watchCountyFolders() }
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n <= 0 { break }

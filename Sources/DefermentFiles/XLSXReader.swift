@@ -98,31 +98,50 @@ public final class XLSXReader: TableReader {
         }
     }
 
+    /// The workbook's sheets in tab order: name and part path.
+    public private(set) var sheets: [(name: String, path: String)] = []
+
     private func readWorkbook() throws {
-        var firstSheetRID: String?
+        var declared: [(name: String, rid: String)] = []
         var date1904 = false
         try streamPart("xl/workbook.xml", required: true) { event in
             if case let .start(name, attrs, _) = event {
                 if name == "workbookPr", let v = attrs.first(where: { $0.0 == "date1904" })?.1 {
                     date1904 = (v == "1" || v.lowercased() == "true")
                 }
-                if name == "sheet", firstSheetRID == nil {
-                    firstSheetRID = attrs.first(where: { $0.0 == "id" })?.1
+                if name == "sheet", let rid = attrs.first(where: { $0.0 == "id" })?.1 {
+                    declared.append((attrs.first(where: { $0.0 == "name" })?.1 ?? "", rid))
                 }
             }
         }
         self.date1904 = date1904
-        guard let rid = firstSheetRID else { throw TableFileError.brokenWorkbook("活頁簿沒有工作表") }
-        var target: String?
+        guard !declared.isEmpty else { throw TableFileError.brokenWorkbook("活頁簿沒有工作表") }
+        var targets: [String: String] = [:]
         try streamPart("xl/_rels/workbook.xml.rels", required: true) { event in
             if case let .start(name, attrs, _) = event, name == "Relationship",
-               attrs.first(where: { $0.0 == "Id" })?.1 == rid {
-                target = attrs.first(where: { $0.0 == "Target" })?.1
+               let id = attrs.first(where: { $0.0 == "Id" })?.1, let target = attrs.first(where: { $0.0 == "Target" })?.1 {
+                targets[id] = target
             }
         }
-        guard var t = target else { throw TableFileError.brokenWorkbook("找不到第一個工作表") }
-        if t.hasPrefix("/") { t.removeFirst() } else { t = "xl/" + t }
-        sheetPath = t
+        for (name, rid) in declared {
+            guard var t = targets[rid] else { continue }
+            if t.hasPrefix("/") { t.removeFirst() } else { t = "xl/" + t }
+            sheets.append((name, t))
+        }
+        guard let first = sheets.first else { throw TableFileError.brokenWorkbook("找不到第一個工作表") }
+        sheetPath = first.path
+    }
+
+    /// Streams the rows of the sheet named `name` (instead of the first sheet).
+    /// Throws ``TableFileError/brokenWorkbook(_:)`` if there is no such sheet.
+    public func forEachRow(sheet name: String, _ body: (TableRow) throws -> Void) throws {
+        guard let sheet = sheets.first(where: { $0.name == name }) else {
+            throw TableFileError.brokenWorkbook("找不到工作表「\(name)」")
+        }
+        let saved = sheetPath
+        sheetPath = sheet.path
+        defer { sheetPath = saved }
+        try forEachRow(body)
     }
 
     private func readSharedStrings() throws {

@@ -74,6 +74,14 @@ public final class XLSXWorkbook {
         _ = workbook_set_custom_property_string(workbook, name, value)
     }
 
+    /// Sets the document's title and creation time (a fixed time keeps the bytes reproducible).
+    public func setProperties(title: String, created: Date) {
+        var p = lxw_doc_properties()
+        p.title = keep(title)
+        p.created = time_t(created.timeIntervalSince1970)
+        workbook_set_properties(workbook, &p)
+    }
+
     /// A column chart of one or more series on a sheet's ranges.
     public func addColumnChart(title: String, series: [(name: String, categories: String, values: String)]) -> UnsafeMutablePointer<lxw_chart> {
         let chart = workbook_add_chart(workbook, UInt8(LXW_CHART_COLUMN.rawValue))!
@@ -159,8 +167,24 @@ public struct XLSXSheet {
         worksheet_insert_chart(sheet, lxw_row_t(row), lxw_col_t(col), chart)
     }
 
-    /// Protects the sheet: only cells with an unlocked format can be edited.
-    public func protect() { worksheet_protect(sheet, nil, nil) }
+    /// Protects the sheet: only cells with an unlocked format can be edited. With
+    /// `allowFilter`, the autofilter and sorting still work on the protected sheet.
+    public func protect(allowFilter: Bool = false) {
+        guard allowFilter else { worksheet_protect(sheet, nil, nil); return }
+        var options = lxw_protection()
+        options.autofilter = 1
+        options.sort = 1
+        options.format_columns = 1
+        worksheet_protect(sheet, nil, &options)
+    }
+
+    /// Writes a formula with the text result shown until the spreadsheet recalculates.
+    public func write(_ row: Int, _ col: Int, formula: String, result: String, _ format: XLSXWorkbook.Format? = nil) {
+        worksheet_write_formula_str(sheet, lxw_row_t(row), lxw_col_t(col), formula, format?.pointer, result)
+    }
+
+    /// Makes this the sheet shown when the workbook opens.
+    public func activate() { worksheet_activate(sheet) }
 
     /// Hides the sheet.
     public func hide() { worksheet_hide(sheet) }

@@ -34,7 +34,7 @@ public final class SiteBuilder: @unchecked Sendable {
     let rules: DefermentRules
     let today: CivilDate
     /// Bumped when the code that renders pages changes what it produces.
-    static let codeVersion = "site-2-sealed"
+    static let codeVersion = "site-3-decisions"
     /// Worker threads for school pages.
     public var workers = 2
 
@@ -42,8 +42,12 @@ public final class SiteBuilder: @unchecked Sendable {
     let dataKeys: [String: SymmetricKey]
     let wrappedKeys: [String: String]
 
+    /// Signs the tokens of decision workbooks.
+    let decisionKey: SymmetricKey
+
     public init(databasePath: String, templatesDirectory: URL, outputDirectory: URL, rules: DefermentRules, today: CivilDate,
-                accounts: [AccountRecord]) throws {
+                accounts: [AccountRecord], decisionKey: SymmetricKey) throws {
+        self.decisionKey = decisionKey
         self.templates = try SiteTemplates(directory: templatesDirectory)
         self.dataKeys = Dictionary(uniqueKeysWithValues: accounts.map { ($0.code, SymmetricKey(data: $0.dataKey)) })
         self.wrappedKeys = Dictionary(uniqueKeysWithValues: accounts.map { ($0.code, $0.wrappedKey) })
@@ -63,6 +67,9 @@ public final class SiteBuilder: @unchecked Sendable {
         let (schools, counties, counts, versions, state) = try store.queue.read { db in
             (try DeskStore.schools(db), try DeskStore.counties(db), try DeskStore.rosterCounts(db),
              try DeskStore.groupVersions(db), try DeskStore.siteState(db))
+        }
+        let (decisionDates, awaiting, notices) = try store.queue.read { db in
+            (try DeskStore.decisionDates(db), try DeskStore.awaitingSignOffCounts(db), try DeskStore.countyNotices(db))
         }
         let countyNames = Dictionary(uniqueKeysWithValues: counties.map { ($0.code, $0.name) })
         let schoolsWithRows = Set(counts.map(\.schoolCode))
@@ -84,19 +91,35 @@ public final class SiteBuilder: @unchecked Sendable {
         try publishTemplatesPage()
         result.rendered += 4 + 1
         for county in counties {
-            try publishCounty(county, schools: schools, counts: counts.filter { $0.countyCode == county.code })
+            try publishCounty(county, schools: schools, counts: counts.filter { $0.countyCode == county.code },
+                              awaiting: awaiting[county.code] ?? [:], notices: notices[county.code] ?? [])
             result.rendered += 1
         }
 
+        publisher.indexGroups(Self.group(of:))
+        // Decision workbooks: a county's are written again when its version changed.
+        var workbooksWritten: [String] = []
+        for county in counties {
+            let dates = decisionDates[county.code] ?? []
+            guard !dates.isEmpty else { continue }
+            let key = "county:" + county.code, group = "workbooks:" + county.code
+            let unchanged = !force && state[group].map { $0.0 == (versions[key] ?? 0) && $0.1 == fp } == true
+            if unchanged && publisher.stillPresent(group: group) {
+                publisher.keep(group: group)
+                continue
+            }
+            result.rendered += try publishDecisionWorkbooks(county, dates: dates)
+            workbooksWritten.append(county.code)
+        }
+
         // Schools: render those whose inputs changed, keep the rest.
-        publisher.indexGroups(Self.school(of:))
         var toRender: [SchoolEntry] = []
         for school in schools where schoolsWithRows.contains(school.code) {
             let key = "school:" + school.code
             let version = versions[key] ?? 0
             let unchanged = !force && state[key].map { $0.0 == version && $0.1 == fp } == true
-            if unchanged && publisher.stillPresent(group: school.code) {
-                publisher.keep(group: school.code)
+            if unchanged && publisher.stillPresent(group: "school:" + school.code) {
+                publisher.keep(group: "school:" + school.code)
                 result.schoolsKept += 1
             } else {
                 toRender.append(school)
@@ -110,6 +133,9 @@ public final class SiteBuilder: @unchecked Sendable {
                 let key = "school:" + school.code
                 try DeskStore.recordSiteState(db, key, version: versions[key] ?? 0, fingerprint: fp)
             }
+            for county in workbooksWritten {
+                try DeskStore.recordSiteState(db, "workbooks:" + county, version: versions["county:" + county] ?? 0, fingerprint: fp)
+            }
         }
         result.written = publisher.written.count
         result.removed = try publisher.finish().count
@@ -117,15 +143,43 @@ public final class SiteBuilder: @unchecked Sendable {
         return result
     }
 
-    /// The school whose pages a site path is one of: `schools/<code>/…` and
-    /// `counties/<county>/schools/<code>.html`.
-    static func school(of path: String) -> String? {
+    /// The group of pages a site path belongs to: `school:<code>` for `schools/<code>/…` and
+    /// `counties/<county>/schools/<code>.html(.enc)`; `workbooks:<county>` for
+    /// `counties/<county>/decisions/…`.
+    static func group(of path: String) -> String? {
         let parts = path.split(separator: "/")
-        if parts.count >= 3 && parts[0] == "schools" { return String(parts[1]) }
-        if parts.count == 4 && parts[0] == "counties" && parts[2] == "schools" && parts[3].hasSuffix(".html") {
-            return String(parts[3].dropLast(5))
+        if parts.count >= 3 && parts[0] == "schools" { return "school:" + parts[1] }
+        if parts.count == 4 && parts[0] == "counties" && parts[2] == "schools" {
+            if parts[3].hasSuffix(".html") { return "school:" + parts[3].dropLast(5) }
+            if parts[3].hasSuffix(".html.enc") { return "school:" + parts[3].dropLast(9) }
         }
+        if parts.count == 4 && parts[0] == "counties" && parts[2] == "decisions" { return "workbooks:" + parts[1] }
         return nil
+    }
+
+    // MARK: - Decision workbooks
+
+    /// The site path of a county's sealed decision workbook for an upload date.
+    static func workbookPath(county: String, date: String) -> String {
+        "counties/\(county)/decisions/\(date.filter { $0 != "-" }).xlsx"
+    }
+
+    /// Writes and seals a county's decision workbooks, one per upload date.
+    func publishDecisionWorkbooks(_ county: County, dates: [String]) throws -> Int {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(60)
+        let queue = try DatabaseQueue(path: databasePath, configuration: config)
+        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-wb-\(getpid())-\(county.code).xlsx")
+        defer { try? FileManager.default.removeItem(at: temp) }
+        for date in dates {
+            guard let day = CivilDate.parse(date) else { continue }
+            let rows = try queue.read { try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date) }
+            let token = DecisionToken(county: county.code, uploadDate: day)
+            try DecisionWorkbook.write(to: temp.path, countyName: county.name, token: token, tokenText: token.signed(with: decisionKey), rows: rows)
+            try publishSealedFile(Self.workbookPath(county: county.code, date: date), data: try Data(contentsOf: temp), account: county.code)
+        }
+        return dates.count
     }
 
     // MARK: - Schools
@@ -157,8 +211,11 @@ public final class SiteBuilder: @unchecked Sendable {
                         let stop = work.firstError != nil
                         work.lock.unlock()
                         if stop || i >= schools.count { return }
-                        let rows = try queue.read { try DeskStore.schoolRows($0, school: schools[i].code) }
-                        let n = try renderSchool(schools[i], rows: rows, countyNames: countyNames)
+                        let (rows, history) = try queue.read {
+                            (try DeskStore.schoolRows($0, school: schools[i].code),
+                             try DeskStore.decisionHistory($0, school: schools[i].code, includeDrafts: true))
+                        }
+                        let n = try renderSchool(schools[i], rows: rows, history: history, countyNames: countyNames)
                         work.lock.lock(); work.rendered += n; work.lock.unlock()
                     }
                 } catch {
@@ -206,9 +263,27 @@ public final class SiteBuilder: @unchecked Sendable {
         let anchor: Int
         var first = false
         var count = 0
+        /// The row's decision history (審核歷程), one entry per line.
+        var history: [String] = []
+        /// Shown to the county: decisions awaiting sign-off and notes are included.
+        var forCounty = false
+
+        var refused: Bool {
+            forCounty && row.draftDecision != nil ? row.draftDecision == ReviewState.refused.rawValue : row.reviewState == ReviewState.refused.rawValue
+        }
 
         func mustacheText(_ key: String) -> String? {
             let r = row
+            if forCounty {
+                switch key {
+                case "reviewState": return r.countyState
+                case "comment": return r.draftDecision != nil ? (r.draftComment ?? "") : r.comment
+                case "systemChecks":
+                    guard let note = r.decisionNote, !note.isEmpty else { return r.systemChecks }
+                    return r.systemChecks.isEmpty ? note : r.systemChecks + "；" + note
+                default: break
+                }
+            }
             switch key {
             case "rosterKind": return r.rosterKind
             case "nationalID": return r.nationalID
@@ -233,9 +308,10 @@ public final class SiteBuilder: @unchecked Sendable {
             let r = row
             switch key {
             case "anchor": return anchor
-            case "isRefused": return r.reviewState == ReviewState.refused.rawValue
+            case "isRefused": return refused
             case "stateClass":
-                return r.reviewState == ReviewState.refused.rawValue ? "refused" : (r.reviewState == ReviewState.notAssigned.rawValue ? "unassigned" : "")
+                return refused ? "refused" : (r.reviewState == ReviewState.notAssigned.rawValue ? "unassigned" : "")
+            case "history": return history.isEmpty ? nil : history.map { ["line": $0] }
             case "remedy": return r.reason.isEmpty ? nil : NotAssignedReason(text: r.reason)?.remedy
             case "first": return first
             case "count": return count
@@ -246,7 +322,8 @@ public final class SiteBuilder: @unchecked Sendable {
 
     /// One school's pages: results (one roster per page), details, search index, reports, and
     /// its students' history pages under each county.
-    func renderSchool(_ school: SchoolEntry, rows: [ReportRow], countyNames: [String: String]) throws -> Int {
+    func renderSchool(_ school: SchoolEntry, rows: [ReportRow], history: [Int64: [DecisionHistoryEntry]] = [:],
+                      countyNames: [String: String]) throws -> Int {
         let base = "schools/\(school.code)/"
         var dates: [String] = []
         var byDate: [String: [ReportRow]] = [:]
@@ -274,7 +351,7 @@ public final class SiteBuilder: @unchecked Sendable {
             var rowContexts: [MustacheFrame] = []
             rowContexts.reserveCapacity(dateRows.count)
             for (k, r) in dateRows.enumerated() {
-                rowContexts.append(RowFrame(row: r, anchor: k + 1))
+                rowContexts.append(RowFrame(row: r, anchor: k + 1, history: (history[r.id] ?? []).filter(\.final).map(\.line)))
                 if search.utf8.last != UInt8(ascii: "[") { search += "," }
                 search += "{\"id\":"; JSONText.append(r.nationalID, to: &search)
                 search += ",\"date\":"; JSONText.append(date, to: &search)
@@ -298,12 +375,13 @@ public final class SiteBuilder: @unchecked Sendable {
             try publishSealedFile(path, data: data, account: school.code)
         }
         pages += 3
-        pages += try renderCountyHistories(school, rows: rows, countyNames: countyNames)
+        pages += try renderCountyHistories(school, rows: rows, history: history, countyNames: countyNames)
         return pages
     }
 
     /// The school's students registered in each county, with their history across months.
-    func renderCountyHistories(_ school: SchoolEntry, rows: [ReportRow], countyNames: [String: String]) throws -> Int {
+    func renderCountyHistories(_ school: SchoolEntry, rows: [ReportRow], history: [Int64: [DecisionHistoryEntry]],
+                               countyNames: [String: String]) throws -> Int {
         var byCounty: [String: [ReportRow]] = [:]
         for r in rows where !r.countyCode.isEmpty { byCounty[r.countyCode, default: []].append(r) }
         for (county, countyRows) in byCounty {
@@ -316,7 +394,9 @@ public final class SiteBuilder: @unchecked Sendable {
             order.sort()
             let students: [[String: Any]] = order.map { id in
                 let entries = byStudent[id]!
-                let frames: [MustacheFrame] = entries.enumerated().map { i, r in RowFrame(row: r, anchor: i, first: i == 0, count: entries.count) }
+                let frames: [MustacheFrame] = entries.enumerated().map { i, r in
+                    RowFrame(row: r, anchor: i, first: i == 0, count: entries.count, history: (history[r.id] ?? []).map(\.line), forCounty: true)
+                }
                 return ["entries": frames]
             }
             let title = "\(countyNames[county] ?? county)・\(school.name)"
@@ -434,13 +514,15 @@ public final class SiteBuilder: @unchecked Sendable {
         ]))
     }
 
-    func publishCounty(_ county: County, schools: [SchoolEntry], counts: [RosterCount]) throws {
+    func publishCounty(_ county: County, schools: [SchoolEntry], counts: [RosterCount], awaiting: [String: [String: Int]],
+                       notices: [CountyNotice]) throws {
         let names = Dictionary(uniqueKeysWithValues: schools.map { ($0.code, $0.name) })
         var byDate: [String: [String: Tally]] = [:]
         for c in counts { byDate[c.uploadDate, default: [:]][c.schoolCode, default: Tally()].add(c.reviewState, c.count) }
         let dates = byDate.keys.sorted(by: >).map { date -> [String: Any] in
             let pendingDays = CivilDate.parse(date).map { today.daysSinceEpoch - $0.daysSinceEpoch } ?? 0
             var total = Tally()
+            var totalAwaiting = 0
             let schoolRows = byDate[date]!.sorted { $0.key < $1.key }.map { code, t -> [String: Any] in
                 total.total += t.total; total.pending += t.pending; total.approved += t.approved; total.refused += t.refused
                 var c = t.context
@@ -448,17 +530,32 @@ public final class SiteBuilder: @unchecked Sendable {
                 c["schoolName"] = names[code] ?? code
                 c["href"] = "schools/\(code).html"
                 c["max"] = max(t.total, 1)
+                let waiting = awaiting[date]?[code] ?? 0
+                c["awaiting"] = waiting
+                totalAwaiting += waiting
                 if t.pending > 0 { c["pendingDays"] = pendingDays }
                 return c
             }
             var c = total.context
             c["uploadDate"] = date
             c["schools"] = schoolRows
+            c["awaiting"] = totalAwaiting
+            let workbook = Self.workbookPath(county: county.code, date: date)
+            c["workbookHref"] = "decisions/" + (workbook as NSString).lastPathComponent + ".enc"
+            c["workbookSealed"] = workbook + ".enc"
+            c["workbookName"] = DecisionWorkbook.fileName(county: county.code, uploadDate: date)
             if total.pending > 0 { c["pendingDays"] = pendingDays }
             return c
         }
+        let noticeContexts: [[String: Any]] = notices.map {
+            ["receivedAt": $0.receivedAt, "fileName": $0.fileName, "accepted": $0.accepted, "summary": $0.summary,
+             "problems": $0.problems.map { ["line": $0] }, "hasProblems": !$0.problems.isEmpty]
+        }
         try publisher.publish("counties/\(county.code)/index.html", text: templates.render("county", [
-            "root": "../../", "title": "\(county.name)審核", "countyName": county.name, "today": today.iso, "dates": dates,
+            "root": "../../", "title": "\(county.name)審核", "countyName": county.name, "countyCode": county.code,
+            "today": today.iso, "dates": dates, "notices": noticeContexts,
+            "account": county.code, "accountName": county.name + "政府", "keyHref": "key.json",
+            "unlockNote": "審核名冊含個人資料，已加密保護。",
         ]))
     }
 

@@ -22,6 +22,19 @@ public struct ReportRow: Sendable {
     public var reason: String
     public var checks: String
     public var sourceRow: Int
+    /// The row's id (序號 in decision workbooks).
+    public var id: Int64
+    /// A decision awaiting sign-off (陳核中), shown to the county only.
+    public var draftDecision: String?
+    public var draftComment: String?
+    /// A note from applying a decision (e.g. no open record to end), for the county.
+    public var decisionNote: String?
+
+    /// 審核狀態 as the county sees it: a decision awaiting sign-off is shown with it.
+    public var countyState: String {
+        guard let d = draftDecision else { return reviewState }
+        return "陳核中：\(d)"
+    }
 
     /// 系統檢核: the reason and the check results joined by ；.
     public var systemChecks: String {
@@ -39,14 +52,14 @@ public struct ReportRow: Sendable {
     static let selectColumns = """
         r.upload_date, r.roster_kind, r.national_id, r.name, r.birth_date, r.school_code, r.program, r.grade,
         r.enrolment_status, r.start_date, r.end_date, COALESCE(r.county_code, ''), COALESCE(c.name, ''), r.review_state,
-        r.comment, COALESCE(r.reason, ''), r.checks, r.source_row
+        r.comment, COALESCE(r.reason, ''), r.checks, r.source_row, r.id, r.draft_decision, r.draft_comment, r.decision_note
         """
 
     init(_ row: Row) {
         uploadDate = row[0]; rosterKind = row[1]; nationalID = row[2]; name = row[3]; birthDate = row[4]
         schoolCode = row[5]; program = row[6]; grade = row[7]; status = row[8]; start = row[9]; end = row[10]
         countyCode = row[11]; countyName = row[12]; reviewState = row[13]; comment = row[14]; reason = row[15]
-        checks = row[16]; sourceRow = row[17]
+        checks = row[16]; sourceRow = row[17]; id = row[18]; draftDecision = row[19]; draftComment = row[20]; decisionNote = row[21]
     }
 }
 

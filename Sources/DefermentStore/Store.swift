@@ -101,6 +101,7 @@ public final class DeskStore: @unchecked Sendable {
               data_key BLOB NOT NULL, wrapped_key TEXT NOT NULL, password_set_at TEXT NOT NULL) WITHOUT ROWID;
             """)
         }
+        m.registerMigration("v4-decisions", migrate: migrateDecisions)
         return m
     }
 }

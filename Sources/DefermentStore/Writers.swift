@@ -14,7 +14,7 @@ public final class PersonLookup {
             FROM person WHERE national_id = ?
             """)
         let anyRecord = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM deferment_record)") ?? false
-        recordStatement = anyRecord ? try RawStatement(db, sql: "SELECT start_date, end_date FROM deferment_record WHERE national_id = ?") : nil
+        recordStatement = anyRecord ? try RawStatement(db, sql: "SELECT start_date, end_date FROM deferment_record WHERE national_id = ? AND status = 'active'") : nil
     }
 
     /// The registry's record of a person, if any.
@@ -165,7 +165,8 @@ public final class RosterRowWriter {
               name = excluded.name, birth_date = excluded.birth_date, program = excluded.program, grade = excluded.grade,
               enrolment_status = excluded.enrolment_status, start_date = excluded.start_date, end_date = excluded.end_date,
               experimental = excluded.experimental, county_code = excluded.county_code, review_state = excluded.review_state,
-              reason = excluded.reason, checks = excluded.checks, row_hash = excluded.row_hash
+              reason = excluded.reason, checks = excluded.checks, row_hash = excluded.row_hash,
+              draft_decision = NULL, draft_comment = NULL, decision_note = NULL
             WHERE roster_row.row_hash <> excluded.row_hash AND roster_row.review_state IN ('不分派', '待審核')
             """)
     }

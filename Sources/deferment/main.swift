@@ -74,15 +74,15 @@ struct Deferment: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deferment",
         abstract: "在學緩徵作業 (高中職) — the file-drop deferment desk.",
-        discussion: "Drop rosters into inbox/rosters/ and registry extracts into inbox/registry/, then run or watch.\n\n" + Exit.help,
-        subcommands: [Run.self, Watch.self, Check.self, Report.self, Publish.self, Serve.self, AccountCommand.self, Demo.self, Samples.self])
+        discussion: "Drop rosters into inbox/rosters/, registry extracts into inbox/registry/ and counties' returned decision workbooks into inbox/decisions/<county code>/, then run or watch.\n\n" + Exit.help,
+        subcommands: [Run.self, Watch.self, Check.self, Report.self, Publish.self, Serve.self, AccountCommand.self, DecisionsCommand.self, Demo.self, Samples.self])
 }
 
 /// Prints a run's summary and returns its exit code.
 func printSummary(_ summary: RunSummary) -> Int32 {
     if summary.files.isEmpty { print("沒有待處理的檔案。"); return Exit.ok }
     for f in summary.files {
-        let label = f.kind == .rosters ? "名冊" : (f.kind == .registry ? "役政資料" : "帳號維護")
+        let label = f.kind.label
         switch f.result {
         case .applied(let line): print("✔ \(label) \(f.name)：\(line)")
         case .duplicate(let why): print("＝ \(label) \(f.name)：\(why)")
@@ -378,9 +378,77 @@ struct Report: ParsableCommand {
     }
 }
 
+struct DecisionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decisions",
+        abstract: "County decision workbooks (審核名冊): write one, read a returned one, export deferment records.",
+        subcommands: [Workbook.self, Read.self, Export.self, Synthetic.self])
+
+    struct Workbook: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a county's decision workbook for one upload date, unencrypted (it holds personal data: hand it only to that county).",
+            discussion: Exit.help)
+        @OptionGroup var options: RootOptions
+        @Option(help: "County code, e.g. 63000.") var county: String
+        @Option(help: "Upload date, YYYY-MM-DD.") var date: String
+        @Option(help: "Output file.") var out: String
+        func run() throws {
+            let desk = try options.openDesk(logger: options.makeLogger())
+            guard let day = CivilDate.parse(date) else { print("無法辨識的日期：\(date)"); throw ExitCode(64) }
+            let n = try desk.writeDecisionWorkbook(county: county, uploadDate: day, to: URL(fileURLWithPath: out))
+            print("已寫出 \(out)：\(n) 列")
+        }
+    }
+
+    struct Read: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read a returned decision workbook (XLSX, or CSV exported from it) with the streaming reader and print what it holds; changes nothing.")
+        @Argument(help: "The file.") var file: String
+        func run() throws {
+            do {
+                let r = try ReturnedDecisions.read(URL(fileURLWithPath: file))
+                let decided = r.rows.filter { !$0.decision.trimmingCharacters(in: .whitespaces).isEmpty }.count
+                print("格式 \(r.format)：資料列 \(r.rows.count)，已填審核結果 \(decided)，驗證碼\(r.tokenText == nil ? "缺" : "有")，"
+                      + (r.signOff.isFinal ? "已核定（\(r.signOff.approvedOn!.iso)）" : "未核定（陳核中）"))
+            } catch let e as TableFileError {
+                print("無法讀取：\(e.problem) \(e.fix)")
+                throw ExitCode(Exit.rejected)
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write outbox/exports/deferment-records.csv (every deferment record, for the military-service system).",
+            discussion: Exit.help)
+        @OptionGroup var options: RootOptions
+        func run() throws {
+            let desk = try options.openDesk(logger: options.makeLogger())
+            print("已寫出 \(try desk.exportDefermentRecords().path)")
+        }
+    }
+
+    struct Synthetic: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Benchmark input: write a decision workbook of N made-up rows (no database) to --out.")
+        @Option(help: "Rows.") var rows: Int = 100_000
+        @Option(help: "Output file.") var out: String
+        @Flag(help: "Fill in every row's decision (as a returned workbook).") var decided = false
+        func run() throws {
+            let list = DecisionSamples.rows(rows)
+            let token = DecisionToken(county: "63000", uploadDate: CivilDate(year: 2026, month: 11, day: 15)!)
+            let key = DecisionSamples.benchmarkKey
+            try DecisionWorkbook.write(to: out, countyName: "臺北市", token: token, tokenText: token.signed(with: key), rows: list,
+                                       fill: decided ? { r in RowDecision(word: r.id % 7 == 0 ? .refuse : .approve, comment: r.id % 7 == 0 ? "資料不符，請學校查明" : "") } : nil,
+                                       signOff: decided ? SignOff(reviewer: "王承辦", approver: "李科長", approvedOn: CivilDate(year: 2026, month: 11, day: 30)) : nil)
+            print("已寫出 \(out)：\(rows) 列")
+        }
+    }
+}
+
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Reset a demo root, run the sample rosters of seeds/ through it and print a summary.",
+        abstract: "Reset a demo root and play a full month: month-1 roster, counties' decisions (some signed off, one county only 陳核中), month-2 roster; print a summary.",
         discussion: Exit.help)
 
     @Option(help: "The demo root; it is wiped first.") var root: String = "demo"
@@ -394,16 +462,29 @@ struct Demo: ParsableCommand {
         try DeskPaths(root: rootURL).createFolders()
         let seedsURL = URL(fileURLWithPath: seeds)
         let rosters = try fm.contentsOfDirectory(atPath: seedsURL.appendingPathComponent("rosters").path).sorted()
-        for name in rosters {
-            try fm.copyItem(at: seedsURL.appendingPathComponent("rosters/\(name)"),
-                            to: rootURL.appendingPathComponent("inbox/rosters/\(name)"))
-        }
         var options = try RootOptions.parse(["--root", root, "--seeds", seeds, "--templates", templates])
         options.verbose = false
         let desk = try options.openDesk(logger: options.makeLogger())
         desk.settleSeconds = 0
-        let summary = try desk.runOnce()
-        _ = printSummary(summary)
+        func drop(_ name: String) throws {
+            try fm.copyItem(at: seedsURL.appendingPathComponent("rosters/\(name)"), to: rootURL.appendingPathComponent("inbox/rosters/\(name)"))
+        }
+
+        print("【第 1 個月】學生名冊 \(rosters.first ?? "")")
+        if let first = rosters.first { try drop(first) }
+        _ = printSummary(try desk.runOnce())
+
+        print("\n【縣市審核】各縣市下載審核名冊、填寫後放回 inbox/decisions/<縣市代碼>/")
+        let filled = try DemoCounties.fillDecisionWorkbooks(desk: desk)
+        for line in filled { print("  " + line) }
+        _ = printSummary(try desk.runOnce())
+
+        for name in rosters.dropFirst() {
+            print("\n【下一個月】學生名冊 \(name)")
+            try drop(name)
+            _ = printSummary(try desk.runOnce())
+        }
+
         print("\n依結果統計：")
         let rows = try desk.store.queue.read { db in
             try (String.fetchAll(db, sql: "SELECT review_state || '\t' || COUNT(*) FROM roster_row GROUP BY review_state ORDER BY 1"),
@@ -411,13 +492,17 @@ struct Demo: ParsableCommand {
                  String.fetchAll(db, sql: """
                     SELECT c.name || '\t' || COUNT(*) FROM roster_row r JOIN county c ON c.code = r.county_code
                     GROUP BY c.code ORDER BY COUNT(*) DESC, c.code
-                    """))
+                    """),
+                 Int.fetchOne(db, sql: "SELECT COUNT(*) FROM roster_row WHERE draft_decision IS NOT NULL") ?? 0,
+                 Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deferment_record WHERE status = 'active'") ?? 0)
         }
         for line in rows.0 { print("  " + line) }
+        print("  陳核中（待核定）\t\(rows.3)")
         print("不分派原因：")
         for line in rows.1 { print("  " + line) }
         print("依分派縣市統計：")
         for line in rows.2 { print("  " + line) }
+        print("有效緩徵註記：\(rows.4) 筆（outbox/exports/deferment-records.csv）")
         print("")
         try publish(desk)
         let index = desk.paths.site.appendingPathComponent("index.html").path
@@ -427,6 +512,7 @@ struct Demo: ParsableCommand {
         \((try? String(contentsOf: desk.initialPasswordsFile, encoding: .utf8)) ?? "")
         開啟網站：執行 .build/debug/deferment serve --root \(root) 後以瀏覽器開啟 http://127.0.0.1:8080/
                   （含個人資料的頁面已加密，需在 https 或本機網址輸入帳號密碼解密；不含個資的頁面亦可直接開啟 \(index)）
+        縣市審核：縣市頁面（counties/<縣市代碼>/）登入後下載審核名冊；處理紀錄與退件說明見該頁及 outbox/rejected/decisions/
         匯出報表：.build/debug/deferment report --root \(root) --school \(desk.reference.schools.first?.code ?? "") --format csv
         """)
     }

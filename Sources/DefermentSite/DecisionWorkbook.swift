@@ -1,0 +1,285 @@
+import Crypto
+import Foundation
+import DefermentCore
+import DefermentFiles
+import DefermentStore
+
+/// A column of a decision workbook's roster sheets (審核名冊欄位): the one definition that both
+/// writing the workbook and reading it back use.
+public enum DecisionColumn: String, CaseIterable, Sendable {
+    case rowID = "序號"
+    case schoolCode = "學校代碼"
+    case schoolName = "學校名稱"
+    case nationalID = "身分證字號"
+    case name = "姓名"
+    case birthDate = "出生年月日"
+    case program = "群科"
+    case grade = "年級"
+    case status = "學籍狀態"
+    case start = "緩徵起始日期"
+    case end = "緩徵終止日期"
+    case checks = "系統檢核"
+    case currentState = "目前狀態"
+    case decision = "審核結果"
+    case comment = "審核意見"
+
+    /// Whether county staff fill the column in (every other cell is locked).
+    public var isEditable: Bool { self == .decision || self == .comment }
+    /// The identity cells that must come back exactly as sent.
+    public static let identity: [DecisionColumn] = [.nationalID, .name, .birthDate]
+    /// Column widths in characters.
+    var width: Double {
+        switch self {
+        case .rowID: return 9
+        case .schoolName, .checks: return 28
+        case .comment: return 36
+        case .nationalID, .birthDate, .start, .end: return 13
+        default: return 10
+        }
+    }
+}
+
+/// The token a decision workbook carries (驗證碼): the county and upload date it was issued for,
+/// with an HMAC-SHA256 under the desk's key in `state/`. It proves the workbook came from the
+/// desk for that county and date; rows are checked one by one against the database.
+public struct DecisionToken: Sendable, Equatable {
+    public var county: String
+    public var uploadDate: CivilDate
+
+    public init(county: String, uploadDate: CivilDate) {
+        self.county = county
+        self.uploadDate = uploadDate
+    }
+
+    static let prefix = "DDT1"
+
+    private static func mac(county: String, date: String, key: SymmetricKey) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Data("deferment-decision|\(county)|\(date)".utf8), using: key)
+        return Data(code).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The token text, e.g. `DDT1-63000-20261015-<32 hex digits>`.
+    public func signed(with key: SymmetricKey) -> String {
+        let date = uploadDate.iso.filter { $0 != "-" }
+        return "\(Self.prefix)-\(county)-\(date)-\(Self.mac(county: county, date: date, key: key))"
+    }
+
+    /// Reads and verifies a token; `nil` if it is malformed or its HMAC does not match.
+    public static func verify(_ text: String, key: SymmetricKey) -> DecisionToken? {
+        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "-").map(String.init)
+        guard parts.count == 4, parts[0] == prefix, parts[2].count == 8, let date = CivilDate.parse(parts[2]) else { return nil }
+        let expected = Array(mac(county: parts[1], date: parts[2], key: key).utf8)
+        let given = Array(parts[3].lowercased().utf8)
+        guard expected.count == given.count else { return nil }
+        var diff: UInt8 = 0
+        for (a, b) in zip(expected, given) { diff |= a ^ b }
+        return diff == 0 ? DecisionToken(county: parts[1], uploadDate: date) : nil
+    }
+}
+
+/// Writes a county's decision workbook for one upload date (審核名冊活頁簿) with libxlsxwriter:
+/// a cover with counts, instructions and the sign-off fields, then 申請緩徵名冊 and 離校學生名冊
+/// where only 審核結果 (a dropdown) and 審核意見 can be edited.
+public enum DecisionWorkbook {
+    public static let coverSheet = "封面"
+    public static let tokenLabel = "驗證碼（請勿修改）"
+    public static let reviewerLabel = "承辦人"
+    public static let approverLabel = "核定人"
+    public static let approvedOnLabel = "核定日期"
+
+    /// The sheet of each roster.
+    public static func sheetName(_ kind: RosterKind) -> String { kind == .application ? "申請緩徵名冊" : "離校學生名冊" }
+
+    /// The file name a county downloads.
+    public static func fileName(county: String, uploadDate: String) -> String {
+        "審核名冊-\(county)-\(uploadDate.filter { $0 != "-" }).xlsx"
+    }
+
+    /// The 0-based rows of the sign-off fields on the cover (their values are in column B).
+    static let reviewerRow = 2, approverRow = 3, approvedOnRow = 4
+
+    /// Writes the workbook to `path`.
+    /// - Parameters:
+    ///   - fill: decisions to write into the editable cells instead of the current ones (the
+    ///     demo's county clerk uses it); `nil` from it leaves a row's current decision.
+    ///   - signOff: sign-off values to write into the cover (the demo again).
+    public static func write(to path: String, countyName: String, token: DecisionToken, tokenText: String,
+                             rows: [DecisionSheetRow], fill: ((DecisionSheetRow) -> RowDecision?)? = nil,
+                             signOff: SignOff? = nil) throws {
+        let wb = try XLSXWorkbook(path: path)
+        wb.setProperties(title: "\(countyName)在學緩徵審核名冊 \(token.uploadDate.iso)",
+                         created: Date(timeIntervalSince1970: Double(token.uploadDate.daysSinceEpoch) * 86400))
+        let bold = wb.format(.init(bold: true))
+        let header = wb.format(.init(bold: true, background: 0xDDE6F0))
+        let input = wb.format(.init(background: 0xFFF5CC, unlocked: true))
+        let inputWrap = wb.format(.init(background: 0xFFF5CC, wrap: true, unlocked: true))
+        let red = wb.format(.init(fontColor: 0xC00000))
+        let wrap = wb.format(.init(wrap: true))
+
+        var counts: [String: Int] = [:]
+        for r in rows { counts[r.countyState, default: 0] += 1 }
+        let application = rows.filter { $0.rosterKind == .application }
+        let leaving = rows.filter { $0.rosterKind == .leaving }
+
+        let cover = wb.addSheet(coverSheet)
+        cover.setColumnWidth(0, 22)
+        cover.setColumnWidth(1, 60)
+        cover.write(0, 0, "\(countyName)政府・在學緩徵名冊審核", bold)
+        cover.write(1, 0, tokenLabel); cover.write(1, 1, tokenText)
+        cover.write(reviewerRow, 0, reviewerLabel, bold); cover.write(reviewerRow, 1, signOff?.reviewer ?? "", input)
+        cover.write(approverRow, 0, approverLabel, bold); cover.write(approverRow, 1, signOff?.approver ?? "", input)
+        cover.write(approvedOnRow, 0, approvedOnLabel, bold); cover.write(approvedOnRow, 1, signOff?.approvedOn?.iso ?? "", input)
+        let facts: [(String, String)] = [
+            ("縣市", "\(countyName)（\(token.county)）"), ("上傳日期", token.uploadDate.iso),
+            ("申請緩徵名冊", "\(application.count) 筆"), ("離校學生名冊", "\(leaving.count) 筆"),
+            ("待審核", "\(counts[ReviewState.pending.rawValue] ?? 0) 筆"), ("陳核中", "\(counts["陳核中"] ?? 0) 筆"),
+            ("核准", "\(counts[ReviewState.approved.rawValue] ?? 0) 筆"), ("未核准", "\(counts[ReviewState.refused.rawValue] ?? 0) 筆"),
+        ]
+        for (i, f) in facts.enumerated() { cover.write(6 + i, 0, f.0, bold); cover.write(6 + i, 1, f.1) }
+        let instructions = [
+            "填寫說明",
+            "1. 請於「申請緩徵名冊」「離校學生名冊」兩表的「審核結果」欄選擇「核准」或「未核准」；「未核准」須於「審核意見」欄說明理由。",
+            "2. 「系統檢核」欄列出系統檢查發現的疑點（如逾就學年齡限制、已有未結束之在學緩徵註記、役別不符），請審核時參考。",
+            "3. 其餘欄位（序號、身分證字號、姓名、出生年月日等）已鎖定，請勿修改；修改或刪除鎖定欄位、驗證碼的檔案將整份退件。",
+            "4. 陳核：承辦人填妥審核結果後填寫本頁「承辦人」，存檔後放入 inbox/decisions/\(token.county)/，系統記錄為「陳核中」（學校尚看不到）。",
+            "5. 核定：核定人確認後於本頁填寫「核定人」與「核定日期」（如 115/11/30 或 2026-11-30），再放入同一資料夾，審核結果即生效並通知學校。",
+            "6. 已審核的資料列顯示目前結果；如需更正，修改後依上述程序重新上傳即可，每次變更都會留下紀錄。",
+            "7. 未填審核結果的資料列維持待審核；可分批審核、分次上傳。",
+        ]
+        for (i, line) in instructions.enumerated() { cover.write(16 + i, 0, line, i == 0 ? bold : nil) }
+        cover.protect()
+        cover.activate()
+
+        let columns = DecisionColumn.allCases
+        for (kind, list) in [(RosterKind.application, application), (RosterKind.leaving, leaving)] {
+            let sheet = wb.addSheet(sheetName(kind))
+            for (i, c) in columns.enumerated() { sheet.setColumnWidth(i, c.width) }
+            sheet.write(0, 0, tokenLabel); sheet.write(0, 2, tokenText)
+            // The sign-off as the cover holds it, so a CSV export of this sheet carries it too.
+            for (i, (label, row)) in [(reviewerLabel, reviewerRow), (approverLabel, approverRow), (approvedOnLabel, approvedOnRow)].enumerated() {
+                sheet.write(1, i * 2, label)
+                sheet.write(1, i * 2 + 1, formula: "=IF('\(coverSheet)'!B\(row + 1)=\"\",\"\",'\(coverSheet)'!B\(row + 1))", result: "")
+            }
+            for (i, c) in columns.enumerated() { sheet.write(2, i, c.rawValue, header) }
+            for (n, r) in list.enumerated() {
+                let y = 3 + n
+                var shown = r.shownDecision
+                if let d = fill?(r) { shown = (d.word.rawValue, d.comment) }
+                sheet.write(y, 0, number: Double(r.id))
+                let values = [r.schoolCode, r.schoolName, r.nationalID, r.name, r.birthDate, r.program, r.grade, r.status, r.start, r.end]
+                for (i, v) in values.enumerated() { sheet.write(y, 1 + i, v) }
+                sheet.write(y, 11, r.checks, r.checks.isEmpty ? nil : wrap)
+                sheet.write(y, 12, r.countyState, r.state == .refused && r.draft == nil ? red : nil)
+                sheet.write(y, 13, shown.word, input)
+                sheet.write(y, 14, shown.comment, inputWrap)
+            }
+            let last = max(3, 2 + list.count)
+            sheet.freezeRows(3)
+            sheet.autofilter(firstRow: 2, firstCol: 0, lastRow: last, lastCol: columns.count - 1)
+            sheet.dropdown(firstRow: 3, lastRow: max(3, last), col: 13, values: DecisionWord.allCases.map(\.rawValue),
+                           prompt: "請選擇「核准」或「未核准」；未核准須填寫審核意見")
+            sheet.protect(allowFilter: true)
+        }
+        try wb.close()
+    }
+}
+
+/// A decided (or undecided) row as read back from a returned workbook.
+public struct ReturnedRow: Sendable {
+    /// The sheet it came from (the file name for a CSV).
+    public var sheet: String
+    /// Its row number in that sheet (1-based, as the spreadsheet shows it).
+    public var rowNumber: Int
+    /// 序號 as written; `nil` if unreadable.
+    public var id: Int64?
+    public var identity: [DecisionColumn: String]
+    public var decision: String
+    public var comment: String
+}
+
+/// What a returned decision workbook (or a CSV exported from it) holds.
+public struct ReturnedDecisions: Sendable {
+    public var tokenText: String?
+    public var signOff = SignOff(reviewer: "", approver: "", approvedOn: nil)
+    /// 核定日期 as written when it could not be read as a date.
+    public var unreadableApprovalDate: String?
+    public var rows: [ReturnedRow] = []
+    /// Whether any sheet had the roster header.
+    public var foundHeader = false
+    public var format = ""
+
+    /// Reads a returned file with the streaming readers (the file was saved by Excel,
+    /// LibreOffice or another program, not by us). Throws ``TableFileError`` for an unreadable
+    /// or hostile file.
+    public static func read(_ url: URL, limits: XLSXLimits = .default) throws -> ReturnedDecisions {
+        var result = ReturnedDecisions()
+        let reader = try TableFile.open(url, limits: limits)
+        result.format = reader.formatDescription
+        var fromCover: [String: String] = [:]
+        var fromSheets: [String: String] = [:]
+        if let xlsx = reader as? XLSXReader {
+            for sheet in xlsx.sheets {
+                try xlsx.forEachRow(sheet: sheet.name) { row in
+                    if sheet.name == DecisionWorkbook.coverSheet { collectLabels(row, into: &fromCover) }
+                    else { try result.take(row, sheet: sheet.name, labels: &fromSheets) }
+                }
+            }
+        } else {
+            let name = url.lastPathComponent
+            try reader.forEachRow { row in try result.take(row, sheet: name, labels: &fromSheets) }
+        }
+        // The cover's fields win; a CSV carries them in its second row.
+        func field(_ label: String) -> String {
+            let a = fromCover[label] ?? "", b = fromSheets[label] ?? ""
+            return a.isEmpty ? b : a
+        }
+        let dateText = field(DecisionWorkbook.approvedOnLabel)
+        let date = CivilDate.parse(dateText)
+        if !dateText.isEmpty && date == nil { result.unreadableApprovalDate = dateText }
+        result.signOff = SignOff(reviewer: field(DecisionWorkbook.reviewerLabel), approver: field(DecisionWorkbook.approverLabel), approvedOn: date)
+        if result.tokenText == nil { result.tokenText = fromCover["token"] ?? fromSheets["token"] }
+        return result
+    }
+
+    private static let labels: Set<String> = [DecisionWorkbook.reviewerLabel, DecisionWorkbook.approverLabel, DecisionWorkbook.approvedOnLabel]
+
+    /// Label–value pairs of rows above the header: the token and the sign-off fields.
+    private static func collectLabels(_ row: TableRow, into out: inout [String: String]) {
+        let cells = row.cells.map { $0.trimmingCharacters(in: .whitespaces) }
+        for (i, cell) in cells.enumerated() {
+            if cell.hasPrefix("驗證碼") {
+                if let token = cells.dropFirst(i + 1).first(where: { !$0.isEmpty }), out["token"] == nil { out["token"] = token }
+            } else if labels.contains(cell), i + 1 < cells.count, (out[cell] ?? "").isEmpty {
+                out[cell] = cells[i + 1]
+            }
+        }
+    }
+
+    private var headers: [String: [DecisionColumn: Int]] = [:]
+
+    private mutating func take(_ row: TableRow, sheet: String, labels: inout [String: String]) throws {
+        guard let map = headers[sheet] else {
+            var found: [DecisionColumn: Int] = [:]
+            for (i, cell) in row.cells.enumerated() {
+                if let c = DecisionColumn(rawValue: cell.trimmingCharacters(in: .whitespaces)), found[c] == nil { found[c] = i }
+            }
+            if found[.rowID] != nil && found[.decision] != nil {
+                headers[sheet] = found
+                foundHeader = true
+            } else {
+                Self.collectLabels(row, into: &labels)
+            }
+            return
+        }
+        if row.isBlank { return }
+        func cell(_ c: DecisionColumn) -> String {
+            guard let i = map[c], i < row.cells.count else { return "" }
+            return row.cells[i]
+        }
+        var identity: [DecisionColumn: String] = [:]
+        for c in DecisionColumn.identity { identity[c] = cell(c).trimmingCharacters(in: .whitespaces) }
+        let idText = cell(.rowID).trimmingCharacters(in: .whitespaces)
+        rows.append(ReturnedRow(sheet: sheet, rowNumber: row.number, id: Int64(idText), identity: identity,
+                                decision: cell(.decision), comment: cell(.comment)))
+    }
+}
