@@ -102,21 +102,10 @@ final class SiteFixture {
     }
 
     /// The plaintext of a sealed file (`path` without `.enc`), opened with its account's data key.
-    func opened(_ path: String) throws -> Data {
-        let account = account(of: path)
-        let key = try desk.store.queue.read { db in try DeskStore.accounts(db).first { $0.code == account }!.dataKey }
-        let sealed = try Data(contentsOf: site.appendingPathComponent(path + ".enc"))
-        return try Envelope.open(sealed, key: SymmetricKey(data: key), account: account, path: path + ".enc")
-    }
+    func opened(_ path: String) throws -> Data { try SiteFixtureView(desk: desk).opened(path) }
 
     /// A sealed page's content as a page of its own, for the HTML parser.
-    func openedPageFile(_ path: String) throws -> URL {
-        let html = "<!DOCTYPE html><html lang=\"zh-Hant-TW\"><head><meta charset=\"utf-8\"><title>opened</title></head><body><main>"
-            + String(decoding: try opened(path), as: UTF8.self) + "</main></body></html>"
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("opened-\(UUID().uuidString).html")
-        try Data(html.utf8).write(to: url)
-        return url
-    }
+    func openedPageFile(_ path: String) throws -> URL { try SiteFixtureView(desk: desk).openedPageFile(path) }
 
     func openedPage(_ path: String) throws -> PageOutline { try PageOutline.of(openedPageFile(path)) }
 }
