@@ -132,7 +132,7 @@ struct SiteTests {
         let f = try SiteFixture()
         let page = try f.openedPage("schools/110000/roster-20261015.html")
         let table = try #require(page.tables.first { $0.class == "detail" })
-        #expect(table.rows[0].cells.map(\.text) == ["名冊類別", "身分證字號", "姓名", "出生年月日", "群科", "年級", "學籍狀態", "緩徵起始日期", "緩徵終止日期", "分派縣市", "審核狀態", "縣市政府審核意見", "系統檢核"])
+        #expect(table.rows[0].cells.map(\.text) == ["名冊類別", "身分證字號", "姓名", "出生年月日", "群科", "年級", "學籍狀態", "緩徵起始日期", "緩徵終止日期", "分派縣市", "審核狀態", "縣市政府審核意見", "系統檢核", "審核歷程"])
         let body = table.rows.dropFirst()
         let expected = try count(f.root, "SELECT COUNT(*) FROM roster_row WHERE school_code = '110000' AND upload_date = '2026-10-15'")
         #expect(body.count == expected)
@@ -150,7 +150,7 @@ struct SiteTests {
         let details = try FileManager.default.subpathsOfDirectory(atPath: f.site.path).filter { $0.hasPrefix("schools/") && $0.contains("/roster-") && $0.hasSuffix(".html") }
         let outlines = try PageOutline.of(details.map { try f.openedPageFile($0) })
         let allRows: [PageOutline.Row] = outlines.values.flatMap { (o: PageOutline) -> [PageOutline.Row] in o.tables.first?.rows ?? [] }
-        let unassigned = allRows.filter { (r: PageOutline.Row) -> Bool in r.cells.count == 13 && r.cells[10].text == "不分派" }
+        let unassigned = allRows.filter { (r: PageOutline.Row) -> Bool in r.cells.count == 14 && r.cells[10].text == "不分派" }
         #expect(unassigned.count == (try count(f.root, "SELECT COUNT(*) FROM roster_row WHERE review_state = '不分派'")))
         #expect(unassigned.allSatisfy { $0.cells[12].text.contains("處理方式：") && $0.cells[9].text.isEmpty })
     }
