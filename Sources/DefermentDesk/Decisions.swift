@@ -105,6 +105,7 @@ extension Desk {
                                                       uploadDateSource: nil, format: returned.format)
             var seen: Set<Int64> = []
             var touched: Set<[String]> = []
+            var schoolChanges: [String: [String: (approved: Int, refused: Int)]] = [:]
             for r in returned.rows {
                 let at = "工作表「\(r.sheet)」第 \(r.rowNumber) 列"
                 guard let id = r.id, let row = try DeskStore.decidableRow(db, id: id) else {
@@ -142,12 +143,16 @@ extension Desk {
                             summary.notes.append("\(at)：\(note)")
                         }
                         if decision.word == .approve { summary.approved += 1 } else { summary.refused += 1 }
+                        var change = schoolChanges[row.schoolCode, default: [:]][row.uploadDate, default: (0, 0)]
+                        if decision.word == .approve { change.approved += 1 } else { change.refused += 1 }
+                        schoolChanges[row.schoolCode, default: [:]][row.uploadDate] = change
                         touched.insert([row.schoolCode, row.uploadDate])
                     }
                 }
             }
             try DeskStore.refreshCounts(db, pairs: touched, version: fileID)
             try DeskStore.bumpVersion(db, "county:" + county, fileID)
+            try queueResultNotices(db, county: county, fileID: fileID, changes: schoolChanges)
             try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: returned.rows.count, summary: summary.line, format: returned.format,
                                             uploadDate: token.uploadDate.iso, uploadDateSource: nil)
             try DeskStore.addCountyNotice(db, county: county, fileName: name, accepted: true, summary: summary.line,

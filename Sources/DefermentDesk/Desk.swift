@@ -234,6 +234,12 @@ public final class Desk {
             summary.files.append(outcome)
             if case .failed = outcome.result, shouldStop() { break }
         }
+        do {
+            try queueReminders()
+            try spoolMail()
+        } catch {
+            logger.error("通知信寫入失敗（留待下次）：\(error)")
+        }
         return summary
     }
 
@@ -315,6 +321,7 @@ public final class Desk {
                     let (summary, format) = try RosterIntake(reference: reference).apply(db, fileID: fileID, url: url, originalName: name,
                                                                                          arrivalDay: arrivalDay, progress: report)
                     let line = summary.line(counties: reference.counties)
+                    try self.queueRosterNotices(db, summary: summary)
                     try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: summary.rows, summary: line, format: format,
                                                     uploadDate: summary.uploadDates.max()?.iso, uploadDateSource: summary.uploadDateSource.rawValue)
                     rosterSummary = summary

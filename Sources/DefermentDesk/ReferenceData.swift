@@ -28,6 +28,7 @@ public struct SeedSchool: Sendable, Equatable {
 /// - `rules/service_status.csv`: 兵役狀態, 不得緩徵
 /// - `rules/education_levels.csv`: 教育程度, 已達高中以上程度
 /// - `registry/*.csv|xlsx`: registry extracts loaded at first start and whenever they change
+/// - `settings.csv` (optional): 設定, 值, 說明 — deployment settings (site URL, mail)
 public struct ReferenceData: Sendable {
     public var counties: CountyDirectory
     public var schools: [SeedSchool]
@@ -36,6 +37,8 @@ public struct ReferenceData: Sendable {
     public var fileHashes: [String: String]
     /// Registry extracts under `seeds/registry/`.
     public var registryFiles: [URL]
+    /// Deployment settings (`settings.csv`: 設定, 值, 說明), e.g. the site's public base URL.
+    public var settings: [String: String] = [:]
 
     static let countiesFile = "counties.csv"
     static let schoolsFile = "schools.csv"
@@ -126,11 +129,15 @@ public struct ReferenceData: Sendable {
             .filter { ["csv", "xlsx"].contains($0.pathExtension.lowercased()) }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
         for url in registryFiles { hashes["registry/" + url.lastPathComponent] = try FileDigest.sha256(of: url) }
+        var settings: [String: String] = [:]
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("settings.csv").path) {
+            for r in try table("settings.csv", required: ["設定", "值"]) { settings[r["設定"]!] = r["值"]! }
+        }
         return ReferenceData(
             counties: directoryOfCounties, schools: schools,
             rules: DefermentRules(ageLimits: ageLimits, rosterKindByStatus: kinds, serviceStatusBlocks: service,
                                   educationIsSameOrHigher: education),
-            fileHashes: hashes, registryFiles: registryFiles)
+            fileHashes: hashes, registryFiles: registryFiles, settings: settings)
     }
 }
 

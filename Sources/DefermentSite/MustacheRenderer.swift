@@ -49,9 +49,12 @@ public final class MustacheRenderer: @unchecked Sendable {
     }
 
     private var compiled: [String: [Node]] = [:]
+    /// Whether `{{name}}` HTML-escapes (pages) or not (plain-text e-mail).
+    public let escapesHTML: Bool
 
-    /// Compiles named template sources.
-    public init(templates: [String: String]) throws {
+    /// Compiles named template sources. Pass `escapesHTML: false` only for plain-text output.
+    public init(templates: [String: String], escapesHTML: Bool = true) throws {
+        self.escapesHTML = escapesHTML
         for (name, source) in templates { compiled[name] = try Self.compile(source, name: name) }
     }
 
@@ -217,7 +220,7 @@ public final class MustacheRenderer: @unchecked Sendable {
                 } else {
                     s = Self.text(lookup(path, stack))
                 }
-                if escaped { Self.escape(s, into: &out) } else { out += s }
+                if escaped && escapesHTML { Self.escape(s, into: &out) } else { out += s }
             case .section(let path, let inverted, let children):
                 let value = lookup(path, stack)
                 if inverted {

@@ -102,6 +102,7 @@ public final class DeskStore: @unchecked Sendable {
             """)
         }
         m.registerMigration("v4-decisions", migrate: migrateDecisions)
+        m.registerMigration("v5-mail", migrate: migrateMail)
         return m
     }
 }

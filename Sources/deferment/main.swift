@@ -75,7 +75,7 @@ struct Deferment: ParsableCommand {
         commandName: "deferment",
         abstract: "在學緩徵作業 (高中職) — the file-drop deferment desk.",
         discussion: "Drop rosters into inbox/rosters/, registry extracts into inbox/registry/ and counties' returned decision workbooks into inbox/decisions/<county code>/, then run or watch.\n\n" + Exit.help,
-        subcommands: [Run.self, Watch.self, Check.self, Report.self, Publish.self, Serve.self, AccountCommand.self, DecisionsCommand.self, Demo.self, Samples.self])
+        subcommands: [Run.self, Watch.self, Check.self, Report.self, Publish.self, Serve.self, AccountCommand.self, DecisionsCommand.self, MailCommand.self, Demo.self, Samples.self])
 }
 
 /// Prints a run's summary and returns its exit code.
@@ -148,6 +148,7 @@ struct Watch: ParsableCommand {
         logger.info("監看 \(desk.paths.inbox.path)")
         var rescan = true // a full rescan at start
         var firstPass = true
+        let mail = BackgroundMail()
         var pendingGrowth = false
         while !InboxWatcher.stopRequested {
             if rescan || pendingGrowth {
@@ -158,6 +159,8 @@ struct Watch: ParsableCommand {
                     do { try desk.publishSite() } catch { logger.error("網站更新失敗：\(error)") }
                     firstPass = false
                 }
+                // Delivery runs beside processing, never in its way.
+                mail.start(MailSender(spool: MailSpool(root: desk.mailSpool), settings: desk.mailSettings), logger: logger)
                 rescan = false
             }
             switch watcher.wait(timeout: pendingGrowth ? 0.5 : 1.0) {
@@ -166,6 +169,7 @@ struct Watch: ParsableCommand {
             case .stop: break
             }
         }
+        mail.wait()
         logger.info("收到停止信號，已結束監看")
     }
 }
@@ -442,6 +446,71 @@ struct DecisionsCommand: ParsableCommand {
                                        fill: decided ? { r in RowDecision(word: r.id % 7 == 0 ? .refuse : .approve, comment: r.id % 7 == 0 ? "資料不符，請學校查明" : "") } : nil,
                                        signOff: decided ? SignOff(reviewer: "王承辦", approver: "李科長", approvedOn: CivilDate(year: 2026, month: 11, day: 30)) : nil)
             print("已寫出 \(out)：\(rows) 列")
+        }
+    }
+}
+
+/// Runs mail delivery on a thread of its own, one pass at a time.
+final class BackgroundMail: @unchecked Sendable {
+    private let lock = NSLock()
+    private var running = false
+    private let group = DispatchGroup()
+
+    func start(_ sender: MailSender, logger: Logger) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !running else { return }
+        running = true
+        group.enter()
+        Thread.detachNewThread { [self] in
+            defer { lock.lock(); running = false; lock.unlock(); group.leave() }
+            do {
+                let s = try sender.sendAll()
+                if s.sent + s.failed + s.retrying > 0 {
+                    logger.info("通知信：寄出 \(s.sent)，稍後重試 \(s.retrying)，失敗 \(s.failed)（見 outbox/mail/failed/）")
+                }
+            } catch {
+                logger.error("通知信投遞失敗：\(error)")
+            }
+        }
+    }
+
+    /// Waits for a pass in progress to finish.
+    func wait() { group.wait() }
+}
+
+struct MailCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mail",
+        abstract: "Notification e-mails in outbox/mail/ (written by run and watch).",
+        subcommands: [Send.self])
+
+    struct Send: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deliver the messages waiting in outbox/mail/ through a sendmail-compatible program; each goes to sent/ or, after its retries, to failed/ with the error beside it.",
+            discussion: """
+            The program (default: mail_command in seeds/settings.csv, "msmtp -t") reads the message on stdin and takes the \
+            recipients from its headers. A message whose hand-over was interrupted is moved to failed/ rather than sent twice.
+            Exit codes: 0 nothing failed, 1 a message was moved to failed/, 3 another sender is running.
+            """)
+        @Option(name: .long, help: "The desk's root folder.") var root: String = "."
+        @Option(name: .long, help: "Reference data folder (default: <root>/seeds).") var seeds: String?
+        @Option(help: "The sendmail-compatible command, e.g. \"msmtp --host=127.0.0.1 --port=2525 -t\".") var command: String?
+        @Option(help: "Attempts before a message goes to failed/.") var maxAttempts: Int?
+        @Option(help: "Seconds before the first retry (doubled each time).") var retrySeconds: Double?
+
+        func run() throws {
+            let rootURL = URL(fileURLWithPath: root)
+            let reference = try ReferenceData.load(from: seeds.map { URL(fileURLWithPath: $0) } ?? rootURL.appendingPathComponent("seeds"))
+            var values = reference.settings
+            if let command { values["mail_command"] = command }
+            if let maxAttempts { values["mail_max_attempts"] = String(maxAttempts) }
+            if let retrySeconds { values["mail_retry_seconds"] = String(retrySeconds) }
+            let sender = MailSender(spool: MailSpool(root: DeskPaths(root: rootURL).outbox.appendingPathComponent("mail")), settings: MailSettings(values))
+            let s = try sender.sendAll()
+            if s.busy { print("另一個寄信程序正在執行，本次未處理。"); throw ExitCode(Exit.lockHeld) }
+            print("通知信：寄出 \(s.sent)，稍後重試 \(s.retrying)，等待重試時間 \(s.waiting)，移至 failed/ \(s.failed)")
+            if s.failed > 0 { throw ExitCode(Exit.rejected) }
         }
     }
 }

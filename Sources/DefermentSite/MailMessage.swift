@@ -1,0 +1,139 @@
+import Foundation
+
+/// A notification e-mail (通知信) as RFC 5322 text: UTF-8 headers encoded as RFC 2047
+/// encoded-words, a text/plain body in base64.
+public struct MailMessage: Sendable, Equatable {
+    /// A display name and an address.
+    public struct Mailbox: Sendable, Equatable {
+        public var name: String
+        public var address: String
+        public init(name: String = "", address: String) {
+            self.name = name
+            self.address = address
+        }
+    }
+
+    public var from: Mailbox
+    public var to: Mailbox
+    public var subject: String
+    public var body: String
+    public var date: Date
+    /// Without angle brackets; stable per message so a receiver can drop a duplicate.
+    public var messageID: String
+    /// Extra headers (ASCII names and values), e.g. `X-Deferment-Kind`.
+    public var extraHeaders: [(String, String)] = []
+
+    public init(from: Mailbox, to: Mailbox, subject: String, body: String, date: Date, messageID: String,
+                extraHeaders: [(String, String)] = []) {
+        self.from = from
+        self.to = to
+        self.subject = subject
+        self.body = body
+        self.date = date
+        self.messageID = messageID
+        self.extraHeaders = extraHeaders
+    }
+
+    public static func == (a: MailMessage, b: MailMessage) -> Bool {
+        a.from == b.from && a.to == b.to && a.subject == b.subject && a.body == b.body && a.date == b.date && a.messageID == b.messageID
+    }
+
+    /// The message's bytes, lines ending in CRLF.
+    public var rfc5322: Data {
+        var lines: [String] = []
+        lines.append("From: " + Self.mailbox(from))
+        lines.append("To: " + Self.mailbox(to))
+        lines.append(Self.fold("Subject: " + Self.encodedWords(subject, firstLineUsed: "Subject: ".count)))
+        lines.append("Date: " + Self.rfc5322Date(date))
+        lines.append("Message-ID: <\(messageID)>")
+        lines.append("MIME-Version: 1.0")
+        lines.append("Content-Type: text/plain; charset=UTF-8")
+        lines.append("Content-Transfer-Encoding: base64")
+        for (name, value) in extraHeaders { lines.append("\(name): \(value)") }
+        var text = lines.joined(separator: "\r\n") + "\r\n\r\n"
+        let normalised = body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+        let encoded = Data(normalised.utf8).base64EncodedString()
+        var i = encoded.startIndex
+        while i < encoded.endIndex {
+            let j = encoded.index(i, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex
+            text += encoded[i..<j] + "\r\n"
+            i = j
+        }
+        return Data(text.utf8)
+    }
+
+    static func mailbox(_ m: Mailbox) -> String {
+        guard !m.name.isEmpty else { return "<\(m.address)>" }
+        if m.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " ") }) { return "\(m.name) <\(m.address)>" }
+        return encodedWords(m.name, firstLineUsed: 6) + " <\(m.address)>"
+    }
+
+    /// RFC 2047 `=?UTF-8?B?…?=` words, each at most 75 characters, split on character
+    /// boundaries; plain ASCII text without specials is left as it is.
+    static func encodedWords(_ text: String, firstLineUsed: Int) -> String {
+        if text.allSatisfy({ $0.isASCII && $0 != "=" && $0 != "?" && !$0.isNewline }) && text.count + firstLineUsed <= 78 { return text }
+        var words: [String] = []
+        var chunk = ""
+        // 75 − len("=?UTF-8?B??=") = 63 base64 characters → at most 45 bytes per word.
+        for ch in text where !ch.isNewline {
+            if (chunk + String(ch)).utf8.count > 45 {
+                words.append("=?UTF-8?B?" + Data(chunk.utf8).base64EncodedString() + "?=")
+                chunk = ""
+            }
+            chunk.append(ch)
+        }
+        if !chunk.isEmpty { words.append("=?UTF-8?B?" + Data(chunk.utf8).base64EncodedString() + "?=") }
+        return words.joined(separator: " ")
+    }
+
+    /// Folds a header at the spaces between encoded words so no line passes 78 characters.
+    static func fold(_ header: String) -> String {
+        var lines: [String] = []
+        var current = ""
+        for word in header.split(separator: " ", omittingEmptySubsequences: false) {
+            if !current.isEmpty && current.count + 1 + word.count > 78 {
+                lines.append(current)
+                current = " " + word
+            } else {
+                current += (current.isEmpty ? "" : " ") + word
+            }
+        }
+        lines.append(current)
+        return lines.joined(separator: "\r\n")
+    }
+
+    static func rfc5322Date(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "Asia/Taipei")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+        return f.string(from: date)
+    }
+}
+
+/// The e-mail templates of `templates/mail/` (plain text, zh-TW). Each file's first line is
+/// `Subject: …`; the body follows a blank line. Values are inserted as they are (no HTML escaping).
+public struct MailTemplates: @unchecked Sendable {
+    let renderer: MustacheRenderer
+
+    public init(directory: URL) throws {
+        var templates: [String: String] = [:]
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".mustache") }
+        for name in names {
+            templates[String(name.dropLast(".mustache".count))] = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+        }
+        do { renderer = try MustacheRenderer(templates: templates, escapesHTML: false) } catch { throw SiteError("郵件樣板語法錯誤：\(error)") }
+    }
+
+    /// Renders a template into its subject and body.
+    public func render(_ name: String, _ context: [String: Any]) throws -> (subject: String, body: String) {
+        guard renderer.has(name) else { throw SiteError("缺少郵件樣板 templates/mail/\(name).mustache") }
+        let text = renderer.render(name, context)
+        guard text.hasPrefix("Subject:"), let end = text.range(of: "\n") else {
+            throw SiteError("郵件樣板 templates/mail/\(name).mustache 的第一行須為「Subject: 主旨」")
+        }
+        let subject = text[text.index(text.startIndex, offsetBy: 8)..<end.lowerBound].trimmingCharacters(in: .whitespaces)
+        let body = text[end.upperBound...].drop { $0 == "\n" }
+        return (subject, String(body))
+    }
+}
