@@ -7,10 +7,11 @@ PY ?= python3
 
 # Debian packages the build needs (SQLite headers for GRDB, libxlsxwriter; iconv is in glibc).
 DEB_BUILD := libsqlite3-dev sqlite3 libxlsxwriter-dev pkg-config
-# Debian packages the tests need: a real browser and its driver, and a CJK font for screenshots.
-DEB_TEST := chromium chromium-driver fonts-wqy-microhei
-# Python packages the tests use as independent readers/writers and to drive the browser.
-PIP_TEST := openpyxl selenium
+# Debian packages the tests need: a real browser and its driver, a CJK font for screenshots, and
+# msmtp (the reference sendmail-compatible program; the tests run a real SMTP server on loopback).
+DEB_TEST := chromium chromium-driver fonts-wqy-microhei msmtp
+# Python packages the tests use as independent readers/writers, to drive the browser, and as the SMTP server.
+PIP_TEST := openpyxl selenium aiosmtpd
 # The site benchmark's reference.
 DEB_BENCH := hugo
 
@@ -29,7 +30,7 @@ deps:
 
 deps-test: deps
 	$(call apt_install,$(DEB_TEST))
-	@$(PY) -c "import openpyxl, selenium" 2>/dev/null || $(PY) -m pip install -q $(PIP_TEST)
+	@$(PY) -c "import openpyxl, selenium, aiosmtpd" 2>/dev/null || $(PY) -m pip install -q $(PIP_TEST)
 
 build: deps
 	$(SWIFT) build

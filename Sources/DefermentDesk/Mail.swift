@@ -102,13 +102,17 @@ extension Desk {
         try store.queue.write { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT c.county_code, SUM(c.n), MIN(c.upload_date),
-                       (SELECT MIN(substr(f.received_at, 1, 10)) FROM input_file f WHERE f.kind = 'rosters' AND f.upload_date = MIN(c.upload_date))
+                       (SELECT MIN(f.received_at) FROM input_file f WHERE f.kind = 'rosters' AND f.upload_date = MIN(c.upload_date))
                 FROM roster_counts c WHERE c.review_state = '待審核' AND c.county_code <> '' GROUP BY c.county_code
                 """)
             for r in rows {
                 let county: String = r[0]
                 guard let oldest: String = r[2], let c = reference.counties.county(code: county) else { continue }
-                let since = (r[3] as String?).flatMap(CivilDate.parse) ?? CivilDate.parse(oldest) ?? day
+                // received_at is UTC (SQLite's datetime('now')); days count in the desk's time zone.
+                let utc = DateFormatter()
+                utc.timeZone = TimeZone(identifier: "UTC")
+                utc.dateFormat = "yyyy-MM-dd HH:mm:ss"
+                let since = (r[3] as String?).flatMap(utc.date(from:)).map(Self.day(of:)) ?? CivilDate.parse(oldest) ?? day
                 let days = day.daysSinceEpoch - since.daysSinceEpoch
                 guard days > settings.reminderDays,
                       let to = try DeskStore.notificationAddress(db, account: county, fallback: c.email) else { continue }
@@ -157,7 +161,7 @@ extension Desk {
                 let message = MailMessage(from: settings.from, to: MailMessage.Mailbox(address: first.recipient), subject: subject, body: body,
                                           date: Date(), messageID: "deferment-\(first.id)-\(first.kind)@\(domain)",
                                           extraHeaders: [("X-Deferment-Kind", first.kind), ("Auto-Submitted", "auto-generated"),
-                                                         ("X-Deferment-Queue-IDs", carried.map(String.init).joined(separator: ","))])
+                                                         ("X-Deferment-Queue-IDs", carried.map(String.init).joined(separator: ", "))])
                 try AtomicFile.write(message.rfc5322, to: mailSpool.appendingPathComponent(name))
                 written += 1
             }

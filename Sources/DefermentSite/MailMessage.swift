@@ -38,18 +38,18 @@ public struct MailMessage: Sendable, Equatable {
         a.from == b.from && a.to == b.to && a.subject == b.subject && a.body == b.body && a.date == b.date && a.messageID == b.messageID
     }
 
-    /// The message's bytes, lines ending in CRLF.
+    /// The message's bytes, lines ending in CRLF; header lines folded within 78 characters.
     public var rfc5322: Data {
         var lines: [String] = []
-        lines.append("From: " + Self.mailbox(from))
-        lines.append("To: " + Self.mailbox(to))
+        lines.append(Self.fold("From: " + Self.mailbox(from, used: 6)))
+        lines.append(Self.fold("To: " + Self.mailbox(to, used: 4)))
         lines.append(Self.fold("Subject: " + Self.encodedWords(subject, firstLineUsed: "Subject: ".count)))
         lines.append("Date: " + Self.rfc5322Date(date))
         lines.append("Message-ID: <\(messageID)>")
         lines.append("MIME-Version: 1.0")
         lines.append("Content-Type: text/plain; charset=UTF-8")
         lines.append("Content-Transfer-Encoding: base64")
-        for (name, value) in extraHeaders { lines.append("\(name): \(value)") }
+        for (name, value) in extraHeaders { lines.append(Self.fold("\(name): \(value)")) }
         var text = lines.joined(separator: "\r\n") + "\r\n\r\n"
         let normalised = body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
         let encoded = Data(normalised.utf8).base64EncodedString()
@@ -62,23 +62,27 @@ public struct MailMessage: Sendable, Equatable {
         return Data(text.utf8)
     }
 
-    static func mailbox(_ m: Mailbox) -> String {
+    static func mailbox(_ m: Mailbox, used: Int) -> String {
         guard !m.name.isEmpty else { return "<\(m.address)>" }
         if m.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " ") }) { return "\(m.name) <\(m.address)>" }
-        return encodedWords(m.name, firstLineUsed: 6) + " <\(m.address)>"
+        return encodedWords(m.name, firstLineUsed: used) + " <\(m.address)>"
     }
 
-    /// RFC 2047 `=?UTF-8?B?…?=` words, each at most 75 characters, split on character
-    /// boundaries; plain ASCII text without specials is left as it is.
+    /// RFC 2047 `=?UTF-8?B?…?=` words split on character boundaries: the first fits on the
+    /// header's first line after `firstLineUsed` characters, the others (each on a continuation
+    /// line) are at most 75 characters. Plain ASCII text without specials is left as it is.
     static func encodedWords(_ text: String, firstLineUsed: Int) -> String {
         if text.allSatisfy({ $0.isASCII && $0 != "=" && $0 != "?" && !$0.isNewline }) && text.count + firstLineUsed <= 78 { return text }
+        // An encoded word is 12 characters plus 4 per 3 bytes.
+        func budget(_ width: Int) -> Int { max(3, 3 * ((width - 12) / 4)) }
+        var limit = budget(78 - firstLineUsed)
         var words: [String] = []
         var chunk = ""
-        // 75 − len("=?UTF-8?B??=") = 63 base64 characters → at most 45 bytes per word.
         for ch in text where !ch.isNewline {
-            if (chunk + String(ch)).utf8.count > 45 {
+            if !chunk.isEmpty && (chunk + String(ch)).utf8.count > limit {
                 words.append("=?UTF-8?B?" + Data(chunk.utf8).base64EncodedString() + "?=")
                 chunk = ""
+                limit = budget(75)
             }
             chunk.append(ch)
         }
@@ -86,17 +90,20 @@ public struct MailMessage: Sendable, Equatable {
         return words.joined(separator: " ")
     }
 
-    /// Folds a header at the spaces between encoded words so no line passes 78 characters.
+    /// Folds a header at spaces so no line passes 78 characters where a space allows it; the
+    /// first word after the field name always stays on the first line.
     static func fold(_ header: String) -> String {
         var lines: [String] = []
         var current = ""
+        var words = 0
         for word in header.split(separator: " ", omittingEmptySubsequences: false) {
-            if !current.isEmpty && current.count + 1 + word.count > 78 {
+            if words >= 2 && current.count + 1 + word.count > 78 {
                 lines.append(current)
                 current = " " + word
             } else {
                 current += (current.isEmpty ? "" : " ") + word
             }
+            words += 1
         }
         lines.append(current)
         return lines.joined(separator: "\r\n")
