@@ -10,8 +10,7 @@ public enum DecisionWord: String, Sendable, CaseIterable {
     /// The decision a reviewer wrote, ignoring surrounding (also full-width) spaces; `nil` for
     /// any other word.
     public init?(text: String) {
-        let t = text.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: "\u{3000}")))
-        guard let word = DecisionWord(rawValue: t) else { return nil }
+        guard let word = DecisionWord(rawValue: text.trimmingSpaces()) else { return nil }
         self = word
     }
 
@@ -63,8 +62,8 @@ public enum DecisionRules {
     /// Checks the two editable cells of a row. A row with neither filled is undecided (`nil`).
     /// 未核准 needs a comment; an unknown word is refused.
     public static func read(decision: String, comment: String) -> Result<RowDecision?, DecisionRowProblem> {
-        let word = decision.trimmingCharacters(in: .whitespacesAndNewlines)
-        let note = comment.trimmingCharacters(in: .whitespacesAndNewlines)
+        let word = decision.trimmingSpaces()
+        let note = comment.trimmingSpaces()
         if word.isEmpty {
             if note.isEmpty { return .success(nil) }
             return .failure(DecisionRowProblem(column: "審核結果", message: "已填審核意見但未選審核結果，請選「核准」或「未核准」"))

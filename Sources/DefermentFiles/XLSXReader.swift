@@ -235,10 +235,45 @@ public final class XLSXReader: TableReader {
         return raw
     }
 
+    /// Names of the worksheet's elements and attributes, told apart by their bytes (no string
+    /// comparison in the per-cell path).
+    private enum Name: UInt8 {
+        case row, c, v, t, rPh, other
+        init(_ s: String) {
+            let u = s.utf8
+            switch u.count {
+            case 1:
+                switch u.first! {
+                case UInt8(ascii: "c"): self = .c
+                case UInt8(ascii: "v"): self = .v
+                case UInt8(ascii: "t"): self = .t
+                default: self = .other
+                }
+            case 3: self = s == "row" ? .row : (s == "rPh" ? .rPh : .other)
+            default: self = .other
+            }
+        }
+    }
+
+    /// A cell's type attribute (`t`).
+    private enum CellType {
+        case number, shared, inline, boolean, error, date
+        init(_ s: String) {
+            switch s {
+            case "s": self = .shared
+            case "inlineStr", "str": self = .inline
+            case "b": self = .boolean
+            case "e": self = .error
+            case "d": self = .date
+            default: self = .number
+            }
+        }
+    }
+
     public func forEachRow(_ body: (TableRow) throws -> Void) throws {
         var cells: [String] = []
         var rowNumber = 0
-        var cellType = ""
+        var cellType = CellType.number
         var cellStyle = 0
         var cellColumn = 0
         var value = ""
@@ -255,46 +290,50 @@ public final class XLSXReader: TableReader {
             try streamPart(sheetPath, required: true) { event in
                 switch event {
                 case let .start(name, attrs, _):
-                    switch name {
-                    case "row":
-                        let r = attrs.first(where: { $0.0 == "r" }).flatMap { Int($0.1) }
+                    switch Name(name) {
+                    case .row:
+                        var r: Int? = nil
+                        for (k, v) in attrs where k.utf8.count == 1 && k.utf8.first == UInt8(ascii: "r") { r = Int(v) }
                         rowNumber = r ?? rowNumber + 1
                         cells.removeAll(keepingCapacity: true)
-                    case "c":
-                        cellType = "n"; cellStyle = 0
+                    case .c:
+                        cellType = .number; cellStyle = 0
                         var column: Int? = nil
-                        for (k, v) in attrs {
-                            if k == "t" { cellType = v }
-                            else if k == "s" { cellStyle = Int(v) ?? 0 }
-                            else if k == "r" { column = Self.columnIndex(v) }
+                        for (k, v) in attrs where k.utf8.count == 1 {
+                            switch k.utf8.first! {
+                            case UInt8(ascii: "t"): cellType = CellType(v)
+                            case UInt8(ascii: "s"): cellStyle = Int(v) ?? 0
+                            case UInt8(ascii: "r"): column = Self.columnIndex(v)
+                            default: break
+                            }
                         }
                         cellColumn = column ?? cells.count
                         value = ""
                         cellCount += 1
                         if cellCount > maxCells { throw TableFileError.hostile("儲存格數量超過上限") }
-                    case "v": inValue = true
-                    case "rPh": phoneticDepth += 1
-                    case "t": inInlineT = true
-                    default: break
+                    case .v: inValue = true
+                    case .rPh: phoneticDepth += 1
+                    case .t: inInlineT = true
+                    case .other: break
                     }
                 case let .end(name):
-                    switch name {
-                    case "v": inValue = false
-                    case "t": inInlineT = false
-                    case "rPh": phoneticDepth -= 1
-                    case "c":
+                    switch Name(name) {
+                    case .v: inValue = false
+                    case .t: inInlineT = false
+                    case .rPh: phoneticDepth -= 1
+                    case .c:
                         var text: String
                         switch cellType {
-                        case "s":
+                        case .shared:
                             guard let i = Int(value), i >= 0, i < strings.count else {
                                 throw TableFileError.brokenWorkbook("共用字串索引錯誤（第 \(rowNumber) 列）")
                             }
                             text = strings[i]
-                        case "inlineStr", "str": text = value
-                        case "b": text = value == "1" ? "TRUE" : "FALSE"
-                        case "e": text = ""
-                        case "d": text = String(value.prefix(10))
-                        default:
+                        case .inline: text = value
+                        case .boolean: text = value == "1" ? "TRUE" : "FALSE"
+                        case .error: text = ""
+                        case .date: text = String(value.prefix(10))
+                        case .number:
                             if cellStyle < dateStyles.count, dateStyles[cellStyle], let serial = Double(value),
                                let date = CivilDate(excelSerial: serial, date1904: date1904) {
                                 text = date.iso
@@ -307,13 +346,15 @@ public final class XLSXReader: TableReader {
                             cells.append(contentsOf: repeatElement("", count: cellColumn - cells.count + 1))
                         }
                         cells[cellColumn] = text
-                    case "row":
+                    case .row:
                         let row = TableRow(number: rowNumber, cells: cells)
                         if !row.isBlank { try body(row) }
-                    default: break
+                    case .other: break
                     }
                 case let .text(s):
-                    if inValue || (inInlineT && phoneticDepth == 0) { value += s }
+                    if inValue || (inInlineT && phoneticDepth == 0) {
+                        if value.isEmpty { value = s } else { value += s }
+                    }
                 }
             }
         }

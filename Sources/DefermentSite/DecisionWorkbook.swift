@@ -245,7 +245,7 @@ public struct ReturnedDecisions: Sendable {
 
     /// Label–value pairs of rows above the header: the token and the sign-off fields.
     private static func collectLabels(_ row: TableRow, into out: inout [String: String]) {
-        let cells = row.cells.map { $0.trimmingCharacters(in: .whitespaces) }
+        let cells = row.cells.map { $0.trimmingSpaces() }
         for (i, cell) in cells.enumerated() {
             if cell.hasPrefix("驗證碼") {
                 if let token = cells.dropFirst(i + 1).first(where: { !$0.isEmpty }), out["token"] == nil { out["token"] = token }
@@ -255,16 +255,29 @@ public struct ReturnedDecisions: Sendable {
         }
     }
 
-    private var headers: [String: [DecisionColumn: Int]] = [:]
+    /// Column positions of each sheet's header, in `DecisionColumn.allCases` order (-1: absent).
+    private var headers: [String: [Int]] = [:]
+    /// The header of the sheet being read (looked up once per sheet, not per row).
+    private var current: (sheet: String, map: [Int])?
+
+    private static let columnOrder = DecisionColumn.allCases
+    private static func position(_ c: DecisionColumn) -> Int { columnOrder.firstIndex(of: c)! }
+    private static let rowIDAt = position(.rowID), decisionAt = position(.decision), commentAt = position(.comment)
+    private static let identityAt = DecisionColumn.identity.map { ($0, position($0)) }
 
     private mutating func take(_ row: TableRow, sheet: String, labels: inout [String: String]) throws {
-        guard let map = headers[sheet] else {
-            var found: [DecisionColumn: Int] = [:]
+        if current?.sheet != sheet { current = headers[sheet].map { (sheet, $0) } }
+        guard let map = current?.map else {
+            var found = [Int](repeating: -1, count: Self.columnOrder.count)
             for (i, cell) in row.cells.enumerated() {
-                if let c = DecisionColumn(rawValue: cell.trimmingCharacters(in: .whitespaces)), found[c] == nil { found[c] = i }
+                if let c = DecisionColumn(rawValue: cell.trimmingSpaces()) {
+                    let k = Self.position(c)
+                    if found[k] < 0 { found[k] = i }
+                }
             }
-            if found[.rowID] != nil && found[.decision] != nil {
+            if found[Self.rowIDAt] >= 0 && found[Self.decisionAt] >= 0 {
                 headers[sheet] = found
+                current = (sheet, found)
                 foundHeader = true
             } else {
                 Self.collectLabels(row, into: &labels)
@@ -272,14 +285,14 @@ public struct ReturnedDecisions: Sendable {
             return
         }
         if row.isBlank { return }
-        func cell(_ c: DecisionColumn) -> String {
-            guard let i = map[c], i < row.cells.count else { return "" }
-            return row.cells[i]
+        let cells = row.cells
+        func cell(_ k: Int) -> String {
+            let i = map[k]
+            return i >= 0 && i < cells.count ? cells[i] : ""
         }
         var identity: [DecisionColumn: String] = [:]
-        for c in DecisionColumn.identity { identity[c] = cell(c).trimmingCharacters(in: .whitespaces) }
-        let idText = cell(.rowID).trimmingCharacters(in: .whitespaces)
-        rows.append(ReturnedRow(sheet: sheet, rowNumber: row.number, id: Int64(idText), identity: identity,
-                                decision: cell(.decision), comment: cell(.comment)))
+        for (c, k) in Self.identityAt { identity[c] = cell(k).trimmingSpaces() }
+        rows.append(ReturnedRow(sheet: sheet, rowNumber: row.number, id: Int64(cell(Self.rowIDAt).trimmingSpaces()), identity: identity,
+                                decision: cell(Self.decisionAt), comment: cell(Self.commentAt)))
     }
 }

@@ -411,7 +411,7 @@ struct DecisionsCommand: ParsableCommand {
         func run() throws {
             do {
                 let r = try ReturnedDecisions.read(URL(fileURLWithPath: file))
-                let decided = r.rows.filter { !$0.decision.trimmingCharacters(in: .whitespaces).isEmpty }.count
+                let decided = r.rows.filter { !$0.decision.trimmingSpaces().isEmpty }.count
                 print("格式 \(r.format)：資料列 \(r.rows.count)，已填審核結果 \(decided)，驗證碼\(r.tokenText == nil ? "缺" : "有")，"
                       + (r.signOff.isFinal ? "已核定（\(r.signOff.approvedOn!.iso)）" : "未核定（陳核中）"))
             } catch let e as TableFileError {
