@@ -16,6 +16,9 @@ public struct SiteBuildResult: Sendable {
     /// Schools whose pages were rendered, and those kept as they were.
     public var schoolsRendered = 0
     public var schoolsKept = 0
+    /// Decision workbooks written, and the seconds they took (part of `seconds`).
+    public var workbooks = 0
+    public var workbookSeconds = 0.0
     public var seconds = 0.0
 }
 
@@ -98,7 +101,9 @@ public final class SiteBuilder: @unchecked Sendable {
 
         publisher.indexGroups(Self.group(of:))
         // Decision workbooks: a county's are written again when its version changed.
+        let workbooksStarted = Date()
         var workbooksWritten: [String] = []
+        var workbookJobs: [(County, String)] = []
         for county in counties {
             let dates = decisionDates[county.code] ?? []
             guard !dates.isEmpty else { continue }
@@ -108,9 +113,13 @@ public final class SiteBuilder: @unchecked Sendable {
                 publisher.keep(group: group)
                 continue
             }
-            result.rendered += try publishDecisionWorkbooks(county, dates: dates)
+            workbookJobs += dates.map { (county, $0) }
             workbooksWritten.append(county.code)
         }
+        try publishDecisionWorkbooks(workbookJobs)
+        result.rendered += workbookJobs.count
+        result.workbooks = workbookJobs.count
+        result.workbookSeconds = Date().timeIntervalSince(workbooksStarted)
 
         // Schools: render those whose inputs changed, keep the rest.
         var toRender: [SchoolEntry] = []
@@ -164,38 +173,33 @@ public final class SiteBuilder: @unchecked Sendable {
         "counties/\(county)/decisions/\(date.filter { $0 != "-" }).xlsx"
     }
 
-    /// Writes and seals a county's decision workbooks, one per upload date.
-    func publishDecisionWorkbooks(_ county: County, dates: [String]) throws -> Int {
-        var config = Configuration()
-        config.readonly = true
-        config.busyMode = .timeout(60)
-        let queue = try DatabaseQueue(path: databasePath, configuration: config)
-        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-wb-\(getpid())-\(county.code).xlsx")
-        defer { try? FileManager.default.removeItem(at: temp) }
-        for date in dates {
-            guard let day = CivilDate.parse(date) else { continue }
+    /// Writes and seals decision workbooks (one per county and upload date) on worker threads,
+    /// each with its own read-only connection and temporary file.
+    func publishDecisionWorkbooks(_ jobs: [(County, String)]) throws {
+        try onWorkers(count: jobs.count) { [self] queue, i in
+            let (county, date) = jobs[i]
+            guard let day = CivilDate.parse(date) else { return }
+            let temp = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-wb-\(getpid())-\(county.code)-\(date).xlsx")
+            defer { try? FileManager.default.removeItem(at: temp) }
             let rows = try queue.read { try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date) }
             let token = DecisionToken(county: county.code, uploadDate: day)
             try DecisionWorkbook.write(to: temp.path, countyName: county.name, token: token, tokenText: token.signed(with: decisionKey), rows: rows)
             try publishSealedFile(Self.workbookPath(county: county.code, date: date), data: try Data(contentsOf: temp), account: county.code)
         }
-        return dates.count
     }
 
-    // MARK: - Schools
-
-    /// Renders schools on worker threads, each with its own read-only connection.
-    func renderSchools(_ schools: [SchoolEntry], countyNames: [String: String]) throws -> Int {
-        guard !schools.isEmpty else { return 0 }
+    /// Runs `job(connection, index)` for indexes `0..<count` on up to `workers` threads, each
+    /// with its own read-only database connection; the first error stops the rest and is thrown.
+    func onWorkers(count: Int, _ job: @escaping @Sendable (DatabaseQueue, Int) throws -> Void) throws {
+        guard count > 0 else { return }
         final class Work: @unchecked Sendable {
             let lock = NSLock()
             var next = 0
             var firstError: Error?
-            var rendered = 0
         }
         let work = Work()
         let group = DispatchGroup()
-        for _ in 0..<max(1, min(workers, schools.count)) {
+        for _ in 0..<max(1, min(workers, count)) {
             group.enter()
             let thread = Thread { [self] in
                 defer { group.leave() }
@@ -210,13 +214,8 @@ public final class SiteBuilder: @unchecked Sendable {
                         work.next += 1
                         let stop = work.firstError != nil
                         work.lock.unlock()
-                        if stop || i >= schools.count { return }
-                        let (rows, history) = try queue.read {
-                            (try DeskStore.schoolRows($0, school: schools[i].code),
-                             try DeskStore.decisionHistory($0, school: schools[i].code, includeDrafts: true))
-                        }
-                        let n = try renderSchool(schools[i], rows: rows, history: history, countyNames: countyNames)
-                        work.lock.lock(); work.rendered += n; work.lock.unlock()
+                        if stop || i >= count { return }
+                        try job(queue, i)
                     }
                 } catch {
                     work.lock.lock()
@@ -229,7 +228,23 @@ public final class SiteBuilder: @unchecked Sendable {
         }
         group.wait()
         if let e = work.firstError { throw e }
-        return work.rendered
+    }
+
+    // MARK: - Schools
+
+    /// Renders schools on worker threads, each with its own read-only connection.
+    func renderSchools(_ schools: [SchoolEntry], countyNames: [String: String]) throws -> Int {
+        let lock = NSLock()
+        nonisolated(unsafe) var rendered = 0
+        try onWorkers(count: schools.count) { [self] queue, i in
+            let (rows, history) = try queue.read {
+                (try DeskStore.schoolRows($0, school: schools[i].code),
+                 try DeskStore.decisionHistory($0, school: schools[i].code, includeDrafts: true))
+            }
+            let n = try renderSchool(schools[i], rows: rows, history: history, countyNames: countyNames)
+            lock.lock(); rendered += n; lock.unlock()
+        }
+        return rendered
     }
 
     static func pageName(_ index: Int) -> String { index == 0 ? "index.html" : "page-\(index + 1).html" }

@@ -57,6 +57,10 @@ struct RootOptions: ParsableArguments {
 
     /// Opens the desk, turning the lock and seed errors into their exit codes.
     func openDesk(logger: Logger) throws -> Desk {
+        // Times the database records ("localtime") are the desk's own, Taiwan's, unless the
+        // operator set TZ.
+        setenv("TZ", "Asia/Taipei", 0)
+        tzset()
         do {
             return try Desk(root: rootURL, seeds: seedsURL, templates: templatesURL, logger: logger)
         } catch let held as RootLock.Held {
