@@ -28,7 +28,9 @@ public struct MailSettings: Sendable {
         siteBaseURL = base
         from = MailMessage.Mailbox(name: settings["mail_from_name"] ?? "在學緩徵作業系統",
                                    address: settings["mail_from"] ?? "deferment-desk@localhost")
-        command = (settings["mail_command"] ?? "msmtp -t").split(separator: " ").map(String.init)
+        // DEFERMENT_MAIL_COMMAND overrides the setting (e.g. for a staging machine).
+        let configured = ProcessInfo.processInfo.environment["DEFERMENT_MAIL_COMMAND"] ?? settings["mail_command"] ?? "msmtp -t"
+        command = configured.split(separator: " ").map(String.init)
         maxAttempts = max(1, Int(settings["mail_max_attempts"] ?? "") ?? 5)
         retrySeconds = max(0, Double(settings["mail_retry_seconds"] ?? "") ?? 60)
         reminderDays = max(1, Int(settings["reminder_days"] ?? "") ?? 14)

@@ -80,8 +80,11 @@ struct MailTests {
     }
 
     static func messages(_ desk: Desk, in folder: URL? = nil) throws -> [URL] {
-        let dir = folder ?? desk.mailSpool
-        return try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".eml") }.sorted().map { dir.appendingPathComponent($0) }
+        try messages(folder ?? desk.mailSpool)
+    }
+
+    static func messages(_ dir: URL) throws -> [URL] {
+        try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".eml") }.sorted().map { dir.appendingPathComponent($0) }
     }
 
     /// When messages are written, what they say, and that they say nothing personal.
@@ -229,6 +232,79 @@ struct MailTests {
         #expect(sink.received.isEmpty)
         let note = try String(contentsOf: spool.failed.appendingPathComponent(failed[0].lastPathComponent + ".error.txt"), encoding: .utf8)
         #expect(note.contains("投遞過程中斷"))
+    }
+
+    /// `watch` delivers after each publish, on its own thread: the SMTP server receives the
+    /// county's message while the watcher keeps running.
+    @Test func watchDeliversAfterPublishing() throws {
+        let root = try temporaryRoot()
+        try DeskPaths(root: root).createFolders()
+        let sink = try SMTPSink(folder: root.appendingPathComponent("smtp-received"))
+        defer { sink.stop() }
+        let p = Process()
+        p.executableURL = deferment
+        p.arguments = ["watch", "--root", root.path, "--seeds", seedsFolder.path, "--templates", templatesFolder.path]
+        var env = ProcessInfo.processInfo.environment
+        env["DEFERMENT_MAIL_COMMAND"] = "msmtp --host=127.0.0.1 --port=\(sink.port) --auth=off --tls=off --from=deferment-desk@example.gov.tw -t"
+        env["DEFERMENT_PBKDF2_ROUNDS"] = "2000"
+        p.environment = env
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) }; p.waitUntilExit() }
+        let id = Fixture.id(91)
+        try drop(Fixture.registryHeader + "\(id),0951023,王小明,63000,高中肄業,未經徵兵處理,,\n", as: "reg.csv", into: .registry, root: root)
+        try drop(Fixture.rosterHeader + "\(id),0951023,王小明,110000,範例高中,普通科,3,1151015,1160630,在學,否\n", as: "roster-20261015.csv", into: .rosters, root: root)
+        let deadline = Date().addingTimeInterval(60)
+        while sink.received.isEmpty && Date() < deadline { usleep(100_000) }
+        let received = sink.received
+        #expect(received.count == 1)
+        #expect(received.first?.recipients == ["deferment-63000@example.gov.tw"])
+        #expect(p.isRunning)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(try Self.messages(DeskPaths(root: root).outbox.appendingPathComponent("mail/sent")).count == 1)
+    }
+
+    /// A sender killed (SIGKILL) while the program holds a message: the next pass moves it to
+    /// failed/ with a note and never hands it over again, so it reaches the server at most once.
+    @Test func senderKilledDuringHandOverNeverSendsTwice() throws {
+        let (root, desk) = try Self.cycle()
+        let spooled = try Self.messages(desk)
+        let sink = try SMTPSink(folder: root.appendingPathComponent("smtp-received"))
+        defer { sink.stop() }
+        // A slow sendmail: it waits, then hands the message to msmtp.
+        let slow = root.appendingPathComponent("slow-sendmail.sh")
+        try "#!/bin/sh\nsleep 2\nexec msmtp \"$@\"\n".write(to: slow, atomically: true, encoding: .utf8)
+        chmod(slow.path, 0o755)
+        let command = "\(slow.path) --host=127.0.0.1 --port=\(sink.port) --auth=off --tls=off --from=deferment-desk@example.gov.tw -t"
+        let p = Process()
+        p.executableURL = deferment
+        p.arguments = ["mail", "send", "--root", root.path, "--seeds", seedsFolder.path, "--command", command]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let spool = MailSpool(root: desk.mailSpool)
+        let deadline = Date().addingTimeInterval(20)
+        var inFlight: [String] = []
+        while inFlight.isEmpty && Date() < deadline {
+            inFlight = ((try? FileManager.default.contentsOfDirectory(atPath: spool.sending.path)) ?? []).filter { $0.hasSuffix(".eml") }
+            usleep(20_000)
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let interrupted = try #require(inFlight.first)
+        sleep(3) // the orphaned sendmail may still deliver it: that is the one time it goes out
+        let command2 = "msmtp --host=127.0.0.1 --port=\(sink.port) --auth=off --tls=off --from=deferment-desk@example.gov.tw -t"
+        let r = try runCLI(["mail", "send", "--root", root.path, "--seeds", seedsFolder.path, "--command", command2])
+        #expect(r.out.contains("移至 failed/ 1"))
+        #expect(FileManager.default.fileExists(atPath: spool.failed.appendingPathComponent(interrupted).path))
+        // Every other message went out exactly once; the interrupted one at most once.
+        let ids = try ParsedMail.parse(sink.received.map(\.message)).values.map(\.message_id)
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.count == spooled.count || ids.count == spooled.count - 1)
+        #expect(try Self.messages(desk, in: spool.sent).count == spooled.count - 1)
     }
 
     /// Spooling is idempotent: a crash after writing a message but before marking it spooled
