@@ -75,8 +75,10 @@ final class SiteFixture {
         try drop(Fixture.rosterHeader + "\(id),0950612,\"\(Self.hostileName)\",110037,範例高中,普通科,3,1151015,1160630,在學,否\n", as: "x-20261015.csv", into: .rosters, root: root)
         desk = try Desk(root: root, seeds: seedsFolder, templates: templatesFolder)
         desk.settleSeconds = 0
+        // A county's returned file that is refused: its notice appears on the county's page.
+        try "不是審核名冊\n".write(to: desk.paths.decisions(county: "63000").appendingPathComponent("notes.csv"), atomically: true, encoding: .utf8)
         _ = try desk.runOnce()
-        // County decisions, as the decisions stage will record them.
+        // County decisions set directly (DecisionTests goes through returned workbooks).
         try desk.store.queue.write { db in
             try db.execute(sql: """
                 UPDATE roster_row SET review_state = '未核准', comment = '=HYPERLINK("http://x")<b>請補件</b>'
@@ -231,6 +233,13 @@ struct SiteTests {
         for p in people { #expect(!files.contains { $0.contains(p[0]) }) }
         // Personal files exist only sealed: no plain report, index or detail content.
         #expect(!files.contains { $0.hasSuffix("report.xlsx") || $0.hasSuffix("report.csv") || $0.hasSuffix("search-index.json") })
+        // Decision workbooks exist for the counties, sealed only.
+        let workbooks = files.filter { $0.hasPrefix("counties/") && $0.contains("/decisions/") }
+        #expect(workbooks.count >= 20)
+        #expect(workbooks.allSatisfy { $0.hasSuffix(".xlsx.enc") })
+        // The county page's notices (a refused file) are there, without personal data (checked above).
+        let county = try String(contentsOf: f.site.appendingPathComponent("counties/63000/index.html"), encoding: .utf8)
+        #expect(county.contains("notes.csv") && county.contains("退件"))
     }
 
     @Test func reportWorkbookReadBackWithOpenpyxl() throws {
