@@ -9,7 +9,7 @@ Usage: python3 bench/intake_bench.py [--rows N] [--schools N] [--bin PATH]
 """
 import json, os, shutil, subprocess, sys, time
 
-from common import SEEDS, fresh_root, generated_input, parse_args
+from common import SEEDS, TEMPLATES, fresh_root, generated_input, parse_args
 
 
 def timed(cmd, **kw):
@@ -40,16 +40,16 @@ def main():
     root = fresh_root(os.path.join(args.out, "root-full"))
     shutil.copy(registry, os.path.join(root, "inbox/registry"))
     shutil.copy(roster, os.path.join(root, "inbox/rosters"))
-    full_s, full_rss = timed([args.bin, "run", "--root", root, "--seeds", seeds, "--settle", "0", "--no-site"],
+    full_s, full_rss = timed([args.bin, "run", "--root", root, "--seeds", seeds, "--templates", TEMPLATES, "--settle", "0", "--no-site"],
                              stdout=subprocess.DEVNULL)
 
     # Ours, roster only: the registry applied beforehand (untimed), then the roster.
     root2 = fresh_root(os.path.join(args.out, "root-roster"))
     shutil.copy(registry, os.path.join(root2, "inbox/registry"))
-    subprocess.run([args.bin, "run", "--root", root2, "--seeds", seeds, "--settle", "0", "--no-site"],
+    subprocess.run([args.bin, "run", "--root", root2, "--seeds", seeds, "--templates", TEMPLATES, "--settle", "0", "--no-site"],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     shutil.copy(roster, os.path.join(root2, "inbox/rosters"))
-    roster_s, roster_rss = timed([args.bin, "run", "--root", root2, "--seeds", seeds, "--settle", "0", "--no-site"],
+    roster_s, roster_rss = timed([args.bin, "run", "--root", root2, "--seeds", seeds, "--templates", TEMPLATES, "--settle", "0", "--no-site"],
                                  stdout=subprocess.DEVNULL)
 
     rows = [
