@@ -404,4 +404,22 @@ struct BrowserTests {
         #expect(out.contains("OK"), "\(out)")
         #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("03-detail-red-and-shading.png").path))
     }
+
+    @Test func countyPageAndDecisionWorkbookInChromium() throws {
+        let f = try SiteFixture()
+        let server = PreviewServer(root: f.site, port: 0)
+        let port = try server.bind()
+        final class Flag: @unchecked Sendable { var stop = false }
+        let flag = Flag()
+        Thread { server.serve(shouldStop: { flag.stop }) }.start()
+        defer { flag.stop = true }
+        let password = "correct horse 63000"
+        try f.desk.setPassword(code: "63000", password: password, rounds: Envelope.defaultRounds)
+        try f.desk.publishSite()
+        let artifacts = repositoryRoot.appendingPathComponent("test-artifacts/browser-county")
+        let out = try pythonOutput([scriptsFolder.appendingPathComponent("browser_county.py").path,
+                                    "http://127.0.0.1:\(port)", "63000", "20261015", artifacts.path, password])
+        #expect(out.contains("OK"), "\(out)")
+        #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("01-logged-in.png").path))
+    }
 }
