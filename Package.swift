@@ -49,7 +49,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "DefermentCoreTests", dependencies: ["DefermentCore"]),
-        .testTarget(name: "DefermentFilesTests", dependencies: ["DefermentFiles", "DefermentCore"]),
-        .testTarget(name: "DefermentDeskTests", dependencies: ["DefermentDesk", "DefermentStore", "DefermentFiles", "DefermentCore", "DefermentSite"]),
+        // Fixtures and helper scripts are read from the source tree at test time.
+        .testTarget(name: "DefermentFilesTests", dependencies: ["DefermentFiles", "DefermentCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "DefermentDeskTests", dependencies: ["DefermentDesk", "DefermentStore", "DefermentFiles", "DefermentCore", "DefermentSite"],
+                    exclude: ["Fixtures", "Scripts"]),
     ]
 )
