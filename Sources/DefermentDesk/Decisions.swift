@@ -118,8 +118,8 @@ extension Desk {
                 }
                 let stored: [DecisionColumn: String] = [.nationalID: row.nationalID, .name: row.name, .birthDate: row.birthDate]
                 for c in DecisionColumn.identity where (r.identity[c] ?? "") != stored[c]! {
-                    throw FileRejection(problem: "\(at)「\(c.rawValue)」與系統產生時不同（鎖定欄位不得修改）。",
-                                        fix: "請重新下載審核名冊，只填寫「審核結果」與「審核意見」兩欄後上傳。")
+                    throw FileRejection(problem: "\(at)「\(c.rawValue)」與系統產生時不同（鎖定欄位不得修改；若學校已重送此列更正資料，也會如此）。",
+                                        fix: "請重新下載審核名冊（會顯示最新資料與已填的審核結果），只填寫「審核結果」與「審核意見」兩欄後上傳。")
                 }
                 switch DecisionRules.read(decision: r.decision, comment: r.comment) {
                 case .failure(let p):
