@@ -150,7 +150,7 @@ extension Desk {
                     }
                 }
             }
-            try DeskStore.refreshCounts(db, pairs: touched, version: fileID)
+            try DeskStore.refreshCounts(db, pairs: touched, version: fileID, workbookCounties: [county])
             try DeskStore.bumpVersion(db, "county:" + county, fileID)
             try queueResultNotices(db, county: county, fileID: fileID, changes: schoolChanges)
             try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: returned.rows.count, summary: summary.line, format: returned.format,

@@ -112,6 +112,8 @@ public struct RosterFileSummary: Sendable {
     public var uploadDateSource: UploadDateSource = .arrival
     /// (school code, upload date) pairs the file wrote.
     public var touched: Set<[String]> = []
+    /// Counties given a new or changed row (their decision workbooks change).
+    public var changedCounties: Set<String> = []
 
     /// One line for logs and the ledger: counts only.
     public func line(counties: CountyDirectory) -> String {
@@ -225,8 +227,10 @@ public struct RosterIntake {
                 summary.newSchools.append(code)
             }
             switch try writer.write(row) {
-            case .inserted: break
-            case .replaced: summary.replaced += 1
+            case .inserted: if let c = row.assessment.countyCode { summary.changedCounties.insert(c) }
+            case .replaced:
+                summary.replaced += 1
+                if let c = row.assessment.countyCode { summary.changedCounties.insert(c) }
             case .duplicate: summary.duplicates += 1
             }
             summary.rows += 1
@@ -244,7 +248,7 @@ public struct RosterIntake {
             throw FileRejection(problem: "檔案只有標題列，沒有任何學生資料。", fix: "請確認匯出範圍後重新上傳。")
         }
         summary.uploadDateSource = result.source
-        try DeskStore.refreshCounts(db, pairs: summary.touched, version: fileID)
+        try DeskStore.refreshCounts(db, pairs: summary.touched, version: fileID, workbookCounties: summary.changedCounties)
         return (summary, result.format)
     }
 }

@@ -100,21 +100,20 @@ public final class SiteBuilder: @unchecked Sendable {
         }
 
         publisher.indexGroups(Self.group(of:))
-        // Decision workbooks: a county's are written again when its version changed.
+        // Decision workbooks: one per county and upload date, written again only when a file
+        // touched that county's rows of that date (or the templates or code changed).
         let workbooksStarted = Date()
-        var workbooksWritten: [String] = []
         var workbookJobs: [(County, String)] = []
         for county in counties {
-            let dates = decisionDates[county.code] ?? []
-            guard !dates.isEmpty else { continue }
-            let key = "county:" + county.code, group = "workbooks:" + county.code
-            let unchanged = !force && state[group].map { $0.0 == (versions[key] ?? 0) && $0.1 == fp } == true
-            if unchanged && publisher.stillPresent(group: group) {
-                publisher.keep(group: group)
-                continue
+            for date in decisionDates[county.code] ?? [] {
+                let key = DeskStore.workbookKey(county: county.code, uploadDate: date)
+                let unchanged = !force && state[key].map { $0.0 == (versions[key] ?? 0) && $0.1 == fp } == true
+                if unchanged && publisher.stillPresent(group: key) {
+                    publisher.keep(group: key)
+                } else {
+                    workbookJobs.append((county, date))
+                }
             }
-            workbookJobs += dates.map { (county, $0) }
-            workbooksWritten.append(county.code)
         }
         try publishDecisionWorkbooks(workbookJobs)
         result.rendered += workbookJobs.count
@@ -142,8 +141,9 @@ public final class SiteBuilder: @unchecked Sendable {
                 let key = "school:" + school.code
                 try DeskStore.recordSiteState(db, key, version: versions[key] ?? 0, fingerprint: fp)
             }
-            for county in workbooksWritten {
-                try DeskStore.recordSiteState(db, "workbooks:" + county, version: versions["county:" + county] ?? 0, fingerprint: fp)
+            for (county, date) in workbookJobs {
+                let key = DeskStore.workbookKey(county: county.code, uploadDate: date)
+                try DeskStore.recordSiteState(db, key, version: versions[key] ?? 0, fingerprint: fp)
             }
         }
         result.written = publisher.written.count
@@ -153,7 +153,7 @@ public final class SiteBuilder: @unchecked Sendable {
     }
 
     /// The group of pages a site path belongs to: `school:<code>` for `schools/<code>/…` and
-    /// `counties/<county>/schools/<code>.html(.enc)`; `workbooks:<county>` for
+    /// `counties/<county>/schools/<code>.html(.enc)`; `workbook:<county>:<upload date>` for
     /// `counties/<county>/decisions/…`.
     static func group(of path: String) -> String? {
         let parts = path.split(separator: "/")
@@ -162,7 +162,10 @@ public final class SiteBuilder: @unchecked Sendable {
             if parts[3].hasSuffix(".html") { return "school:" + parts[3].dropLast(5) }
             if parts[3].hasSuffix(".html.enc") { return "school:" + parts[3].dropLast(9) }
         }
-        if parts.count == 4 && parts[0] == "counties" && parts[2] == "decisions" { return "workbooks:" + parts[1] }
+        if parts.count == 4 && parts[0] == "counties" && parts[2] == "decisions", parts[3].count >= 8 {
+            let d = Array(parts[3].prefix(8))
+            return DeskStore.workbookKey(county: String(parts[1]), uploadDate: "\(String(d[0..<4]))-\(String(d[4..<6]))-\(String(d[6..<8]))")
+        }
         return nil
     }
 

@@ -128,10 +128,22 @@ extension DeskStore {
     }
 
     /// Recomputes the aggregates of some (school, upload date) pairs and bumps the versions of
-    /// the schools and counties concerned to `version`.
-    public static func refreshCounts(_ db: Database, pairs: Set<[String]>, version: Int64) throws {
+    /// the schools and counties concerned to `version`, and of those counties' decision workbooks
+    /// of those dates. With `workbookCounties`, only the workbooks of those counties and of
+    /// counties whose counts changed (a row that moved away) are bumped: a file that rewrote one
+    /// school's rows of a few counties leaves the other counties' workbooks alone.
+    public static func refreshCounts(_ db: Database, pairs: Set<[String]>, version: Int64, workbookCounties: Set<String>? = nil) throws {
         var counties = Set<String>()
+        func snapshot(_ pair: [String]) throws -> [String: Set<String>] {
+            var result: [String: Set<String>] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT county_code, roster_kind || '|' || review_state || '|' || n FROM roster_counts WHERE school_code = ? AND upload_date = ?",
+                                        arguments: [pair[0], pair[1]]) {
+                result[row[0], default: []].insert(row[1])
+            }
+            return result
+        }
         for pair in pairs {
+            let before = workbookCounties == nil ? [:] : try snapshot(pair)
             try db.execute(sql: "DELETE FROM roster_counts WHERE school_code = ? AND upload_date = ?", arguments: [pair[0], pair[1]])
             try db.execute(sql: """
                 INSERT INTO roster_counts(school_code, upload_date, county_code, roster_kind, review_state, n, oldest_pending)
@@ -140,11 +152,24 @@ extension DeskStore {
                 FROM roster_row WHERE school_code = ? AND upload_date = ?
                 GROUP BY COALESCE(county_code, ''), roster_kind, review_state
                 """, arguments: [pair[0], pair[1]])
-            counties.formUnion(try String.fetchAll(db, sql: "SELECT DISTINCT county_code FROM roster_counts WHERE school_code = ? AND upload_date = ?", arguments: [pair[0], pair[1]]))
+            let touched = try String.fetchAll(db, sql: "SELECT DISTINCT county_code FROM roster_counts WHERE school_code = ? AND upload_date = ?", arguments: [pair[0], pair[1]])
+            counties.formUnion(touched)
+            // The decision workbook of each county concerned and this upload date.
+            var workbooks = Set(touched)
+            if let only = workbookCounties {
+                let after = try snapshot(pair)
+                workbooks = only.union(Set(before.keys).union(after.keys).filter { before[$0] != after[$0] })
+            }
+            for c in workbooks where !c.isEmpty {
+                try bumpVersion(db, workbookKey(county: c, uploadDate: pair[1]), version)
+            }
             try bumpVersion(db, "school:" + pair[0], version)
         }
         for c in counties where !c.isEmpty { try bumpVersion(db, "county:" + c, version) }
     }
+
+    /// The group key of a county's decision workbook for one upload date (ISO).
+    public static func workbookKey(county: String, uploadDate: String) -> String { "workbook:\(county):\(uploadDate)" }
 
     /// Marks a group of pages as changed at `version`.
     public static func bumpVersion(_ db: Database, _ key: String, _ version: Int64) throws {

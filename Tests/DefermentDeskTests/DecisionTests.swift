@@ -174,8 +174,13 @@ struct DecisionTests {
             "decisions": [["sheet": Self.application, "row": 2, "decision": "未核准", "comment": "待補件"]],
             "signoff": ["reviewer": "王承辦"],
         ])
-        _ = try f.submit(pending)
         try f.desk.publishSite()
+        _ = try f.submit(pending)
+        // Republishing after one county's decisions rewrites that county's workbook of that
+        // date only (and the pages of the schools concerned).
+        let republished = try f.desk.publishSite()
+        #expect(republished.workbooks == 1)
+        #expect(republished.schoolsRendered >= 1 && republished.schoolsRendered < 30)
         let site = SiteFixtureView(desk: f.desk)
 
         // The school's details: row 0 red 未核准 with its comment and history; row 2 still 待審核.
@@ -213,6 +218,32 @@ struct DecisionTests {
         // The overview counts the final decisions.
         let overview = try PageOutline.of(f.desk.paths.site.appendingPathComponent("overview.html"))
         #expect(overview.tables[0].rows.contains { $0.cells.count > 4 && $0.cells.contains { $0.text == "1" } })
+    }
+
+    /// A school's resent row rewrites only the decision workbook of that row's county and date.
+    @Test func aResentRowRewritesOnlyItsCountysWorkbook() throws {
+        let f = try DecisionFixture()
+        try f.desk.publishSite()
+        let r = try #require(try f.desk.store.queue.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT national_id, birth_date, name, school_code, grade, start_date, end_date, enrolment_status, county_code
+                FROM roster_row WHERE review_state = '待審核' AND roster_kind = '申請緩徵' ORDER BY id LIMIT 1
+                """)
+        })
+        let v: [String] = (0..<8).map { (r[$0] as String?) ?? "" }
+        let fields: [String] = [v[0], v[1], v[2], v[3], "範例高中", "資訊科", v[4], v[5], v[6], v[7], "否"]
+        let line = fields.joined(separator: ",")
+        try drop(Fixture.rosterHeader + line + "\n", as: "resend-20261015.csv", into: .rosters, root: f.root)
+        let outcome = try #require(try f.desk.runOnce().files.first)
+        #expect(outcome.roster?.replaced == 1)
+        let republished = try f.desk.publishSite()
+        #expect(republished.workbooks == 1)
+        let county: String = r[8]
+        let workbook = try SiteFixtureView(desk: f.desk).opened("counties/\(county)/decisions/20261015.xlsx")
+        let plain = f.root.appendingPathComponent("resent.xlsx")
+        try workbook.write(to: plain)
+        let rows = try #require(try f.readBack(plain)[Self.application])
+        #expect(rows.contains { $0["身分證字號"]?.string == (r[0] as String) && $0["群科"]?.string == "資訊科" })
     }
 
     /// Every way a whole file is refused, each with a zh-TW report to the county, on its page,
