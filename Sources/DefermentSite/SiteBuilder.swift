@@ -16,7 +16,8 @@ public struct SiteBuildResult: Sendable {
     /// Schools whose pages were rendered, and those kept as they were.
     public var schoolsRendered = 0
     public var schoolsKept = 0
-    /// Decision workbooks written, and the seconds they took (part of `seconds`).
+    /// Decision workbooks written, and the seconds they took summed over the worker threads
+    /// (they run beside school pages, so divide by the workers for their share of `seconds`).
     public var workbooks = 0
     public var workbookSeconds = 0.0
     public var seconds = 0.0
@@ -102,7 +103,6 @@ public final class SiteBuilder: @unchecked Sendable {
         publisher.indexGroups(Self.group(of:))
         // Decision workbooks: one per county and upload date, written again only when a file
         // touched that county's rows of that date (or the templates or code changed).
-        let workbooksStarted = Date()
         var workbookJobs: [(County, String)] = []
         for county in counties {
             for date in decisionDates[county.code] ?? [] {
@@ -115,10 +115,6 @@ public final class SiteBuilder: @unchecked Sendable {
                 }
             }
         }
-        try publishDecisionWorkbooks(workbookJobs)
-        result.rendered += workbookJobs.count
-        result.workbooks = workbookJobs.count
-        result.workbookSeconds = Date().timeIntervalSince(workbooksStarted)
 
         // Schools: render those whose inputs changed, keep the rest.
         var toRender: [SchoolEntry] = []
@@ -133,8 +129,11 @@ public final class SiteBuilder: @unchecked Sendable {
                 toRender.append(school)
             }
         }
-        let rendered = try renderSchools(toRender, countyNames: countyNames)
-        result.rendered += rendered
+        // Workbooks (the longest jobs) first, then schools, on one pool of workers.
+        let (rendered, workbookSeconds) = try renderJobs(workbooks: workbookJobs, schools: toRender, countyNames: countyNames)
+        result.rendered += rendered + workbookJobs.count
+        result.workbooks = workbookJobs.count
+        result.workbookSeconds = workbookSeconds
         result.schoolsRendered = toRender.count
         try store.queue.write { db in
             for school in toRender {
@@ -176,19 +175,40 @@ public final class SiteBuilder: @unchecked Sendable {
         "counties/\(county)/decisions/\(date.filter { $0 != "-" }).xlsx"
     }
 
-    /// Writes and seals decision workbooks (one per county and upload date) on worker threads,
-    /// each with its own read-only connection and temporary file.
-    func publishDecisionWorkbooks(_ jobs: [(County, String)]) throws {
-        try onWorkers(count: jobs.count) { [self] queue, i in
-            let (county, date) = jobs[i]
-            guard let day = CivilDate.parse(date) else { return }
-            let temp = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-wb-\(getpid())-\(county.code)-\(date).xlsx")
-            defer { try? FileManager.default.removeItem(at: temp) }
-            let rows = try queue.read { try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date) }
-            let token = DecisionToken(county: county.code, uploadDate: day)
-            try DecisionWorkbook.write(to: temp.path, countyName: county.name, token: token, tokenText: token.signed(with: decisionKey), rows: rows)
-            try publishSealedFile(Self.workbookPath(county: county.code, date: date), data: try Data(contentsOf: temp), account: county.code)
+    /// Writes and seals decision workbooks (one per county and upload date) and renders schools'
+    /// pages, on one pool of worker threads. Returns the school files rendered and the seconds
+    /// the workbooks took, summed over the threads.
+    func renderJobs(workbooks: [(County, String)], schools: [SchoolEntry], countyNames: [String: String]) throws -> (Int, Double) {
+        let lock = NSLock()
+        nonisolated(unsafe) var rendered = 0
+        nonisolated(unsafe) var workbookSeconds = 0.0
+        try onWorkers(count: workbooks.count + schools.count) { [self] queue, i in
+            if i < workbooks.count {
+                let started = Date()
+                try publishDecisionWorkbook(county: workbooks[i].0, date: workbooks[i].1, queue: queue)
+                lock.lock(); workbookSeconds += Date().timeIntervalSince(started); lock.unlock()
+                return
+            }
+            let school = schools[i - workbooks.count]
+            let (rows, history) = try queue.read {
+                (try DeskStore.schoolRows($0, school: school.code),
+                 try DeskStore.decisionHistory($0, school: school.code, includeDrafts: true))
+            }
+            let n = try renderSchool(school, rows: rows, history: history, countyNames: countyNames)
+            lock.lock(); rendered += n; lock.unlock()
         }
+        return (rendered, workbookSeconds)
+    }
+
+    /// Writes and seals one county's decision workbook for an upload date.
+    func publishDecisionWorkbook(county: County, date: String, queue: DatabaseQueue) throws {
+        guard let day = CivilDate.parse(date) else { return }
+        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-wb-\(getpid())-\(county.code)-\(date).xlsx")
+        defer { try? FileManager.default.removeItem(at: temp) }
+        let rows = try queue.read { try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date) }
+        let token = DecisionToken(county: county.code, uploadDate: day)
+        try DecisionWorkbook.write(to: temp.path, countyName: county.name, token: token, tokenText: token.signed(with: decisionKey), rows: rows)
+        try publishSealedFile(Self.workbookPath(county: county.code, date: date), data: try Data(contentsOf: temp), account: county.code)
     }
 
     /// Runs `job(connection, index)` for indexes `0..<count` on up to `workers` threads, each
@@ -234,21 +254,6 @@ public final class SiteBuilder: @unchecked Sendable {
     }
 
     // MARK: - Schools
-
-    /// Renders schools on worker threads, each with its own read-only connection.
-    func renderSchools(_ schools: [SchoolEntry], countyNames: [String: String]) throws -> Int {
-        let lock = NSLock()
-        nonisolated(unsafe) var rendered = 0
-        try onWorkers(count: schools.count) { [self] queue, i in
-            let (rows, history) = try queue.read {
-                (try DeskStore.schoolRows($0, school: schools[i].code),
-                 try DeskStore.decisionHistory($0, school: schools[i].code, includeDrafts: true))
-            }
-            let n = try renderSchool(schools[i], rows: rows, history: history, countyNames: countyNames)
-            lock.lock(); rendered += n; lock.unlock()
-        }
-        return rendered
-    }
 
     static func pageName(_ index: Int) -> String { index == 0 ? "index.html" : "page-\(index + 1).html" }
     static func detailName(_ date: String) -> String { "roster-" + date.filter { $0 != "-" } + ".html" }
