@@ -221,8 +221,8 @@ public struct MailSpool: Sendable {
         return nil
     }
 
-    /// Messages ready to send, oldest first.
-    func ready() -> [String] {
+    /// Messages ready to send (some may be waiting for their retry time), oldest first.
+    public func ready() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter { $0.hasSuffix(".eml") && !$0.hasPrefix(".") }.sorted()
     }
 }

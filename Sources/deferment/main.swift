@@ -163,9 +163,13 @@ struct Watch: ParsableCommand {
                     do { try desk.publishSite() } catch { logger.error("網站更新失敗：\(error)") }
                     firstPass = false
                 }
-                // Delivery runs beside processing, never in its way.
-                mail.start(MailSender(spool: MailSpool(root: desk.mailSpool), settings: desk.mailSettings), logger: logger)
                 rescan = false
+            }
+            // Delivery runs beside processing, never in its way: a pass whenever messages wait
+            // (also those spooled while the previous pass was still running, and retries).
+            let spool = MailSpool(root: desk.mailSpool)
+            if !spool.ready().isEmpty {
+                mail.start(MailSender(spool: spool, settings: desk.mailSettings), logger: logger)
             }
             switch watcher.wait(timeout: pendingGrowth ? 0.5 : 1.0) {
             case .files, .overflow: rescan = true
