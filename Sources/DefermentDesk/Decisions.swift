@@ -151,7 +151,6 @@ extension Desk {
                 }
             }
             try DeskStore.refreshCounts(db, pairs: touched, version: fileID, workbookCounties: [county])
-            try DeskStore.bumpVersion(db, "county:" + county, fileID)
             try queueResultNotices(db, county: county, fileID: fileID, changes: schoolChanges)
             try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: returned.rows.count, summary: summary.line, format: returned.format,
                                             uploadDate: token.uploadDate.iso, uploadDateSource: nil)
@@ -173,7 +172,6 @@ extension Desk {
             try store.queue.write { db in
                 try DeskStore.addCountyNotice(db, county: county, fileName: name, accepted: false,
                                               summary: "整份退件，未做任何變更", problems: [rejection.problem, "處理方式：" + rejection.fix])
-                try DeskStore.bumpVersion(db, "county:" + county, Int64(Date().timeIntervalSince1970))
             }
         } catch {
             logger.error("無法記錄退件通知：\(error)")
@@ -190,19 +188,11 @@ extension Desk {
         var text = "\u{FEFF}" + Self.exportHeader.joined(separator: ",") + "\r\n"
         try store.queue.read { db in
             try DeskStore.forEachDefermentRecord(db) { values in
-                text += values.map(CSVText.field).joined(separator: ",") + "\r\n"
+                text += values.map(RosterReport.csvField).joined(separator: ",") + "\r\n"
             }
         }
         let url = paths.exports.appendingPathComponent("deferment-records.csv")
         try AtomicFile.write(Data(text.utf8), to: url)
         return url
-    }
-}
-
-/// CSV field quoting (RFC 4180).
-enum CSVText {
-    static func field(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

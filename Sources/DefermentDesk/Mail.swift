@@ -101,6 +101,10 @@ extension Desk {
         let noon = calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day, hour: 12))!
         let week = calendar.dateComponents([.yearForWeekOfYear, .weekOfYear], from: noon)
         let weekKey = String(format: "%04d-W%02d", week.yearForWeekOfYear!, week.weekOfYear!)
+        // received_at is UTC (SQLite's datetime('now')); days count in the desk's time zone.
+        let utc = DateFormatter()
+        utc.timeZone = TimeZone(identifier: "UTC")
+        utc.dateFormat = "yyyy-MM-dd HH:mm:ss"
         try store.queue.write { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT c.county_code, SUM(c.n), MIN(c.upload_date),
@@ -110,10 +114,6 @@ extension Desk {
             for r in rows {
                 let county: String = r[0]
                 guard let oldest: String = r[2], let c = reference.counties.county(code: county) else { continue }
-                // received_at is UTC (SQLite's datetime('now')); days count in the desk's time zone.
-                let utc = DateFormatter()
-                utc.timeZone = TimeZone(identifier: "UTC")
-                utc.dateFormat = "yyyy-MM-dd HH:mm:ss"
                 let since = (r[3] as String?).flatMap(utc.date(from:)).map(Self.day(of:)) ?? CivilDate.parse(oldest) ?? day
                 let days = day.daysSinceEpoch - since.daysSinceEpoch
                 guard days > settings.reminderDays,

@@ -123,6 +123,13 @@ public struct CountyNotice: Sendable {
 }
 
 extension DeskStore {
+    /// The decision awaiting sign-off stored in a row's `draft_decision` and `draft_comment`
+    /// columns, at these positions of a fetched row.
+    static func storedDraft(_ row: Row, word: Int, comment: Int) -> RowDecision? {
+        let text: String? = row[word]
+        return text.flatMap(DecisionWord.init(rawValue:)).map { RowDecision(word: $0, comment: row[comment] ?? "") }
+    }
+
     /// The rows of a county's decision workbook for one upload date, application roster first.
     public static func decisionSheetRows(_ db: Database, county: String, uploadDate: String) throws -> [DecisionSheetRow] {
         try Row.fetchAll(db, sql: """
@@ -135,12 +142,11 @@ extension DeskStore {
             """, arguments: [county, uploadDate]).map { row in
             var checks: String = row[12]
             if let note: String = row[17], !note.isEmpty { checks = checks.isEmpty ? note : checks + "；" + note }
-            let draftWord: String? = row[15]
             return DecisionSheetRow(
                 id: row[0], rosterKind: RosterKind(rawValue: row[1]) ?? .application, schoolCode: row[2], schoolName: row[3],
                 nationalID: row[4], name: row[5], birthDate: row[6], program: row[7], grade: row[8], status: row[9],
                 start: row[10], end: row[11], checks: checks, state: ReviewState(rawValue: row[13]) ?? .pending, comment: row[14],
-                draft: draftWord.flatMap(DecisionWord.init(rawValue:)).map { RowDecision(word: $0, comment: row[16] ?? "") })
+                draft: storedDraft(row, word: 15, comment: 16))
         }
     }
 
@@ -172,13 +178,12 @@ extension DeskStore {
                    review_state, comment, draft_decision, draft_comment
             FROM roster_row WHERE id = ?
             """, arguments: [id]).map { row in
-            let draftWord: String? = row[12]
-            return DecidableRow(
+            DecidableRow(
                 id: row[0], countyCode: row[1], uploadDate: row[2], schoolCode: row[3],
                 rosterKind: RosterKind(rawValue: row[4]) ?? .application, nationalID: row[5], name: row[6], birthDate: row[7],
                 start: row[8], end: row[9],
                 current: DecisionRules.Current(state: ReviewState(rawValue: row[10]) ?? .pending, comment: row[11],
-                                               draft: draftWord.flatMap(DecisionWord.init(rawValue:)).map { RowDecision(word: $0, comment: row[13] ?? "") }))
+                                               draft: storedDraft(row, word: 12, comment: 13)))
         }
     }
 

@@ -128,12 +128,11 @@ extension DeskStore {
     }
 
     /// Recomputes the aggregates of some (school, upload date) pairs and bumps the versions of
-    /// the schools and counties concerned to `version`, and of those counties' decision workbooks
-    /// of those dates. With `workbookCounties`, only the workbooks of those counties and of
+    /// the schools concerned to `version`, and of the decision workbooks of their counties and
+    /// those dates. (County pages are small and rendered on every build.) With `workbookCounties`, only the workbooks of those counties and of
     /// counties whose counts changed (a row that moved away) are bumped: a file that rewrote one
     /// school's rows of a few counties leaves the other counties' workbooks alone.
     public static func refreshCounts(_ db: Database, pairs: Set<[String]>, version: Int64, workbookCounties: Set<String>? = nil) throws {
-        var counties = Set<String>()
         func snapshot(_ pair: [String]) throws -> [String: Set<String>] {
             var result: [String: Set<String>] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT county_code, roster_kind || '|' || review_state || '|' || n FROM roster_counts WHERE school_code = ? AND upload_date = ?",
@@ -153,7 +152,6 @@ extension DeskStore {
                 GROUP BY COALESCE(county_code, ''), roster_kind, review_state
                 """, arguments: [pair[0], pair[1]])
             let touched = try String.fetchAll(db, sql: "SELECT DISTINCT county_code FROM roster_counts WHERE school_code = ? AND upload_date = ?", arguments: [pair[0], pair[1]])
-            counties.formUnion(touched)
             // The decision workbook of each county concerned and this upload date.
             var workbooks = Set(touched)
             if let only = workbookCounties {
@@ -165,7 +163,6 @@ extension DeskStore {
             }
             try bumpVersion(db, "school:" + pair[0], version)
         }
-        for c in counties where !c.isEmpty { try bumpVersion(db, "county:" + c, version) }
     }
 
     /// The group key of a county's decision workbook for one upload date (ISO).
