@@ -376,17 +376,30 @@ struct SiteTests {
     }
 }
 
-/// The school's pages in a real headless browser.
+/// The school's and the county's pages in a real headless browser.
 @Suite(.serialized)
 struct BrowserTests {
-    @Test func schoolPagesInChromium() throws {
-        let f = try SiteFixture()
+    /// Sets `account`'s password with the real key derivation (600,000 rounds), publishes, serves
+    /// the site on loopback and runs a Selenium script with the base URL, the account and
+    /// `arguments`; its screenshots go to `test-artifacts/<name>`. Returns its output and that folder.
+    func runBrowserScript(_ name: String, _ f: SiteFixture, account: String, arguments: [String]) throws -> (String, URL) {
+        let password = "correct horse \(account)"
+        try f.desk.setPassword(code: account, password: password, rounds: Envelope.defaultRounds)
+        try f.desk.publishSite()
         let server = PreviewServer(root: f.site, port: 0)
         let port = try server.bind()
         final class Flag: @unchecked Sendable { var stop = false }
         let flag = Flag()
         Thread { server.serve(shouldStop: { flag.stop }) }.start()
         defer { flag.stop = true }
+        let artifacts = repositoryRoot.appendingPathComponent("test-artifacts/\(name)")
+        let out = try pythonOutput([scriptsFolder.appendingPathComponent("\(name.replacingOccurrences(of: "-", with: "_")).py").path,
+                                    "http://127.0.0.1:\(port)", account] + arguments + [artifacts.path, password])
+        return (out, artifacts)
+    }
+
+    @Test func schoolPagesInChromium() throws {
+        let f = try SiteFixture()
         // A student of school 110000 with rows in both months.
         let id = try f.desk.store.queue.read { db in
             try String.fetchOne(db, sql: """
@@ -394,31 +407,14 @@ struct BrowserTests {
                 GROUP BY national_id HAVING COUNT(DISTINCT upload_date) = 2 LIMIT 1
                 """)
         }
-        // The school's password set with the real key derivation (600,000 rounds), then published.
-        let password = "correct horse 110000"
-        try f.desk.setPassword(code: "110000", password: password, rounds: Envelope.defaultRounds)
-        try f.desk.publishSite()
-        let artifacts = repositoryRoot.appendingPathComponent("test-artifacts/browser-school")
-        let out = try pythonOutput([scriptsFolder.appendingPathComponent("browser_school.py").path,
-                                    "http://127.0.0.1:\(port)", "110000", try #require(id), artifacts.path, password])
+        let (out, artifacts) = try runBrowserScript("browser-school", f, account: "110000", arguments: [try #require(id)])
         #expect(out.contains("OK"), "\(out)")
         #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("03-detail-red-and-shading.png").path))
     }
 
     @Test func countyPageAndDecisionWorkbookInChromium() throws {
         let f = try SiteFixture()
-        let server = PreviewServer(root: f.site, port: 0)
-        let port = try server.bind()
-        final class Flag: @unchecked Sendable { var stop = false }
-        let flag = Flag()
-        Thread { server.serve(shouldStop: { flag.stop }) }.start()
-        defer { flag.stop = true }
-        let password = "correct horse 63000"
-        try f.desk.setPassword(code: "63000", password: password, rounds: Envelope.defaultRounds)
-        try f.desk.publishSite()
-        let artifacts = repositoryRoot.appendingPathComponent("test-artifacts/browser-county")
-        let out = try pythonOutput([scriptsFolder.appendingPathComponent("browser_county.py").path,
-                                    "http://127.0.0.1:\(port)", "63000", "20261015", artifacts.path, password])
+        let (out, artifacts) = try runBrowserScript("browser-county", f, account: "63000", arguments: ["20261015"])
         #expect(out.contains("OK"), "\(out)")
         #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("01-logged-in.png").path))
     }

@@ -7,42 +7,20 @@ cannot be downloaded before logging in, that after logging in it downloads decry
 real name and opens with openpyxl (cover, both roster sheets, the token, the dropdown), and that a
 student's history page opens. Saves screenshots into ARTIFACT_DIR."""
 import os, sys
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+
+from browser_common import Browser
 
 base, county, date, artifacts, password = sys.argv[1:6]
-os.makedirs(artifacts, exist_ok=True)
-downloads = os.path.join(artifacts, "downloads")
-os.makedirs(downloads, exist_ok=True)
-for old in os.listdir(downloads):
-    os.remove(os.path.join(downloads, old))
-
-
-def check(cond, what):
-    if not cond:
-        driver.save_screenshot(os.path.join(artifacts, "failure.png"))
-        print("FAILED:", what, "at", driver.current_url)
-        driver.quit()
-        sys.exit(1)
-
-
-opts = Options()
-opts.binary_location = "/usr/bin/chromium"
-for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000", "--lang=zh-TW"):
-    opts.add_argument(a)
-opts.add_experimental_option("prefs", {"download.default_directory": downloads, "download.prompt_for_download": False})
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-wait = WebDriverWait(driver, 60)
+browser = Browser(artifacts)
+driver, wait, downloads, check = browser.driver, browser.wait, browser.downloads, browser.check
 
 driver.get(f"{base}/counties/{county}/index.html")
 check("審核" in driver.title, "county page title")
 check(driver.find_elements(By.CSS_SELECTOR, "table.counts"), "counts shown without logging in")
 name = f"審核名冊-{county}-{date}.xlsx"
 link = driver.find_element(By.PARTIAL_LINK_TEXT, name)
-driver.save_screenshot(os.path.join(artifacts, "00-county-page.png"))
+browser.screenshot("00-county-page.png")
 
 # Before logging in the workbook is not handed out.
 link.click()
@@ -55,7 +33,7 @@ driver.find_element(By.CSS_SELECTOR, "#unlock-form button").click()
 wait.until(lambda d: d.find_element(By.ID, "logout-bar").is_displayed())
 driver.find_element(By.PARTIAL_LINK_TEXT, name).click()
 wait.until(lambda d: os.path.exists(os.path.join(downloads, name)) and os.path.getsize(os.path.join(downloads, name)) > 0)
-driver.save_screenshot(os.path.join(artifacts, "01-logged-in.png"))
+browser.screenshot("01-logged-in.png")
 import openpyxl
 wb = openpyxl.load_workbook(os.path.join(downloads, name))
 check(wb.sheetnames == ["封面", "申請緩徵名冊", "離校學生名冊"], f"workbook sheets {wb.sheetnames}")
@@ -69,6 +47,6 @@ driver.find_element(By.PARTIAL_LINK_TEXT, "學生名單與歷程").click()
 wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#secure-content table.history"))
 check(driver.find_elements(By.CSS_SELECTOR, "#secure-content th") and "審核歷程" in driver.find_element(By.CSS_SELECTOR, "#secure-content thead").text,
       "history page with 審核歷程")
-driver.save_screenshot(os.path.join(artifacts, "02-history.png"))
+browser.screenshot("02-history.png")
 driver.quit()
 print("OK")

@@ -8,40 +8,18 @@ page returns to page 2 of the results, that the report downloads decrypted under
 (opened again with openpyxl), and 登出. Saves screenshots into ARTIFACT_DIR.
 Exits non-zero with the reason on the first failed check."""
 import os, sys
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+
+from browser_common import Browser
 
 base, school, national_id, artifacts, password = sys.argv[1:6]
-os.makedirs(artifacts, exist_ok=True)
-downloads = os.path.join(artifacts, "downloads")
-os.makedirs(downloads, exist_ok=True)
-for old in os.listdir(downloads):
-    os.remove(os.path.join(downloads, old))
-
-
-def check(cond, what):
-    if not cond:
-        driver.save_screenshot(os.path.join(artifacts, "failure.png"))
-        print("FAILED:", what, "at", driver.current_url)
-        driver.quit()
-        sys.exit(1)
-
-
-opts = Options()
-opts.binary_location = "/usr/bin/chromium"
-for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000", "--lang=zh-TW"):
-    opts.add_argument(a)
-opts.add_experimental_option("prefs", {"download.default_directory": downloads, "download.prompt_for_download": False})
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-wait = WebDriverWait(driver, 60)
+browser = Browser(artifacts)
+driver, wait, downloads, check = browser.driver, browser.wait, browser.downloads, browser.check
 
 driver.get(f"{base}/schools/{school}/index.html")
 check("審核結果查詢" in driver.title, "results page title")
 check(driver.find_element(By.ID, "unlock-form").is_displayed(), "login form shown before unlocking")
-driver.save_screenshot(os.path.join(artifacts, "00-login.png"))
+browser.screenshot("00-login.png")
 
 # A wrong password is refused with a clear message.
 driver.find_element(By.ID, "unlock-password").send_keys("not-the-password")
@@ -49,7 +27,7 @@ driver.find_element(By.CSS_SELECTOR, "#unlock-form button").click()
 wait.until(lambda d: d.find_element(By.ID, "unlock-error").is_displayed())
 check("密碼錯誤" in driver.find_element(By.ID, "unlock-error").text, "wrong password message")
 check(driver.execute_script("return sessionStorage.length") == 0, "nothing stored after a wrong password")
-driver.save_screenshot(os.path.join(artifacts, "00-wrong-password.png"))
+browser.screenshot("00-wrong-password.png")
 
 # The right one unlocks, for this browser session only.
 box = driver.find_element(By.ID, "unlock-password")
@@ -59,13 +37,13 @@ driver.find_element(By.CSS_SELECTOR, "#unlock-form button").click()
 wait.until(lambda d: d.find_element(By.ID, "logout-bar").is_displayed())
 check(driver.execute_script("return localStorage.length") == 0, "nothing in localStorage")
 check(driver.execute_script("return sessionStorage.length") == 1, "key kept in sessionStorage")
-driver.save_screenshot(os.path.join(artifacts, "01-results-page-1.png"))
+browser.screenshot("01-results-page-1.png")
 
 # Page 2 of the results: the older roster.
 driver.find_element(By.LINK_TEXT, "2026-10-15").click()
 wait.until(lambda d: d.current_url.endswith("/page-2.html"))
 check(any(h.text == "上傳日期 2026-10-15" for h in driver.find_elements(By.TAG_NAME, "h2")), "page 2 shows the October roster")
-driver.save_screenshot(os.path.join(artifacts, "02-results-page-2.png"))
+browser.screenshot("02-results-page-2.png")
 
 # Its details: 未核准 and the county's comment in red, alternate rows shaded.
 driver.find_element(By.LINK_TEXT, "明細").click()
@@ -86,13 +64,13 @@ check(odd_bg in ("rgba(0, 0, 0, 0)", "transparent") and even_bg not in ("rgba(0,
       f"alternate rows shaded ({odd_bg} / {even_bg})")
 check(rows[2].value_of_css_property("background-color") == odd_bg and rows[3].value_of_css_property("background-color") == even_bg,
       "shading alternates")
-driver.save_screenshot(os.path.join(artifacts, "03-detail-red-and-shading.png"))
+browser.screenshot("03-detail-red-and-shading.png")
 
 # Back returns to page 2, not page 1.
 driver.back()
 wait.until(lambda d: d.current_url.endswith("/page-2.html"))
 check(any(h.text == "上傳日期 2026-10-15" for h in driver.find_elements(By.TAG_NAME, "h2")), "Back lands on page 2")
-driver.save_screenshot(os.path.join(artifacts, "04-back-to-page-2.png"))
+browser.screenshot("04-back-to-page-2.png")
 
 # Search by national ID (typed in lower case) across all the school's rosters.
 box = driver.find_element(By.ID, "id-input")
@@ -102,14 +80,14 @@ wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results a"))
 links = driver.find_elements(By.CSS_SELECTOR, "#search-results a")
 check(national_id in driver.find_element(By.ID, "search-results").text, "search result names the ID")
 check(national_id not in driver.current_url, "the ID is not put into the URL")
-driver.save_screenshot(os.path.join(artifacts, "05-search.png"))
+browser.screenshot("05-search.png")
 links[-1].click()
 wait.until(lambda d: "#row-" in d.current_url)
 wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "tr.target"))
 target = driver.find_element(By.CSS_SELECTOR, "tr.target")
 check(national_id in target.text, "search result leads to the student's row")
 check(national_id not in driver.current_url, "no ID in the detail URL")
-driver.save_screenshot(os.path.join(artifacts, "06-search-target.png"))
+browser.screenshot("06-search-target.png")
 
 # Unknown ID.
 driver.get(f"{base}/schools/{school}/index.html")
@@ -130,6 +108,6 @@ check(wb.sheetnames[0] == "審核結果" and wb["審核結果"]["C1"].value == "
 driver.find_element(By.ID, "logout").click()
 wait.until(lambda d: d.find_element(By.ID, "unlock-form").is_displayed())
 check(driver.execute_script("return sessionStorage.length") == 0, "logout forgets the key")
-driver.save_screenshot(os.path.join(artifacts, "07-logged-out.png"))
+browser.screenshot("07-logged-out.png")
 driver.quit()
 print("OK")
