@@ -27,8 +27,10 @@ let package = Package(
             // builds. Debug builds (and so the tests) keep them.
             .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
         ]),
+        // SQLite's global settings (variadic sqlite3_config, which Swift cannot call).
+        .target(name: "CSQLiteTuning", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(name: "DefermentStore", dependencies: [
-            "DefermentCore",
+            "DefermentCore", "CSQLiteTuning",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),

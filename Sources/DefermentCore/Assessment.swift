@@ -1,5 +1,5 @@
 /// Why a row was given to no county (不分派原因).
-public enum NotAssignedReason: Equatable, Sendable {
+public enum NotAssignedReason: Hashable, Sendable {
     /// 身分證字號格式錯誤: wrong shape or check digit.
     case idFormat
     /// 身分證字號與出生日期不符: the registry has another birth date (manual item 12).

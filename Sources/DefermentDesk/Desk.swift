@@ -51,6 +51,8 @@ public final class Desk {
     public var settleSeconds: Double = 1.0
     /// How long `run` waits for a growing file before leaving it for later.
     public var maximumSettleWait: Double = 30
+    /// Roster intake's memory and speed settings.
+    public var rosterTuning = RosterIntake.Tuning()
 
     /// The time zone of the desk's calendar days (arrival days, archive folders).
     public static let timeZone = TimeZone(identifier: "Asia/Taipei")!
@@ -318,7 +320,9 @@ public final class Desk {
                 case .accounts, .decisions:
                     return "" // handled above
                 case .rosters:
-                    let (summary, format) = try RosterIntake(reference: reference).apply(db, fileID: fileID, url: url, originalName: name,
+                    var intake = RosterIntake(reference: reference)
+                    intake.tuning = self.rosterTuning
+                    let (summary, format) = try intake.apply(db, fileID: fileID, url: url, originalName: name,
                                                                                          arrivalDay: arrivalDay, progress: report)
                     let line = summary.line(counties: reference.counties)
                     try self.queueRosterNotices(db, summary: summary)

@@ -14,7 +14,8 @@ enum PipelinedRows {
         var finished = false
         var producerError: Error?
         var consumerStopped = false
-        let capacity = 8
+        let capacity: Int
+        init(capacity: Int) { self.capacity = capacity }
     }
 
     private final class Box<T>: @unchecked Sendable {
@@ -24,12 +25,16 @@ enum PipelinedRows {
 
     /// - Parameters:
     ///   - batchSize: items per hand-over.
+    ///   - capacity: batches the producer may run ahead of the consumer.
     ///   - produce: called on a background thread with an `emit` function.
+    ///   - prepare: called on the calling thread once the producer has started, before the
+    ///     first item is consumed (work that can overlap with the first reads).
     ///   - consume: called on the calling thread for each item, in order.
-    static func run<T>(batchSize: Int = 1024,
+    static func run<T>(batchSize: Int = 1024, capacity: Int = 8,
                        produce: @escaping (_ emit: (T) throws -> Void) throws -> Void,
+                       prepare: () throws -> Void = {},
                        consume: (T) throws -> Void) throws {
-        let channel = Channel<T>()
+        let channel = Channel<T>(capacity: capacity)
         let producer = Box(produce)
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
@@ -73,6 +78,7 @@ enum PipelinedRows {
             channel.condition.unlock()
             done.wait()
         }
+        try prepare()
         while true {
             channel.condition.lock()
             while channel.batches.isEmpty && !channel.finished { channel.condition.wait() }

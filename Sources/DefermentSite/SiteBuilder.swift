@@ -203,7 +203,7 @@ public final class SiteBuilder: @unchecked Sendable {
     /// Writes and seals one county's decision workbook for an upload date.
     func publishDecisionWorkbook(county: County, date: String, queue: DatabaseQueue) throws {
         guard let day = CivilDate.parse(date) else { return }
-        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-wb-\(getpid())-\(county.code)-\(date).xlsx")
+        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-wb-\(getpid())-\(UUID().uuidString)-\(county.code)-\(date).xlsx")
         defer { try? FileManager.default.removeItem(at: temp) }
         let rows = try queue.read { try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date) }
         let token = DecisionToken(county: county.code, uploadDate: day)

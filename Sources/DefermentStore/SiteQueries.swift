@@ -132,7 +132,22 @@ extension DeskStore {
     /// those dates. (County pages are small and rendered on every build.) With `workbookCounties`, only the workbooks of those counties and of
     /// counties whose counts changed (a row that moved away) are bumped: a file that rewrote one
     /// school's rows of a few counties leaves the other counties' workbooks alone.
-    public static func refreshCounts(_ db: Database, pairs: Set<[String]>, version: Int64, workbookCounties: Set<String>? = nil) throws {
+    /// Whether a school has rows of an upload date (ISO).
+    public static func hasCounts(_ db: Database, schoolCode: String, uploadDate: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM roster_counts WHERE school_code = ? AND upload_date = ?)",
+                          arguments: [schoolCode, uploadDate]) ?? false
+    }
+
+    /// Recounts the rows of each (school code, upload date ISO) pair and bumps the versions of
+    /// the pages and decision workbooks they feed.
+    ///
+    /// - Parameters:
+    ///   - workbookCounties: counties given a new or changed row; `nil` bumps every county the
+    ///     pairs have rows for.
+    ///   - fresh: counts already known for pairs that had no rows before and got only new rows
+    ///     (the caller counted them while storing): stored as they are, without reading the rows back.
+    public static func refreshCounts(_ db: Database, pairs: Set<[String]>, version: Int64, workbookCounties: Set<String>? = nil,
+                                     fresh: [[String]: [RosterCountKey: Int]] = [:]) throws {
         func snapshot(_ pair: [String]) throws -> [String: Set<String>] {
             var result: [String: Set<String>] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT county_code, roster_kind || '|' || review_state || '|' || n FROM roster_counts WHERE school_code = ? AND upload_date = ?",
@@ -141,7 +156,24 @@ extension DeskStore {
             }
             return result
         }
+        let insertCount = try db.makeStatement(sql: """
+            INSERT INTO roster_counts(school_code, upload_date, county_code, roster_kind, review_state, n, oldest_pending)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
         for pair in pairs {
+            if let counts = fresh[pair] {
+                var counties: Set<String> = workbookCounties ?? []
+                for (key, n) in counts {
+                    try insertCount.execute(arguments: [pair[0], pair[1], key.county, key.kind, key.state, n,
+                                                        key.state == ReviewState.pending.rawValue ? pair[1] : nil])
+                    counties.insert(key.county)
+                }
+                for c in counties where !c.isEmpty {
+                    try bumpVersion(db, workbookKey(county: c, uploadDate: pair[1]), version)
+                }
+                try bumpVersion(db, "school:" + pair[0], version)
+                continue
+            }
             let before = workbookCounties == nil ? [:] : try snapshot(pair)
             try db.execute(sql: "DELETE FROM roster_counts WHERE school_code = ? AND upload_date = ?", arguments: [pair[0], pair[1]])
             try db.execute(sql: """
@@ -162,6 +194,18 @@ extension DeskStore {
                 try bumpVersion(db, workbookKey(county: c, uploadDate: pair[1]), version)
             }
             try bumpVersion(db, "school:" + pair[0], version)
+        }
+    }
+
+    /// What `roster_counts` counts rows under: county code ('' for none), roster and review state.
+    public struct RosterCountKey: Hashable, Sendable {
+        public var county: String
+        public var kind: String
+        public var state: String
+        public init(county: String, kind: String, state: String) {
+            self.county = county
+            self.kind = kind
+            self.state = state
         }
     }
 

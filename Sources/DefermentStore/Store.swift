@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import CSQLiteTuning
 import DefermentCore
 
 /// The desk's SQLite database (狀態資料庫): reference data, the registry, every roster row and
@@ -11,6 +12,7 @@ public final class DeskStore: @unchecked Sendable {
     /// Opens (creating and migrating as needed) the database at `path`.
     /// Pass `nil` for a private in-memory database (dry runs and tests).
     public init(path: String?) throws {
+        _ = Self.sqliteSettings
         var config = Configuration()
         // Rows reference the ledger entry created in the same transaction; checking that
         // reference for every one of a million rows costs more than it protects.
@@ -33,6 +35,9 @@ public final class DeskStore: @unchecked Sendable {
         }
         try Self.migrator.migrate(queue)
     }
+
+    /// Applied once, before the process's first connection: see `CSQLiteTuning`.
+    private static let sqliteSettings: Int32 = deferment_sqlite_single_connection_threads()
 
     init(existingQueue: DatabaseQueue) throws {
         queue = existingQueue
@@ -196,6 +201,7 @@ extension DeskStore {
 extension DeskStore {
     /// Opens an existing database for reading only (dry runs and reports).
     public convenience init(readOnlyPath path: String) throws {
+        _ = Self.sqliteSettings
         try self.init(existingQueue: {
             var config = Configuration()
             config.readonly = true

@@ -150,6 +150,9 @@ public final class RosterRowWriter {
     private let fileID: Int64
     /// The highest row id so far: a new row always gets a higher one, an update none.
     private var highestRowID: Int64
+    private var texts = TextBindings()
+    /// The last upload date and its stored form (a file has one or a few).
+    private var lastDate = (CivilDate(year: 1900, month: 1, day: 1)!, "1900-01-01")
 
     public init(_ db: Database, fileID: Int64) throws {
         self.db = db
@@ -181,27 +184,28 @@ public final class RosterRowWriter {
         h.add(String(st.contentHash)); h.add(r.assessment.countyCode ?? ""); h.add(reason ?? ""); h.add(checks)
         let before = db.totalChangesCount
         let s = statement
+        if r.uploadDate != lastDate.0 { lastDate = (r.uploadDate, r.uploadDate.iso) }
         s.bind(1, fileID)
         s.bind(2, Int64(r.sourceRow))
-        s.bind(3, r.uploadDate.iso)
-        s.bind(4, p.schoolCode)
-        s.bind(5, r.rosterKind.rawValue)
-        s.bind(6, st.key)
-        s.bind(7, p.nationalID)
-        s.bind(8, p.name)
-        s.bind(9, st.birthDate)
-        s.bind(10, p.program)
-        s.bind(11, p.grade)
-        s.bind(12, p.status)
-        s.bind(13, st.start)
-        s.bind(14, st.end)
         s.bind(15, Int64(p.experimental ? 1 : 0))
-        s.bind(16, r.assessment.countyCode)
-        s.bind(17, r.assessment.state.rawValue)
-        s.bind(18, reason)
-        s.bind(19, checks)
-        s.bind(20, h.hex)
-        try s.execute()
+        texts.add(3, lastDate.1)
+        texts.add(4, p.schoolCode)
+        texts.add(5, r.rosterKind.rawValue)
+        texts.add(6, st.key)
+        texts.add(7, p.nationalID)
+        texts.add(8, p.name)
+        texts.add(9, st.birthDate)
+        texts.add(10, p.program)
+        texts.add(11, p.grade)
+        texts.add(12, p.status)
+        texts.add(13, st.start)
+        texts.add(14, st.end)
+        texts.add(16, r.assessment.countyCode)
+        texts.add(17, r.assessment.state.rawValue)
+        texts.add(18, reason)
+        texts.add(19, checks)
+        texts.add(20, h.hex)
+        try s.execute(texts: &texts)
         guard db.totalChangesCount != before else { return .duplicate }
         guard db.lastInsertedRowID > highestRowID else { return .replaced }
         highestRowID = db.lastInsertedRowID

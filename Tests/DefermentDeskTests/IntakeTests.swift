@@ -76,6 +76,64 @@ struct IntakeTests {
         #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 2)
     }
 
+    /// A large file's path (registry read into memory, rows checked on the reading thread and
+    /// stored sorted in chunks, counts taken while storing) records exactly what the small-file
+    /// path (a look-up per row, rows in file order, counts read back) records. The chunks are
+    /// made tiny so that resent rows fall into different chunks.
+    @Test func largeFilePathRecordsWhatTheSmallFilePathRecords() throws {
+        let id = Fixture.id(5)
+        let resent = Fixture.rosterHeader
+            + "\(id),0951023,王小明,110000,範例高中,普通科,2,1151015,1160630,在學,否\n"
+            + "\(id),0951023,王小明,110000,範例高中,普通科,3,1151015,1160630,在學,否\n"
+        var results: [[String]] = []
+        var counts: [[String]] = []
+        var summaries: [[String]] = []
+        for large in [false, true] {
+            let root = try temporaryRoot()
+            try drop(Fixture.registryHeader + "\(id),0951023,王小明,63000,高中肄業,未經徵兵處理,,\n", as: "reg.csv", into: .registry, root: root)
+            for name in ["roster-20261015.csv", "roster-20261115.csv"] {
+                try drop(try Data(contentsOf: seedsFolder.appendingPathComponent("rosters/\(name)")), as: name, into: .rosters, root: root)
+            }
+            try drop(resent, as: "resent-20261015.csv", into: .rosters, root: root)
+            let desk = try openDesk(root)
+            if large {
+                desk.rosterTuning.snapshotThreshold = 0
+                desk.rosterTuning.sortChunk = 7
+            }
+            let summary = try desk.runOnce()
+            #expect(summary.rejectedCount == 0)
+            summaries.append(summary.files.compactMap(\.roster).map { s in
+                "\(s.rows) \(s.byState.sorted { $0.key.rawValue < $1.key.rawValue }) \(s.byCounty.sorted { $0.key < $1.key }) "
+                    + "\(s.byReason.sorted { $0.key < $1.key }) dup \(s.duplicates) upd \(s.replaced) new \(s.newSchools.sorted()) \(s.changedCounties.sorted())"
+            })
+            let q = try DatabaseQueue(path: desk.paths.database.path)
+            results.append(try q.read { try String.fetchAll($0, sql: """
+                SELECT school_code || '|' || upload_date || '|' || roster_kind || '|' || row_key || '|' || source_row || '|' || grade || '|'
+                  || review_state || '|' || COALESCE(reason, '') || '|' || checks || '|' || COALESCE(county_code, '') || '|' || row_hash
+                FROM roster_row ORDER BY 1
+                """) })
+            let stored = try q.read { try String.fetchAll($0, sql: """
+                SELECT school_code || '|' || upload_date || '|' || county_code || '|' || roster_kind || '|' || review_state || '|' || n || '|' || COALESCE(oldest_pending, '')
+                FROM roster_counts ORDER BY 1
+                """) }
+            // What the table holds is what counting the rows gives.
+            let recounted = try q.read { try String.fetchAll($0, sql: """
+                SELECT school_code || '|' || upload_date || '|' || COALESCE(county_code, '') || '|' || roster_kind || '|' || review_state || '|' || COUNT(*) || '|'
+                  || COALESCE(CASE WHEN review_state = '待審核' THEN MIN(upload_date) END, '')
+                FROM roster_row GROUP BY school_code, upload_date, COALESCE(county_code, ''), roster_kind, review_state ORDER BY 1
+                """) }
+            #expect(stored == recounted)
+            counts.append(stored)
+            // The resent row: the later values replaced the earlier ones.
+            #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE national_id = '\(id)' AND upload_date = '2026-10-15'") == 1)
+            #expect(try count(root, "SELECT grade FROM roster_row WHERE national_id = '\(id)' AND upload_date = '2026-10-15'") == 3)
+        }
+        #expect(results[0].count > 500)
+        #expect(results[0] == results[1])
+        #expect(counts[0] == counts[1])
+        #expect(summaries[0] == summaries[1])
+    }
+
     @Test func registryIsAppliedBeforeRostersInOneRun() throws {
         let root = try temporaryRoot()
         let id = Fixture.id(2)

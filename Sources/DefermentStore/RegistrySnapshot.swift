@@ -1,0 +1,148 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import DefermentCore
+
+/// Where roster intake finds what the registry (役政資料) and the desk's own deferment records
+/// say of a student.
+public protocol RegistryLookup {
+    /// The registry's record of a person, if any.
+    func person(_ nationalID: String) throws -> RegistryPerson?
+    /// Open deferment records the desk itself created for a person (建立之緩徵註記).
+    func recordedDeferments(_ nationalID: String) throws -> [DefermentPeriod]
+}
+
+extension PersonLookup: RegistryLookup {}
+
+/// The registry held in memory for one large roster (役政資料快照): one sequential read of the
+/// `person` table instead of an indexed look-up per row.
+///
+/// Each person takes 16 bytes plus an 8-byte key: national IDs are packed into a `UInt64`
+/// (base 37 over `0-9A-Z`), dates are days since 1970, and county, education level and service
+/// status are indexes into one table of the distinct values. A million people take about
+/// 40 MB. The person's name is not kept: no rule reads it. Immutable once loaded, so any
+/// thread may read it.
+public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
+    private struct Entry {
+        var birth: Int32
+        var start: Int32
+        var end: Int32
+        var county: UInt8
+        var education: UInt8
+        var service: UInt8
+    }
+
+    /// `Int32.min` marks a missing date.
+    private static let none = Int32.min
+    private var entries: [UInt64: Entry] = [:]
+    /// People whose ID does not pack (never produced by registry intake, kept for safety).
+    private var unpacked: [String: Entry] = [:]
+    private var values: [String] = []
+    private var recorded: [String: [DefermentPeriod]] = [:]
+
+    /// Number of people held.
+    public var count: Int { entries.count + unpacked.count }
+
+    /// Reads the whole `person` table and the open deferment records.
+    public init(_ db: Database) throws {
+        // A handful of distinct values: found by comparing bytes, without hashing a String.
+        var valueBytes: [[UInt8]] = []
+        func intern(_ row: RawStatement.ColumnReader, _ column: Int32) -> UInt8 {
+            let bytes = row.bytes(column)
+            for (i, v) in valueBytes.enumerated() where v.count == bytes.count {
+                if v.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) }) == 0 { return UInt8(i) }
+            }
+            // More than 255 distinct values cannot come from validated intake; share the last slot.
+            guard valueBytes.count < 255 else { return 254 }
+            valueBytes.append(Array(bytes))
+            values.append(String(decoding: bytes, as: UTF8.self))
+            return UInt8(valueBytes.count - 1)
+        }
+        let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM person") ?? 0
+        entries.reserveCapacity(total)
+        let statement = try RawStatement(db, sql: """
+            SELECT national_id, birth_date, county_code, education, service_status, deferment_start, deferment_end FROM person
+            """)
+        try statement.forEach { row in
+            guard let birth = row.days(1) else { return }
+            let entry = Entry(birth: birth, start: row.days(5) ?? Self.none, end: row.days(6) ?? Self.none,
+                              county: intern(row, 2), education: intern(row, 3), service: intern(row, 4))
+            let id = row.text(0) ?? ""
+            if let key = Self.pack(id) { entries[key] = entry } else { unpacked[id] = entry }
+        }
+        let records = try RawStatement(db, sql: "SELECT national_id, start_date, end_date FROM deferment_record WHERE status = 'active'")
+        try records.forEach { row in
+            guard let id = row.text(0), let start = row.text(1).flatMap(CivilDate.parse) else { return }
+            recorded[id, default: []].append(DefermentPeriod(start: start, end: row.text(2).flatMap(CivilDate.parse)))
+        }
+    }
+
+    /// Packs an ID of up to 12 characters from `0-9A-Z` into a number, or `nil`.
+    static func pack(_ id: String) -> UInt64? {
+        var value: UInt64 = 0
+        var n = 0
+        for b in id.utf8 {
+            n += 1
+            guard n <= 12 else { return nil }
+            let digit: UInt64
+            switch b {
+            case 0x30...0x39: digit = UInt64(b - 0x30) + 1
+            case 0x41...0x5A: digit = UInt64(b - 0x41) + 11
+            default: return nil
+            }
+            value = value * 37 + digit
+        }
+        return value
+    }
+
+    public func person(_ nationalID: String) -> RegistryPerson? {
+        let found: Entry?
+        if let key = Self.pack(nationalID) { found = entries[key] } else { found = unpacked[nationalID] }
+        guard let e = found else { return nil }
+        var deferment: DefermentPeriod?
+        if e.start != Self.none {
+            deferment = DefermentPeriod(start: CivilDate(daysSinceEpoch: Int(e.start)),
+                                        end: e.end == Self.none ? nil : CivilDate(daysSinceEpoch: Int(e.end)))
+        }
+        return RegistryPerson(nationalID: nationalID, birthDate: CivilDate(daysSinceEpoch: Int(e.birth)), name: "",
+                              countyCode: values[Int(e.county)], education: values[Int(e.education)],
+                              serviceStatus: values[Int(e.service)], deferment: deferment)
+    }
+
+    public func recordedDeferments(_ nationalID: String) -> [DefermentPeriod] {
+        recorded[nationalID] ?? []
+    }
+}
+
+extension RawStatement.ColumnReader {
+    /// A text column's bytes, valid until the statement steps again (empty for NULL).
+    func bytes(_ i: Int32) -> UnsafeBufferPointer<UInt8> {
+        guard let p = sqlite3_column_text(handle, i) else { return UnsafeBufferPointer(start: emptyByte, count: 0) }
+        return UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, i)))
+    }
+
+    /// A stored `yyyy-mm-dd` date as days since 1970, read from the column's bytes; `nil` when
+    /// empty, NULL or not in that form.
+    func days(_ i: Int32) -> Int32? {
+        guard let p = sqlite3_column_text(handle, i), sqlite3_column_bytes(handle, i) == 10 else { return nil }
+        func digits(_ from: Int, _ count: Int) -> Int? {
+            var v = 0
+            for k in from..<(from + count) {
+                let c = p[k]
+                guard c >= 0x30 && c <= 0x39 else { return nil }
+                v = v * 10 + Int(c - 0x30)
+            }
+            return v
+        }
+        guard p[4] == 0x2D, p[7] == 0x2D, let y = digits(0, 4), let m = digits(5, 2), let d = digits(8, 2),
+              let date = CivilDate(year: y, month: m, day: d) else { return nil }
+        return Int32(date.daysSinceEpoch)
+    }
+}
+
+/// A valid pointer for an empty column.
+nonisolated(unsafe) private let emptyByte: UnsafeMutablePointer<UInt8> = {
+    let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+    p.pointee = 0
+    return p
+}()
