@@ -171,15 +171,19 @@ extension String {
     /// Trims ASCII and full-width spaces, tabs, line breaks and BOMs at both ends.
     public func trimmingSpaces() -> String {
         // Fast path: nothing to trim when both ends are visible ASCII or ordinary CJK.
-        let u = utf8
-        guard let f = u.first, let l = u.last else { return self }
-        let firstPlain = (f > 0x20 && f < 0x7F) || (f >= 0xE4 && f <= 0xE9)
-        var lastPlain = l > 0x20 && l < 0x7F
-        if !lastPlain && l >= 0x80 && l < 0xC0 {
-            let tail = Array(u.suffix(3))
-            lastPlain = tail != [0xE3, 0x80, 0x80] && tail != [0xEF, 0xBB, 0xBF] && tail.suffix(2) != [0xC2, 0xA0]
+        let plain: Bool? = utf8.withContiguousStorageIfAvailable { u in
+            guard let f = u.first, let l = u.last else { return true }
+            let firstPlain = (f > 0x20 && f < 0x7F) || (f >= 0xE4 && f <= 0xE9)
+            var lastPlain = l > 0x20 && l < 0x7F
+            if !lastPlain && l >= 0x80 && l < 0xC0 {
+                // Not plain when it ends in U+3000, U+FEFF (E3 80 80, EF BB BF) or U+00A0 (C2 A0).
+                let n = u.count
+                let b1 = n >= 2 ? u[n - 2] : 0, b0 = n >= 3 ? u[n - 3] : 0
+                lastPlain = !(b0 == 0xE3 && b1 == 0x80 && l == 0x80) && !(b0 == 0xEF && b1 == 0xBB && l == 0xBF) && !(b1 == 0xC2 && l == 0xA0)
+            }
+            return firstPlain && lastPlain
         }
-        if firstPlain && lastPlain { return self }
+        if plain == true || isEmpty { return self }
         let isSpace: (Unicode.Scalar) -> Bool = { [" ", "\t", "\r", "\n", "\u{3000}", "\u{FEFF}", "\u{A0}"].contains($0) }
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }

@@ -157,33 +157,35 @@ public struct RosterFileSummary: Sendable {
 
 /// A row on its way from the reading thread to the writing one, with its outcome when the
 /// reading thread could already decide it.
+///
+/// A decided row drops what was read (its raw cells), so that memory is freed on the thread
+/// that allocated it.
 final class IntakeItem: @unchecked Sendable {
-    let read: RosterIntake.ReadRow
+    let read: RosterIntake.ReadRow?
     let decided: RecordedRosterRow?
-    init(_ read: RosterIntake.ReadRow, decided: RecordedRosterRow?) {
+    init(_ read: RosterIntake.ReadRow) {
         self.read = read
+        decided = nil
+    }
+    init(decided: RecordedRosterRow) {
+        read = nil
         self.decided = decided
     }
 }
 
 /// Hands the registry snapshot, read on the transaction's thread, to the reading thread.
 final class SnapshotHandOver: @unchecked Sendable {
-    private let ready = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
     private var snapshot: RegistrySnapshot?
-    private var waited = false
 
-    /// Loads the snapshot and releases the waiting thread, also when loading fails.
+    /// Loads the snapshot.
     func load(_ make: () throws -> RegistrySnapshot) throws {
-        defer { ready.signal() }
-        snapshot = try make()
+        let made = try make()
+        lock.withLock { snapshot = made }
     }
 
-    /// Waits (once) for the snapshot; throws if it could not be read.
-    func wait() throws -> RegistrySnapshot {
-        if !waited { ready.wait(); waited = true }
-        guard let snapshot else { throw CancellationError() }
-        return snapshot
-    }
+    /// The snapshot once loaded, without waiting for it.
+    var ready: RegistrySnapshot? { lock.withLock { snapshot } }
 }
 
 /// What a row's outcome is counted under.
@@ -381,11 +383,12 @@ public struct RosterIntake {
             func flush() throws {
                 let ordered = Self.indexOrdered(chunk)
                 chunk.removeAll(keepingCapacity: true)
-                if lookup == nil {
-                    let registry = try snapshot.wait()
-                    for row in ordered { try emit(IntakeItem(row, decided: try decide(row, arrivalDay: arrivalDay, lookup: registry))) }
+                if lookup == nil, let registry = snapshot.ready {
+                    for row in ordered { try emit(IntakeItem(decided: try decide(row, arrivalDay: arrivalDay, lookup: registry))) }
                 } else {
-                    for row in ordered { try emit(IntakeItem(row, decided: nil)) }
+                    // A small file, or the first rows of a large one while the snapshot is
+                    // still being read: the writing thread decides them.
+                    for row in ordered { try emit(IntakeItem(row)) }
                 }
             }
             result = try self.read(url: url, originalName: originalName) { row in
@@ -396,7 +399,7 @@ public struct RosterIntake {
         }, prepare: {
             if lookup == nil { try snapshot.load { try RegistrySnapshot(db) } }
         }, consume: { item in
-            let row = try item.decided ?? decide(item.read, arrivalDay: arrivalDay, lookup: lookup!)
+            let row = try item.decided ?? decide(item.read!, arrivalDay: arrivalDay, lookup: lookup ?? snapshot.ready!)
             let code = row.parsed.schoolCode
             if code != pair?.school || row.uploadDate != pair?.date {
                 // Rows come sorted by school within each chunk: the school and pair checks
@@ -458,6 +461,10 @@ public struct RegistryIntake {
     public init(reference: ReferenceData) {
         self.reference = reference
     }
+
+    /// People sorted together before they are stored. Sorting is stable, so when an extract
+    /// names a person twice the later row still wins.
+    public var sortChunk = 32_768
 
     /// A registry row: a person to store, or why it could not be used.
     enum ReadRow {
@@ -527,8 +534,22 @@ public struct RegistryIntake {
         var rows = 0
         var problems: [RegistryRowProblem] = []
         var format = ""
-        try PipelinedRows.run(produce: { emit in
-            format = try self.read(url: url, body: emit)
+        try PipelinedRows.run(capacity: 16, produce: { emit in
+            // People are stored sorted by ID in chunks, so the inserts walk the table's key
+            // forwards; a problem row is passed on at once (the report keeps file order).
+            var chunk: [RegistryPerson] = []
+            chunk.reserveCapacity(sortChunk)
+            func flush() throws {
+                let keys = chunk.indices.map { (RegistrySnapshot.pack(chunk[$0].nationalID) ?? .max, $0) }.sorted { $0 < $1 }
+                for (_, i) in keys { try emit(.person(chunk[i])) }
+                chunk.removeAll(keepingCapacity: true)
+            }
+            format = try self.read(url: url) { row in
+                guard case .person(let p) = row else { return try emit(row) }
+                chunk.append(p)
+                if chunk.count == sortChunk { try flush() }
+            }
+            try flush()
         }, consume: { (row: ReadRow) in
             switch row {
             case .person(let p):

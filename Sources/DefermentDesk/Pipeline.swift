@@ -11,6 +11,9 @@ enum PipelinedRows {
     private final class Channel<T>: @unchecked Sendable {
         let condition = NSCondition()
         var batches: [[T]] = []
+        /// Batches consumed, handed back so that the producer's thread frees what it allocated
+        /// (freeing on another thread costs glibc's allocator a lock per block).
+        var spent: [[T]] = []
         var finished = false
         var producerError: Error?
         var consumerStopped = false
@@ -45,8 +48,11 @@ enum PipelinedRows {
                 while channel.batches.count >= channel.capacity && !channel.consumerStopped { channel.condition.wait() }
                 let stopped = channel.consumerStopped
                 if !stopped { channel.batches.append(batch) }
+                var spent = channel.spent
+                channel.spent = []
                 channel.condition.broadcast()
                 channel.condition.unlock()
+                spent.removeAll()
                 if stopped { throw Stopped() }
                 batch = []
                 batch.reserveCapacity(batchSize)
@@ -92,6 +98,9 @@ enum PipelinedRows {
             channel.condition.broadcast()
             channel.condition.unlock()
             for item in batch { try consume(item) }
+            channel.condition.lock()
+            channel.spent.append(batch)
+            channel.condition.unlock()
         }
     }
 }

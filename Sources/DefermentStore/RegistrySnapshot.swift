@@ -77,8 +77,9 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
         }
     }
 
-    /// Packs an ID of up to 12 characters from `0-9A-Z` into a number, or `nil`.
-    static func pack(_ id: String) -> UInt64? {
+    /// Packs an ID of up to 12 characters from `0-9A-Z` into a number, or `nil`. IDs of the
+    /// same length keep their order.
+    public static func pack(_ id: String) -> UInt64? {
         var value: UInt64 = 0
         var n = 0
         for b in id.utf8 {

@@ -63,17 +63,19 @@ public final class PersonWriter {
             """)
     }
 
+    private var texts = TextBindings()
+
     public func save(_ p: RegistryPerson) throws {
-        statement.bind(1, p.nationalID)
-        statement.bind(2, p.birthDate.iso)
-        statement.bind(3, p.name)
-        statement.bind(4, p.countyCode)
-        statement.bind(5, p.education)
-        statement.bind(6, p.serviceStatus)
-        statement.bind(7, p.deferment?.start.iso)
-        statement.bind(8, p.deferment?.end?.iso)
+        texts.add(1, p.nationalID)
+        texts.add(2, p.birthDate.iso)
+        texts.add(3, p.name)
+        texts.add(4, p.countyCode)
+        texts.add(5, p.education)
+        texts.add(6, p.serviceStatus)
+        texts.add(7, p.deferment?.start.iso)
+        texts.add(8, p.deferment?.end?.iso)
         statement.bind(9, fileID)
-        try statement.execute()
+        try statement.execute(texts: &texts)
     }
 }
 
@@ -112,22 +114,37 @@ struct FNV1a {
 }
 
 /// A roster row with its outcome, ready to be stored (名冊資料列).
-public struct RecordedRosterRow: Sendable {
-    public var sourceRow: Int
-    public var uploadDate: CivilDate
-    public var parsed: ParsedRosterRow
-    public var stored: StoredRosterFields
-    public var rosterKind: RosterKind
-    public var assessment: RowAssessment
+///
+/// A class: a million of these pass from the reading thread to the writing one, and moving a
+/// reference costs one retain where copying the values would retain each of their strings.
+public final class RecordedRosterRow: Sendable {
+    public let sourceRow: Int
+    public let uploadDate: CivilDate
+    public let parsed: ParsedRosterRow
+    public let stored: StoredRosterFields
+    public let rosterKind: RosterKind
+    public let assessment: RowAssessment
+    /// The stored forms of the outcome: the check results joined by ；, the reason, and the
+    /// hash of the row's values and outcome. Made where the row is decided (on the reading
+    /// thread for a large file), so the writing thread only binds them.
+    public let checksText: String
+    public let reasonText: String?
+    public let rowHash: String
 
     public init(sourceRow: Int, uploadDate: CivilDate, parsed: ParsedRosterRow, stored: StoredRosterFields? = nil,
                 rosterKind: RosterKind, assessment: RowAssessment) {
         self.sourceRow = sourceRow
         self.uploadDate = uploadDate
         self.parsed = parsed
-        self.stored = stored ?? StoredRosterFields(parsed)
+        let stored = stored ?? StoredRosterFields(parsed)
+        self.stored = stored
         self.rosterKind = rosterKind
         self.assessment = assessment
+        checksText = assessment.checks.isEmpty ? "" : assessment.checks.map(\.text).joined(separator: "；")
+        reasonText = assessment.reason?.text
+        var h = FNV1a()
+        h.add(String(stored.contentHash)); h.add(assessment.countyCode ?? ""); h.add(reasonText ?? ""); h.add(checksText)
+        rowHash = h.hex
     }
 }
 
@@ -178,10 +195,6 @@ public final class RosterRowWriter {
     public func write(_ r: RecordedRosterRow) throws -> RosterRowWrite {
         let p = r.parsed
         let st = r.stored
-        let checks = r.assessment.checks.isEmpty ? "" : r.assessment.checks.map(\.text).joined(separator: "；")
-        let reason = r.assessment.reason?.text
-        var h = FNV1a()
-        h.add(String(st.contentHash)); h.add(r.assessment.countyCode ?? ""); h.add(reason ?? ""); h.add(checks)
         let before = db.totalChangesCount
         let s = statement
         if r.uploadDate != lastDate.0 { lastDate = (r.uploadDate, r.uploadDate.iso) }
@@ -202,9 +215,9 @@ public final class RosterRowWriter {
         texts.add(14, st.end)
         texts.add(16, r.assessment.countyCode)
         texts.add(17, r.assessment.state.rawValue)
-        texts.add(18, reason)
-        texts.add(19, checks)
-        texts.add(20, h.hex)
+        texts.add(18, r.reasonText)
+        texts.add(19, r.checksText)
+        texts.add(20, r.rowHash)
         try s.execute(texts: &texts)
         guard db.totalChangesCount != before else { return .duplicate }
         guard db.lastInsertedRowID > highestRowID else { return .replaced }

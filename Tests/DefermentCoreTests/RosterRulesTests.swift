@@ -152,3 +152,28 @@ struct RosterRulesTests {
         #expect(RosterColumn.matching(header: "備註") == nil)
     }
 }
+
+/// Cells are trimmed of the spaces spreadsheets and exports leave: ASCII and full-width spaces,
+/// tabs, line breaks, BOMs and no-break spaces, at either end only.
+struct TrimmingTests {
+    static let cases: [(String, String, String)] = [
+        ("plain ASCII is kept", "A123456789", "A123456789"),
+        ("plain CJK is kept", "商業經營科", "商業經營科"),
+        ("empty stays empty", "", ""),
+        ("only spaces become empty", "  \t ", ""),
+        ("ASCII spaces at both ends", "  王小明 ", "王小明"),
+        ("a full-width space (全形空白) at the end", "王小明\u{3000}", "王小明"),
+        ("a full-width space at the start", "\u{3000}王小明", "王小明"),
+        ("a BOM at the start", "\u{FEFF}A123456789", "A123456789"),
+        ("a BOM at the end", "王小明\u{FEFF}", "王小明"),
+        ("a no-break space at the end", "普通科\u{A0}", "普通科"),
+        ("a line break at the end", "在學\r\n", "在學"),
+        ("inner spaces are kept", "歐陽 小明", "歐陽 小明"),
+        ("a CJK end that only looks like a space's last byte", "三", "三"),
+    ]
+
+    @Test(arguments: cases)
+    func trims(_ c: (String, String, String)) {
+        #expect(c.1.trimmingSpaces() == c.2, "\(c.0)")
+    }
+}
