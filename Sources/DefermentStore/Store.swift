@@ -21,7 +21,7 @@ public final class DeskStore: @unchecked Sendable {
         config.busyMode = .timeout(60)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            try db.execute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA cache_size = -\(DeskStore.cacheKiB)")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
         }
@@ -35,6 +35,11 @@ public final class DeskStore: @unchecked Sendable {
         }
         try Self.migrator.migrate(queue)
     }
+
+    /// The page cache of every connection, in KiB (64 MB).
+    public static let cacheKiB = 65_536
+    /// The page cache while a registry extract is stored, in KiB (256 MB).
+    public static let bulkCacheKiB = 262_144
 
     /// Applied once, before the process's first connection: see `CSQLiteTuning`.
     private static let sqliteSettings: Int32 = deferment_sqlite_single_connection_threads()
