@@ -261,8 +261,8 @@ public struct SampleGenerator {
     /// (for the benchmark), streaming to disk.
     public mutating func writeBulk(rows: Int, schoolCount: Int, roster: URL, registry: URL) throws {
         let schools = self.schools(count: schoolCount)
-        FileManager.default.createFile(atPath: roster.path, contents: nil)
-        FileManager.default.createFile(atPath: registry.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: roster.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: registry.path, contents: nil)
         let rosterHandle = try FileHandle(forWritingTo: roster)
         let registryHandle = try FileHandle(forWritingTo: registry)
         defer { try? rosterHandle.close(); try? registryHandle.close() }
