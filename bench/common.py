@@ -13,6 +13,7 @@ def parse_args():
     ap.add_argument("--schools", type=int, default=500)
     ap.add_argument("--bin", default=os.path.join(REPO, ".build/release/deferment"))
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
+    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept (intake bench)")
     return ap.parse_args()
 
 
