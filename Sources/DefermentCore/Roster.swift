@@ -183,7 +183,7 @@ extension String {
             }
             return firstPlain && lastPlain
         }
-        if plain == true || isEmpty { return self }
+        if plain == true { return self }
         let isSpace: (Unicode.Scalar) -> Bool = { [" ", "\t", "\r", "\n", "\u{3000}", "\u{FEFF}", "\u{A0}"].contains($0) }
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }

@@ -126,7 +126,7 @@ public struct RosterFileSummary: Sendable {
                 }
                 if let c = key.county {
                     byCounty[c, default: 0] += count.all
-                    if count.inserted > 0 { changedCounties.insert(c) }
+                    if count.inserted > 0 || count.replaced > 0 { changedCounties.insert(c) }
                 }
                 if let r = key.reason { byReason[r.text, default: 0] += count.all }
             }
@@ -371,6 +371,10 @@ public struct RosterIntake {
         var tally: [OutcomeKey: OutcomeCount] = [:]
         var tallies: [[String]: [OutcomeKey: OutcomeCount]] = [:]
         var seenPairs: Set<[String]> = []
+        /// Adds the current pair's tally to the file's.
+        func stashTally() {
+            if let pair { tallies[[pair.school, pair.date.iso], default: [:]].merge(tally, uniquingKeysWith: +) }
+        }
         try PipelinedRows.run(capacity: 16, produce: { (emit: (IntakeItem) throws -> Void) in
             var chunk: [ReadRow] = []
             chunk.reserveCapacity(tuning.sortChunk)
@@ -398,7 +402,7 @@ public struct RosterIntake {
             if code != pair?.school || row.uploadDate != pair?.date {
                 // Rows come sorted by school within each chunk: the school and pair checks
                 // run once per run of rows, not once per row.
-                if let pair { tallies[[pair.school, pair.date.iso], default: [:]].merge(tally, uniquingKeysWith: +) }
+                stashTally()
                 pair = (code, row.uploadDate)
                 let key = [code, row.uploadDate.iso]
                 tally = tallies.removeValue(forKey: key) ?? [:]
@@ -415,17 +419,15 @@ public struct RosterIntake {
             let written = try writer.write(row)
             tally[OutcomeKey(county: row.assessment.countyCode, kind: row.rosterKind, state: row.assessment.state,
                              reason: row.assessment.reason), default: OutcomeCount()].add(written)
-            if case .replaced = written, let c = row.assessment.countyCode { summary.changedCounties.insert(c) }
             rows += 1
             if rows % 10_000 == 0 { try progress(rows) }
         })
-        if let pair { tallies[[pair.school, pair.date.iso], default: [:]].merge(tally, uniquingKeysWith: +) }
-        guard let result else { throw FileRejection(problem: "檔案無法讀取。", fix: "請確認檔案為 CSV 或 XLSX 後重新上傳。") }
+        stashTally()
         summary.add(tallies)
         if summary.rows == 0 {
             throw FileRejection(problem: "檔案只有標題列，沒有任何學生資料。", fix: "請確認匯出範圍後重新上傳。")
         }
-        summary.uploadDateSource = result.source
+        summary.uploadDateSource = result!.source
         // A pair with no rows before this file and only new rows in it: its counts are the tally.
         var fresh: [[String]: [DeskStore.RosterCountKey: Int]] = [:]
         for (key, t) in tallies where !summary.touchedBefore.contains(key) && t.values.allSatisfy({ $0.inserted == $0.all }) {
@@ -436,7 +438,7 @@ public struct RosterIntake {
             fresh[key] = counts
         }
         try DeskStore.refreshCounts(db, pairs: summary.touched, version: fileID, workbookCounties: summary.changedCounties, fresh: fresh)
-        return (summary, result.format)
+        return (summary, result!.format)
     }
 }
 

@@ -127,23 +127,21 @@ extension DeskStore {
         }
     }
 
-    /// Recomputes the aggregates of some (school, upload date) pairs and bumps the versions of
-    /// the schools concerned to `version`, and of the decision workbooks of their counties and
-    /// those dates. (County pages are small and rendered on every build.) With `workbookCounties`, only the workbooks of those counties and of
-    /// counties whose counts changed (a row that moved away) are bumped: a file that rewrote one
-    /// school's rows of a few counties leaves the other counties' workbooks alone.
     /// Whether a school has rows of an upload date (ISO).
     public static func hasCounts(_ db: Database, schoolCode: String, uploadDate: String) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM roster_counts WHERE school_code = ? AND upload_date = ?)",
                           arguments: [schoolCode, uploadDate]) ?? false
     }
 
-    /// Recounts the rows of each (school code, upload date ISO) pair and bumps the versions of
-    /// the pages and decision workbooks they feed.
+    /// Recomputes the aggregates of some (school, upload date ISO) pairs and bumps the versions of
+    /// the schools concerned to `version`, and of the decision workbooks of their counties and
+    /// those dates. (County pages are small and rendered on every build.)
     ///
     /// - Parameters:
-    ///   - workbookCounties: counties given a new or changed row; `nil` bumps every county the
-    ///     pairs have rows for.
+    ///   - workbookCounties: counties given a new or changed row. Only their workbooks and those
+    ///     of counties whose counts changed (a row that moved away) are bumped: a file that
+    ///     rewrote one school's rows of a few counties leaves the other counties' workbooks
+    ///     alone. `nil` bumps every county the pairs have rows for.
     ///   - fresh: counts already known for pairs that had no rows before and got only new rows
     ///     (the caller counted them while storing): stored as they are, without reading the rows back.
     public static func refreshCounts(_ db: Database, pairs: Set<[String]>, version: Int64, workbookCounties: Set<String>? = nil,
@@ -161,34 +159,32 @@ extension DeskStore {
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         for pair in pairs {
+            // The counties whose decision workbook of this upload date changed.
+            var workbooks: Set<String>
             if let counts = fresh[pair] {
-                var counties: Set<String> = workbookCounties ?? []
+                // No rows before: every county with a row now is a change.
+                workbooks = workbookCounties ?? []
                 for (key, n) in counts {
                     try insertCount.execute(arguments: [pair[0], pair[1], key.county, key.kind, key.state, n,
                                                         key.state == ReviewState.pending.rawValue ? pair[1] : nil])
-                    counties.insert(key.county)
+                    workbooks.insert(key.county)
                 }
-                for c in counties where !c.isEmpty {
-                    try bumpVersion(db, workbookKey(county: c, uploadDate: pair[1]), version)
+            } else {
+                let before = workbookCounties == nil ? [:] : try snapshot(pair)
+                try db.execute(sql: "DELETE FROM roster_counts WHERE school_code = ? AND upload_date = ?", arguments: [pair[0], pair[1]])
+                try db.execute(sql: """
+                    INSERT INTO roster_counts(school_code, upload_date, county_code, roster_kind, review_state, n, oldest_pending)
+                    SELECT school_code, upload_date, COALESCE(county_code, ''), roster_kind, review_state, COUNT(*),
+                           CASE WHEN review_state = '待審核' THEN MIN(upload_date) END
+                    FROM roster_row WHERE school_code = ? AND upload_date = ?
+                    GROUP BY COALESCE(county_code, ''), roster_kind, review_state
+                    """, arguments: [pair[0], pair[1]])
+                workbooks = Set(try String.fetchAll(db, sql: "SELECT DISTINCT county_code FROM roster_counts WHERE school_code = ? AND upload_date = ?",
+                                                    arguments: [pair[0], pair[1]]))
+                if let only = workbookCounties {
+                    let after = try snapshot(pair)
+                    workbooks = only.union(Set(before.keys).union(after.keys).filter { before[$0] != after[$0] })
                 }
-                try bumpVersion(db, "school:" + pair[0], version)
-                continue
-            }
-            let before = workbookCounties == nil ? [:] : try snapshot(pair)
-            try db.execute(sql: "DELETE FROM roster_counts WHERE school_code = ? AND upload_date = ?", arguments: [pair[0], pair[1]])
-            try db.execute(sql: """
-                INSERT INTO roster_counts(school_code, upload_date, county_code, roster_kind, review_state, n, oldest_pending)
-                SELECT school_code, upload_date, COALESCE(county_code, ''), roster_kind, review_state, COUNT(*),
-                       CASE WHEN review_state = '待審核' THEN MIN(upload_date) END
-                FROM roster_row WHERE school_code = ? AND upload_date = ?
-                GROUP BY COALESCE(county_code, ''), roster_kind, review_state
-                """, arguments: [pair[0], pair[1]])
-            let touched = try String.fetchAll(db, sql: "SELECT DISTINCT county_code FROM roster_counts WHERE school_code = ? AND upload_date = ?", arguments: [pair[0], pair[1]])
-            // The decision workbook of each county concerned and this upload date.
-            var workbooks = Set(touched)
-            if let only = workbookCounties {
-                let after = try snapshot(pair)
-                workbooks = only.union(Set(before.keys).union(after.keys).filter { before[$0] != after[$0] })
             }
             for c in workbooks where !c.isEmpty {
                 try bumpVersion(db, workbookKey(county: c, uploadDate: pair[1]), version)
