@@ -1,40 +1,25 @@
 import Foundation
-import CXlsxWriter
 
 /// Why a workbook could not be written.
 public struct XLSXWriteError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// A thin, safe wrapper over libxlsxwriter for the desk's workbooks (reports, templates).
+/// Writes the desk's workbooks (reports, decision workbooks, roster templates) as Office Open XML
+/// spreadsheets (ECMA-376), streaming: a sheet's rows become XML as they are written and are
+/// compressed (``DeflatedEntry``) a megabyte at a time, so a million-row sheet never
+/// sits in memory uncompressed. The same calls always give the same bytes.
 ///
-/// Rows of a sheet must be written in order (the workbook uses libxlsxwriter's constant-memory
-/// mode, so a million-row sheet never sits in memory).
+/// What it writes is what the desk needs: inline strings, numbers, formulas with a cached text
+/// result, cell formats (bold, font colour, fill, wrapping, unlocked), column widths, frozen
+/// header rows, autofilters, list dropdowns with a prompt, sheet protection and one column chart.
+///
+/// Rows of a sheet are written in ascending order, and cells of a row in ascending columns;
+/// settings (widths, frozen rows, filters, dropdowns, protection) can come at any time.
 public final class XLSXWorkbook {
-    private var workbook: UnsafeMutablePointer<lxw_workbook>?
-    private var cStrings: [UnsafeMutablePointer<CChar>] = []
-    private var cStringArrays: [UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>] = []
-    public let path: String
-
-    /// Creates a workbook that will be written to `path` on ``close()``.
-    public init(path: String, constantMemory: Bool = true) throws {
-        self.path = path
-        var options = lxw_workbook_options()
-        options.constant_memory = constantMemory ? 1 : 0
-        options.use_zip64 = 1
-        workbook = workbook_new_opt(path, &options)
-        guard workbook != nil else { throw XLSXWriteError(description: "cannot create \(path)") }
-    }
-
-    deinit {
-        if workbook != nil { _ = workbook_close(workbook) }
-        for p in cStrings { free(p) }
-        for a in cStringArrays { a.deallocate() }
-    }
-
-    /// A cell format.
+    /// A cell format (a `cellXfs` entry of the styles part).
     public struct Format {
-        let pointer: UnsafeMutablePointer<lxw_format>
+        let index: Int
     }
 
     /// Options of a format.
@@ -53,141 +38,473 @@ public final class XLSXWorkbook {
         }
     }
 
+    /// A clustered column chart over ranges of a sheet, with the values it shows until the
+    /// spreadsheet recalculates.
+    public struct ColumnChart {
+        public var title: String
+        /// The category labels: their range (e.g. `'依縣市統計'!$A$2:$A$5`) and values.
+        public var categories: (range: String, values: [String])
+        public var series: [(name: String, range: String, values: [Double])]
+        public init(title: String, categories: (range: String, values: [String]), series: [(name: String, range: String, values: [Double])]) {
+            self.title = title
+            self.categories = categories
+            self.series = series
+        }
+    }
+
+    /// The file ``close()`` writes, if any.
+    public let path: String?
+    private var formats: [FormatOptions] = []
+    private var sheets: [XLSXSheet] = []
+    private var title = ""
+    private var created = Date(timeIntervalSince1970: 0)
+    var charts: [ColumnChart] = []
+    private var closed = false
+
+    /// A workbook to be written to `path` by ``close()``, or (with no path) returned by ``data()``.
+    public init(path: String? = nil) {
+        self.path = path
+    }
+
     /// Adds a format.
     public func format(_ o: FormatOptions) -> Format {
-        let f = workbook_add_format(workbook)!
-        if o.bold { format_set_bold(f) }
-        if let c = o.fontColor { format_set_font_color(f, c) }
-        if let c = o.background { format_set_pattern(f, UInt8(LXW_PATTERN_SOLID.rawValue)); format_set_bg_color(f, c) }
-        if o.wrap { format_set_text_wrap(f) }
-        if o.unlocked { format_set_unlocked(f) }
-        return Format(pointer: f)
+        formats.append(o)
+        return Format(index: formats.count)   // cellXfs 0 is the default format
     }
 
-    /// Adds a worksheet.
+    /// Adds a worksheet (names are unique, at most 31 characters, without `[]:*?/\`).
     public func addSheet(_ name: String) -> XLSXSheet {
-        XLSXSheet(workbook: self, sheet: workbook_add_worksheet(workbook, name)!)
-    }
-
-    /// Sets a custom document property (used for tokens by later stages).
-    public func setCustomProperty(_ name: String, _ value: String) {
-        _ = workbook_set_custom_property_string(workbook, name, value)
+        let sheet = XLSXSheet(name: name, index: sheets.count, workbook: self)
+        sheets.append(sheet)
+        return sheet
     }
 
     /// Sets the document's title and creation time (a fixed time keeps the bytes reproducible).
     public func setProperties(title: String, created: Date) {
-        var p = lxw_doc_properties()
-        p.title = keep(title)
-        p.created = time_t(created.timeIntervalSince1970)
-        workbook_set_properties(workbook, &p)
+        self.title = title
+        self.created = created
     }
 
-    /// A column chart of one or more series on a sheet's ranges.
-    public func addColumnChart(title: String, series: [(name: String, categories: String, values: String)]) -> UnsafeMutablePointer<lxw_chart> {
-        let chart = workbook_add_chart(workbook, UInt8(LXW_CHART_COLUMN.rawValue))!
-        chart_title_set_name(chart, title)
-        for s in series {
-            let ser = chart_add_series(chart, s.categories, s.values)
-            chart_series_set_name(ser, s.name)
+    /// Finishes the workbook and returns its bytes. The workbook cannot be used afterwards.
+    public func data() throws -> Data {
+        precondition(!closed, "XLSXWorkbook finished twice")
+        closed = true
+        var zip = ZipArchiveWriter()
+        let active = sheets.firstIndex(where: \.isActive) ?? 0
+        try zip.add("[Content_Types].xml", bytes: contentTypes())
+        try zip.add("_rels/.rels", bytes: Array(Self.packageRels.utf8))
+        try zip.add("docProps/app.xml", bytes: Array(Self.appProperties.utf8))
+        try zip.add("docProps/core.xml", bytes: coreProperties())
+        try zip.add("xl/workbook.xml", bytes: workbookXML(active: active))
+        try zip.add("xl/_rels/workbook.xml.rels", bytes: workbookRels())
+        try zip.add("xl/styles.xml", bytes: stylesXML())
+        var chartNumber = 0
+        for sheet in sheets {
+            try zip.add("xl/worksheets/sheet\(sheet.index + 1).xml", try sheet.finish(selected: sheet.index == active))
+            if !sheet.charts.isEmpty {
+                var rels = XMLBytes()
+                rels.raw(Self.relsHead)
+                rels.raw("<Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/drawing\" Target=\"../drawings/drawing\(sheet.index + 1).xml\"/></Relationships>")
+                try zip.add("xl/worksheets/_rels/sheet\(sheet.index + 1).xml.rels", bytes: rels.bytes)
+                var drawing = XMLBytes()
+                var drawingRels = XMLBytes()
+                drawing.raw("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<xdr:wsDr xmlns:xdr=\"http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing\" xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\">")
+                drawingRels.raw(Self.relsHead)
+                for (k, placed) in sheet.charts.enumerated() {
+                    chartNumber += 1
+                    drawing.raw("<xdr:twoCellAnchor><xdr:from><xdr:col>\(placed.col)</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>\(placed.row)</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:to><xdr:col>\(placed.col + 8)</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>\(placed.row + 15)</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to><xdr:graphicFrame macro=\"\"><xdr:nvGraphicFramePr><xdr:cNvPr id=\"\(k + 2)\" name=\"Chart \(k + 1)\"/><xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr><xdr:xfrm><a:off x=\"0\" y=\"0\"/><a:ext cx=\"0\" cy=\"0\"/></xdr:xfrm><a:graphic><a:graphicData uri=\"http://schemas.openxmlformats.org/drawingml/2006/chart\"><c:chart xmlns:c=\"http://schemas.openxmlformats.org/drawingml/2006/chart\" xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\" r:id=\"rId\(k + 1)\"/></a:graphicData></a:graphic></xdr:graphicFrame><xdr:clientData/></xdr:twoCellAnchor>")
+                    drawingRels.raw("<Relationship Id=\"rId\(k + 1)\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/chart\" Target=\"../charts/chart\(chartNumber).xml\"/>")
+                    try zip.add("xl/charts/chart\(chartNumber).xml", bytes: chartXML(charts[placed.chart]))
+                }
+                drawing.raw("</xdr:wsDr>")
+                drawingRels.raw("</Relationships>")
+                try zip.add("xl/drawings/drawing\(sheet.index + 1).xml", bytes: drawing.bytes)
+                try zip.add("xl/drawings/_rels/drawing\(sheet.index + 1).xml.rels", bytes: drawingRels.bytes)
+            }
         }
-        return chart
+        return try zip.finish()
     }
 
-    func keep(_ s: String) -> UnsafeMutablePointer<CChar> {
-        let p = strdup(s)!
-        cStrings.append(p)
-        return p
-    }
-
-    func keepList(_ values: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
-        let list = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: values.count + 1)
-        for (i, v) in values.enumerated() { list[i] = keep(v) }
-        list[values.count] = nil
-        cStringArrays.append(list)
-        return list
-    }
-
-    /// Writes the file. The workbook cannot be used afterwards.
+    /// Writes the workbook to its ``path``. The workbook cannot be used afterwards.
     public func close() throws {
-        let rc = workbook_close(workbook)
-        workbook = nil
-        guard rc == LXW_NO_ERROR else {
-            throw XLSXWriteError(description: "writing \(path) failed: \(String(cString: lxw_strerror(rc)))")
+        guard let path else { throw XLSXWriteError(description: "the workbook has no path; use data()") }
+        let bytes = try data()
+        do {
+            try bytes.write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw XLSXWriteError(description: "writing \(path) failed: \(error.localizedDescription)")
         }
+    }
+
+    // MARK: - Package parts
+
+    static let xmlHead = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+    static let relsHead = xmlHead + "<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+    static let packageRels = relsHead
+        + "<Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"xl/workbook.xml\"/>"
+        + "<Relationship Id=\"rId2\" Type=\"http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties\" Target=\"docProps/core.xml\"/>"
+        + "<Relationship Id=\"rId3\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/extended-properties\" Target=\"docProps/app.xml\"/></Relationships>"
+    static let appProperties = xmlHead
+        + "<Properties xmlns=\"http://schemas.openxmlformats.org/officeDocument/2006/extended-properties\"><Application>deferment desk</Application><DocSecurity>0</DocSecurity></Properties>"
+
+    private func contentTypes() -> [UInt8] {
+        var x = XMLBytes()
+        x.raw(Self.xmlHead)
+        x.raw("<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/><Default Extension=\"xml\" ContentType=\"application/xml\"/>")
+        x.raw("<Override PartName=\"/docProps/app.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.extended-properties+xml\"/><Override PartName=\"/docProps/core.xml\" ContentType=\"application/vnd.openxmlformats-package.core-properties+xml\"/><Override PartName=\"/xl/styles.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml\"/><Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>")
+        for s in sheets {
+            x.raw("<Override PartName=\"/xl/worksheets/sheet\(s.index + 1).xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>")
+            if !s.charts.isEmpty {
+                x.raw("<Override PartName=\"/xl/drawings/drawing\(s.index + 1).xml\" ContentType=\"application/vnd.openxmlformats-officedocument.drawing+xml\"/>")
+            }
+        }
+        for n in 0..<sheets.reduce(0, { $0 + $1.charts.count }) {
+            x.raw("<Override PartName=\"/xl/charts/chart\(n + 1).xml\" ContentType=\"application/vnd.openxmlformats-officedocument.drawingml.chart+xml\"/>")
+        }
+        x.raw("</Types>")
+        return x.bytes
+    }
+
+    private func coreProperties() -> [UInt8] {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
+        let when = f.string(from: created)
+        var x = XMLBytes()
+        x.raw(Self.xmlHead)
+        x.raw("<cp:coreProperties xmlns:cp=\"http://schemas.openxmlformats.org/package/2006/metadata/core-properties\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:dcterms=\"http://purl.org/dc/terms/\" xmlns:dcmitype=\"http://purl.org/dc/dcmitype/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><dc:title>")
+        x.text(title)
+        x.raw("</dc:title><dcterms:created xsi:type=\"dcterms:W3CDTF\">\(when)</dcterms:created><dcterms:modified xsi:type=\"dcterms:W3CDTF\">\(when)</dcterms:modified></cp:coreProperties>")
+        return x.bytes
+    }
+
+    private func workbookXML(active: Int) -> [UInt8] {
+        var x = XMLBytes()
+        x.raw(Self.xmlHead)
+        x.raw("<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"><workbookPr/><bookViews><workbookView activeTab=\"\(active)\"/></bookViews><sheets>")
+        for s in sheets {
+            x.raw("<sheet name=\""); x.attribute(s.name); x.raw("\" sheetId=\"\(s.index + 1)\" r:id=\"rId\(s.index + 1)\"/>")
+        }
+        x.raw("</sheets>")
+        let filtered = sheets.filter { $0.filterRange != nil }
+        if !filtered.isEmpty {
+            x.raw("<definedNames>")
+            for s in filtered {
+                x.raw("<definedName name=\"_xlnm._FilterDatabase\" localSheetId=\"\(s.index)\" hidden=\"1\">")
+                x.text(s.quotedName + "!" + s.filterRange!.absolute)
+                x.raw("</definedName>")
+            }
+            x.raw("</definedNames>")
+        }
+        x.raw("<calcPr calcId=\"124519\" fullCalcOnLoad=\"1\"/></workbook>")
+        return x.bytes
+    }
+
+    private func workbookRels() -> [UInt8] {
+        var x = XMLBytes()
+        x.raw(Self.relsHead)
+        for s in sheets {
+            x.raw("<Relationship Id=\"rId\(s.index + 1)\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet\(s.index + 1).xml\"/>")
+        }
+        x.raw("<Relationship Id=\"rId\(sheets.count + 1)\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles\" Target=\"styles.xml\"/></Relationships>")
+        return x.bytes
+    }
+
+    private static func argb(_ rgb: UInt32) -> String { "FF" + String(format: "%06X", rgb & 0xFFFFFF) }
+
+    private func stylesXML() -> [UInt8] {
+        var x = XMLBytes()
+        x.raw(Self.xmlHead)
+        x.raw("<styleSheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">")
+        // One font and one fill per format (duplicates are allowed), after the defaults.
+        x.raw("<fonts count=\"\(formats.count + 1)\"><font><sz val=\"11\"/><name val=\"Calibri\"/><family val=\"2\"/></font>")
+        for f in formats {
+            x.raw("<font>")
+            if f.bold { x.raw("<b/>") }
+            x.raw("<sz val=\"11\"/>")
+            if let c = f.fontColor { x.raw("<color rgb=\"\(Self.argb(c))\"/>") }
+            x.raw("<name val=\"Calibri\"/><family val=\"2\"/></font>")
+        }
+        x.raw("</fonts><fills count=\"\(formats.count + 2)\"><fill><patternFill patternType=\"none\"/></fill><fill><patternFill patternType=\"gray125\"/></fill>")
+        for f in formats {
+            if let c = f.background {
+                x.raw("<fill><patternFill patternType=\"solid\"><fgColor rgb=\"\(Self.argb(c))\"/><bgColor indexed=\"64\"/></patternFill></fill>")
+            } else {
+                x.raw("<fill><patternFill patternType=\"none\"/></fill>")
+            }
+        }
+        x.raw("</fills><borders count=\"1\"><border><left/><right/><top/><bottom/><diagonal/></border></borders>")
+        x.raw("<cellStyleXfs count=\"1\"><xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\"/></cellStyleXfs>")
+        x.raw("<cellXfs count=\"\(formats.count + 1)\"><xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\"/>")
+        for (i, f) in formats.enumerated() {
+            x.raw("<xf numFmtId=\"0\" fontId=\"\(i + 1)\" fillId=\"\(i + 2)\" borderId=\"0\" xfId=\"0\" applyFont=\"1\"")
+            if f.background != nil { x.raw(" applyFill=\"1\"") }
+            if f.wrap { x.raw(" applyAlignment=\"1\"") }
+            if f.unlocked { x.raw(" applyProtection=\"1\"") }
+            if !f.wrap && !f.unlocked { x.raw("/>"); continue }
+            x.raw(">")
+            if f.wrap { x.raw("<alignment wrapText=\"1\"/>") }
+            if f.unlocked { x.raw("<protection locked=\"0\"/>") }
+            x.raw("</xf>")
+        }
+        x.raw("</cellXfs><cellStyles count=\"1\"><cellStyle name=\"Normal\" xfId=\"0\" builtinId=\"0\"/></cellStyles><dxfs count=\"0\"/><tableStyles count=\"0\"/></styleSheet>")
+        return x.bytes
+    }
+
+    private func chartXML(_ chart: ColumnChart) -> [UInt8] {
+        var x = XMLBytes()
+        x.raw(Self.xmlHead)
+        x.raw("<c:chartSpace xmlns:c=\"http://schemas.openxmlformats.org/drawingml/2006/chart\" xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\" xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"><c:lang val=\"zh-TW\"/><c:chart><c:title><c:tx><c:rich><a:bodyPr/><a:lstStyle/><a:p><a:pPr><a:defRPr/></a:pPr><a:r><a:rPr lang=\"zh-TW\"/><a:t>")
+        x.text(chart.title)
+        x.raw("</a:t></a:r></a:p></c:rich></c:tx><c:layout/></c:title><c:plotArea><c:layout/><c:barChart><c:barDir val=\"col\"/><c:grouping val=\"clustered\"/>")
+        for (i, s) in chart.series.enumerated() {
+            x.raw("<c:ser><c:idx val=\"\(i)\"/><c:order val=\"\(i)\"/><c:tx><c:v>"); x.text(s.name)
+            x.raw("</c:v></c:tx><c:cat><c:strRef><c:f>"); x.text(chart.categories.range)
+            x.raw("</c:f><c:strCache><c:ptCount val=\"\(chart.categories.values.count)\"/>")
+            for (k, v) in chart.categories.values.enumerated() { x.raw("<c:pt idx=\"\(k)\"><c:v>"); x.text(v); x.raw("</c:v></c:pt>") }
+            x.raw("</c:strCache></c:strRef></c:cat><c:val><c:numRef><c:f>"); x.text(s.range)
+            x.raw("</c:f><c:numCache><c:formatCode>General</c:formatCode><c:ptCount val=\"\(s.values.count)\"/>")
+            for (k, v) in s.values.enumerated() { x.raw("<c:pt idx=\"\(k)\"><c:v>"); x.number(v); x.raw("</c:v></c:pt>") }
+            x.raw("</c:numCache></c:numRef></c:val></c:ser>")
+        }
+        x.raw("<c:axId val=\"50010001\"/><c:axId val=\"50010002\"/></c:barChart><c:catAx><c:axId val=\"50010001\"/><c:scaling><c:orientation val=\"minMax\"/></c:scaling><c:axPos val=\"b\"/><c:tickLblPos val=\"nextTo\"/><c:crossAx val=\"50010002\"/><c:crosses val=\"autoZero\"/><c:auto val=\"1\"/><c:lblAlgn val=\"ctr\"/><c:lblOffset val=\"100\"/></c:catAx><c:valAx><c:axId val=\"50010002\"/><c:scaling><c:orientation val=\"minMax\"/></c:scaling><c:axPos val=\"l\"/><c:majorGridlines/><c:numFmt formatCode=\"General\" sourceLinked=\"1\"/><c:tickLblPos val=\"nextTo\"/><c:crossAx val=\"50010001\"/><c:crosses val=\"autoZero\"/><c:crossBetween val=\"between\"/></c:valAx></c:plotArea><c:legend><c:legendPos val=\"r\"/><c:layout/></c:legend><c:plotVisOnly val=\"1\"/></c:chart></c:chartSpace>")
+        return x.bytes
     }
 }
 
 /// A worksheet of an ``XLSXWorkbook``.
-public struct XLSXSheet {
-    let workbook: XLSXWorkbook
-    let sheet: UnsafeMutablePointer<lxw_worksheet>
+public final class XLSXSheet {
+    /// A cell range, 0-based and inclusive.
+    struct Range {
+        var firstRow, firstCol, lastRow, lastCol: Int
+        var relative: String { XLSXSheet.cellName(firstRow, firstCol) + ":" + XLSXSheet.cellName(lastRow, lastCol) }
+        var absolute: String {
+            "$\(XLSXSheet.columnName(firstCol))$\(firstRow + 1):$\(XLSXSheet.columnName(lastCol))$\(lastRow + 1)"
+        }
+    }
 
-    /// Writes text; an empty string leaves the cell blank.
+    struct Dropdown {
+        var range: Range
+        var values: [String]
+        var prompt: String?
+    }
+
+    let name: String
+    let index: Int
+    unowned let workbook: XLSXWorkbook
+    private var widths: [Int: (width: Double, format: Int?)] = [:]
+    private var frozenRows = 0
+    private(set) var filterRange: Range?
+    private var dropdowns: [Dropdown] = []
+    private var protection: Bool? = nil   // nil: unprotected; the value: whether filtering stays allowed
+    private(set) var isActive = false
+    private(set) var charts: [(row: Int, col: Int, chart: Int)] = []
+
+    /// Rows as XML, not yet compressed (all of a small sheet; a large sheet's latest rows).
+    private var rows = XMLBytes()
+    /// The compressed sheet, started once `rows` passes the threshold.
+    private var entry: DeflatedEntry?
+    private var streamError: Error?
+    private var currentRow = -1
+    private var lastCol = -1
+    private var maxRow = -1, maxCol = -1
+    static let streamThreshold = 1 << 20
+
+    init(name: String, index: Int, workbook: XLSXWorkbook) {
+        self.name = name
+        self.index = index
+        self.workbook = workbook
+    }
+
+    var quotedName: String { "'" + name.replacingOccurrences(of: "'", with: "''") + "'" }
+
+    // MARK: Cells
+
+    private func cell(_ row: Int, _ col: Int, _ format: XLSXWorkbook.Format?) {
+        precondition(row >= 0 && col >= 0 && row < 1_048_576 && col < 16_384, "cell (\(row), \(col)) is outside a worksheet")
+        if row != currentRow {
+            precondition(row > currentRow, "sheet \(name): row \(row) written after row \(currentRow)")
+            if currentRow >= 0 { rows.raw("</row>") }
+            flushIfLarge()
+            rows.raw("<row r=\""); rows.int(row + 1); rows.raw("\">")
+            currentRow = row
+            lastCol = -1
+        }
+        precondition(col > lastCol, "sheet \(name): column \(col) of row \(row) written after column \(lastCol)")
+        lastCol = col
+        maxRow = max(maxRow, row); maxCol = max(maxCol, col)
+        rows.raw("<c r=\""); rows.columnName(col); rows.int(row + 1); rows.raw("\"")
+        if let format { rows.raw(" s=\""); rows.int(format.index); rows.raw("\"") }
+    }
+
+    /// Writes text; an empty string leaves the cell blank (keeping its format, if any).
     public func write(_ row: Int, _ col: Int, _ text: String, _ format: XLSXWorkbook.Format? = nil) {
         if text.isEmpty {
-            if let format { worksheet_write_blank(sheet, lxw_row_t(row), lxw_col_t(col), format.pointer) }
+            if format != nil { cell(row, col, format); rows.raw("/>") }
             return
         }
-        worksheet_write_string(sheet, lxw_row_t(row), lxw_col_t(col), text, format?.pointer)
+        cell(row, col, format)
+        rows.raw(" t=\"inlineStr\"><is><t")
+        if let f = text.utf8.first, let l = text.utf8.last, f == 0x20 || f == 0x09 || f == 0x0A || l == 0x20 || l == 0x09 || l == 0x0A {
+            rows.raw(" xml:space=\"preserve\"")
+        }
+        rows.raw(">"); rows.text(text); rows.raw("</t></is></c>")
     }
 
     /// Writes a number.
     public func write(_ row: Int, _ col: Int, number: Double, _ format: XLSXWorkbook.Format? = nil) {
-        worksheet_write_number(sheet, lxw_row_t(row), lxw_col_t(col), number, format?.pointer)
+        cell(row, col, format)
+        rows.raw("><v>"); rows.number(number); rows.raw("</v></c>")
     }
+
+    /// Writes a formula (with or without its leading `=`) with the text result shown until the
+    /// spreadsheet recalculates.
+    public func write(_ row: Int, _ col: Int, formula: String, result: String, _ format: XLSXWorkbook.Format? = nil) {
+        cell(row, col, format)
+        rows.raw(" t=\"str\"><f>"); rows.text(formula.hasPrefix("=") ? String(formula.dropFirst()) : formula)
+        rows.raw("</f><v>"); rows.text(result); rows.raw("</v></c>")
+    }
+
+    // MARK: Sheet settings
 
     /// Sets a column's width in characters.
     public func setColumnWidth(_ col: Int, _ width: Double, _ format: XLSXWorkbook.Format? = nil) {
-        worksheet_set_column(sheet, lxw_col_t(col), lxw_col_t(col), width, format?.pointer)
+        widths[col] = (width, format?.index)
     }
 
     /// Freezes the rows above `row`.
-    public func freezeRows(_ row: Int) { worksheet_freeze_panes(sheet, lxw_row_t(row), 0) }
+    public func freezeRows(_ row: Int) {
+        frozenRows = row
+    }
 
     /// An autofilter over a range.
     public func autofilter(firstRow: Int, firstCol: Int, lastRow: Int, lastCol: Int) {
-        worksheet_autofilter(sheet, lxw_row_t(firstRow), lxw_col_t(firstCol), lxw_row_t(lastRow), lxw_col_t(lastCol))
+        filterRange = Range(firstRow: firstRow, firstCol: firstCol, lastRow: lastRow, lastCol: lastCol)
     }
 
-    /// A dropdown of `values` over a range of cells.
+    /// A dropdown of `values` over a range of cells; with a `prompt`, the prompt shows on the
+    /// cell and any other value is refused with a message listing the choices.
     public func dropdown(firstRow: Int, lastRow: Int, col: Int, values: [String], prompt: String? = nil) {
-        var v = lxw_data_validation()
-        v.validate = UInt8(LXW_VALIDATION_TYPE_LIST.rawValue)
-        v.value_list = workbook.keepList(values)
-        if let prompt {
-            v.input_message = workbook.keep(prompt)
-            v.error_message = workbook.keep("請從清單中選擇：" + values.joined(separator: "、"))
-            v.error_title = workbook.keep("輸入值無效")
-        }
-        worksheet_data_validation_range(sheet, lxw_row_t(firstRow), lxw_col_t(col), lxw_row_t(lastRow), lxw_col_t(col), &v)
+        dropdowns.append(Dropdown(range: Range(firstRow: firstRow, firstCol: col, lastRow: lastRow, lastCol: col), values: values, prompt: prompt))
     }
 
-    /// Inserts a chart at a cell.
-    public func insertChart(_ row: Int, _ col: Int, _ chart: UnsafeMutablePointer<lxw_chart>) {
-        worksheet_insert_chart(sheet, lxw_row_t(row), lxw_col_t(col), chart)
+    /// Inserts a column chart with its top left corner at a cell.
+    public func insertChart(_ row: Int, _ col: Int, _ chart: XLSXWorkbook.ColumnChart) {
+        workbook.charts.append(chart)
+        charts.append((row, col, workbook.charts.count - 1))
     }
 
     /// Protects the sheet: only cells with an unlocked format can be edited. With
     /// `allowFilter`, the autofilter and sorting still work on the protected sheet.
-    public func protect(allowFilter: Bool = false) {
-        guard allowFilter else { worksheet_protect(sheet, nil, nil); return }
-        var options = lxw_protection()
-        options.autofilter = 1
-        options.sort = 1
-        options.format_columns = 1
-        worksheet_protect(sheet, nil, &options)
-    }
-
-    /// Writes a formula with the text result shown until the spreadsheet recalculates.
-    public func write(_ row: Int, _ col: Int, formula: String, result: String, _ format: XLSXWorkbook.Format? = nil) {
-        worksheet_write_formula_str(sheet, lxw_row_t(row), lxw_col_t(col), formula, format?.pointer, result)
-    }
+    public func protect(allowFilter: Bool = false) { protection = allowFilter }
 
     /// Makes this the sheet shown when the workbook opens.
-    public func activate() { worksheet_activate(sheet) }
+    public func activate() { isActive = true }
 
-    /// Hides the sheet.
-    public func hide() { worksheet_hide(sheet) }
+    // MARK: Writing
+
+    /// The sheet's opening: everything before `sheetData`.
+    private func head(selected: Bool) -> XMLBytes {
+        var x = XMLBytes()
+        x.raw(XLSXWorkbook.xmlHead)
+        x.raw("<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">")
+        x.raw("<dimension ref=\"")
+        x.raw(maxRow < 0 ? "A1" : Range(firstRow: 0, firstCol: 0, lastRow: maxRow, lastCol: maxCol).relative)
+        x.raw("\"/>")
+        x.raw("<sheetViews><sheetView")
+        if selected { x.raw(" tabSelected=\"1\"") }
+        x.raw(" workbookViewId=\"0\"")
+        if frozenRows > 0 {
+            x.raw("><pane ySplit=\"\(frozenRows)\" topLeftCell=\"A\(frozenRows + 1)\" activePane=\"bottomLeft\" state=\"frozen\"/><selection pane=\"bottomLeft\"/></sheetView>")
+        } else {
+            x.raw("/>")
+        }
+        x.raw("</sheetViews><sheetFormatPr defaultRowHeight=\"15\"/>")
+        if !widths.isEmpty {
+            x.raw("<cols>")
+            for col in widths.keys.sorted() {
+                let (w, format) = widths[col]!
+                x.raw("<col min=\"\(col + 1)\" max=\"\(col + 1)\" width=\""); x.number(Self.excelWidth(w)); x.raw("\"")
+                if let format { x.raw(" style=\"\(format)\"") }
+                x.raw(" customWidth=\"1\"/>")
+            }
+            x.raw("</cols>")
+        }
+        x.raw("<sheetData>")
+        return x
+    }
+
+    /// A width in characters as Excel stores it: the pixels it takes (7 per character of the
+    /// default font, plus 5 of padding), back in characters, to 1/256.
+    static func excelWidth(_ width: Double) -> Double {
+        guard width > 0 else { return 0 }
+        let pixels = width < 1 ? (width * 12 + 0.5).rounded(.down) : (width * 7 + 0.5).rounded(.down) + 5
+        return (pixels / 7 * 256).rounded(.down) / 256
+    }
+
+    /// Compresses the rows written so far once they pass the threshold.
+    private func flushIfLarge() {
+        guard rows.bytes.count >= Self.streamThreshold else { return }
+        do {
+            if entry == nil { entry = try DeflatedEntry() }
+            try entry!.feed(rows.bytes)
+            rows.bytes.removeAll(keepingCapacity: true)
+        } catch {
+            // Only memory exhaustion gets here; finish() reports it.
+            streamError = streamError ?? error
+        }
+    }
+
+    /// Finishes the sheet's XML and returns its compressed entry: the rows as compressed, after
+    /// them the settings that follow `sheetData`, and before them, stored, the opening.
+    func finish(selected: Bool) throws -> DeflatedEntry {
+        if let streamError { throw streamError }
+        if currentRow >= 0 { rows.raw("</row>") }
+        currentRow = Int.max
+        rows.raw("</sheetData>")
+        if let allowFilter = protection {
+            rows.raw("<sheetProtection sheet=\"1\" objects=\"1\" scenarios=\"1\"")
+            if allowFilter { rows.raw(" formatColumns=\"0\" sort=\"0\" autoFilter=\"0\"") }
+            rows.raw("/>")
+        }
+        if let f = filterRange { rows.raw("<autoFilter ref=\"\(f.relative)\"/>") }
+        if !dropdowns.isEmpty {
+            rows.raw("<dataValidations count=\"\(dropdowns.count)\">")
+            for d in dropdowns {
+                rows.raw("<dataValidation type=\"list\" allowBlank=\"1\" showInputMessage=\"1\" showErrorMessage=\"1\"")
+                if let prompt = d.prompt {
+                    rows.raw(" errorTitle=\"輸入值無效\" error=\""); rows.attribute("請從清單中選擇：" + d.values.joined(separator: "、"))
+                    rows.raw("\" prompt=\""); rows.attribute(prompt); rows.raw("\"")
+                }
+                rows.raw(" sqref=\"\(d.range.relative)\"><formula1>")
+                rows.text("\"" + d.values.map { $0.replacingOccurrences(of: "\"", with: "\"\"") }.joined(separator: ",") + "\"")
+                rows.raw("</formula1></dataValidation>")
+            }
+            rows.raw("</dataValidations>")
+        }
+        rows.raw("<pageMargins left=\"0.7\" right=\"0.7\" top=\"0.75\" bottom=\"0.75\" header=\"0.3\" footer=\"0.3\"/>")
+        if !charts.isEmpty { rows.raw("<drawing r:id=\"rId1\"/>") }
+        rows.raw("</worksheet>")
+        let e = try entry ?? DeflatedEntry()
+        try e.feed(rows.bytes, finish: true)
+        e.prepend(stored: head(selected: selected).bytes)
+        rows = XMLBytes()
+        entry = nil
+        return e
+    }
+
+    // MARK: Names
+
+    /// A column's letters: 0 → A, 25 → Z, 26 → AA.
+    public static func columnName(_ col: Int) -> String {
+        var x = XMLBytes()
+        x.columnName(col)
+        return String(decoding: x.bytes, as: UTF8.self)
+    }
+
+    /// A cell's name: (0, 0) → A1.
+    public static func cellName(_ row: Int, _ col: Int) -> String { columnName(col) + String(row + 1) }
 
     /// Display width of text in a spreadsheet column: a CJK or full-width character counts as two.
     public static func displayWidth(_ text: String) -> Int {
@@ -200,5 +517,73 @@ public struct XLSXSheet {
             w += wide ? 2 : 1
         }
         return w
+    }
+}
+
+/// UTF-8 XML built byte by byte: markup appended as is, text escaped.
+struct XMLBytes {
+    var bytes: [UInt8] = []
+
+    mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
+
+    /// Element text: `&`, `<`, `>` escaped; control characters XML cannot carry written as
+    /// Excel's `_xHHHH_` escapes.
+    mutating func text(_ s: String) { escaped(s, quotes: false) }
+
+    /// Attribute text: also `"`.
+    mutating func attribute(_ s: String) { escaped(s, quotes: true) }
+
+    private mutating func escaped(_ s: String, quotes: Bool) {
+        var s = s
+        s.withUTF8 { u in
+            var start = 0
+            for i in 0..<u.count {
+                let b = u[i]
+                guard b < 0x3F else { continue }   // fast path: every byte to escape is below '?'
+                let rep: StaticString
+                switch b {
+                case 0x26: rep = "&amp;"
+                case 0x3C: rep = "&lt;"
+                case 0x3E: rep = "&gt;"
+                case 0x22 where quotes: rep = "&quot;"
+                case 0x09, 0x0A, 0x0D: if quotes { rep = b == 0x09 ? "&#9;" : (b == 0x0A ? "&#10;" : "&#13;") } else { continue }
+                case 0x00..<0x20:
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i]))
+                    let hex = String(b, radix: 16, uppercase: true)
+                    raw("_x00" + (hex.count == 1 ? "0" : "") + hex + "_")
+                    start = i + 1
+                    continue
+                default: continue
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i]))
+                rep.withUTF8Buffer { bytes.append(contentsOf: $0) }
+                start = i + 1
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<u.count]))
+        }
+    }
+
+    mutating func int(_ v: Int) {
+        if v < 0 { bytes.append(0x2D); int(-v); return }
+        if v < 10 { bytes.append(0x30 + UInt8(v)); return }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        var x = v
+        withUnsafeMutableBytes(of: &digits) { d in
+            while x > 0 { d[n] = 0x30 + UInt8(x % 10); x /= 10; n += 1 }
+            for k in stride(from: n - 1, through: 0, by: -1) { bytes.append(d[k]) }
+        }
+    }
+
+    /// A number as a spreadsheet stores it: integers without a fraction.
+    mutating func number(_ v: Double) {
+        if v == v.rounded(), abs(v) < 1e15 { int(Int(v)) } else { raw(v.isFinite ? "\(v)" : "0") }
+    }
+
+    mutating func columnName(_ col: Int) {
+        if col >= 26 { columnName(col / 26 - 1) }
+        bytes.append(0x41 + UInt8(col % 26))
     }
 }

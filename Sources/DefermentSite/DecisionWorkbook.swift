@@ -77,7 +77,7 @@ public struct DecisionToken: Sendable, Equatable {
     }
 }
 
-/// Writes a county's decision workbook for one upload date (審核名冊活頁簿) with libxlsxwriter:
+/// Writes a county's decision workbook for one upload date (審核名冊活頁簿):
 /// a cover with counts, instructions and the sign-off fields, then 申請緩徵名冊 and 離校學生名冊
 /// where only 審核結果 (a dropdown) and 審核意見 can be edited.
 public enum DecisionWorkbook {
@@ -106,7 +106,15 @@ public enum DecisionWorkbook {
     public static func write(to path: String, countyName: String, token: DecisionToken, tokenText: String,
                              rows: [DecisionSheetRow], fill: ((DecisionSheetRow) -> RowDecision?)? = nil,
                              signOff: SignOff? = nil) throws {
-        let wb = try XLSXWorkbook(path: path)
+        try AtomicFile.write(data(countyName: countyName, token: token, tokenText: tokenText, rows: rows, fill: fill, signOff: signOff),
+                             to: URL(fileURLWithPath: path))
+    }
+
+    /// The workbook's bytes (see ``write(to:countyName:token:tokenText:rows:fill:signOff:)``).
+    public static func data(countyName: String, token: DecisionToken, tokenText: String,
+                            rows: [DecisionSheetRow], fill: ((DecisionSheetRow) -> RowDecision?)? = nil,
+                            signOff: SignOff? = nil) throws -> Data {
+        let wb = XLSXWorkbook()
         wb.setProperties(title: "\(countyName)在學緩徵審核名冊 \(token.uploadDate.iso)",
                          created: Date(timeIntervalSince1970: Double(token.uploadDate.daysSinceEpoch) * 86400))
         let bold = wb.format(.init(bold: true))
@@ -180,7 +188,7 @@ public enum DecisionWorkbook {
                            prompt: "請選擇「核准」或「未核准」；未核准須填寫審核意見")
             sheet.protect(allowFilter: true)
         }
-        try wb.close()
+        return try wb.data()
     }
 }
 

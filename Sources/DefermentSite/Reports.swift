@@ -11,10 +11,7 @@ enum SchoolReport {
     /// Builds both reports and hands each to `publish` (which seals it for the school).
     static func write(rows: [ReportRow], school: SchoolEntry, base: String, publish: (String, Data) throws -> Void) throws {
         try publish(base + "report.csv", Data(csv(rows: rows).utf8))
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString).xlsx")
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        try xlsx(rows: rows, path: tmp.path)
-        try publish(base + "report.xlsx", try Data(contentsOf: tmp))
+        try publish(base + "report.xlsx", try xlsx(rows: rows))
     }
 
     /// UTF-8 with BOM so Excel opens it, CRLF, formula injection neutralised.
@@ -26,8 +23,8 @@ enum SchoolReport {
         return out
     }
 
-    static func xlsx(rows: [ReportRow], path: String) throws {
-        let wb = try XLSXWorkbook(path: path)
+    static func xlsx(rows: [ReportRow]) throws -> Data {
+        let wb = XLSXWorkbook()
         let header = wb.format(.init(bold: true, background: 0xE6EBF2))
         let redRow = wb.format(.init(fontColor: red))
         let sheet = wb.addSheet("審核結果")
@@ -69,14 +66,14 @@ enum SchoolReport {
         if !order.isEmpty {
             let last = order.count + 1
             let sheetRef = "'依縣市統計'"
-            let chart = wb.addColumnChart(title: "依分派縣市之審核狀態", series: [
-                ("待審核", "=\(sheetRef)!$A$2:$A$\(last)", "=\(sheetRef)!$C$2:$C$\(last)"),
-                ("核准", "=\(sheetRef)!$A$2:$A$\(last)", "=\(sheetRef)!$D$2:$D$\(last)"),
-                ("未核准", "=\(sheetRef)!$A$2:$A$\(last)", "=\(sheetRef)!$E$2:$E$\(last)"),
-            ])
-            summary.insertChart(1, 7, chart)
+            func counts(_ state: ReviewState) -> [Double] { order.map { Double(tallies[$0]![state.rawValue] ?? 0) } }
+            summary.insertChart(1, 7, XLSXWorkbook.ColumnChart(
+                title: "依分派縣市之審核狀態", categories: ("\(sheetRef)!$A$2:$A$\(last)", order),
+                series: [("待審核", "\(sheetRef)!$C$2:$C$\(last)", counts(.pending)),
+                         ("核准", "\(sheetRef)!$D$2:$D$\(last)", counts(.approved)),
+                         ("未核准", "\(sheetRef)!$E$2:$E$\(last)", counts(.refused))]))
         }
-        try wb.close()
+        return try wb.data()
     }
 }
 
@@ -115,21 +112,9 @@ enum RosterTemplateFiles {
     }
 
     /// Writes the four files and returns their entries for the templates page.
-    static func write(rules: DefermentRules, publisher: SitePublisher, reuseIfUnchanged: Bool = false) throws -> [[String: String]] {
+    static func write(rules: DefermentRules, publisher: SitePublisher) throws -> [[String: String]] {
         var files: [[String: String]] = []
         let columns = RosterColumn.templateOrder
-        // The workbooks depend only on the rules and this code: when the same rules were used
-        // for the files already published, keep them (libxlsxwriter output is not byte-stable).
-        let rulesKey = "templates/.rules-" + SitePublisher.sha256(Data((String(describing: rules.rosterKindByStatus.sorted { $0.key < $1.key }) + "v1").utf8)).prefix(16)
-        if reuseIfUnchanged && publisher.stillPresent(where: { $0 == rulesKey }) && publisher.stillPresent(where: { $0.hasPrefix("templates/") && $0.hasSuffix(".xlsx") }) {
-            publisher.keep { $0.hasPrefix("templates/") && ($0.hasSuffix(".xlsx") || $0.hasSuffix(".csv") || $0 == rulesKey) }
-            for k in kinds {
-                files.append(["file": "\(k.file).xlsx", "label": k.label, "format": "Excel"])
-                files.append(["file": "\(k.file).csv", "label": k.label, "format": "CSV"])
-            }
-            return files
-        }
-        try publisher.publish(rulesKey, Data("rules fingerprint of the roster templates\n".utf8))
         for k in kinds {
             let statuses = rules.rosterKindByStatus.filter { $0.value == k.kind }.map(\.key).sorted()
             let example = example(k.kind, statuses: statuses)
@@ -138,15 +123,14 @@ enum RosterTemplateFiles {
             csv += columns.map { example[$0] ?? "" }.joined(separator: ",") + "\r\n"
             try publisher.publish("templates/\(k.file).csv", Data(csv.utf8))
             // XLSX
-            let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("tpl-\(UUID().uuidString).xlsx")
-            let wb = try XLSXWorkbook(path: tmp.path, constantMemory: false)
+            let wb = XLSXWorkbook()
             let header = wb.format(.init(bold: true, background: 0xE6EBF2))
             let sheet = wb.addSheet("名冊")
             for (i, c) in columns.enumerated() {
-                sheet.write(0, i, c.rawValue, header)
                 sheet.setColumnWidth(i, Double(max(XLSXSheet.displayWidth(c.rawValue), XLSXSheet.displayWidth(example[c] ?? "")) + 4))
-                sheet.write(1, i, example[c] ?? "")
+                sheet.write(0, i, c.rawValue, header)
             }
+            for (i, c) in columns.enumerated() { sheet.write(1, i, example[c] ?? "") }
             sheet.freezeRows(1)
             if let statusCol = columns.firstIndex(of: .status) {
                 sheet.dropdown(firstRow: 1, lastRow: 5000, col: statusCol, values: statuses, prompt: "請選擇學籍狀態")
@@ -166,8 +150,7 @@ enum RosterTemplateFiles {
                 help.write(4 + n, 1, c.isRequired ? "是" : "否")
                 help.write(4 + n, 2, c.help)
             }
-            try wb.close()
-            try publisher.publish("templates/\(k.file).xlsx", file: tmp)
+            try publisher.publish("templates/\(k.file).xlsx", try wb.data())
             files.append(["file": "\(k.file).xlsx", "label": k.label, "format": "Excel"])
             files.append(["file": "\(k.file).csv", "label": k.label, "format": "CSV"])
         }

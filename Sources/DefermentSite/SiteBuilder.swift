@@ -203,12 +203,10 @@ public final class SiteBuilder: @unchecked Sendable {
     /// Writes and seals one county's decision workbook for an upload date.
     func publishDecisionWorkbook(county: County, date: String, queue: DatabaseQueue) throws {
         guard let day = CivilDate.parse(date) else { return }
-        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-wb-\(getpid())-\(UUID().uuidString)-\(county.code)-\(date).xlsx")
-        defer { try? FileManager.default.removeItem(at: temp) }
         let rows = try queue.read { try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date) }
         let token = DecisionToken(county: county.code, uploadDate: day)
-        try DecisionWorkbook.write(to: temp.path, countyName: county.name, token: token, tokenText: token.signed(with: decisionKey), rows: rows)
-        try publishSealedFile(Self.workbookPath(county: county.code, date: date), data: try Data(contentsOf: temp), account: county.code)
+        let workbook = try DecisionWorkbook.data(countyName: county.name, token: token, tokenText: token.signed(with: decisionKey), rows: rows)
+        try publishSealedFile(Self.workbookPath(county: county.code, date: date), data: workbook, account: county.code)
     }
 
     /// Runs `job(connection, index)` for indexes `0..<count` on up to `workers` threads, each
@@ -583,7 +581,7 @@ public final class SiteBuilder: @unchecked Sendable {
     }
 
     func publishTemplatesPage() throws {
-        let files = try RosterTemplateFiles.write(rules: rules, publisher: publisher, reuseIfUnchanged: true)
+        let files = try RosterTemplateFiles.write(rules: rules, publisher: publisher)
         try publisher.publish("templates/index.html", text: templates.render("roster-templates", [
             "root": "../", "title": "名冊範本", "files": files,
             "columns": RosterColumn.templateOrder.map { ["name": $0.rawValue, "required": $0.isRequired, "help": $0.help] },

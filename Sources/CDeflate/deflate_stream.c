@@ -1,0 +1,57 @@
+#include "deflate_stream.h"
+
+#include <stdlib.h>
+#include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
+#include <zlib.h>
+
+struct deferment_deflater {
+    struct isal_zstream stream;
+    uint8_t *level_buf;
+};
+
+deferment_deflater *deferment_deflater_new(void) {
+    deferment_deflater *d = calloc(1, sizeof *d);
+    if (d == NULL) return NULL;
+    d->level_buf = malloc(ISAL_DEF_LVL1_DEFAULT);
+    if (d->level_buf == NULL) { free(d); return NULL; }
+    isal_deflate_init(&d->stream);
+    d->stream.level = 1;
+    d->stream.level_buf = d->level_buf;
+    d->stream.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+    d->stream.gzip_flag = IGZIP_DEFLATE;
+    d->stream.flush = NO_FLUSH;
+    return d;
+}
+
+void deferment_deflater_free(deferment_deflater *d) {
+    if (d == NULL) return;
+    free(d->level_buf);
+    free(d);
+}
+
+int deferment_deflate(deferment_deflater *d, const uint8_t *in, size_t in_len, int finish,
+                      uint8_t *out, size_t out_cap, size_t *in_used, size_t *out_len, int *done) {
+    struct isal_zstream *s = &d->stream;
+    // ISA-L counts in 32 bits; the caller loops over larger buffers.
+    uint32_t give = in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)in_len;
+    uint32_t room = out_cap > UINT32_MAX ? UINT32_MAX : (uint32_t)out_cap;
+    s->next_in = (uint8_t *)in;
+    s->avail_in = give;
+    s->next_out = out;
+    s->avail_out = room;
+    s->end_of_stream = (finish && give == in_len) ? 1 : 0;
+    int rc = isal_deflate(s);
+    *in_used = give - s->avail_in;
+    *out_len = room - s->avail_out;
+    *done = s->internal_state.state == ZSTATE_END;
+    return rc;
+}
+
+uint32_t deferment_crc32(uint32_t crc, const uint8_t *buf, size_t len) {
+    return crc32_gzip_refl(crc, buf, len);
+}
+
+uint32_t deferment_crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2) {
+    return (uint32_t)crc32_combine(crc1, crc2, (z_off_t)len2);
+}

@@ -1,0 +1,32 @@
+#ifndef DEFERMENT_DEFLATE_STREAM_H
+#define DEFERMENT_DEFLATE_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// A raw DEFLATE stream (RFC 1951, as ZIP entries carry it) over Intel's ISA-L (igzip) at its
+/// level 1: about fifteen times zlib's default level on the desk's spreadsheet XML, for output
+/// about a tenth larger. Opaque; one per ZIP entry; not shared between threads.
+typedef struct deferment_deflater deferment_deflater;
+
+/// A new stream, or NULL when memory runs out.
+deferment_deflater *deferment_deflater_new(void);
+
+/// Frees a stream (finished or not).
+void deferment_deflater_free(deferment_deflater *d);
+
+/// Feeds input and collects output. Consumes up to `in_len` bytes of `in` (`*in_used` says how
+/// many) and writes up to `out_cap` bytes to `out` (`*out_len`). With `finish` set, the input
+/// given is the last; call again (with no more input) until `*done` is set. Returns 0, or ISA-L's
+/// negative error code.
+int deferment_deflate(deferment_deflater *d, const uint8_t *in, size_t in_len, int finish,
+                      uint8_t *out, size_t out_cap, size_t *in_used, size_t *out_len, int *done);
+
+/// The CRC-32 of ZIP and gzip (reflected IEEE 802.3), continuing from `crc` (0 to start).
+uint32_t deferment_crc32(uint32_t crc, const uint8_t *buf, size_t len);
+
+/// The CRC-32 of two pieces joined, from the CRC of each and the second's length (zlib's
+/// crc32_combine): lets a part's opening be settled after the rest was compressed.
+uint32_t deferment_crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2);
+
+#endif

@@ -1,0 +1,168 @@
+import Foundation
+import CDeflate
+
+/// Why an archive could not be written.
+public struct ZipWriteError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// One ZIP entry's contents compressed as they arrive (raw DEFLATE, ISA-L level 1), with the
+/// CRC-32 and sizes the archive's headers need. Memory holds only the compressed bytes.
+public final class DeflatedEntry {
+    /// The compressed bytes so far.
+    public private(set) var compressed: [UInt8] = []
+    /// CRC-32 of the uncompressed bytes fed.
+    public private(set) var crc: UInt32 = 0
+    /// Uncompressed bytes fed.
+    public private(set) var size: UInt64 = 0
+    private var stream: OpaquePointer?
+    private var finished = false
+    private var scratch = [UInt8](repeating: 0, count: 1 << 18)
+
+    public init() throws {
+        guard let s = deferment_deflater_new() else { throw ZipWriteError(description: "out of memory starting a DEFLATE stream") }
+        stream = s
+    }
+
+    deinit { deferment_deflater_free(stream) }
+
+    /// Compresses `bytes` (to be followed by more, unless `finish`).
+    public func feed(_ bytes: UnsafeBufferPointer<UInt8>, finish: Bool = false) throws {
+        precondition(!finished, "DeflatedEntry fed after it was finished")
+        if let base = bytes.baseAddress, !bytes.isEmpty {
+            crc = deferment_crc32(crc, base, bytes.count)
+        }
+        size += UInt64(bytes.count)
+        var offset = 0
+        while true {
+            var used = 0, produced = 0
+            var done: Int32 = 0
+            let rc = scratch.withUnsafeMutableBufferPointer { out in
+                deferment_deflate(stream, bytes.baseAddress.map { $0 + offset }, bytes.count - offset, finish ? 1 : 0,
+                                  out.baseAddress, out.count, &used, &produced, &done)
+            }
+            guard rc == 0 else { throw ZipWriteError(description: "DEFLATE failed (ISA-L error \(rc))") }
+            offset += used
+            if produced > 0 { compressed.append(contentsOf: scratch[0..<produced]) }
+            if finish {
+                if done != 0 { finished = true; return }
+            } else if offset == bytes.count && produced < scratch.count {
+                return
+            }
+        }
+    }
+
+    /// Compresses the bytes of an array.
+    public func feed(_ bytes: [UInt8], finish: Bool = false) throws {
+        try bytes.withUnsafeBufferPointer { try feed($0, finish: finish) }
+    }
+
+    /// Ends the stream.
+    public func finish() throws {
+        if !finished { try feed(UnsafeBufferPointer(start: nil, count: 0), finish: true) }
+    }
+
+    /// Puts `opening` before everything fed so far, as uncompressed (stored) DEFLATE blocks: a
+    /// part's opening (a worksheet's column widths, frozen panes, dimension) can be settled
+    /// after its rows were compressed. The CRC-32 is combined, not recomputed.
+    public func prepend(stored opening: [UInt8]) {
+        guard !opening.isEmpty else { return }
+        var blocks: [UInt8] = []
+        blocks.reserveCapacity(opening.count + 5 * (opening.count / 65_535 + 1))
+        var start = 0
+        while start < opening.count {
+            let n = min(65_535, opening.count - start)
+            // BFINAL 0, BTYPE 00 (stored), padded to the byte; LEN, NLEN little-endian. A stored
+            // block ends on a byte boundary, where the compressed stream's first block begins.
+            blocks.append(0)
+            blocks.append(UInt8(n & 0xFF)); blocks.append(UInt8(n >> 8))
+            blocks.append(UInt8(~n & 0xFF)); blocks.append(UInt8((~n >> 8) & 0xFF))
+            blocks.append(contentsOf: opening[start..<(start + n)])
+            start += n
+        }
+        let headCRC = opening.withUnsafeBufferPointer { deferment_crc32(0, $0.baseAddress, $0.count) }
+        crc = deferment_crc32_combine(headCRC, crc, size)
+        size += UInt64(opening.count)
+        compressed.insert(contentsOf: blocks, at: 0)
+    }
+}
+
+/// A ZIP archive (PKWARE APPNOTE 6.3) built in memory from DEFLATE-compressed entries, as XLSX
+/// packages are. Entries carry a fixed time (1980-01-01 00:00), so the same contents always give
+/// the same bytes. No ZIP64: an entry or the archive is limited to 4 GiB (a worksheet at Excel's
+/// own limit of 1,048,576 rows stays far below it).
+public struct ZipArchiveWriter {
+    private var out: [UInt8] = []
+    private var central: [UInt8] = []
+    private var count = 0
+
+    public init() {}
+
+    /// Adds a finished entry under `name` (a `/`-separated path).
+    public mutating func add(_ name: String, _ entry: DeflatedEntry) throws {
+        try entry.finish()
+        guard entry.size <= UInt64(UInt32.max), entry.compressed.count <= Int(UInt32.max),
+              out.count + entry.compressed.count < Int(UInt32.max) else {
+            throw ZipWriteError(description: "\(name) is larger than 4 GiB")
+        }
+        let nameBytes = Array(name.utf8)
+        let offset = UInt32(out.count)
+        // Local file header.
+        put32(&out, 0x0403_4b50)
+        put16(&out, 20)                  // version needed: 2.0 (deflate)
+        put16(&out, 0x0800)              // flags: names are UTF-8
+        put16(&out, 8)                   // method: deflate
+        put16(&out, 0); put16(&out, 0x21) // time 00:00, date 1980-01-01
+        put32(&out, entry.crc)
+        put32(&out, UInt32(entry.compressed.count))
+        put32(&out, UInt32(entry.size))
+        put16(&out, UInt16(nameBytes.count))
+        put16(&out, 0)
+        out += nameBytes
+        out += entry.compressed
+        // Central directory record.
+        put32(&central, 0x0201_4b50)
+        put16(&central, 20); put16(&central, 20)
+        put16(&central, 0x0800); put16(&central, 8)
+        put16(&central, 0); put16(&central, 0x21)
+        put32(&central, entry.crc)
+        put32(&central, UInt32(entry.compressed.count))
+        put32(&central, UInt32(entry.size))
+        put16(&central, UInt16(nameBytes.count))
+        put16(&central, 0); put16(&central, 0)   // extra, comment
+        put16(&central, 0); put16(&central, 0)   // disk, internal attributes
+        put32(&central, 0)                       // external attributes
+        put32(&central, offset)
+        central += nameBytes
+        count += 1
+    }
+
+    /// Adds a small entry from its bytes.
+    public mutating func add(_ name: String, bytes: [UInt8]) throws {
+        let entry = try DeflatedEntry()
+        try entry.feed(bytes, finish: true)
+        try add(name, entry)
+    }
+
+    /// The archive's bytes.
+    public mutating func finish() throws -> Data {
+        guard count < 0xFFFF, out.count + central.count < Int(UInt32.max) else { throw ZipWriteError(description: "archive too large") }
+        let centralOffset = UInt32(out.count)
+        out += central
+        put32(&out, 0x0605_4b50)
+        put16(&out, 0); put16(&out, 0)
+        put16(&out, UInt16(count)); put16(&out, UInt16(count))
+        put32(&out, UInt32(central.count))
+        put32(&out, centralOffset)
+        put16(&out, 0)
+        return Data(out)
+    }
+
+    private func put16(_ b: inout [UInt8], _ v: UInt16) {
+        b.append(UInt8(v & 0xFF)); b.append(UInt8(v >> 8))
+    }
+
+    private func put32(_ b: inout [UInt8], _ v: UInt32) {
+        for s in stride(from: 0, to: 32, by: 8) { b.append(UInt8((v >> UInt32(s)) & 0xFF)) }
+    }
+}
