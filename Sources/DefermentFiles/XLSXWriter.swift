@@ -307,6 +307,8 @@ public final class XLSXSheet {
     private var entry: DeflatedEntry?
     private var streamError: Error?
     private var currentRow = -1
+    /// The current row's number (1-based) as digits, for every cell's name.
+    private var rowNumber = XMLBytes()
     private var lastCol = -1
     private var maxRow = -1, maxCol = -1
     static let streamThreshold = 1 << 20
@@ -327,14 +329,16 @@ public final class XLSXSheet {
             precondition(row > currentRow, "sheet \(name): row \(row) written after row \(currentRow)")
             if currentRow >= 0 { rows.raw("</row>") }
             flushIfLarge()
-            rows.raw("<row r=\""); rows.int(row + 1); rows.raw("\">")
+            rowNumber.bytes.removeAll(keepingCapacity: true)
+            rowNumber.int(row + 1)
+            rows.raw("<row r=\""); rows.bytes.append(contentsOf: rowNumber.bytes); rows.raw("\">")
             currentRow = row
             lastCol = -1
         }
         precondition(col > lastCol, "sheet \(name): column \(col) of row \(row) written after column \(lastCol)")
         lastCol = col
         maxRow = max(maxRow, row); maxCol = max(maxCol, col)
-        rows.raw("<c r=\""); rows.columnName(col); rows.int(row + 1); rows.raw("\"")
+        rows.raw("<c r=\""); rows.columnName(col); rows.bytes.append(contentsOf: rowNumber.bytes); rows.raw("\"")
         if let format { rows.raw(" s=\""); rows.int(format.index); rows.raw("\"") }
     }
 
@@ -524,7 +528,10 @@ public final class XLSXSheet {
 struct XMLBytes {
     var bytes: [UInt8] = []
 
-    mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
+    mutating func raw(_ s: String) {
+        var s = s
+        s.withUTF8 { bytes.append(contentsOf: $0) }
+    }
 
     /// Element text: `&`, `<`, `>` escaped; control characters XML cannot carry written as
     /// Excel's `_xHHHH_` escapes.
@@ -564,16 +571,15 @@ struct XMLBytes {
     }
 
     mutating func int(_ v: Int) {
-        if v < 0 { bytes.append(0x2D); int(-v); return }
-        if v < 10 { bytes.append(0x30 + UInt8(v)); return }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
+        if v < 0 { bytes.append(0x2D); int(0 - v); return }
+        var n = 1, limit = 10
+        while v >= limit && n < 19 { n += 1; limit &*= 10 }
+        let end = bytes.count + n
+        bytes.append(contentsOf: repeatElement(UInt8(0x30), count: n))
         var x = v
-        withUnsafeMutableBytes(of: &digits) { d in
-            while x > 0 { d[n] = 0x30 + UInt8(x % 10); x /= 10; n += 1 }
-            for k in stride(from: n - 1, through: 0, by: -1) { bytes.append(d[k]) }
+        bytes.withUnsafeMutableBufferPointer { b in
+            var i = end - 1
+            while x > 0 { b[i] = 0x30 + UInt8(x % 10); x /= 10; i -= 1 }
         }
     }
 

@@ -172,8 +172,9 @@ public final class MustacheRenderer: @unchecked Sendable {
         switch v {
         case nil: return false
         case let b as Bool: return b
-        case let i as Int: return i != 0
         case let s as String: return !s.isEmpty
+        case let frames as [MustacheFrame]: return !frames.isEmpty
+        case let i as Int: return i != 0
         case let a as [Any]: return !a.isEmpty
         case let d as Double: return d != 0
         default: return true // any other present value (a frame, an object)
@@ -223,6 +224,11 @@ public final class MustacheRenderer: @unchecked Sendable {
                 if escaped && escapesHTML { Self.escape(s, into: &out) } else { out += s }
             case .section(let path, let inverted, let children):
                 let value = lookup(path, stack)
+                // Flags (`{{#first}}`, `{{#isRefused}}`) are the commonest sections of large tables.
+                if let flag = value as? Bool {
+                    if flag != inverted { render(children, &stack, &out, depth: depth + 1) }
+                    continue
+                }
                 if inverted {
                     if !Self.isTruthy(value) { render(children, &stack, &out, depth: depth + 1) }
                     continue

@@ -341,6 +341,12 @@ public final class SiteBuilder: @unchecked Sendable {
         }
     }
 
+    /// A student of a county's history page: their rows across months (`{{#entries}}`).
+    struct StudentFrame: MustacheFrame {
+        let entries: [MustacheFrame]
+        func mustacheValue(_ key: String) -> Any? { key == "entries" ? entries : nil }
+    }
+
     /// One school's pages: results (one roster per page), details, search index, reports, and
     /// its students' history pages under each county.
     func renderSchool(_ school: SchoolEntry, rows: [ReportRow], history: [Int64: [DecisionHistoryEntry]] = [:],
@@ -413,12 +419,11 @@ public final class SiteBuilder: @unchecked Sendable {
                 byStudent[r.nationalID, default: []].append(r)
             }
             order.sort()
-            let students: [[String: Any]] = order.map { id in
+            let students: [MustacheFrame] = order.map { id in
                 let entries = byStudent[id]!
-                let frames: [MustacheFrame] = entries.enumerated().map { i, r in
+                return StudentFrame(entries: entries.enumerated().map { i, r in
                     RowFrame(row: r, anchor: i, first: i == 0, count: entries.count, history: (history[r.id] ?? []).map(\.line), forCounty: true)
-                }
-                return ["entries": frames]
+                })
             }
             let title = "\(countyNames[county] ?? county)・\(school.name)"
             let html = templates.render("county-school", [

@@ -38,7 +38,17 @@ public final class SitePublisher: @unchecked Sendable {
     }
 
     static func sha256(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        Self.hex(SHA256.hash(data: data))
+    }
+
+    /// Lower-case hexadecimal of bytes (without `String(format:)`, which costs more than the
+    /// hashing of a small page).
+    static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0x0F)]) }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Publishes `data` at `path` (relative, `/`-separated) unless the same bytes are there already.

@@ -132,22 +132,25 @@ extension DeskStore {
 
     /// The rows of a county's decision workbook for one upload date, application roster first.
     public static func decisionSheetRows(_ db: Database, county: String, uploadDate: String) throws -> [DecisionSheetRow] {
-        try Row.fetchAll(db, sql: """
+        var rows: [DecisionSheetRow] = []
+        try RawStatement(db, sql: """
             SELECT r.id, r.roster_kind, r.school_code, COALESCE(s.name, r.school_code), r.national_id, r.name, r.birth_date,
                    r.program, r.grade, r.enrolment_status, r.start_date, r.end_date, r.checks, r.review_state, r.comment,
                    r.draft_decision, r.draft_comment, r.decision_note
             FROM roster_row r LEFT JOIN school s ON s.code = r.school_code
             WHERE r.county_code = ? AND r.upload_date = ?
             ORDER BY r.roster_kind DESC, r.school_code, r.source_row
-            """, arguments: [county, uploadDate]).map { row in
-            var checks: String = row[12]
-            if let note: String = row[17], !note.isEmpty { checks = checks.isEmpty ? note : checks + "；" + note }
-            return DecisionSheetRow(
-                id: row[0], rosterKind: RosterKind(rawValue: row[1]) ?? .application, schoolCode: row[2], schoolName: row[3],
-                nationalID: row[4], name: row[5], birthDate: row[6], program: row[7], grade: row[8], status: row[9],
-                start: row[10], end: row[11], checks: checks, state: ReviewState(rawValue: row[13]) ?? .pending, comment: row[14],
-                draft: storedDraft(row, word: 15, comment: 16))
+            """, arguments: [county, uploadDate]).forEach { c in
+            var checks = c.string(12)
+            if let note = c.text(17), !note.isEmpty { checks = checks.isEmpty ? note : checks + "；" + note }
+            let draft = c.text(15).flatMap(DecisionWord.init(rawValue:)).map { RowDecision(word: $0, comment: c.string(16)) }
+            rows.append(DecisionSheetRow(
+                id: c.int64(0), rosterKind: RosterKind(rawValue: c.string(1)) ?? .application, schoolCode: c.string(2), schoolName: c.string(3),
+                nationalID: c.string(4), name: c.string(5), birthDate: c.string(6), program: c.string(7), grade: c.string(8), status: c.string(9),
+                start: c.string(10), end: c.string(11), checks: checks, state: ReviewState(rawValue: c.string(13)) ?? .pending, comment: c.string(14),
+                draft: draft))
         }
+        return rows
     }
 
     /// The upload dates with rows assigned to each county (newest first).

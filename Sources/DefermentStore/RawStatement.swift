@@ -6,16 +6,18 @@ import GRDBSQLite
 private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 /// The hot-path view of a GRDB statement: binds and steps through the C API directly, without
-/// building `StatementArguments` for every row. Used only for the per-row statements of intake.
+/// building `StatementArguments` for every row, and reads columns without GRDB's generic
+/// decoding. Used for the per-row statements of intake and the site's large reads.
 struct RawStatement {
     let statement: Statement
     private let handle: OpaquePointer
     private let connection: OpaquePointer
 
-    init(_ db: Database, sql: String) throws {
+    init(_ db: Database, sql: String, arguments: [String] = []) throws {
         statement = try db.makeStatement(sql: sql)
         handle = statement.sqliteStatement
         connection = db.sqliteConnection!
+        for (i, a) in arguments.enumerated() { bind(Int32(i + 1), a) }
     }
 
     func bind(_ index: Int32, _ value: String?) {
@@ -85,6 +87,9 @@ struct RawStatement {
             let n = Int(sqlite3_column_bytes(handle, i))
             return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
         }
+        /// A text column that is never NULL (or whose NULL reads as empty).
+        func string(_ i: Int32) -> String { text(i) ?? "" }
+        func int64(_ i: Int32) -> Int64 { sqlite3_column_int64(handle, i) }
     }
 }
 

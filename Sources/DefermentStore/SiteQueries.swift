@@ -55,6 +55,14 @@ public struct ReportRow: Sendable {
         r.comment, COALESCE(r.reason, ''), r.checks, r.source_row, r.id, r.draft_decision, r.draft_comment, r.decision_note
         """
 
+    init(_ c: RawStatement.ColumnReader) {
+        uploadDate = c.string(0); rosterKind = c.string(1); nationalID = c.string(2); name = c.string(3); birthDate = c.string(4)
+        schoolCode = c.string(5); program = c.string(6); grade = c.string(7); status = c.string(8); start = c.string(9); end = c.string(10)
+        countyCode = c.string(11); countyName = c.string(12); reviewState = c.string(13); comment = c.string(14); reason = c.string(15)
+        checks = c.string(16); sourceRow = Int(c.int64(17)); id = c.int64(18); draftDecision = c.text(19); draftComment = c.text(20)
+        decisionNote = c.text(21)
+    }
+
     init(_ row: Row) {
         uploadDate = row[0]; rosterKind = row[1]; nationalID = row[2]; name = row[3]; birthDate = row[4]
         schoolCode = row[5]; program = row[6]; grade = row[7]; status = row[8]; start = row[9]; end = row[10]
@@ -86,12 +94,14 @@ public struct RosterCount: Sendable {
 extension DeskStore {
     /// Every row of a school, newest upload first, then roster and source row.
     public static func schoolRows(_ db: Database, school: String) throws -> [ReportRow] {
-        try Row.fetchAll(db, sql: """
+        var rows: [ReportRow] = []
+        try RawStatement(db, sql: """
             SELECT \(ReportRow.selectColumns)
             FROM roster_row r LEFT JOIN county c ON c.code = r.county_code
             WHERE r.school_code = ?
             ORDER BY r.upload_date DESC, r.roster_kind DESC, r.source_row
-            """, arguments: [school]).map(ReportRow.init)
+            """, arguments: [school]).forEach { rows.append(ReportRow($0)) }
+        return rows
     }
 
     /// Every row of a county (operators' report), newest first; streamed.
