@@ -1,6 +1,7 @@
 #include "deflate_stream.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 #include <zlib.h>
@@ -54,4 +55,40 @@ uint32_t deferment_crc32(uint32_t crc, const uint8_t *buf, size_t len) {
 
 uint32_t deferment_crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2) {
     return (uint32_t)crc32_combine(crc1, crc2, (z_off_t)len2);
+}
+
+int deferment_inflate_raw(const uint8_t *in, size_t in_len, size_t limit, uint8_t **out, size_t *out_len) {
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, -15) != Z_OK) return -3;
+    size_t cap = in_len * 4 + 1024, len = 0;
+    uint8_t *buf = malloc(cap);
+    if (buf == NULL) { inflateEnd(&z); return -3; }
+    size_t fed = 0;
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+        if (len == cap) {
+            if (cap >= limit) { free(buf); inflateEnd(&z); return -2; }
+            size_t grown = cap * 2 > limit ? limit : cap * 2;
+            uint8_t *more = realloc(buf, grown);
+            if (more == NULL) { free(buf); inflateEnd(&z); return -3; }
+            buf = more;
+            cap = grown;
+        }
+        size_t give = in_len - fed > 1u << 30 ? 1u << 30 : in_len - fed;
+        z.next_in = (Bytef *)(in + fed);
+        z.avail_in = (uInt)give;
+        size_t room = cap - len > 1u << 30 ? 1u << 30 : cap - len;
+        z.next_out = buf + len;
+        z.avail_out = (uInt)room;
+        rc = inflate(&z, Z_NO_FLUSH);
+        fed += give - z.avail_in;
+        len += room - z.avail_out;
+        if (rc == Z_BUF_ERROR && z.avail_out != 0) { free(buf); inflateEnd(&z); return -1; } // input ended early
+        if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) { free(buf); inflateEnd(&z); return -1; }
+    }
+    inflateEnd(&z);
+    *out = buf;
+    *out_len = len;
+    return 0;
 }

@@ -166,3 +166,27 @@ public struct ZipArchiveWriter {
         for s in stride(from: 0, to: 32, by: 8) { b.append(UInt8((v >> UInt32(s)) & 0xFF)) }
     }
 }
+
+/// Whole-buffer raw DEFLATE (RFC 1951), as browsers' `DecompressionStream("deflate-raw")` reads it.
+public enum RawDeflate {
+    /// Compresses bytes (ISA-L, level 1).
+    public static func compress<Bytes: ContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] {
+        let entry = try DeflatedEntry()
+        try bytes.withUnsafeBytes { try entry.feed($0.bindMemory(to: UInt8.self), finish: true) }
+        return entry.compressed
+    }
+
+    /// Decompresses a complete raw DEFLATE stream of at most `limit` bytes once inflated.
+    public static func decompress<Bytes: ContiguousBytes>(_ bytes: Bytes, limit: Int = 1 << 31) throws -> [UInt8] {
+        var out: UnsafeMutablePointer<UInt8>?
+        var count = 0
+        let rc = bytes.withUnsafeBytes { raw in
+            deferment_inflate_raw(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, limit, &out, &count)
+        }
+        defer { free(out) }
+        guard rc == 0, let out else {
+            throw ZipWriteError(description: rc == -2 ? "inflated data larger than \(limit) bytes" : "not a complete DEFLATE stream")
+        }
+        return Array(UnsafeBufferPointer(start: out, count: count))
+    }
+}

@@ -1,19 +1,30 @@
 import Crypto
 import _CryptoExtras
 import Foundation
+import DefermentFiles
 
 /// The encryption that travels with the static site (個資加密): every file holding personal data
 /// is sealed with AES-256-GCM under its account's random data key; the data key is wrapped
 /// (AES-256-GCM) under a key derived from the account's password with PBKDF2-HMAC-SHA256.
 /// The browser reverses both steps with WebCrypto (`secure.js`).
 ///
-/// Sealed file format (`*.enc`): `DEF1` magic, 12-byte nonce, ciphertext, 16-byte tag; the
-/// additional authenticated data is `deferment|<account>|<site path>`, so a sealed file cannot
-/// be moved to another account or page. The nonce is derived from the data key, the path and
-/// the plaintext (HMAC-SHA256), so the same page sealed twice gives the same bytes (and the
-/// publisher skips it) while different plaintexts never share a nonce.
+/// Sealed file format (`*.enc`): a 4-byte magic, 12-byte nonce, ciphertext, 16-byte tag. With
+/// `DEF1` the ciphertext is of the file's bytes and the additional authenticated data is
+/// `deferment|<account>|<site path>`; with `DEF2` it is of the bytes compressed with raw DEFLATE
+/// (pages, CSV and the search index shrink about tenfold; workbooks are compressed already) and
+/// the additional data is `deferment-deflate|<account>|<site path>`, so neither the path, the
+/// account nor the format can be changed without the file failing to open. The nonce is derived
+/// from the data key, the path and the sealed bytes (HMAC-SHA256), so the same page sealed twice
+/// gives the same bytes (and the publisher skips it) while different contents never share a nonce.
+///
+/// Compressing before encrypting lets a file's size say something about its contents; the sizes
+/// of a static site's files are public anyway, the pages change only with monthly rosters, and no
+/// one outside the account can put chosen text beside the personal data, so the guessing attacks
+/// known against compression in TLS (CRIME, BREACH) have nothing to work with here.
 public enum Envelope {
     public static let magic: [UInt8] = Array("DEF1".utf8)
+    /// The magic of a file whose bytes were compressed (raw DEFLATE) before sealing.
+    public static let deflatedMagic: [UInt8] = Array("DEF2".utf8)
     /// PBKDF2 rounds for new passwords (OWASP's 2023 figure for PBKDF2-HMAC-SHA256).
     public static let defaultRounds = 600_000
 
@@ -28,28 +39,39 @@ public enum Envelope {
     /// A new random 256-bit data key.
     public static func newDataKey() -> SymmetricKey { SymmetricKey(size: .bits256) }
 
-    static func aad(account: String, path: String) -> Data { Data("deferment|\(account)|\(path)".utf8) }
+    static func aad(account: String, path: String, deflated: Bool = false) -> Data {
+        Data("\(deflated ? "deferment-deflate" : "deferment")|\(account)|\(path)".utf8)
+    }
 
-    /// Seals a file's bytes for an account and site path.
-    public static func seal(_ plaintext: Data, key: SymmetricKey, account: String, path: String) throws -> Data {
+    /// Seals a file's bytes for an account and site path; with `compress`, compressed first
+    /// (`DEF2`, for text: pages, CSV, JSON).
+    public static func seal(_ plaintext: Data, key: SymmetricKey, account: String, path: String, compress: Bool = false) throws -> Data {
+        let content = compress ? Data(try RawDeflate.compress(plaintext)) : plaintext
         var mac = HMAC<SHA256>(key: key)
         mac.update(data: Data(path.utf8))
         mac.update(data: [0])
-        mac.update(data: plaintext)
+        mac.update(data: content)
         let nonce = try AES.GCM.Nonce(data: Data(mac.finalize()).prefix(12))
-        let box = try AES.GCM.seal(plaintext, using: key, nonce: nonce, authenticating: aad(account: account, path: path))
-        return Data(magic) + box.combined!
+        let box = try AES.GCM.seal(content, using: key, nonce: nonce, authenticating: aad(account: account, path: path, deflated: compress))
+        var sealed = Data(compress ? deflatedMagic : magic)
+        sealed.append(box.combined!)
+        return sealed
     }
 
-    /// Opens a sealed file.
+    /// Opens a sealed file (either format).
     public static func open(_ sealed: Data, key: SymmetricKey, account: String, path: String) throws -> Data {
-        guard sealed.count > 4 + 12 + 16, Array(sealed.prefix(4)) == magic else { throw Failure.tampered }
+        let head = Array(sealed.prefix(4))
+        guard sealed.count > 4 + 12 + 16, head == magic || head == deflatedMagic else { throw Failure.tampered }
+        let deflated = head == deflatedMagic
+        let content: Data
         do {
             let box = try AES.GCM.SealedBox(combined: sealed.dropFirst(4))
-            return try AES.GCM.open(box, using: key, authenticating: aad(account: account, path: path))
+            content = try AES.GCM.open(box, using: key, authenticating: aad(account: account, path: path, deflated: deflated))
         } catch {
             throw Failure.tampered
         }
+        guard deflated else { return content }
+        do { return Data(try RawDeflate.decompress(content)) } catch { throw Failure.tampered }
     }
 
     /// A password-wrapped data key, as published in an account's `key.json`.

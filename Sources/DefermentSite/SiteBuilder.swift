@@ -135,6 +135,7 @@ public final class SiteBuilder: @unchecked Sendable {
         result.workbooks = workbookJobs.count
         result.workbookSeconds = workbookSeconds
         result.schoolsRendered = toRender.count
+        publisher.flush()
         try store.queue.write { db in
             for school in toRender {
                 let key = "school:" + school.code
@@ -449,7 +450,7 @@ public final class SiteBuilder: @unchecked Sendable {
         if let i = Self.firstIndex(of: open, in: bytes, from: 0) { start = i + open.count }
         if let j = Self.lastIndex(of: close, in: bytes), j >= start { end = j }
         let sealedPath = path + ".enc"
-        try publisher.publish(sealedPath, try Envelope.seal(Data(bytes[start..<end]), key: key, account: account, path: sealedPath))
+        try publisher.publish(sealedPath, try Envelope.seal(Data(bytes[start..<end]), key: key, account: account, path: sealedPath, compress: true))
         let name = (path as NSString).lastPathComponent
         try publisher.publish(path, text: templates.render("secure-page", [
             "root": root, "title": title, "account": account, "accountName": accountName,
@@ -477,10 +478,12 @@ public final class SiteBuilder: @unchecked Sendable {
         return nil
     }
 
-    /// Publishes a sealed download (`name.enc`), opened and saved as `name` by the browser.
+    /// Publishes a sealed download (`name.enc`), opened and saved as `name` by the browser;
+    /// text is compressed before sealing, workbooks (ZIP already) are not.
     func publishSealedFile(_ path: String, data: Data, account: String) throws {
         guard let key = dataKeys[account] else { throw SiteError("帳號 \(account) 沒有資料金鑰") }
-        try publisher.publish(path + ".enc", try Envelope.seal(data, key: key, account: account, path: path + ".enc"))
+        try publisher.publish(path + ".enc", try Envelope.seal(data, key: key, account: account, path: path + ".enc",
+                                                               compress: !path.hasSuffix(".xlsx")))
     }
 
     // MARK: - Small pages

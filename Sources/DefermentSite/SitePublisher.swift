@@ -11,7 +11,8 @@ public struct ManifestEntry: Codable, Sendable, Equatable {
 
 /// Writes the static site into `outbox/site/` so that a static host never serves half a file:
 /// every file is written under a temporary name in its folder and renamed into place, and a file
-/// whose bytes did not change is not written at all.
+/// whose bytes did not change is not written at all. Files are flushed to disk together
+/// (``flush()``) before the build is recorded, rather than one by one.
 ///
 /// `manifest.json` lists every file with its size and SHA-256, so a deploy can check it is
 /// complete; it is written last. Files that the build no longer produces are removed.
@@ -61,7 +62,8 @@ public final class SitePublisher: @unchecked Sendable {
         current[path] = entry
         lock.unlock()
         if old == entry, FileManager.default.fileExists(atPath: url.path) { return }
-        try AtomicFile.write(data, to: url)
+        // Flushed together by ``flush()``, not one fsync per page.
+        try AtomicFile.write(data, to: url, durable: false)
         lock.lock()
         written.append(path)
         lock.unlock()
@@ -114,6 +116,12 @@ public final class SitePublisher: @unchecked Sendable {
     public func stillPresent(where predicate: (String) -> Bool) -> Bool {
         let paths = previous.keys.filter(predicate)
         return !paths.isEmpty && paths.allSatisfy { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) }
+    }
+
+    /// Puts every file written so far on disk, at once; called before the build is recorded
+    /// as done, so that a crash never leaves recorded pages empty.
+    public func flush() {
+        if !written.isEmpty { AtomicFile.syncAll() }
     }
 
     /// Removes files no longer produced and writes the manifest. Returns the removed paths.

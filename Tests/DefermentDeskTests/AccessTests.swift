@@ -48,6 +48,29 @@ struct EnvelopeTests {
         #expect(throws: Envelope.Failure.wrongPassword) { try Envelope.unwrap(rewrapped, password: "first password") }
     }
 
+    @Test func compressedPagesShrinkOpenAndCannotPassForUncompressed() throws {
+        let key = Envelope.newDataKey()
+        let path = "schools/110000/roster-20261015.html.enc"
+        let row = "<tr><td>申請緩徵</td><td class=\"id\">A123456789</td><td>王小明</td><td>2007-01-19</td><td>普通科</td></tr>\n"
+        let page = Data(String(repeating: row, count: 2000).utf8)
+        let sealed = try Envelope.seal(page, key: key, account: "110000", path: path, compress: true)
+        #expect(Array(sealed.prefix(4)) == Array("DEF2".utf8))
+        #expect(sealed.count < page.count / 10)
+        #expect(sealed.range(of: Data("王小明".utf8)) == nil && sealed.range(of: Data("A123456789".utf8)) == nil)
+        #expect(try Envelope.open(sealed, key: key, account: "110000", path: path) == page)
+        #expect(try Envelope.seal(page, key: key, account: "110000", path: path, compress: true) == sealed)
+        // The format is authenticated: relabelled as uncompressed (or back), it does not open.
+        var relabelled = sealed
+        relabelled.replaceSubrange(0..<4, with: Array("DEF1".utf8))
+        #expect(throws: Envelope.Failure.tampered) { try Envelope.open(relabelled, key: key, account: "110000", path: path) }
+        var plain = try Envelope.seal(page, key: key, account: "110000", path: path)
+        plain.replaceSubrange(0..<4, with: Array("DEF2".utf8))
+        #expect(throws: Envelope.Failure.tampered) { try Envelope.open(plain, key: key, account: "110000", path: path) }
+        // An empty file seals and opens too.
+        let empty = try Envelope.seal(Data(), key: key, account: "110000", path: path, compress: true)
+        #expect(try Envelope.open(empty, key: key, account: "110000", path: path) == Data())
+    }
+
     @Test func newPasswordsAreLongAndVaried() {
         let a = Envelope.newPassword(), b = Envelope.newPassword()
         #expect(a != b)

@@ -45,8 +45,14 @@
     var res = await fetch(url, { cache: "no-store" });
     if (!res.ok) throw new Error("missing");
     var buf = new Uint8Array(await res.arrayBuffer());
-    if (buf.length < 32 || String.fromCharCode(buf[0], buf[1], buf[2], buf[3]) !== "DEF1") throw new Error("tampered");
-    return crypto.subtle.decrypt({ name: "AES-GCM", iv: buf.slice(4, 16), additionalData: te.encode("deferment|" + account + "|" + sealedPath) }, key, buf.slice(16));
+    var magic = buf.length < 32 ? "" : String.fromCharCode(buf[0], buf[1], buf[2], buf[3]);
+    if (magic !== "DEF1" && magic !== "DEF2") throw new Error("tampered");
+    // DEF2: the sealed bytes are compressed (raw DEFLATE); the format is authenticated too.
+    var deflated = magic === "DEF2";
+    var plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: buf.slice(4, 16),
+      additionalData: te.encode((deflated ? "deferment-deflate|" : "deferment|") + account + "|" + sealedPath) }, key, buf.slice(16));
+    if (!deflated) return plain;
+    return new Response(new Blob([plain]).stream().pipeThrough(new DecompressionStream("deflate-raw"))).arrayBuffer();
   }
 
   async function show(key) {

@@ -29,4 +29,9 @@ uint32_t deferment_crc32(uint32_t crc, const uint8_t *buf, size_t len);
 /// crc32_combine): lets a part's opening be settled after the rest was compressed.
 uint32_t deferment_crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2);
 
+/// Inflates a whole raw DEFLATE stream (zlib) into a buffer from malloc that the caller frees.
+/// Stops with -2 once the output would pass `limit` bytes; returns 0 on success, -1 for data
+/// that is not a complete DEFLATE stream, -3 when memory runs out.
+int deferment_inflate_raw(const uint8_t *in, size_t in_len, size_t limit, uint8_t **out, size_t *out_len);
+
 #endif
