@@ -1,16 +1,44 @@
 import Foundation
 
+/// A name a template looks up, with a number given to each distinct name once (when templates
+/// are compiled or a frame type declares the names it answers), so that a frame answering a
+/// million rows' lookups compares numbers, not strings.
+public struct MustacheKey: Hashable, Sendable {
+    public let id: Int
+    public let name: String
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var ids: [String: Int] = [:]
+
+    /// The key of a name (the same number every time in this process).
+    public init(_ name: String) {
+        Self.lock.lock()
+        defer { Self.lock.unlock() }
+        if let known = Self.ids[name] {
+            id = known
+        } else {
+            id = Self.ids.count
+            Self.ids[name] = id
+        }
+        self.name = name
+    }
+
+    /// Keys are equal when their numbers are (a number stands for one name).
+    public static func == (a: MustacheKey, b: MustacheKey) -> Bool { a.id == b.id }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+}
+
 /// A context frame a template can look names up in: a dictionary, or a typed value that answers
 /// by name without building a dictionary (rows of large tables).
 public protocol MustacheFrame {
     func mustacheValue(_ key: String) -> Any?
     /// A fast path for text values: return the text for `key`, or `nil` to fall back to
     /// ``mustacheValue(_:)``.
-    func mustacheText(_ key: String) -> String?
+    func mustacheText(_ key: MustacheKey) -> String?
 }
 
 extension MustacheFrame {
-    public func mustacheText(_ key: String) -> String? { nil }
+    public func mustacheText(_ key: MustacheKey) -> String? { nil }
 }
 
 extension Dictionary: MustacheFrame where Key == String {
@@ -36,11 +64,37 @@ struct ScalarFrame: MustacheFrame {
 /// spent most of a million-row build in dynamic casts; this one compiles a template once and looks
 /// names up directly.
 public final class MustacheRenderer: @unchecked Sendable {
-    indirect enum Node {
-        case text(String)
-        case variable([String], escaped: Bool)
-        case section([String], inverted: Bool, [Node])
-        case partial(String)
+    /// A compiled piece of a template. A class with plain fields, so walking a template for each
+    /// of a million table rows copies no payloads.
+    final class Node {
+        enum Kind { case text, variable, section, partial }
+        let kind: Kind
+        /// Text: its UTF-8 bytes.
+        let bytes: [UInt8]
+        /// Variable or section: the dotted name, split; partial: its name in `path[0]`.
+        let path: [String]
+        /// Variable: the key of `path[0]`.
+        let key: MustacheKey
+        let escaped: Bool
+        let inverted: Bool
+        let children: [Node]
+
+        init(_ kind: Kind, bytes: [UInt8] = [], path: [String] = [], escaped: Bool = true, inverted: Bool = false, children: [Node] = []) {
+            self.kind = kind
+            self.bytes = bytes
+            self.path = path
+            self.key = MustacheKey(kind == .variable ? path.first ?? "" : "")
+            self.escaped = escaped
+            self.inverted = inverted
+            self.children = children
+        }
+
+        static func text(_ s: String) -> Node { Node(.text, bytes: Array(s.utf8)) }
+        static func variable(_ path: [String], escaped: Bool) -> Node { Node(.variable, path: path, escaped: escaped) }
+        static func section(_ path: [String], inverted: Bool, _ children: [Node]) -> Node {
+            Node(.section, path: path, inverted: inverted, children: children)
+        }
+        static func partial(_ name: String) -> Node { Node(.partial, path: [name]) }
     }
 
     /// A template syntax error, with the template's name and the offending tag.
@@ -62,8 +116,13 @@ public final class MustacheRenderer: @unchecked Sendable {
 
     /// Renders a template with a context.
     public func render(_ name: String, _ context: [String: Any]) -> String {
-        guard let nodes = compiled[name] else { return "" }
-        var out = ""
+        String(decoding: renderBytes(name, context), as: UTF8.self)
+    }
+
+    /// Renders a template with a context, as UTF-8 bytes.
+    public func renderBytes(_ name: String, _ context: [String: Any]) -> [UInt8] {
+        guard let nodes = compiled[name] else { return [] }
+        var out: [UInt8] = []
         out.reserveCapacity(4096)
         var stack: [MustacheFrame] = [context]
         render(nodes, &stack, &out, depth: 0)
@@ -192,44 +251,59 @@ public final class MustacheRenderer: @unchecked Sendable {
         }
     }
 
-    /// HTML-escapes `& < > " '`.
-    public static func escape(_ s: String, into out: inout String) {
-        var needs = false
-        for b in s.utf8 where b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27 { needs = true; break }
-        guard needs else { out += s; return }
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(ch)
+    /// HTML-escapes `& < > " '` into UTF-8 bytes.
+    static func escape(_ s: String, into out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { u in
+            var start = 0
+            for i in 0..<u.count {
+                let b = u[i]
+                guard b <= 0x3E else { continue }   // every byte to escape is at most '>'
+                let rep: StaticString
+                switch b {
+                case 0x26: rep = "&amp;"
+                case 0x3C: rep = "&lt;"
+                case 0x3E: rep = "&gt;"
+                case 0x22: rep = "&quot;"
+                case 0x27: rep = "&#39;"
+                default: continue
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i]))
+                rep.withUTF8Buffer { out.append(contentsOf: $0) }
+                start = i + 1
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<u.count]))
         }
     }
 
-    private func render(_ nodes: [Node], _ stack: inout [MustacheFrame], _ out: inout String, depth: Int) {
+    static func append(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { out.append(contentsOf: $0) }
+    }
+
+    private func render(_ nodes: [Node], _ stack: inout [MustacheFrame], _ out: inout [UInt8], depth: Int) {
         guard depth < 32 else { return }
         for node in nodes {
-            switch node {
-            case .text(let t): out += t
-            case .variable(let path, let escaped):
+            switch node.kind {
+            case .text: out.append(contentsOf: node.bytes)
+            case .variable:
+                let path = node.path
                 let s: String
-                if path.count == 1, let top = stack.last, let fast = top.mustacheText(path[0]) {
+                if path.count == 1, let top = stack.last, let fast = top.mustacheText(node.key) {
                     s = fast
                 } else {
                     s = Self.text(lookup(path, stack))
                 }
-                if escaped && escapesHTML { Self.escape(s, into: &out) } else { out += s }
-            case .section(let path, let inverted, let children):
-                let value = lookup(path, stack)
+                if node.escaped && escapesHTML { Self.escape(s, into: &out) } else { Self.append(s, to: &out) }
+            case .section:
+                let value = lookup(node.path, stack)
+                let children = node.children
                 // Flags (`{{#first}}`, `{{#isRefused}}`) are the commonest sections of large tables.
                 if let flag = value as? Bool {
-                    if flag != inverted { render(children, &stack, &out, depth: depth + 1) }
+                    if flag != node.inverted { render(children, &stack, &out, depth: depth + 1) }
                     continue
                 }
-                if inverted {
+                if node.inverted {
                     if !Self.isTruthy(value) { render(children, &stack, &out, depth: depth + 1) }
                     continue
                 }
@@ -253,8 +327,8 @@ public final class MustacheRenderer: @unchecked Sendable {
                 } else {
                     render(children, &stack, &out, depth: depth + 1)
                 }
-            case .partial(let name):
-                if let nodes = compiled[name] { render(nodes, &stack, &out, depth: depth + 1) }
+            case .partial:
+                if let nodes = compiled[node.path[0]] { render(nodes, &stack, &out, depth: depth + 1) }
             }
         }
     }

@@ -280,64 +280,84 @@ public final class SiteBuilder: @unchecked Sendable {
     }
 
     /// A row of a details or history table, answering template names without a dictionary.
-    struct RowFrame: MustacheFrame {
+    /// A class, so a lookup reads one field instead of copying the row.
+    final class RowFrame: MustacheFrame {
         let row: ReportRow
         let anchor: Int
-        var first = false
-        var count = 0
+        let first: Bool
+        let count: Int
         /// The row's decision history (審核歷程), one entry per line.
-        var history: [String] = []
+        let history: [String]
         /// Shown to the county: decisions awaiting sign-off and notes are included.
-        var forCounty = false
+        let forCounty: Bool
+
+        init(row: ReportRow, anchor: Int, first: Bool = false, count: Int = 0, history: [String] = [], forCounty: Bool = false) {
+            self.row = row
+            self.anchor = anchor
+            self.first = first
+            self.count = count
+            self.history = history
+            self.forCounty = forCounty
+        }
 
         var refused: Bool {
             forCounty && row.draftDecision != nil ? row.draftDecision == ReviewState.refused.rawValue : row.reviewState == ReviewState.refused.rawValue
         }
 
-        func mustacheText(_ key: String) -> String? {
-            let r = row
+        /// The names a row answers, numbered once.
+        enum Keys {
+            static let rosterKind = MustacheKey("rosterKind"), nationalID = MustacheKey("nationalID"), name = MustacheKey("name")
+            static let birthDate = MustacheKey("birthDate"), program = MustacheKey("program"), grade = MustacheKey("grade")
+            static let status = MustacheKey("status"), start = MustacheKey("start"), end = MustacheKey("end")
+            static let countyName = MustacheKey("countyName"), reviewState = MustacheKey("reviewState"), comment = MustacheKey("comment")
+            static let systemChecks = MustacheKey("systemChecks"), uploadDate = MustacheKey("uploadDate")
+            static let byName = Dictionary(uniqueKeysWithValues: [
+                rosterKind, nationalID, name, birthDate, program, grade, status, start, end, countyName, reviewState, comment,
+                systemChecks, uploadDate,
+            ].map { ($0.name, $0) })
+        }
+
+        func mustacheText(_ key: MustacheKey) -> String? {
             if forCounty {
                 switch key {
-                case "reviewState": return r.countyState
-                case "comment": return r.draftDecision != nil ? (r.draftComment ?? "") : r.comment
-                case "systemChecks":
-                    guard let note = r.decisionNote, !note.isEmpty else { return r.systemChecks }
-                    return r.systemChecks.isEmpty ? note : r.systemChecks + "；" + note
+                case Keys.reviewState: return row.countyState
+                case Keys.comment: return row.draftDecision != nil ? (row.draftComment ?? "") : row.comment
+                case Keys.systemChecks:
+                    guard let note = row.decisionNote, !note.isEmpty else { return row.systemChecks }
+                    return row.systemChecks.isEmpty ? note : row.systemChecks + "；" + note
                 default: break
                 }
             }
             switch key {
-            case "rosterKind": return r.rosterKind
-            case "nationalID": return r.nationalID
-            case "name": return r.name
-            case "birthDate": return r.birthDate
-            case "program": return r.program
-            case "grade": return r.grade
-            case "status": return r.status
-            case "start": return r.start
-            case "end": return r.end
-            case "countyName": return r.countyName
-            case "reviewState": return r.reviewState
-            case "comment": return r.comment
-            case "systemChecks": return r.systemChecks
-            case "uploadDate": return r.uploadDate
+            case Keys.rosterKind: return row.rosterKind
+            case Keys.nationalID: return row.nationalID
+            case Keys.name: return row.name
+            case Keys.birthDate: return row.birthDate
+            case Keys.program: return row.program
+            case Keys.grade: return row.grade
+            case Keys.status: return row.status
+            case Keys.start: return row.start
+            case Keys.end: return row.end
+            case Keys.countyName: return row.countyName
+            case Keys.reviewState: return row.reviewState
+            case Keys.comment: return row.comment
+            case Keys.systemChecks: return row.systemChecks
+            case Keys.uploadDate: return row.uploadDate
             default: return nil
             }
         }
 
         func mustacheValue(_ key: String) -> Any? {
-            if let text = mustacheText(key) { return text }
-            let r = row
             switch key {
             case "anchor": return anchor
             case "isRefused": return refused
             case "stateClass":
-                return refused ? "refused" : (r.reviewState == ReviewState.notAssigned.rawValue ? "unassigned" : "")
+                return refused ? "refused" : (row.reviewState == ReviewState.notAssigned.rawValue ? "unassigned" : "")
             case "history": return history.isEmpty ? nil : history.map { ["line": $0] }
-            case "remedy": return r.reason.isEmpty ? nil : NotAssignedReason(text: r.reason)?.remedy
+            case "remedy": return row.reason.isEmpty ? nil : NotAssignedReason(text: row.reason)?.remedy
             case "first": return first
             case "count": return count
-            default: return nil
+            default: return Keys.byName[key].flatMap(mustacheText)
             }
         }
     }
@@ -389,7 +409,7 @@ public final class SiteBuilder: @unchecked Sendable {
                 search += ",\"href\":"; JSONText.append(detailName + "#row-\(k + 1)", to: &search)
                 search += "}"
             }
-            let detail = templates.render("roster-detail", [
+            let detail = templates.renderBytes("roster-detail", [
                 "root": "../../", "title": "名冊明細・\(date)・\(school.name)", "schoolName": school.name,
                 "uploadDate": date, "total": dateRows.count, "backHref": Self.pageName(i), "rows": rowContexts,
             ])
@@ -427,7 +447,7 @@ public final class SiteBuilder: @unchecked Sendable {
                 })
             }
             let title = "\(countyNames[county] ?? county)・\(school.name)"
-            let html = templates.render("county-school", [
+            let html = templates.renderBytes("county-school", [
                 "root": "../../../", "title": title,
                 "countyName": countyNames[county] ?? county, "schoolName": school.name, "students": students,
             ])
@@ -441,10 +461,9 @@ public final class SiteBuilder: @unchecked Sendable {
 
     /// Publishes a page holding personal data: its content sealed for `account` at `path.enc`,
     /// and at `path` a shell with the same layout, a login form and the script that opens it.
-    func publishSealedPage(_ path: String, html: String, account: String, accountName: String, title: String, root: String) throws {
+    func publishSealedPage(_ path: String, html bytes: [UInt8], account: String, accountName: String, title: String, root: String) throws {
         guard let key = dataKeys[account] else { throw SiteError("帳號 \(account) 沒有資料金鑰") }
-        // The content between <main> and </main>, found on the UTF-8 bytes (no UTF-16 indexing).
-        let bytes = Array(html.utf8)
+        // The content between <main> and </main>.
         let open = Array("<main>".utf8), close = Array("</main>".utf8)
         var start = 0, end = bytes.count
         if let i = Self.firstIndex(of: open, in: bytes, from: 0) { start = i + open.count }

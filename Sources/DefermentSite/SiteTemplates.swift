@@ -50,6 +50,11 @@ public struct SiteTemplates: @unchecked Sendable {
     func render(_ name: String, _ context: [String: Any]) -> String {
         renderer.render(name, context)
     }
+
+    /// Renders a template as UTF-8 bytes (the large pages: no String in between).
+    func renderBytes(_ name: String, _ context: [String: Any]) -> [UInt8] {
+        renderer.renderBytes(name, context)
+    }
 }
 
 /// A site build problem, for the operator.
