@@ -512,15 +512,25 @@ public final class XLSXSheet {
 
     /// Display width of text in a spreadsheet column: a CJK or full-width character counts as two.
     public static func displayWidth(_ text: String) -> Int {
-        var w = 0
-        for u in text.unicodeScalars {
-            let v = u.value
-            let wide = (v >= 0x1100 && v <= 0x115F) || (v >= 0x2E80 && v <= 0xA4CF) || (v >= 0xAC00 && v <= 0xD7A3)
-                || (v >= 0xF900 && v <= 0xFAFF) || (v >= 0xFE30 && v <= 0xFE4F) || (v >= 0xFF00 && v <= 0xFF60)
-                || (v >= 0xFFE0 && v <= 0xFFE6) || (v >= 0x20000 && v <= 0x3FFFD)
-            w += wide ? 2 : 1
+        var text = text
+        return text.withUTF8 { u in
+            var w = 0, i = 0
+            while i < u.count {
+                let b = u[i]
+                if b < 0x80 { w += 1; i += 1; continue }
+                // Decode the scalar from its UTF-8 bytes (the string is valid UTF-8).
+                let v: UInt32, n: Int
+                if b < 0xE0 { v = UInt32(b & 0x1F) << 6 | UInt32(u[i + 1] & 0x3F); n = 2 }
+                else if b < 0xF0 { v = UInt32(b & 0x0F) << 12 | UInt32(u[i + 1] & 0x3F) << 6 | UInt32(u[i + 2] & 0x3F); n = 3 }
+                else { v = UInt32(b & 0x07) << 18 | UInt32(u[i + 1] & 0x3F) << 12 | UInt32(u[i + 2] & 0x3F) << 6 | UInt32(u[i + 3] & 0x3F); n = 4 }
+                i += n
+                let wide = (v >= 0x1100 && v <= 0x115F) || (v >= 0x2E80 && v <= 0xA4CF) || (v >= 0xAC00 && v <= 0xD7A3)
+                    || (v >= 0xF900 && v <= 0xFAFF) || (v >= 0xFE30 && v <= 0xFE4F) || (v >= 0xFF00 && v <= 0xFF60)
+                    || (v >= 0xFFE0 && v <= 0xFFE6) || (v >= 0x20000 && v <= 0x3FFFD)
+                w += wide ? 2 : 1
+            }
+            return w
         }
-        return w
     }
 }
 

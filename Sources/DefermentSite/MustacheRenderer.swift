@@ -31,7 +31,7 @@ public struct MustacheKey: Hashable, Sendable {
 /// A context frame a template can look names up in: a dictionary, or a typed value that answers
 /// by name without building a dictionary (rows of large tables).
 public protocol MustacheFrame {
-    func mustacheValue(_ key: String) -> Any?
+    func mustacheValue(_ key: MustacheKey) -> Any?
     /// A fast path for text values: return the text for `key`, or `nil` to fall back to
     /// ``mustacheValue(_:)``.
     func mustacheText(_ key: MustacheKey) -> String?
@@ -42,13 +42,13 @@ extension MustacheFrame {
 }
 
 extension Dictionary: MustacheFrame where Key == String {
-    public func mustacheValue(_ key: String) -> Any? { self[key] }
+    public func mustacheValue(_ key: MustacheKey) -> Any? { self[key.name] }
 }
 
 /// A frame for a list item that is not itself a frame (`{{.}}`).
 struct ScalarFrame: MustacheFrame {
     let value: Any
-    func mustacheValue(_ key: String) -> Any? { nil }
+    func mustacheValue(_ key: MustacheKey) -> Any? { nil }
 }
 
 /// A compiled Mustache template for the site's pages.
@@ -73,8 +73,10 @@ public final class MustacheRenderer: @unchecked Sendable {
         let bytes: [UInt8]
         /// Variable or section: the dotted name, split; partial: its name in `path[0]`.
         let path: [String]
-        /// Variable: the key of `path[0]`.
-        let key: MustacheKey
+        /// Variable or section: the keys of `path`.
+        let keys: [MustacheKey]
+        /// `{{.}}`: the current item itself.
+        let isCurrentItem: Bool
         let escaped: Bool
         let inverted: Bool
         let children: [Node]
@@ -83,7 +85,8 @@ public final class MustacheRenderer: @unchecked Sendable {
             self.kind = kind
             self.bytes = bytes
             self.path = path
-            self.key = MustacheKey(kind == .variable ? path.first ?? "" : "")
+            self.keys = kind == .variable || kind == .section ? path.map(MustacheKey.init) : []
+            self.isCurrentItem = path.first == ""
             self.escaped = escaped
             self.inverted = inverted
             self.children = children
@@ -207,19 +210,20 @@ public final class MustacheRenderer: @unchecked Sendable {
 
     // MARK: Rendering
 
-    private func lookup(_ path: [String], _ stack: [MustacheFrame]) -> Any? {
-        if path.first == "." {
+    private func lookup(_ node: Node, _ stack: [MustacheFrame]) -> Any? {
+        if node.isCurrentItem {
             if let top = stack.last as? ScalarFrame { return top.value }
             return stack.last
         }
+        let keys = node.keys
         var value: Any?
         var i = stack.count - 1
         while i >= 0 {
-            if let v = stack[i].mustacheValue(path[0]) { value = v; break }
+            if let v = stack[i].mustacheValue(keys[0]) { value = v; break }
             i -= 1
         }
-        if path.count > 1 {
-            for key in path.dropFirst() {
+        if keys.count > 1 {
+            for key in keys.dropFirst() {
                 guard let frame = value as? MustacheFrame else { return nil }
                 value = frame.mustacheValue(key)
             }
@@ -287,16 +291,15 @@ public final class MustacheRenderer: @unchecked Sendable {
             switch node.kind {
             case .text: out.append(contentsOf: node.bytes)
             case .variable:
-                let path = node.path
                 let s: String
-                if path.count == 1, let top = stack.last, let fast = top.mustacheText(node.key) {
+                if node.keys.count == 1, let top = stack.last, let fast = top.mustacheText(node.keys[0]) {
                     s = fast
                 } else {
-                    s = Self.text(lookup(path, stack))
+                    s = Self.text(lookup(node, stack))
                 }
                 if node.escaped && escapesHTML { Self.escape(s, into: &out) } else { Self.append(s, to: &out) }
             case .section:
-                let value = lookup(node.path, stack)
+                let value = lookup(node, stack)
                 let children = node.children
                 // Flags (`{{#first}}`, `{{#isRefused}}`) are the commonest sections of large tables.
                 if let flag = value as? Bool {

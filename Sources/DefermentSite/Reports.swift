@@ -10,16 +10,42 @@ enum SchoolReport {
 
     /// Builds both reports and hands each to `publish` (which seals it for the school).
     static func write(rows: [ReportRow], school: SchoolEntry, base: String, publish: (String, Data) throws -> Void) throws {
-        try publish(base + "report.csv", Data(csv(rows: rows).utf8))
+        try publish(base + "report.csv", Data(csv(rows: rows)))
         try publish(base + "report.xlsx", try xlsx(rows: rows))
     }
 
-    /// UTF-8 with BOM so Excel opens it, CRLF, formula injection neutralised.
-    static func csv(rows: [ReportRow]) -> String {
-        var out = "\u{FEFF}" + RosterReport.columns.map(RosterReport.csvField).joined(separator: ",") + "\r\n"
-        for r in rows {
-            out += r.reportValues.map { RosterReport.csvField(SpreadsheetText.neutralised($0)) }.joined(separator: ",") + "\r\n"
+    /// UTF-8 with BOM so Excel opens it, CRLF, formula injection neutralised: the same text as
+    /// ``RosterReport/csvField(_:)`` of ``SpreadsheetText/neutralised(_:)`` for every value,
+    /// built as bytes.
+    static func csv(rows: [ReportRow]) -> [UInt8] {
+        var out: [UInt8] = [0xEF, 0xBB, 0xBF]
+        out.reserveCapacity(rows.count * 160)
+        func line(_ values: [String], neutralise: Bool) {
+            for (i, v) in values.enumerated() {
+                if i > 0 { out.append(0x2C) }
+                field(v, neutralise: neutralise)
+            }
+            out.append(0x0D); out.append(0x0A)
         }
+        func field(_ value: String, neutralise: Bool) {
+            var value = value
+            value.withUTF8 { u in
+                var apostrophe = false
+                if neutralise, let first = u.first { apostrophe = SpreadsheetText.startsFormula(first) }
+                var quoted = false
+                for b in u where b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D { quoted = true; break }
+                if quoted { out.append(0x22) }
+                if apostrophe { out.append(0x27) }
+                if quoted {
+                    for b in u { if b == 0x22 { out.append(0x22) }; out.append(b) }
+                    out.append(0x22)
+                } else {
+                    out.append(contentsOf: u)
+                }
+            }
+        }
+        line(RosterReport.columns, neutralise: false)
+        for r in rows { line(r.reportValues, neutralise: true) }
         return out
     }
 
@@ -80,12 +106,15 @@ enum SchoolReport {
 /// Text for spreadsheets made safe against formula injection (OWASP CSV injection): a value
 /// starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading apostrophe.
 public enum SpreadsheetText {
+    /// Whether a text starting with this byte would be read as a formula (`=`, `+`, `-`, `@`,
+    /// tab, carriage return).
+    static func startsFormula(_ first: UInt8) -> Bool {
+        first == 0x3D || first == 0x2B || first == 0x2D || first == 0x40 || first == 0x09 || first == 0x0D
+    }
+
     public static func neutralised(_ s: String) -> String {
-        guard let first = s.unicodeScalars.first else { return s }
-        switch first {
-        case "=", "+", "-", "@", "\t", "\r": return "'" + s
-        default: return s
-        }
+        guard let first = s.utf8.first, startsFormula(first) else { return s }
+        return "'" + s
     }
 }
 

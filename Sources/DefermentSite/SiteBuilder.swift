@@ -311,10 +311,9 @@ public final class SiteBuilder: @unchecked Sendable {
             static let status = MustacheKey("status"), start = MustacheKey("start"), end = MustacheKey("end")
             static let countyName = MustacheKey("countyName"), reviewState = MustacheKey("reviewState"), comment = MustacheKey("comment")
             static let systemChecks = MustacheKey("systemChecks"), uploadDate = MustacheKey("uploadDate")
-            static let byName = Dictionary(uniqueKeysWithValues: [
-                rosterKind, nationalID, name, birthDate, program, grade, status, start, end, countyName, reviewState, comment,
-                systemChecks, uploadDate,
-            ].map { ($0.name, $0) })
+            static let anchor = MustacheKey("anchor"), isRefused = MustacheKey("isRefused"), stateClass = MustacheKey("stateClass")
+            static let history = MustacheKey("history"), remedy = MustacheKey("remedy"), first = MustacheKey("first")
+            static let count = MustacheKey("count")
         }
 
         func mustacheText(_ key: MustacheKey) -> String? {
@@ -347,17 +346,17 @@ public final class SiteBuilder: @unchecked Sendable {
             }
         }
 
-        func mustacheValue(_ key: String) -> Any? {
+        func mustacheValue(_ key: MustacheKey) -> Any? {
             switch key {
-            case "anchor": return anchor
-            case "isRefused": return refused
-            case "stateClass":
+            case Keys.anchor: return anchor
+            case Keys.isRefused: return refused
+            case Keys.stateClass:
                 return refused ? "refused" : (row.reviewState == ReviewState.notAssigned.rawValue ? "unassigned" : "")
-            case "history": return history.isEmpty ? nil : history.map { ["line": $0] }
-            case "remedy": return row.reason.isEmpty ? nil : NotAssignedReason(text: row.reason)?.remedy
-            case "first": return first
-            case "count": return count
-            default: return Keys.byName[key].flatMap(mustacheText)
+            case Keys.history: return history.isEmpty ? nil : history.map { ["line": $0] }
+            case Keys.remedy: return row.reason.isEmpty ? nil : NotAssignedReason(text: row.reason)?.remedy
+            case Keys.first: return first
+            case Keys.count: return count
+            default: return mustacheText(key)
             }
         }
     }
@@ -365,7 +364,8 @@ public final class SiteBuilder: @unchecked Sendable {
     /// A student of a county's history page: their rows across months (`{{#entries}}`).
     struct StudentFrame: MustacheFrame {
         let entries: [MustacheFrame]
-        func mustacheValue(_ key: String) -> Any? { key == "entries" ? entries : nil }
+        static let entriesKey = MustacheKey("entries")
+        func mustacheValue(_ key: MustacheKey) -> Any? { key == Self.entriesKey ? entries : nil }
     }
 
     /// One school's pages: results (one roster per page), details, search index, reports, and

@@ -298,6 +298,22 @@ struct SiteTests {
         #expect(r.chart)
     }
 
+    /// The report CSV is built as bytes; each field must be exactly the quoted, neutralised text.
+    @Test(arguments: ["普通科", "a,b", "say \"hi\"", "line\nbreak", "=1+2", "-5", "+5", "@SUM(A1)", "\tx", "\rx", "'already", "", "王,\"=\""])
+    func reportCSVFieldIsQuotedAndNeutralised(_ value: String) throws {
+        let q = try DatabaseQueue()
+        let row = ReportRow(try q.read {
+            try Row.fetchOne($0, sql: """
+                SELECT '2026-11-15', '申請緩徵', 'A123456789', ?, '2007-01-19', '110000', ?, '1', '在學', '2026-08-01', '2027-06-30',
+                       '63000', '臺北市', '未核准', ?, '', '', 2, 1, NULL, NULL, NULL
+                """, arguments: [value, value, value])!
+        })
+        let text = String(decoding: SchoolReport.csv(rows: [row]).dropFirst(3), as: UTF8.self)
+        let expected = RosterReport.columns.map(RosterReport.csvField).joined(separator: ",") + "\r\n"
+            + row.reportValues.map { RosterReport.csvField(SpreadsheetText.neutralised($0)) }.joined(separator: ",") + "\r\n"
+        #expect(text == expected)
+    }
+
     @Test func reportCSVHasBOMAndNeutralisedFormulas() throws {
         let f = try SiteFixture()
         let data = try f.opened("schools/110000/report.csv")
