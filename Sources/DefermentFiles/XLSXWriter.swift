@@ -327,47 +327,53 @@ public final class XLSXSheet {
         precondition(row >= 0 && col >= 0 && row < 1_048_576 && col < 16_384, "cell (\(row), \(col)) is outside a worksheet")
         if row != currentRow {
             precondition(row > currentRow, "sheet \(name): row \(row) written after row \(currentRow)")
-            if currentRow >= 0 { rows.raw("</row>") }
+            if currentRow >= 0 { rows.lit("</row>") }
             flushIfLarge()
             rowNumber.bytes.removeAll(keepingCapacity: true)
             rowNumber.int(row + 1)
-            rows.raw("<row r=\""); rows.bytes.append(contentsOf: rowNumber.bytes); rows.raw("\">")
+            rows.lit("<row r=\""); rows.bytes.append(contentsOf: rowNumber.bytes); rows.lit("\">")
             currentRow = row
             lastCol = -1
         }
         precondition(col > lastCol, "sheet \(name): column \(col) of row \(row) written after column \(lastCol)")
+        let follows = col == lastCol + 1
         lastCol = col
         maxRow = max(maxRow, row); maxCol = max(maxCol, col)
-        rows.raw("<c r=\""); rows.columnName(col); rows.bytes.append(contentsOf: rowNumber.bytes); rows.raw("\"")
-        if let format { rows.raw(" s=\""); rows.int(format.index); rows.raw("\"") }
+        // A cell right after the previous one needs no name (`r` is optional; readers count on).
+        if follows {
+            rows.lit("<c")
+        } else {
+            rows.lit("<c r=\""); rows.columnName(col); rows.bytes.append(contentsOf: rowNumber.bytes); rows.lit("\"")
+        }
+        if let format { rows.lit(" s=\""); rows.int(format.index); rows.lit("\"") }
     }
 
     /// Writes text; an empty string leaves the cell blank (keeping its format, if any).
     public func write(_ row: Int, _ col: Int, _ text: String, _ format: XLSXWorkbook.Format? = nil) {
         if text.isEmpty {
-            if format != nil { cell(row, col, format); rows.raw("/>") }
+            if format != nil { cell(row, col, format); rows.lit("/>") }
             return
         }
         cell(row, col, format)
-        rows.raw(" t=\"inlineStr\"><is><t")
+        rows.lit(" t=\"inlineStr\"><is><t")
         if let f = text.utf8.first, let l = text.utf8.last, f == 0x20 || f == 0x09 || f == 0x0A || l == 0x20 || l == 0x09 || l == 0x0A {
-            rows.raw(" xml:space=\"preserve\"")
+            rows.lit(" xml:space=\"preserve\"")
         }
-        rows.raw(">"); rows.text(text); rows.raw("</t></is></c>")
+        rows.lit(">"); rows.text(text); rows.lit("</t></is></c>")
     }
 
     /// Writes a number.
     public func write(_ row: Int, _ col: Int, number: Double, _ format: XLSXWorkbook.Format? = nil) {
         cell(row, col, format)
-        rows.raw("><v>"); rows.number(number); rows.raw("</v></c>")
+        rows.lit("><v>"); rows.number(number); rows.lit("</v></c>")
     }
 
     /// Writes a formula (with or without its leading `=`) with the text result shown until the
     /// spreadsheet recalculates.
     public func write(_ row: Int, _ col: Int, formula: String, result: String, _ format: XLSXWorkbook.Format? = nil) {
         cell(row, col, format)
-        rows.raw(" t=\"str\"><f>"); rows.text(formula.hasPrefix("=") ? String(formula.dropFirst()) : formula)
-        rows.raw("</f><v>"); rows.text(result); rows.raw("</v></c>")
+        rows.lit(" t=\"str\"><f>"); rows.text(formula.hasPrefix("=") ? String(formula.dropFirst()) : formula)
+        rows.lit("</f><v>"); rows.text(result); rows.lit("</v></c>")
     }
 
     // MARK: Sheet settings
@@ -541,6 +547,11 @@ struct XMLBytes {
     mutating func raw(_ s: String) {
         var s = s
         s.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    /// Markup known at compile time (the per-cell pieces): a plain copy of its bytes.
+    mutating func lit(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
     /// Element text: `&`, `<`, `>` escaped; control characters XML cannot carry written as

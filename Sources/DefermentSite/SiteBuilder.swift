@@ -79,27 +79,6 @@ public final class SiteBuilder: @unchecked Sendable {
         let schoolsWithRows = Set(counts.map(\.schoolCode))
         let fp = fingerprint
 
-        for (name, data) in templates.staticFiles { try publisher.publish(name, data); result.rendered += 1 }
-        // Each account's password-wrapped key: changing a password changes only this file.
-        for school in schools where schoolsWithRows.contains(school.code) {
-            guard let w = wrappedKeys[school.code] else { throw SiteError("學校 \(school.code) 沒有帳號，無法加密其頁面") }
-            try publisher.publish("schools/\(school.code)/key.json", text: w)
-        }
-        for county in counties {
-            guard let w = wrappedKeys[county.code] else { throw SiteError("縣市 \(county.code) 沒有帳號，無法加密其頁面") }
-            try publisher.publish("counties/\(county.code)/key.json", text: w)
-        }
-        try publishHome(schools: schools, counties: counties, withRows: schoolsWithRows)
-        try publishDirectory(counties: counties)
-        try publishOverview(counties: counties, counts: counts)
-        try publishTemplatesPage()
-        result.rendered += 4 + 1
-        for county in counties {
-            try publishCounty(county, schools: schools, counts: counts.filter { $0.countyCode == county.code },
-                              awaiting: awaiting[county.code] ?? [:], notices: notices[county.code] ?? [])
-            result.rendered += 1
-        }
-
         publisher.indexGroups(Self.group(of:))
         // Decision workbooks: one per county and upload date, written again only when a file
         // touched that county's rows of that date (or the templates or code changed).
@@ -129,8 +108,44 @@ public final class SiteBuilder: @unchecked Sendable {
                 toRender.append(school)
             }
         }
-        // Workbooks (the longest jobs) first, then schools, on one pool of workers.
-        let (rendered, workbookSeconds) = try renderJobs(workbooks: workbookJobs, schools: toRender, countyNames: countyNames)
+        // Workbooks (the longest jobs) first, then schools, on one pool of workers, started before
+        // the small pages so that those are rendered meanwhile on this thread.
+        final class Outcome: @unchecked Sendable { var value: Result<(Int, Double), Error> = .success((0, 0)) }
+        let outcome = Outcome()
+        let finished = DispatchSemaphore(value: 0)
+        let pool = Thread { [self, workbookJobs, toRender] in
+            outcome.value = Result { try renderJobs(workbooks: workbookJobs, schools: toRender, countyNames: countyNames) }
+            finished.signal()
+        }
+        pool.stackSize = 8 << 20
+        pool.start()
+        do {
+            for (name, data) in templates.staticFiles { try publisher.publish(name, data); result.rendered += 1 }
+            // Each account's password-wrapped key: changing a password changes only this file.
+            for school in schools where schoolsWithRows.contains(school.code) {
+                guard let w = wrappedKeys[school.code] else { throw SiteError("學校 \(school.code) 沒有帳號，無法加密其頁面") }
+                try publisher.publish("schools/\(school.code)/key.json", text: w)
+            }
+            for county in counties {
+                guard let w = wrappedKeys[county.code] else { throw SiteError("縣市 \(county.code) 沒有帳號，無法加密其頁面") }
+                try publisher.publish("counties/\(county.code)/key.json", text: w)
+            }
+            try publishHome(schools: schools, counties: counties, withRows: schoolsWithRows)
+            try publishDirectory(counties: counties)
+            try publishOverview(counties: counties, counts: counts)
+            try publishTemplatesPage()
+            result.rendered += 4 + 1
+            for county in counties {
+                try publishCounty(county, schools: schools, counts: counts.filter { $0.countyCode == county.code },
+                                  awaiting: awaiting[county.code] ?? [:], notices: notices[county.code] ?? [])
+                result.rendered += 1
+            }
+        } catch {
+            finished.wait()   // never leave workers writing into the site
+            throw error
+        }
+        finished.wait()
+        let (rendered, workbookSeconds) = try outcome.value.get()
         result.rendered += rendered + workbookJobs.count
         result.workbooks = workbookJobs.count
         result.workbookSeconds = workbookSeconds
@@ -156,13 +171,19 @@ public final class SiteBuilder: @unchecked Sendable {
     /// `counties/<county>/schools/<code>.html(.enc)`; `workbook:<county>:<upload date>` for
     /// `counties/<county>/decisions/…`.
     static func group(of path: String) -> String? {
+        // Most paths are a school's; decide on the first segment before splitting.
+        if path.hasPrefix("schools/") {
+            let rest = path.utf8.dropFirst(8)
+            guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else { return nil }
+            return "school:" + String(decoding: rest[..<slash], as: UTF8.self)
+        }
+        guard path.hasPrefix("counties/") else { return nil }
         let parts = path.split(separator: "/")
-        if parts.count >= 3 && parts[0] == "schools" { return "school:" + parts[1] }
-        if parts.count == 4 && parts[0] == "counties" && parts[2] == "schools" {
+        if parts.count == 4 && parts[2] == "schools" {
             if parts[3].hasSuffix(".html") { return "school:" + parts[3].dropLast(5) }
             if parts[3].hasSuffix(".html.enc") { return "school:" + parts[3].dropLast(9) }
         }
-        if parts.count == 4 && parts[0] == "counties" && parts[2] == "decisions", parts[3].count >= 8 {
+        if parts.count == 4 && parts[2] == "decisions", parts[3].count >= 8 {
             let d = Array(parts[3].prefix(8))
             return DeskStore.workbookKey(county: String(parts[1]), uploadDate: "\(String(d[0..<4]))-\(String(d[4..<6]))-\(String(d[6..<8]))")
         }

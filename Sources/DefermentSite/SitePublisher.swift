@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import DefermentFiles
 
 /// One file of the published site, as the manifest lists it.
@@ -25,18 +28,69 @@ public final class SitePublisher: @unchecked Sendable {
     public private(set) var written: [String] = []
     public static let manifestName = "manifest.json"
 
+    /// The root as a path ending in `/`, for joining with site paths without `URL`.
+    private let rootPath: String
+
     public init(root: URL) throws {
         self.root = root
+        rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let manifestURL = root.appendingPathComponent(Self.manifestName)
-        if let data = try? Data(contentsOf: manifestURL),
-           let entries = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] {
+        guard let data = try? Data(contentsOf: manifestURL) else { return }
+        if let entries = Self.readOwnManifest(data) {
+            previous = entries
+        } else if let entries = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] {
+            // A manifest written by something else (or edited): read it as any JSON.
             for e in entries {
                 guard let path = e["path"] as? String, let size = e["size"] as? Int, let sha = e["sha256"] as? String else { continue }
                 previous[path] = ManifestEntry(path: path, size: size, sha256: sha)
             }
         }
     }
+
+    /// Reads the manifest as ``finish()`` writes it, one entry per line:
+    /// `  {"path": "…", "sha256": "…", "size": N},`; `nil` if any line is otherwise (then the
+    /// general JSON reader takes over). Paths with escapes are left to that reader too.
+    static func readOwnManifest(_ data: Data) -> [String: ManifestEntry]? {
+        let prefix = Array("  {\"path\": \"".utf8), shaMark = Array("\", \"sha256\": \"".utf8), sizeMark = Array("\", \"size\": ".utf8)
+        var entries: [String: ManifestEntry] = [:]
+        let ok: Bool = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Bool in
+            let u = raw.bindMemory(to: UInt8.self)
+            func matches(_ mark: [UInt8], at i: Int) -> Bool {
+                guard i + mark.count <= u.count else { return false }
+                for k in 0..<mark.count where u[i + k] != mark[k] { return false }
+                return true
+            }
+            var i = 0
+            while i < u.count {
+                var end = i
+                while end < u.count && u[end] != 0x0A { end += 1 }
+                defer { i = end + 1 }
+                let length = end - i
+                if length == 0 || (length == 1 && (u[i] == 0x5B || u[i] == 0x5D)) { continue }   // "[", "]"
+                guard matches(prefix, at: i) else { return false }
+                // The path: up to the closing quote; an escape sends the whole file to JSON.
+                var p = i + prefix.count
+                let pathStart = p
+                while p < end && u[p] != 0x22 { if u[p] == 0x5C { return false }; p += 1 }
+                guard matches(shaMark, at: p) else { return false }
+                let path = String(decoding: UnsafeBufferPointer(rebasing: u[pathStart..<p]), as: UTF8.self)
+                let shaStart = p + shaMark.count
+                guard shaStart + 64 <= end, matches(sizeMark, at: shaStart + 64) else { return false }
+                let sha = String(decoding: UnsafeBufferPointer(rebasing: u[shaStart..<(shaStart + 64)]), as: UTF8.self)
+                var q = shaStart + 64 + sizeMark.count
+                var size = 0, digits = 0
+                while q < end && u[q] >= 0x30 && u[q] <= 0x39 { size = size * 10 + Int(u[q] - 0x30); q += 1; digits += 1 }
+                guard digits > 0, q < end, u[q] == 0x7D, q + 1 == end || (q + 2 == end && u[q + 1] == 0x2C) else { return false }
+                entries[path] = ManifestEntry(path: path, size: size, sha256: sha)
+            }
+            return true
+        }
+        return ok ? entries : nil
+    }
+
+    /// Whether a published file is on disk (a stat, without building a URL).
+    private func exists(_ path: String) -> Bool { access(rootPath + path, F_OK) == 0 }
 
     static func sha256(_ data: Data) -> String {
         Self.hex(SHA256.hash(data: data))
@@ -61,7 +115,7 @@ public final class SitePublisher: @unchecked Sendable {
         let old = previous[path]
         current[path] = entry
         lock.unlock()
-        if old == entry, FileManager.default.fileExists(atPath: url.path) { return }
+        if old == entry, exists(path) { return }
         // Flushed together by ``flush()``, not one fsync per page.
         try AtomicFile.write(data, to: url, durable: false)
         lock.lock()
@@ -101,7 +155,7 @@ public final class SitePublisher: @unchecked Sendable {
     /// Whether a group had files and every one of them is still on disk.
     public func stillPresent(group: String) -> Bool {
         let paths = groupIndex?[group] ?? []
-        return !paths.isEmpty && paths.allSatisfy { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) }
+        return !paths.isEmpty && paths.allSatisfy(exists)
     }
 
     /// Keeps, unchanged, every previously published file whose path satisfies `predicate`
@@ -115,7 +169,7 @@ public final class SitePublisher: @unchecked Sendable {
     /// Whether every previously published file matching `predicate` is still on disk.
     public func stillPresent(where predicate: (String) -> Bool) -> Bool {
         let paths = previous.keys.filter(predicate)
-        return !paths.isEmpty && paths.allSatisfy { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) }
+        return !paths.isEmpty && paths.allSatisfy(exists)
     }
 
     /// Puts every file written so far on disk, at once; called before the build is recorded
