@@ -8,8 +8,8 @@ import Glibc
 /// `rename(2)` puts them in place.
 public enum AtomicFile {
     /// Writes `data` to `url` atomically. With `durable` (the default) the bytes are on disk
-    /// (`fsync`) before the rename; without, a caller that writes many files makes them durable
-    /// together (``syncAll()``), which costs one flush instead of one per file.
+    /// (`fsync`) before the rename; without, they reach the disk when the kernel writes them
+    /// back (for derived files that a caller can check and write again, such as the site's).
     public static func write(_ data: Data, to url: URL, durable: Bool = true) throws {
         let folder = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -24,9 +24,6 @@ public enum AtomicFile {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
         }
     }
-
-    /// Flushes every file written so far to disk (`sync(2)`).
-    public static func syncAll() { sync() }
 
     private static func writeWithoutSync(_ data: Data, to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

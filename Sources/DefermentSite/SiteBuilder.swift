@@ -150,7 +150,6 @@ public final class SiteBuilder: @unchecked Sendable {
         result.workbooks = workbookJobs.count
         result.workbookSeconds = workbookSeconds
         result.schoolsRendered = toRender.count
-        publisher.flush()
         try store.queue.write { db in
             for school in toRender {
                 let key = "school:" + school.code

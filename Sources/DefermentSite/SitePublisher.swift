@@ -14,8 +14,9 @@ public struct ManifestEntry: Codable, Sendable, Equatable {
 
 /// Writes the static site into `outbox/site/` so that a static host never serves half a file:
 /// every file is written under a temporary name in its folder and renamed into place, and a file
-/// whose bytes did not change is not written at all. Files are flushed to disk together
-/// (``flush()``) before the build is recorded, rather than one by one.
+/// whose bytes did not change is not written at all. Files are not flushed to disk one by one
+/// (the site is derived data); a file that a crash lost or cut short no longer has its recorded
+/// size, and the next build writes it again.
 ///
 /// `manifest.json` lists every file with its size and SHA-256, so a deploy can check it is
 /// complete; it is written last. Files that the build no longer produces are removed.
@@ -89,8 +90,22 @@ public final class SitePublisher: @unchecked Sendable {
         return ok ? entries : nil
     }
 
-    /// Whether a published file is on disk (a stat, without building a URL).
-    private func exists(_ path: String) -> Bool { access(rootPath + path, F_OK) == 0 }
+    /// Whether a published file is on disk with the size it was published with (a stat, without
+    /// building a URL). Site files are not flushed one by one: one lost or cut short by a crash
+    /// fails this check, so the next build writes it again.
+    private func intact(_ path: String, size: Int) -> Bool {
+        var st = stat()
+        return stat(rootPath + path, &st) == 0 && Int(st.st_size) == size
+    }
+
+    /// Whether a previously published file is still there as published.
+    private func intact(_ path: String) -> Bool {
+        lock.lock()
+        let size = previous[path]?.size
+        lock.unlock()
+        guard let size else { return false }
+        return intact(path, size: size)
+    }
 
     static func sha256(_ data: Data) -> String {
         Self.hex(SHA256.hash(data: data))
@@ -115,8 +130,8 @@ public final class SitePublisher: @unchecked Sendable {
         let old = previous[path]
         current[path] = entry
         lock.unlock()
-        if old == entry, exists(path) { return }
-        // Flushed together by ``flush()``, not one fsync per page.
+        if old == entry, intact(path, size: entry.size) { return }
+        // Not flushed file by file (see ``intact(_:size:)``): the site can always be built again.
         try AtomicFile.write(data, to: url, durable: false)
         lock.lock()
         written.append(path)
@@ -152,10 +167,10 @@ public final class SitePublisher: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Whether a group had files and every one of them is still on disk.
+    /// Whether a group had files and every one of them is still on disk as published.
     public func stillPresent(group: String) -> Bool {
         let paths = groupIndex?[group] ?? []
-        return !paths.isEmpty && paths.allSatisfy(exists)
+        return !paths.isEmpty && paths.allSatisfy { intact($0) }
     }
 
     /// Keeps, unchanged, every previously published file whose path satisfies `predicate`
@@ -169,13 +184,7 @@ public final class SitePublisher: @unchecked Sendable {
     /// Whether every previously published file matching `predicate` is still on disk.
     public func stillPresent(where predicate: (String) -> Bool) -> Bool {
         let paths = previous.keys.filter(predicate)
-        return !paths.isEmpty && paths.allSatisfy(exists)
-    }
-
-    /// Puts every file written so far on disk, at once; called before the build is recorded
-    /// as done, so that a crash never leaves recorded pages empty.
-    public func flush() {
-        if !written.isEmpty { AtomicFile.syncAll() }
+        return !paths.isEmpty && paths.allSatisfy { intact($0) }
     }
 
     /// Removes files no longer produced and writes the manifest. Returns the removed paths.

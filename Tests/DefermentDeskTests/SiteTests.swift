@@ -452,3 +452,59 @@ struct BrowserTests {
         #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("01-logged-in.png").path))
     }
 }
+
+/// The publisher reads back the manifest it wrote (and any other valid JSON one), so an
+/// unchanged file is never written twice.
+struct SitePublisherTests {
+    func site() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-publisher-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test(arguments: ["own", "pretty JSON", "escaped path"])
+    func unchangedFilesAreNotWrittenAgain(_ manifestForm: String) throws {
+        let root = try site()
+        let odd = manifestForm == "escaped path" ? "schools/110000/a\"b<c>.html" : "schools/110000/plain.html"
+        let first = try SitePublisher(root: root)
+        try first.publish("index.html", text: "<p>首頁</p>")
+        try first.publish(odd, text: "<p>明細</p>")
+        try first.finish()
+        let manifestURL = root.appendingPathComponent(SitePublisher.manifestName)
+        if manifestForm == "pretty JSON" {
+            // The same entries as another tool would write them.
+            let entries = try JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL))
+            try JSONSerialization.data(withJSONObject: entries, options: [.prettyPrinted, .sortedKeys]).write(to: manifestURL)
+        }
+        #expect(SitePublisher.readOwnManifest(try Data(contentsOf: manifestURL)) == nil || manifestForm == "own")
+
+        let second = try SitePublisher(root: root)
+        try second.publish("index.html", text: "<p>首頁</p>")
+        try second.publish(odd, text: "<p>明細（改）</p>")
+        #expect(second.written == [odd])
+        try second.finish()
+        let entries = try JSONDecoder().decode([ManifestEntry].self, from: Data(contentsOf: manifestURL))
+        #expect(entries.map(\.path) == ["index.html", odd].sorted())
+        #expect(entries.first { $0.path == odd }?.size == Data("<p>明細（改）</p>".utf8).count)
+    }
+}
+
+extension SitePublisherTests {
+    /// Site files are not flushed one by one; one that a crash left empty (or removed) must be
+    /// written again even though the manifest lists it as published.
+    @Test(arguments: ["emptied", "removed"])
+    func aFileLostInACrashIsWrittenAgain(_ loss: String) throws {
+        let root = try site()
+        let first = try SitePublisher(root: root)
+        try first.publish("index.html", text: "<p>首頁</p>")
+        try first.publish("directory.html", text: "<p>通訊錄</p>")
+        try first.finish()
+        let lost = root.appendingPathComponent("index.html")
+        if loss == "emptied" { try Data().write(to: lost) } else { try FileManager.default.removeItem(at: lost) }
+        let second = try SitePublisher(root: root)
+        try second.publish("index.html", text: "<p>首頁</p>")
+        try second.publish("directory.html", text: "<p>通訊錄</p>")
+        #expect(second.written == ["index.html"])
+        #expect(try String(contentsOf: lost, encoding: .utf8) == "<p>首頁</p>")
+    }
+}
