@@ -10,9 +10,10 @@ public enum AtomicFile {
     /// Writes `data` to `url` atomically. With `durable` (the default) the bytes are on disk
     /// (`fsync`) before the rename; without, they reach the disk when the kernel writes them
     /// back (for derived files that a caller can check and write again, such as the site's).
-    public static func write(_ data: Data, to url: URL, durable: Bool = true) throws {
+    /// `createFolder: false` skips making the folder (a caller that knows it is there).
+    public static func write(_ data: Data, to url: URL, durable: Bool = true, createFolder: Bool = true) throws {
         let folder = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        if createFolder { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
         let tmp = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
         if durable {
             try data.write(to: tmp)

@@ -362,6 +362,9 @@ public final class SiteBuilder: @unchecked Sendable {
             case Keys.comment: return row.comment
             case Keys.systemChecks: return row.systemChecks
             case Keys.uploadDate: return row.uploadDate
+            case Keys.stateClass: return refused ? "refused" : (row.reviewState == ReviewState.notAssigned.rawValue ? "unassigned" : "")
+            case Keys.anchor: return String(anchor)
+            case Keys.count: return String(count)
             default: return nil
             }
         }
@@ -370,8 +373,6 @@ public final class SiteBuilder: @unchecked Sendable {
             switch key {
             case Keys.anchor: return anchor
             case Keys.isRefused: return refused
-            case Keys.stateClass:
-                return refused ? "refused" : (row.reviewState == ReviewState.notAssigned.rawValue ? "unassigned" : "")
             case Keys.history: return history.isEmpty ? nil : history.map { ["line": $0] }
             case Keys.remedy: return row.reason.isEmpty ? nil : NotAssignedReason(text: row.reason)?.remedy
             case Keys.first: return first
@@ -399,7 +400,7 @@ public final class SiteBuilder: @unchecked Sendable {
             if byDate[r.uploadDate] == nil { dates.append(r.uploadDate) }
             byDate[r.uploadDate, default: []].append(r)
         }
-        var search = "["
+        var search: [UInt8] = [UInt8(ascii: "[")]
         var pages = 0
         for (i, date) in dates.enumerated() {
             let detailName = Self.detailName(date)
@@ -420,14 +421,14 @@ public final class SiteBuilder: @unchecked Sendable {
             rowContexts.reserveCapacity(dateRows.count)
             for (k, r) in dateRows.enumerated() {
                 rowContexts.append(RowFrame(row: r, anchor: k + 1, history: (history[r.id] ?? []).filter(\.final).map(\.line)))
-                if search.utf8.last != UInt8(ascii: "[") { search += "," }
-                search += "{\"id\":"; JSONText.append(r.nationalID, to: &search)
-                search += ",\"date\":"; JSONText.append(date, to: &search)
-                search += ",\"kind\":"; JSONText.append(r.rosterKind, to: &search)
-                search += ",\"state\":"; JSONText.append(r.reviewState, to: &search)
-                search += ",\"county\":"; JSONText.append(r.countyName, to: &search)
-                search += ",\"href\":"; JSONText.append(detailName + "#row-\(k + 1)", to: &search)
-                search += "}"
+                if search.last != UInt8(ascii: "[") { search.append(UInt8(ascii: ",")) }
+                JSONText.raw("{\"id\":", to: &search); JSONText.append(r.nationalID, to: &search)
+                JSONText.raw(",\"date\":", to: &search); JSONText.append(date, to: &search)
+                JSONText.raw(",\"kind\":", to: &search); JSONText.append(r.rosterKind, to: &search)
+                JSONText.raw(",\"state\":", to: &search); JSONText.append(r.reviewState, to: &search)
+                JSONText.raw(",\"county\":", to: &search); JSONText.append(r.countyName, to: &search)
+                JSONText.raw(",\"href\":", to: &search); JSONText.append(detailName + "#row-\(k + 1)", to: &search)
+                search.append(UInt8(ascii: "}"))
             }
             let detail = templates.renderBytes("roster-detail", [
                 "root": "../../", "title": "名冊明細・\(date)・\(school.name)", "schoolName": school.name,
@@ -437,8 +438,8 @@ public final class SiteBuilder: @unchecked Sendable {
                                   title: "名冊明細・\(date)・\(school.name)", root: "../../")
             pages += 2
         }
-        search += "]"
-        try publishSealedFile(base + "search-index.json", data: Data(search.utf8), account: school.code)
+        search.append(UInt8(ascii: "]"))
+        try publishSealedFile(base + "search-index.json", data: Data(search), account: school.code)
         try SchoolReport.write(rows: rows, school: school, base: base) { path, data in
             try publishSealedFile(path, data: data, account: school.code)
         }
@@ -639,6 +640,28 @@ public final class SiteBuilder: @unchecked Sendable {
 /// JSON string literals for script files: escapes quotes, backslashes, control characters and
 /// `<`, `>`, `&` (so the text can never close a script element).
 enum JSONText {
+    /// Appends a JSON string literal of `s` to UTF-8 bytes (the same text as the `String` form).
+    static func append(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        let plain = s.withUTF8 { u -> Bool in
+            for b in u where b < 0x20 || b == 0x22 || b == 0x5C || b == 0x3C || b == 0x3E || b == 0x26 || b == 0xE2 { return false }
+            out.append(0x22)
+            out.append(contentsOf: u)
+            out.append(0x22)
+            return true
+        }
+        if !plain {
+            var text = ""
+            append(s, to: &text)
+            out.append(contentsOf: text.utf8)
+        }
+    }
+
+    /// Appends markup as is.
+    static func raw(_ s: StaticString, to out: inout [UInt8]) {
+        s.withUTF8Buffer { out.append(contentsOf: $0) }
+    }
+
     static func append(_ s: String, to out: inout String) {
         // Fast path: nothing to escape (no quote, backslash, < > &, control or U+2028/9 lead byte).
         if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x3C || $0 == 0x3E || $0 == 0x26 || $0 == 0xE2 }) {

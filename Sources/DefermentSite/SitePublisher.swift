@@ -27,6 +27,8 @@ public final class SitePublisher: @unchecked Sendable {
     private var current: [String: ManifestEntry] = [:]
     /// Paths written (new or changed) in this build.
     public private(set) var written: [String] = []
+    /// Folders made (or found) in this build, so each is made once.
+    private var folders: Set<String> = []
     public static let manifestName = "manifest.json"
 
     /// The root as a path ending in `/`, for joining with site paths without `URL`.
@@ -132,7 +134,12 @@ public final class SitePublisher: @unchecked Sendable {
         lock.unlock()
         if old == entry, intact(path, size: entry.size) { return }
         // Not flushed file by file (see ``intact(_:size:)``): the site can always be built again.
-        try AtomicFile.write(data, to: url, durable: false)
+        let folder = (path as NSString).deletingLastPathComponent
+        lock.lock()
+        let folderKnown = folders.contains(folder)
+        lock.unlock()
+        try AtomicFile.write(data, to: url, durable: false, createFolder: !folderKnown)
+        if !folderKnown { lock.lock(); folders.insert(folder); lock.unlock() }
         lock.lock()
         written.append(path)
         lock.unlock()

@@ -2,33 +2,34 @@ import Foundation
 import GRDB
 import DefermentCore
 
-/// One roster row as schools and counties see it: the report's columns (審核結果).
-public struct ReportRow: Sendable {
-    public var uploadDate: String
-    public var rosterKind: String
-    public var nationalID: String
-    public var name: String
-    public var birthDate: String
-    public var schoolCode: String
-    public var program: String
-    public var grade: String
-    public var status: String
-    public var start: String
-    public var end: String
-    public var countyCode: String
-    public var countyName: String
-    public var reviewState: String
-    public var comment: String
-    public var reason: String
-    public var checks: String
-    public var sourceRow: Int
+/// One roster row as schools and counties see it: the report's columns (審核結果). A class: the
+/// site hands one row to several pages and reports without copying its fields.
+public final class ReportRow: Sendable {
+    public let uploadDate: String
+    public let rosterKind: String
+    public let nationalID: String
+    public let name: String
+    public let birthDate: String
+    public let schoolCode: String
+    public let program: String
+    public let grade: String
+    public let status: String
+    public let start: String
+    public let end: String
+    public let countyCode: String
+    public let countyName: String
+    public let reviewState: String
+    public let comment: String
+    public let reason: String
+    public let checks: String
+    public let sourceRow: Int
     /// The row's id (序號 in decision workbooks).
-    public var id: Int64
+    public let id: Int64
     /// A decision awaiting sign-off (陳核中), shown to the county only.
-    public var draftDecision: String?
-    public var draftComment: String?
+    public let draftDecision: String?
+    public let draftComment: String?
     /// A note from applying a decision (e.g. no open record to end), for the county.
-    public var decisionNote: String?
+    public let decisionNote: String?
 
     /// 審核狀態 as the county sees it: a decision awaiting sign-off is shown with it.
     public var countyState: String {
