@@ -147,6 +147,6 @@ public enum FileDigest {
     public static func sha256(of url: URL) throws -> String {
         var hasher = SHA256()
         try CSVReader.readChunks(url) { chunk in hasher.update(bufferPointer: UnsafeRawBufferPointer(chunk)) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().lowercaseHex
     }
 }

@@ -52,8 +52,6 @@ public final class XLSXWorkbook {
         }
     }
 
-    /// The file ``close()`` writes, if any.
-    public let path: String?
     private var formats: [FormatOptions] = []
     private var sheets: [XLSXSheet] = []
     private var title = ""
@@ -61,10 +59,8 @@ public final class XLSXWorkbook {
     var charts: [ColumnChart] = []
     private var closed = false
 
-    /// A workbook to be written to `path` by ``close()``, or (with no path) returned by ``data()``.
-    public init(path: String? = nil) {
-        self.path = path
-    }
+    /// A workbook whose bytes ``data()`` returns.
+    public init() {}
 
     /// Adds a format.
     public func format(_ o: FormatOptions) -> Format {
@@ -123,17 +119,6 @@ public final class XLSXWorkbook {
             }
         }
         return try zip.finish()
-    }
-
-    /// Writes the workbook to its ``path``. The workbook cannot be used afterwards.
-    public func close() throws {
-        guard let path else { throw XLSXWriteError(description: "the workbook has no path; use data()") }
-        let bytes = try data()
-        do {
-            try bytes.write(to: URL(fileURLWithPath: path))
-        } catch {
-            throw XLSXWriteError(description: "writing \(path) failed: \(error.localizedDescription)")
-        }
     }
 
     // MARK: - Package parts

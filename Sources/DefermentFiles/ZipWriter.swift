@@ -107,32 +107,32 @@ public struct ZipArchiveWriter {
         }
         let nameBytes = Array(name.utf8)
         let offset = UInt32(out.count)
+        // The fields a local file header and its central directory record share, from
+        // "version needed" to the name's length.
+        func common(_ b: inout [UInt8]) {
+            Self.put16(&b, 20)                   // version needed: 2.0 (deflate)
+            Self.put16(&b, 0x0800)               // flags: names are UTF-8
+            Self.put16(&b, 8)                    // method: deflate
+            Self.put16(&b, 0); Self.put16(&b, 0x21)   // time 00:00, date 1980-01-01
+            Self.put32(&b, entry.crc)
+            Self.put32(&b, UInt32(entry.compressed.count))
+            Self.put32(&b, UInt32(entry.size))
+            Self.put16(&b, UInt16(nameBytes.count))
+        }
         // Local file header.
-        put32(&out, 0x0403_4b50)
-        put16(&out, 20)                  // version needed: 2.0 (deflate)
-        put16(&out, 0x0800)              // flags: names are UTF-8
-        put16(&out, 8)                   // method: deflate
-        put16(&out, 0); put16(&out, 0x21) // time 00:00, date 1980-01-01
-        put32(&out, entry.crc)
-        put32(&out, UInt32(entry.compressed.count))
-        put32(&out, UInt32(entry.size))
-        put16(&out, UInt16(nameBytes.count))
-        put16(&out, 0)
+        Self.put32(&out, 0x0403_4b50)
+        common(&out)
+        Self.put16(&out, 0)                           // extra
         out += nameBytes
         out += entry.compressed
         // Central directory record.
-        put32(&central, 0x0201_4b50)
-        put16(&central, 20); put16(&central, 20)
-        put16(&central, 0x0800); put16(&central, 8)
-        put16(&central, 0); put16(&central, 0x21)
-        put32(&central, entry.crc)
-        put32(&central, UInt32(entry.compressed.count))
-        put32(&central, UInt32(entry.size))
-        put16(&central, UInt16(nameBytes.count))
-        put16(&central, 0); put16(&central, 0)   // extra, comment
-        put16(&central, 0); put16(&central, 0)   // disk, internal attributes
-        put32(&central, 0)                       // external attributes
-        put32(&central, offset)
+        Self.put32(&central, 0x0201_4b50)
+        Self.put16(&central, 20)                      // version made by
+        common(&central)
+        Self.put16(&central, 0); Self.put16(&central, 0)   // extra, comment
+        Self.put16(&central, 0); Self.put16(&central, 0)   // disk, internal attributes
+        Self.put32(&central, 0)                       // external attributes
+        Self.put32(&central, offset)
         central += nameBytes
         count += 1
     }
@@ -149,20 +149,20 @@ public struct ZipArchiveWriter {
         guard count < 0xFFFF, out.count + central.count < Int(UInt32.max) else { throw ZipWriteError(description: "archive too large") }
         let centralOffset = UInt32(out.count)
         out += central
-        put32(&out, 0x0605_4b50)
-        put16(&out, 0); put16(&out, 0)
-        put16(&out, UInt16(count)); put16(&out, UInt16(count))
-        put32(&out, UInt32(central.count))
-        put32(&out, centralOffset)
-        put16(&out, 0)
+        Self.put32(&out, 0x0605_4b50)
+        Self.put16(&out, 0); Self.put16(&out, 0)
+        Self.put16(&out, UInt16(count)); Self.put16(&out, UInt16(count))
+        Self.put32(&out, UInt32(central.count))
+        Self.put32(&out, centralOffset)
+        Self.put16(&out, 0)
         return Data(out)
     }
 
-    private func put16(_ b: inout [UInt8], _ v: UInt16) {
+    private static func put16(_ b: inout [UInt8], _ v: UInt16) {
         b.append(UInt8(v & 0xFF)); b.append(UInt8(v >> 8))
     }
 
-    private func put32(_ b: inout [UInt8], _ v: UInt32) {
+    private static func put32(_ b: inout [UInt8], _ v: UInt32) {
         for s in stride(from: 0, to: 32, by: 8) { b.append(UInt8((v >> UInt32(s)) & 0xFF)) }
     }
 }

@@ -55,7 +55,7 @@ public struct DecisionToken: Sendable, Equatable {
 
     private static func mac(county: String, date: String, key: SymmetricKey) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Data("deferment-decision|\(county)|\(date)".utf8), using: key)
-        return Data(code).prefix(16).map { String(format: "%02x", $0) }.joined()
+        return Data(code).prefix(16).lowercaseHex
     }
 
     /// The token text, e.g. `DDT1-63000-20261015-<32 hex digits>`.

@@ -32,8 +32,7 @@ enum SchoolReport {
             value.withUTF8 { u in
                 var apostrophe = false
                 if neutralise, let first = u.first { apostrophe = SpreadsheetText.startsFormula(first) }
-                var quoted = false
-                for b in u where b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D { quoted = true; break }
+                let quoted = u.contains(where: RosterReport.needsQuotes)
                 if quoted { out.append(0x22) }
                 if apostrophe { out.append(0x27) }
                 if quoted {

@@ -29,9 +29,12 @@ public enum RosterReport {
         }
     }
 
+    /// Whether a byte makes a CSV field need quotes: a comma, quote or line break.
+    static func needsQuotes(_ b: UInt8) -> Bool { b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D }
+
     /// Quotes a field when it holds a comma, quote or line break.
     public static func csvField(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
+        guard s.utf8.contains(where: needsQuotes) else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

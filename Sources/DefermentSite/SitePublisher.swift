@@ -3,6 +3,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import DefermentCore
 import DefermentFiles
 
 /// One file of the published site, as the manifest lists it.
@@ -110,17 +111,7 @@ public final class SitePublisher: @unchecked Sendable {
     }
 
     static func sha256(_ data: Data) -> String {
-        Self.hex(SHA256.hash(data: data))
-    }
-
-    /// Lower-case hexadecimal of bytes (without `String(format:)`, which costs more than the
-    /// hashing of a small page).
-    static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0x0F)]) }
-        return String(decoding: out, as: UTF8.self)
+        SHA256.hash(data: data).lowercaseHex
     }
 
     /// Publishes `data` at `path` (relative, `/`-separated) unless the same bytes are there already.
@@ -150,13 +141,6 @@ public final class SitePublisher: @unchecked Sendable {
         try publish(path, Data(text.utf8))
     }
 
-    /// Publishes a file built elsewhere (e.g. a workbook written to a temporary path).
-    public func publish(_ path: String, file: URL) throws {
-        let data = try Data(contentsOf: file)
-        try? FileManager.default.removeItem(at: file)
-        try publish(path, data)
-    }
-
     private var groupIndex: [String: [String]]?
 
     /// Indexes the previous files by the group a function assigns them (e.g. a school's code),
@@ -177,20 +161,6 @@ public final class SitePublisher: @unchecked Sendable {
     /// Whether a group had files and every one of them is still on disk as published.
     public func stillPresent(group: String) -> Bool {
         let paths = groupIndex?[group] ?? []
-        return !paths.isEmpty && paths.allSatisfy { intact($0) }
-    }
-
-    /// Keeps, unchanged, every previously published file whose path satisfies `predicate`
-    /// (pages of a group that did not need rendering).
-    public func keep(where predicate: (String) -> Bool) {
-        lock.lock()
-        for (path, entry) in previous where predicate(path) && current[path] == nil { current[path] = entry }
-        lock.unlock()
-    }
-
-    /// Whether every previously published file matching `predicate` is still on disk.
-    public func stillPresent(where predicate: (String) -> Bool) -> Bool {
-        let paths = previous.keys.filter(predicate)
         return !paths.isEmpty && paths.allSatisfy { intact($0) }
     }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import DefermentCore
 
 /// The page templates of `templates/` (Mustache, zh-TW) and the static files beside them.
 ///
@@ -43,7 +44,7 @@ public struct SiteTemplates: @unchecked Sendable {
             throw SiteError("樣板語法錯誤：\(error)")
         }
         staticFiles = statics
-        fingerprint = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        fingerprint = hasher.finalize().lowercaseHex
     }
 
     /// Renders a template with a context of dictionaries, arrays and scalars.
