@@ -199,7 +199,9 @@ struct MailTests {
     @Test func failedDeliveryAndInterruptedHandOver() throws {
         let (root, desk) = try Self.cycle()
         let spooled = try Self.messages(desk)
-        let closedPort = Int.random(in: 40_001...50_000)
+        let closed = try ClosedPort()
+        defer { closed.release() }
+        let closedPort = closed.port
         let command = "msmtp --host=127.0.0.1 --port=\(closedPort) --auth=off --tls=off --from=deferment-desk@example.gov.tw -t"
         let args = ["mail", "send", "--root", root.path, "--seeds", seedsFolder.path, "--command", command, "--max-attempts", "2"]
         // First pass: every message fails once and waits for its retry (one hour away).
@@ -337,5 +339,36 @@ struct MailTests {
         #expect(parsed.longest_line <= 78)
         #expect(parsed.defects.isEmpty)
         #expect(parsed.message_id == "<deferment-1-test@example.gov.tw>")
+    }
+}
+
+/// A loopback port that refuses connections: bound by this process but not listening.
+///
+/// A port merely picked at random may be free in Linux's ephemeral range (32768–60999); a
+/// connection to it can then be given that very port as its source and connect to itself
+/// (TCP simultaneous open), and the SMTP client waits forever for its own greeting. Holding the
+/// port bound keeps both the kernel's port choice and any server away from it.
+final class ClosedPort {
+    let port: Int
+    private var fd: Int32
+
+    init() throws {
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard s >= 0 else { throw NSError(domain: "ClosedPort", code: Int(errno)) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, length) == 0 && getsockname(s, $0, &length) == 0 }
+        }
+        guard bound else { close(s); throw NSError(domain: "ClosedPort", code: Int(errno)) }
+        fd = s
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func release() {
+        if fd >= 0 { close(fd); fd = -1 }
     }
 }
