@@ -1,5 +1,6 @@
 #include "deflate_stream.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <isa-l/crc.h>
@@ -31,7 +32,7 @@ void deferment_deflater_free(deferment_deflater *d) {
     free(d);
 }
 
-int deferment_deflate(deferment_deflater *d, const uint8_t *in, size_t in_len, int finish,
+int deferment_deflate(deferment_deflater *d, const uint8_t *in, size_t in_len, int mode,
                       uint8_t *out, size_t out_cap, size_t *in_used, size_t *out_len, int *done) {
     struct isal_zstream *s = &d->stream;
     // ISA-L counts in 32 bits; the caller loops over larger buffers.
@@ -41,11 +42,20 @@ int deferment_deflate(deferment_deflater *d, const uint8_t *in, size_t in_len, i
     s->avail_in = give;
     s->next_out = out;
     s->avail_out = room;
-    s->end_of_stream = (finish && give == in_len) ? 1 : 0;
+    int last = give == in_len;
+    s->end_of_stream = (mode == DEFERMENT_DEFLATE_FINISH && last) ? 1 : 0;
+    s->flush = (mode == DEFERMENT_DEFLATE_FULL_FLUSH && last) ? FULL_FLUSH : NO_FLUSH;
     int rc = isal_deflate(s);
     *in_used = give - s->avail_in;
     *out_len = room - s->avail_out;
-    *done = s->internal_state.state == ZSTATE_END;
+    if (mode == DEFERMENT_DEFLATE_FINISH) {
+        *done = s->internal_state.state == ZSTATE_END;
+    } else if (mode == DEFERMENT_DEFLATE_FULL_FLUSH) {
+        // All input taken and the aligning empty block written (ISA-L's documented test).
+        *done = last && s->avail_in == 0 && s->internal_state.state == ZSTATE_NEW_HDR;
+    } else {
+        *done = 0;
+    }
     return rc;
 }
 
@@ -88,6 +98,45 @@ int deferment_inflate_raw(const uint8_t *in, size_t in_len, size_t limit, uint8_
         if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) { free(buf); inflateEnd(&z); return -1; }
     }
     inflateEnd(&z);
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+// One stream per thread, reset for each fragment (no allocation per call), freed when the
+// thread ends.
+static pthread_key_t fragment_stream_key;
+static pthread_once_t fragment_stream_once = PTHREAD_ONCE_INIT;
+
+static void free_fragment_stream(void *d) { deferment_deflater_free(d); }
+static void make_fragment_stream_key(void) { pthread_key_create(&fragment_stream_key, free_fragment_stream); }
+
+int deferment_deflate_fragment(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len) {
+    pthread_once(&fragment_stream_once, make_fragment_stream_key);
+    deferment_deflater *d = pthread_getspecific(fragment_stream_key);
+    if (d == NULL) {
+        if ((d = deferment_deflater_new()) == NULL) return -3;
+        pthread_setspecific(fragment_stream_key, d);
+    }
+    isal_deflate_reset(&d->stream);
+    size_t cap = in_len + in_len / 8 + 1024, len = 0, fed = 0;
+    uint8_t *buf = malloc(cap);
+    if (buf == NULL) return -3;
+    for (;;) {
+        if (len == cap) {
+            uint8_t *more = realloc(buf, cap * 2);
+            if (more == NULL) { free(buf); return -3; }
+            buf = more;
+            cap *= 2;
+        }
+        size_t used = 0, produced = 0;
+        int done = 0;
+        int rc = deferment_deflate(d, in + fed, in_len - fed, DEFERMENT_DEFLATE_FULL_FLUSH, buf + len, cap - len, &used, &produced, &done);
+        if (rc != 0) { free(buf); return rc; }
+        fed += used;
+        len += produced;
+        if (done) break;
+    }
     *out = buf;
     *out_len = len;
     return 0;

@@ -18,7 +18,7 @@ public struct XLSXWriteError: Error, CustomStringConvertible {
 /// settings (widths, frozen rows, filters, dropdowns, protection) can come at any time.
 public final class XLSXWorkbook {
     /// A cell format (a `cellXfs` entry of the styles part).
-    public struct Format {
+    public struct Format: Sendable {
         let index: Int
     }
 
@@ -292,6 +292,8 @@ public final class XLSXSheet {
     private var entry: DeflatedEntry?
     private var streamError: Error?
     private var currentRow = -1
+    /// Whether `<row>` of `currentRow` is open.
+    private var rowOpen = false
     /// The current row's number (1-based) as digits, for every cell's name.
     private var rowNumber = XMLBytes()
     private var lastCol = -1
@@ -312,12 +314,13 @@ public final class XLSXSheet {
         precondition(row >= 0 && col >= 0 && row < 1_048_576 && col < 16_384, "cell (\(row), \(col)) is outside a worksheet")
         if row != currentRow {
             precondition(row > currentRow, "sheet \(name): row \(row) written after row \(currentRow)")
-            if currentRow >= 0 { rows.lit("</row>") }
+            if rowOpen { rows.lit("</row>") }
             flushIfLarge()
             rowNumber.bytes.removeAll(keepingCapacity: true)
             rowNumber.int(row + 1)
             rows.lit("<row r=\""); rows.bytes.append(contentsOf: rowNumber.bytes); rows.lit("\">")
             currentRow = row
+            rowOpen = true
             lastCol = -1
         }
         precondition(col > lastCol, "sheet \(name): column \(col) of row \(row) written after column \(lastCol)")
@@ -340,17 +343,35 @@ public final class XLSXSheet {
             return
         }
         cell(row, col, format)
-        rows.lit(" t=\"inlineStr\"><is><t")
-        if let f = text.utf8.first, let l = text.utf8.last, f == 0x20 || f == 0x09 || f == 0x0A || l == 0x20 || l == 0x09 || l == 0x0A {
-            rows.lit(" xml:space=\"preserve\"")
-        }
-        rows.lit(">"); rows.text(text); rows.lit("</t></is></c>")
+        rows.inlineStringCellEnd(text)
     }
 
     /// Writes a number.
     public func write(_ row: Int, _ col: Int, number: Double, _ format: XLSXWorkbook.Format? = nil) {
         cell(row, col, format)
-        rows.lit("><v>"); rows.number(number); rows.lit("</v></c>")
+        rows.numberCellEnd(number)
+    }
+
+    /// Places rows written and compressed apart (``XLSXRows``) after the rows written so far:
+    /// they become the next `rows.count` rows. Rows written afterwards come below them.
+    public func append(_ fragment: XLSXRowsFragment) {
+        guard fragment.count > 0 else { return }
+        if rowOpen { rows.lit("</row>"); rowOpen = false }
+        do {
+            if entry == nil { entry = try DeflatedEntry() }
+            if !rows.bytes.isEmpty {
+                try entry!.feed(rows.bytes)
+                rows.bytes.removeAll(keepingCapacity: true)
+            }
+            try entry!.fullFlush()
+            entry!.append(fragment.deflated)
+        } catch {
+            streamError = streamError ?? error
+        }
+        currentRow += fragment.count
+        lastCol = -1
+        maxRow = max(maxRow, currentRow)
+        maxCol = max(maxCol, fragment.width - 1)
     }
 
     /// Writes a formula (with or without its leading `=`) with the text result shown until the
@@ -455,7 +476,8 @@ public final class XLSXSheet {
     /// them the settings that follow `sheetData`, and before them, stored, the opening.
     func finish(selected: Bool) throws -> DeflatedEntry {
         if let streamError { throw streamError }
-        if currentRow >= 0 { rows.raw("</row>") }
+        if rowOpen { rows.raw("</row>") }
+        rowOpen = false
         currentRow = Int.max
         rows.raw("</sheetData>")
         if let allowFilter = protection {
@@ -525,6 +547,75 @@ public final class XLSXSheet {
     }
 }
 
+/// Worksheet rows written apart from any sheet and without their positions (every row and cell
+/// follows the one before it, as the format allows), so that the same rows, compressed once
+/// (``XLSXRowsFragment``), can be placed at any row of any sheet of the same workbook layout
+/// (``XLSXSheet/append(_:)``). Every cell of a row is written, blank ones as empty cells, from
+/// column A on. Formats refer to the workbook's format numbers, so a fragment belongs with
+/// workbooks that add the same formats in the same order.
+public struct XLSXRows {
+    private var xml = XMLBytes()
+    /// Rows written.
+    public private(set) var count = 0
+    /// The most cells in a row.
+    public private(set) var width = 0
+    private var cells = 0
+
+    public init() {}
+
+    /// Starts the next row.
+    public mutating func startRow() {
+        if count > 0 { xml.lit("</row>") }
+        xml.lit("<row>")
+        count += 1
+        cells = 0
+    }
+
+    private mutating func cell(_ format: XLSXWorkbook.Format?) {
+        precondition(count > 0, "XLSXRows: a cell before the first row")
+        cells += 1
+        width = max(width, cells)
+        xml.lit("<c")
+        if let format { xml.lit(" s=\""); xml.int(format.index); xml.lit("\"") }
+    }
+
+    /// The next cell: text (an empty string gives a blank cell, keeping its format).
+    public mutating func text(_ text: String, _ format: XLSXWorkbook.Format? = nil) {
+        cell(format)
+        if text.isEmpty { xml.lit("/>") } else { xml.inlineStringCellEnd(text) }
+    }
+
+    /// The next cell: a number.
+    public mutating func number(_ v: Double, _ format: XLSXWorkbook.Format? = nil) {
+        cell(format)
+        xml.numberCellEnd(v)
+    }
+
+    /// The rows compressed (ISA-L, level 1) as a piece to place into sheets.
+    public func compressed() throws -> XLSXRowsFragment {
+        var bytes = xml.bytes
+        if count > 0 { bytes.append(contentsOf: Array("</row>".utf8)) }
+        return XLSXRowsFragment(deflated: try DeflateFragment(compressing: bytes), count: count, width: width)
+    }
+}
+
+/// Compressed worksheet rows without positions (``XLSXRows/compressed()``), to place into a
+/// sheet with ``XLSXSheet/append(_:)``.
+public struct XLSXRowsFragment: Sendable, Equatable {
+    /// The rows' XML, compressed on its own.
+    public var deflated: DeflateFragment
+    /// How many rows.
+    public var count: Int
+    /// The most cells in a row.
+    public var width: Int
+
+    public init(deflated: DeflateFragment, count: Int, width: Int) {
+        self.deflated = deflated
+        self.count = count
+        self.width = width
+    }
+}
+
 /// UTF-8 XML built byte by byte: markup appended as is, text escaped.
 struct XMLBytes {
     var bytes: [UInt8] = []
@@ -574,6 +665,20 @@ struct XMLBytes {
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<u.count]))
         }
+    }
+
+    /// The rest of an inline-string cell after its name and format: type, text, end tag.
+    mutating func inlineStringCellEnd(_ text: String) {
+        lit(" t=\"inlineStr\"><is><t")
+        if let f = text.utf8.first, let l = text.utf8.last, f == 0x20 || f == 0x09 || f == 0x0A || l == 0x20 || l == 0x09 || l == 0x0A {
+            lit(" xml:space=\"preserve\"")
+        }
+        lit(">"); self.text(text); lit("</t></is></c>")
+    }
+
+    /// The rest of a number cell after its name and format.
+    mutating func numberCellEnd(_ v: Double) {
+        lit("><v>"); number(v); lit("</v></c>")
     }
 
     mutating func int(_ v: Int) {

@@ -28,9 +28,14 @@ public final class DeflatedEntry {
 
     /// Compresses `bytes` (to be followed by more, unless `finish`).
     public func feed(_ bytes: UnsafeBufferPointer<UInt8>, finish: Bool = false) throws {
+        try feed(bytes, mode: finish ? Int32(DEFERMENT_DEFLATE_FINISH) : Int32(DEFERMENT_DEFLATE_MORE))
+    }
+
+    private func feed(_ bytes: UnsafeBufferPointer<UInt8>, mode: Int32) throws {
         precondition(!finished, "DeflatedEntry fed after it was finished")
         if let base = bytes.baseAddress, !bytes.isEmpty {
             crc = deferment_crc32(crc, base, bytes.count)
+            aligned = false
         }
         size += UInt64(bytes.count)
         var offset = 0
@@ -38,14 +43,16 @@ public final class DeflatedEntry {
             var used = 0, produced = 0
             var done: Int32 = 0
             let rc = scratch.withUnsafeMutableBufferPointer { out in
-                deferment_deflate(stream, bytes.baseAddress.map { $0 + offset }, bytes.count - offset, finish ? 1 : 0,
+                deferment_deflate(stream, bytes.baseAddress.map { $0 + offset }, bytes.count - offset, mode,
                                   out.baseAddress, out.count, &used, &produced, &done)
             }
             guard rc == 0 else { throw ZipWriteError(description: "DEFLATE failed (ISA-L error \(rc))") }
             offset += used
             if produced > 0 { compressed.append(contentsOf: scratch[0..<produced]) }
-            if finish {
+            if mode == DEFERMENT_DEFLATE_FINISH {
                 if done != 0 { finished = true; return }
+            } else if mode == DEFERMENT_DEFLATE_FULL_FLUSH {
+                if done != 0 { aligned = true; return }
             } else if offset == bytes.count && produced < scratch.count {
                 return
             }
@@ -60,6 +67,27 @@ public final class DeflatedEntry {
     /// Ends the stream.
     public func finish() throws {
         if !finished { try feed(UnsafeBufferPointer(start: nil, count: 0), finish: true) }
+    }
+
+    /// Whether the compressed bytes end on a block boundary with no history to refer back to:
+    /// nothing fed yet, or nothing since ``fullFlush()`` or ``append(_:)``.
+    public private(set) var aligned = true
+
+    /// Writes out everything fed so far and aligns the stream to a byte with no history (zlib's
+    /// `Z_FULL_FLUSH`), so that independently compressed pieces can follow (``append(_:)``).
+    public func fullFlush() throws {
+        precondition(!finished, "DeflatedEntry flushed after it was finished")
+        if !aligned { try feed(UnsafeBufferPointer(start: nil, count: 0), mode: Int32(DEFERMENT_DEFLATE_FULL_FLUSH)) }
+    }
+
+    /// Places a piece compressed on its own (``DeflateFragment``) here, as if its bytes had been
+    /// fed: the compressed bytes are copied as they are and the CRC-32 is combined. The stream
+    /// must be ``aligned``; it goes on after the piece.
+    public func append(_ fragment: DeflateFragment) {
+        precondition(aligned && !finished, "DeflatedEntry: a fragment needs an aligned, unfinished stream")
+        compressed.append(contentsOf: fragment.compressed)
+        crc = deferment_crc32_combine(crc, fragment.crc, fragment.size)
+        size += fragment.size
     }
 
     /// Puts `opening` before everything fed so far, as uncompressed (stored) DEFLATE blocks: a
@@ -84,6 +112,45 @@ public final class DeflatedEntry {
         crc = deferment_crc32_combine(headCRC, crc, size)
         size += UInt64(opening.count)
         compressed.insert(contentsOf: blocks, at: 0)
+    }
+}
+
+/// Bytes compressed on their own into raw DEFLATE blocks that end byte-aligned, are not final
+/// and refer to nothing before them, so that they can be placed unchanged into any stream at an
+/// aligned point (``DeflatedEntry/append(_:)``): a cached piece of a worksheet is reused without
+/// compressing it again.
+public struct DeflateFragment: Sendable, Equatable {
+    /// The compressed bytes.
+    public var compressed: [UInt8]
+    /// CRC-32 of the uncompressed bytes.
+    public var crc: UInt32
+    /// Uncompressed length.
+    public var size: UInt64
+
+    /// A fragment from its parts (as stored and read back by a cache).
+    public init(compressed: [UInt8], crc: UInt32, size: UInt64) {
+        self.compressed = compressed
+        self.crc = crc
+        self.size = size
+    }
+
+    /// Compresses `bytes` (ISA-L, level 1) into a fragment.
+    public init(compressing bytes: [UInt8]) throws {
+        var out: UnsafeMutablePointer<UInt8>?
+        var count = 0
+        let rc = bytes.withUnsafeBufferPointer { deferment_deflate_fragment($0.baseAddress, $0.count, &out, &count) }
+        defer { free(out) }
+        guard rc == 0, let out else { throw ZipWriteError(description: "DEFLATE failed (ISA-L error \(rc))") }
+        let crc = bytes.withUnsafeBufferPointer { CRC32.checksum($0) }
+        self.init(compressed: Array(UnsafeBufferPointer(start: out, count: count)), crc: crc, size: UInt64(bytes.count))
+    }
+}
+
+/// The CRC-32 of ZIP and gzip (ISA-L), for checking files the desk keeps.
+public enum CRC32 {
+    /// The checksum of `bytes`.
+    public static func checksum(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        deferment_crc32(0, bytes.baseAddress, bytes.count)
     }
 }
 

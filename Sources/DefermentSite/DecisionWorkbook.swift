@@ -114,36 +114,94 @@ public enum DecisionWorkbook {
     public static func data(countyName: String, token: DecisionToken, tokenText: String,
                             rows: [DecisionSheetRow], fill: ((DecisionSheetRow) -> RowDecision?)? = nil,
                             signOff: SignOff? = nil) throws -> Data {
+        // One piece per roster and school, in the rows' order within each roster.
+        var pieces: [DecisionSheetPiece] = []
+        for kind in RosterKind.allCases {
+            var run: [DecisionSheetRow] = []
+            for r in rows where r.rosterKind == kind {
+                if let first = run.first, first.schoolCode != r.schoolCode {
+                    pieces.append(try piece(kind: kind, schoolCode: first.schoolCode, rows: run, fill: fill))
+                    run.removeAll(keepingCapacity: true)
+                }
+                run.append(r)
+            }
+            if let first = run.first { pieces.append(try piece(kind: kind, schoolCode: first.schoolCode, rows: run, fill: fill)) }
+        }
+        return try data(countyName: countyName, token: token, tokenText: tokenText, pieces: pieces, signOff: signOff)
+    }
+
+    /// The formats of a decision workbook, added to it in this order so that their numbers are
+    /// the same in every decision workbook (pieces written apart refer to them by number).
+    struct Formats: Sendable {
+        let bold, header, input, inputWrap, red, wrap: XLSXWorkbook.Format
+        init(_ wb: XLSXWorkbook) {
+            bold = wb.format(.init(bold: true))
+            header = wb.format(.init(bold: true, background: 0xDDE6F0))
+            input = wb.format(.init(background: 0xFFF5CC, unlocked: true))
+            inputWrap = wb.format(.init(background: 0xFFF5CC, wrap: true, unlocked: true))
+            red = wb.format(.init(fontColor: 0xC00000))
+            wrap = wb.format(.init(wrap: true))
+        }
+        /// The numbers every decision workbook gives its formats.
+        static let shared = Formats(XLSXWorkbook())
+    }
+
+    /// One school's rows of one roster as a piece of a decision workbook (compressed rows and
+    /// their counts by 目前狀態), to be placed by ``data(countyName:token:tokenText:pieces:signOff:)``.
+    /// A piece does not depend on where it lands: the same rows always give the same piece, which
+    /// is what lets the site keep pieces between builds.
+    public static func piece(kind: RosterKind, schoolCode: String, rows list: [DecisionSheetRow],
+                             fill: ((DecisionSheetRow) -> RowDecision?)? = nil) throws -> DecisionSheetPiece {
+        let f = Formats.shared
+        var rows = XLSXRows()
+        var counts: [String: Int] = [:]
+        for r in list {
+            counts[r.countyState, default: 0] += 1
+            var shown = r.shownDecision
+            if let d = fill?(r) { shown = (d.word.rawValue, d.comment) }
+            rows.startRow()
+            rows.number(Double(r.id))
+            for v in [r.schoolCode, r.schoolName, r.nationalID, r.name, r.birthDate, r.program, r.grade, r.status, r.start, r.end] {
+                rows.text(v)
+            }
+            rows.text(r.checks, r.checks.isEmpty ? nil : f.wrap)
+            rows.text(r.countyState, r.state == .refused && r.draft == nil ? f.red : nil)
+            rows.text(shown.word, f.input)
+            rows.text(shown.comment, f.inputWrap)
+        }
+        return DecisionSheetPiece(kind: kind, schoolCode: schoolCode, rows: try rows.compressed(), counts: counts)
+    }
+
+    /// The workbook's bytes from its pieces (each roster's pieces in the order given).
+    public static func data(countyName: String, token: DecisionToken, tokenText: String,
+                            pieces: [DecisionSheetPiece], signOff: SignOff? = nil) throws -> Data {
         let wb = XLSXWorkbook()
         wb.setProperties(title: "\(countyName)在學緩徵審核名冊 \(token.uploadDate.iso)",
                          created: Date(timeIntervalSince1970: Double(token.uploadDate.daysSinceEpoch) * 86400))
-        let bold = wb.format(.init(bold: true))
-        let header = wb.format(.init(bold: true, background: 0xDDE6F0))
-        let input = wb.format(.init(background: 0xFFF5CC, unlocked: true))
-        let inputWrap = wb.format(.init(background: 0xFFF5CC, wrap: true, unlocked: true))
-        let red = wb.format(.init(fontColor: 0xC00000))
-        let wrap = wb.format(.init(wrap: true))
+        let f = Formats(wb)
 
         var counts: [String: Int] = [:]
-        for r in rows { counts[r.countyState, default: 0] += 1 }
-        let application = rows.filter { $0.rosterKind == .application }
-        let leaving = rows.filter { $0.rosterKind == .leaving }
+        var total: [RosterKind: Int] = [:]
+        for p in pieces {
+            for (state, n) in p.counts { counts[state, default: 0] += n }
+            total[p.kind, default: 0] += p.rows.count
+        }
 
         let cover = wb.addSheet(coverSheet)
         cover.setColumnWidth(0, 22)
         cover.setColumnWidth(1, 60)
-        cover.write(0, 0, "\(countyName)政府・在學緩徵名冊審核", bold)
+        cover.write(0, 0, "\(countyName)政府・在學緩徵名冊審核", f.bold)
         cover.write(1, 0, tokenLabel); cover.write(1, 1, tokenText)
-        cover.write(reviewerRow, 0, reviewerLabel, bold); cover.write(reviewerRow, 1, signOff?.reviewer ?? "", input)
-        cover.write(approverRow, 0, approverLabel, bold); cover.write(approverRow, 1, signOff?.approver ?? "", input)
-        cover.write(approvedOnRow, 0, approvedOnLabel, bold); cover.write(approvedOnRow, 1, signOff?.approvedOn?.iso ?? "", input)
+        cover.write(reviewerRow, 0, reviewerLabel, f.bold); cover.write(reviewerRow, 1, signOff?.reviewer ?? "", f.input)
+        cover.write(approverRow, 0, approverLabel, f.bold); cover.write(approverRow, 1, signOff?.approver ?? "", f.input)
+        cover.write(approvedOnRow, 0, approvedOnLabel, f.bold); cover.write(approvedOnRow, 1, signOff?.approvedOn?.iso ?? "", f.input)
         let facts: [(String, String)] = [
             ("縣市", "\(countyName)（\(token.county)）"), ("上傳日期", token.uploadDate.iso),
-            ("申請緩徵名冊", "\(application.count) 筆"), ("離校學生名冊", "\(leaving.count) 筆"),
+            ("申請緩徵名冊", "\(total[.application] ?? 0) 筆"), ("離校學生名冊", "\(total[.leaving] ?? 0) 筆"),
             ("待審核", "\(counts[ReviewState.pending.rawValue] ?? 0) 筆"), ("陳核中", "\(counts["陳核中"] ?? 0) 筆"),
             ("核准", "\(counts[ReviewState.approved.rawValue] ?? 0) 筆"), ("未核准", "\(counts[ReviewState.refused.rawValue] ?? 0) 筆"),
         ]
-        for (i, f) in facts.enumerated() { cover.write(6 + i, 0, f.0, bold); cover.write(6 + i, 1, f.1) }
+        for (i, fact) in facts.enumerated() { cover.write(6 + i, 0, fact.0, f.bold); cover.write(6 + i, 1, fact.1) }
         let instructions = [
             "填寫說明",
             "1. 請於「申請緩徵名冊」「離校學生名冊」兩表的「審核結果」欄選擇「核准」或「未核准」；「未核准」須於「審核意見」欄說明理由。",
@@ -154,12 +212,12 @@ public enum DecisionWorkbook {
             "6. 已審核的資料列顯示目前結果；如需更正，修改後依上述程序重新上傳即可，每次變更都會留下紀錄。",
             "7. 未填審核結果的資料列維持待審核；可分批審核、分次上傳。",
         ]
-        for (i, line) in instructions.enumerated() { cover.write(16 + i, 0, line, i == 0 ? bold : nil) }
+        for (i, line) in instructions.enumerated() { cover.write(16 + i, 0, line, i == 0 ? f.bold : nil) }
         cover.protect()
         cover.activate()
 
         let columns = DecisionColumn.allCases
-        for (kind, list) in [(RosterKind.application, application), (RosterKind.leaving, leaving)] {
+        for kind in [RosterKind.application, .leaving] {
             let sheet = wb.addSheet(sheetName(kind))
             for (i, c) in columns.enumerated() { sheet.setColumnWidth(i, c.width) }
             sheet.write(0, 0, tokenLabel); sheet.write(0, 2, tokenText)
@@ -168,20 +226,9 @@ public enum DecisionWorkbook {
                 sheet.write(1, i * 2, label)
                 sheet.write(1, i * 2 + 1, formula: "=IF('\(coverSheet)'!B\(row + 1)=\"\",\"\",'\(coverSheet)'!B\(row + 1))", result: "")
             }
-            for (i, c) in columns.enumerated() { sheet.write(2, i, c.rawValue, header) }
-            for (n, r) in list.enumerated() {
-                let y = 3 + n
-                var shown = r.shownDecision
-                if let d = fill?(r) { shown = (d.word.rawValue, d.comment) }
-                sheet.write(y, 0, number: Double(r.id))
-                let values = [r.schoolCode, r.schoolName, r.nationalID, r.name, r.birthDate, r.program, r.grade, r.status, r.start, r.end]
-                for (i, v) in values.enumerated() { sheet.write(y, 1 + i, v) }
-                sheet.write(y, 11, r.checks, r.checks.isEmpty ? nil : wrap)
-                sheet.write(y, 12, r.countyState, r.state == .refused && r.draft == nil ? red : nil)
-                sheet.write(y, 13, shown.word, input)
-                sheet.write(y, 14, shown.comment, inputWrap)
-            }
-            let last = max(3, 2 + list.count)
+            for (i, c) in columns.enumerated() { sheet.write(2, i, c.rawValue, f.header) }
+            for p in pieces where p.kind == kind { sheet.append(p.rows) }
+            let last = max(3, 2 + (total[kind] ?? 0))
             sheet.freezeRows(3)
             sheet.autofilter(firstRow: 2, firstCol: 0, lastRow: last, lastCol: columns.count - 1)
             sheet.dropdown(firstRow: 3, lastRow: max(3, last), col: 13, values: DecisionWord.allCases.map(\.rawValue),
@@ -189,6 +236,25 @@ public enum DecisionWorkbook {
             sheet.protect(allowFilter: true)
         }
         return try wb.data()
+    }
+}
+
+/// One school's rows of one roster in a county's decision workbook, written and compressed
+/// (審核名冊中一校一名冊的資料列): the unit a decision workbook is assembled from, and kept
+/// between site builds.
+public struct DecisionSheetPiece: Sendable, Equatable {
+    public var kind: RosterKind
+    public var schoolCode: String
+    /// The rows, compressed, without positions.
+    public var rows: XLSXRowsFragment
+    /// Its rows by 目前狀態 (待審核, 陳核中, 核准, 未核准), for the cover.
+    public var counts: [String: Int]
+
+    public init(kind: RosterKind, schoolCode: String, rows: XLSXRowsFragment, counts: [String: Int]) {
+        self.kind = kind
+        self.schoolCode = schoolCode
+        self.rows = rows
+        self.counts = counts
     }
 }
 

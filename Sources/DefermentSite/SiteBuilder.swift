@@ -49,6 +49,10 @@ public final class SiteBuilder: @unchecked Sendable {
     /// Signs the tokens of decision workbooks.
     let decisionKey: SymmetricKey
 
+    /// Where decision workbooks' pieces are kept between builds (``DecisionPieceCache``);
+    /// `nil` writes every workbook from the database.
+    public var pieceCacheFolder: URL?
+
     public init(databasePath: String, templatesDirectory: URL, outputDirectory: URL, rules: DefermentRules, today: CivilDate,
                 accounts: [AccountRecord], decisionKey: SymmetricKey) throws {
         self.decisionKey = decisionKey
@@ -113,8 +117,12 @@ public final class SiteBuilder: @unchecked Sendable {
         final class Outcome: @unchecked Sendable { var value: Result<(Int, Double), Error> = .success((0, 0)) }
         let outcome = Outcome()
         let finished = DispatchSemaphore(value: 0)
-        let pool = Thread { [self, workbookJobs, toRender] in
-            outcome.value = Result { try renderJobs(workbooks: workbookJobs, schools: toRender, countyNames: countyNames) }
+        // What each school's pieces of decision workbooks are written from.
+        var stamps: [String: String] = [:]
+        for school in schools { stamps[school.code] = "\(fp)|\(versions["school:" + school.code] ?? 0)|\(school.name)" }
+        if force, let folder = pieceCacheFolder { try? FileManager.default.removeItem(at: folder) }
+        let pool = Thread { [self, workbookJobs, toRender, stamps] in
+            outcome.value = Result { try renderJobs(workbooks: workbookJobs, schools: toRender, countyNames: countyNames, stamps: stamps) }
             finished.signal()
         }
         pool.stackSize = 8 << 20
@@ -199,14 +207,15 @@ public final class SiteBuilder: @unchecked Sendable {
     /// Writes and seals decision workbooks (one per county and upload date) and renders schools'
     /// pages, on one pool of worker threads. Returns the school files rendered and the seconds
     /// the workbooks took, summed over the threads.
-    func renderJobs(workbooks: [(County, String)], schools: [SchoolEntry], countyNames: [String: String]) throws -> (Int, Double) {
+    func renderJobs(workbooks: [(County, String)], schools: [SchoolEntry], countyNames: [String: String],
+                    stamps: [String: String]) throws -> (Int, Double) {
         let lock = NSLock()
         nonisolated(unsafe) var rendered = 0
         nonisolated(unsafe) var workbookSeconds = 0.0
         try onWorkers(count: workbooks.count + schools.count) { [self] queue, i in
             if i < workbooks.count {
                 let started = Date()
-                try publishDecisionWorkbook(county: workbooks[i].0, date: workbooks[i].1, queue: queue)
+                try publishDecisionWorkbook(county: workbooks[i].0, date: workbooks[i].1, queue: queue, stamps: stamps)
                 lock.lock(); workbookSeconds += Date().timeIntervalSince(started); lock.unlock()
                 return
             }
@@ -221,12 +230,50 @@ public final class SiteBuilder: @unchecked Sendable {
         return (rendered, workbookSeconds)
     }
 
-    /// Writes and seals one county's decision workbook for an upload date.
-    func publishDecisionWorkbook(county: County, date: String, queue: DatabaseQueue) throws {
+    /// Writes and seals one county's decision workbook for an upload date, from the pieces kept
+    /// since the last build where their stamp (`stamps`, by school) still holds, and from the
+    /// database for the rest; then keeps the pieces for the next build.
+    func publishDecisionWorkbook(county: County, date: String, queue: DatabaseQueue, stamps: [String: String]) throws {
         guard let day = CivilDate.parse(date) else { return }
-        let rows = try queue.read { try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date) }
+        let cache = pieceCacheFolder.map { DecisionPieceCache(file: $0.appendingPathComponent("\(county.code)-\(date).pieces")) }
+        let kept = cache?.load() ?? [:]
+        let wanted = try queue.read { try DeskStore.decisionSheetPieces($0, county: county.code, uploadDate: date) }
+        func stamp(_ school: String) -> String { stamps[school] ?? "" }
+        var pieces: [DecisionSheetPiece?] = wanted.map { w in
+            guard let k = kept[DecisionPieceCache.Key(kind: w.kind, school: w.school)], k.stamp == stamp(w.school),
+                  k.piece.rows.count == w.rows else { return nil }
+            return k.piece
+        }
+        let missing = pieces.indices.filter { pieces[$0] == nil }
+        if !missing.isEmpty {
+            if missing.count * 8 < wanted.count {
+                // A few schools changed: read just their rows.
+                for i in missing {
+                    let rows = try queue.read {
+                        try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date, school: wanted[i].school, kind: wanted[i].kind)
+                    }
+                    pieces[i] = try DecisionWorkbook.piece(kind: wanted[i].kind, schoolCode: wanted[i].school, rows: rows)
+                }
+            } else {
+                // Most of the workbook changed: read it whole.
+                let rows = try queue.read { try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date) }
+                var bySchool: [DecisionPieceCache.Key: [DecisionSheetRow]] = [:]
+                let wantedKeys = Set(missing.map { DecisionPieceCache.Key(kind: wanted[$0].kind, school: wanted[$0].school) })
+                for r in rows {
+                    let key = DecisionPieceCache.Key(kind: r.rosterKind, school: r.schoolCode)
+                    if wantedKeys.contains(key) { bySchool[key, default: []].append(r) }
+                }
+                for i in missing {
+                    let key = DecisionPieceCache.Key(kind: wanted[i].kind, school: wanted[i].school)
+                    pieces[i] = try DecisionWorkbook.piece(kind: key.kind, schoolCode: key.school, rows: bySchool[key] ?? [])
+                }
+            }
+            // Kept for the next build; a cache that cannot be written only costs time then.
+            try? cache?.store(zip(wanted, pieces).map { (stamp($0.school), $1!) })
+        }
         let token = DecisionToken(county: county.code, uploadDate: day)
-        let workbook = try DecisionWorkbook.data(countyName: county.name, token: token, tokenText: token.signed(with: decisionKey), rows: rows)
+        let workbook = try DecisionWorkbook.data(countyName: county.name, token: token, tokenText: token.signed(with: decisionKey),
+                                                 pieces: pieces.map { $0! })
         try publishSealedFile(Self.workbookPath(county: county.code, date: date), data: workbook, account: county.code)
     }
 

@@ -130,17 +130,26 @@ extension DeskStore {
         return text.flatMap(DecisionWord.init(rawValue:)).map { RowDecision(word: $0, comment: row[comment] ?? "") }
     }
 
-    /// The rows of a county's decision workbook for one upload date, application roster first.
-    public static func decisionSheetRows(_ db: Database, county: String, uploadDate: String) throws -> [DecisionSheetRow] {
+    /// The rows of a county's decision workbook for one upload date, by roster and school (in
+    /// code order), each school's rows in their order in its file. With `school` and `kind`, only
+    /// that school's rows of that roster (one piece of the workbook).
+    public static func decisionSheetRows(_ db: Database, county: String, uploadDate: String,
+                                         school: String? = nil, kind: RosterKind? = nil) throws -> [DecisionSheetRow] {
         var rows: [DecisionSheetRow] = []
+        var arguments = [county, uploadDate]
+        var only = ""
+        if let school, let kind {
+            only = " AND r.school_code = ? AND r.roster_kind = ?"
+            arguments += [school, kind.rawValue]
+        }
         try RawStatement(db, sql: """
             SELECT r.id, r.roster_kind, r.school_code, COALESCE(s.name, r.school_code), r.national_id, r.name, r.birth_date,
                    r.program, r.grade, r.enrolment_status, r.start_date, r.end_date, r.checks, r.review_state, r.comment,
                    r.draft_decision, r.draft_comment, r.decision_note
             FROM roster_row r LEFT JOIN school s ON s.code = r.school_code
-            WHERE r.county_code = ? AND r.upload_date = ?
+            WHERE r.county_code = ? AND r.upload_date = ?\(only)
             ORDER BY r.roster_kind DESC, r.school_code, r.source_row
-            """, arguments: [county, uploadDate]).forEach { c in
+            """, arguments: arguments).forEach { c in
             var checks = c.string(12)
             if let note = c.text(17), !note.isEmpty { checks = checks.isEmpty ? note : checks + "；" + note }
             let draft = c.text(15).flatMap(DecisionWord.init(rawValue:)).map { RowDecision(word: $0, comment: c.string(16)) }
@@ -151,6 +160,19 @@ extension DeskStore {
                 draft: draft))
         }
         return rows
+    }
+
+    /// The pieces of a county's decision workbook for one upload date: each roster and school with
+    /// rows there, in the order of ``decisionSheetRows(_:county:uploadDate:school:kind:)``, with
+    /// its number of rows.
+    public static func decisionSheetPieces(_ db: Database, county: String, uploadDate: String) throws -> [(kind: RosterKind, school: String, rows: Int)] {
+        try Row.fetchAll(db, sql: """
+            SELECT roster_kind, school_code, SUM(n) FROM roster_counts
+            WHERE county_code = ? AND upload_date = ?
+            GROUP BY roster_kind, school_code ORDER BY roster_kind DESC, school_code
+            """, arguments: [county, uploadDate]).map { row in
+            (RosterKind(rawValue: row[0]) ?? .application, row[1], row[2])
+        }
     }
 
     /// The upload dates with rows assigned to each county (newest first).

@@ -220,7 +220,8 @@ struct DecisionTests {
         #expect(overview.tables[0].rows.contains { $0.cells.count > 4 && $0.cells.contains { $0.text == "1" } })
     }
 
-    /// A school's resent row rewrites only the decision workbook of that row's county and date.
+    /// A school's resent row rewrites only the decision workbook of that row's county and date,
+    /// from the pieces of the other schools kept since the last build.
     @Test func aResentRowRewritesOnlyItsCountysWorkbook() throws {
         let f = try DecisionFixture()
         try f.desk.publishSite()
@@ -244,6 +245,25 @@ struct DecisionTests {
         try workbook.write(to: plain)
         let rows = try #require(try f.readBack(plain)[Self.application])
         #expect(rows.contains { $0["身分證字號"]?.string == (r[0] as String) && $0["群科"]?.string == "資訊科" })
+        // Assembled from the other schools' pieces kept since the first build and this school's
+        // rows read again, it is byte for byte the workbook written straight from the database.
+        #expect(workbook == (try Data(contentsOf: f.download(county))))
+
+        // A kept-pieces file that is damaged is not used: the next change still gives exactly the
+        // database's workbook (and the pieces are under state/, not in the site).
+        let kept = f.desk.paths.siteCache.appendingPathComponent("\(county)-2026-10-15.pieces")
+        var bytes = try Data(contentsOf: kept)
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: kept)
+        try drop(Fixture.rosterHeader + line.replacingOccurrences(of: "資訊科", with: "電機科") + "\n", as: "resend2-20261015.csv", into: .rosters, root: f.root)
+        let second = try #require(try f.desk.runOnce().files.first)
+        #expect(second.roster?.replaced == 1, "\(second)")
+        #expect(try f.desk.publishSite().workbooks == 1)
+        let again = try SiteFixtureView(desk: f.desk).opened("counties/\(county)/decisions/20261015.xlsx")
+        #expect(again != workbook)
+        #expect(again == (try Data(contentsOf: f.download(county))))
+        try again.write(to: plain)
+        #expect(try #require(try f.readBack(plain)[Self.application]).contains { $0["身分證字號"]?.string == (r[0] as String) && $0["群科"]?.string == "電機科" })
     }
 
     /// Every way a whole file is refused, each with a zh-TW report to the county, on its page,

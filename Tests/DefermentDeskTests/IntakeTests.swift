@@ -224,6 +224,27 @@ struct IntakeTests {
         #expect(try count(root, "SELECT COUNT(*) FROM input_file WHERE upload_date_source = '收檔日'") == 1)
     }
 
+    /// 上傳日期 from the file name: `YYYYMMDD` or `YYYY-MM-DD`, also when a dash joins it to other
+    /// digits; not a longer number, not an impossible date.
+    @Test(arguments: [
+        ("roster-20261015.csv", "2026-10-15"),
+        ("roster-2026-10-15.csv", "2026-10-15"),
+        ("fix0_20261115.csv", "2026-11-15"),
+        ("名冊2-20261015.csv", "2026-10-15"),
+        ("20261015-2.csv", "2026-10-15"),
+        ("1-2026-10-15-3.xlsx", "2026-10-15"),
+        ("學校110000-20261015.csv", "2026-10-15"),
+        ("v20261015.csv", "2026-10-15"),
+        ("roster-120261015.csv", nil),
+        ("roster-20261315.csv", nil),
+        ("roster-2026-1-15.csv", nil),
+        ("roster-19891231.csv", nil),
+        ("roster.csv", nil),
+    ] as [(String, String?)])
+    func uploadDateInTheFileName(_ name: String, _ date: String?) {
+        #expect(uploadDate(inFileName: name)?.iso == date)
+    }
+
     @Test func xlsxRosterWrittenByOpenpyxl() throws {
         let root = try temporaryRoot()
         let id = Fixture.id(7)

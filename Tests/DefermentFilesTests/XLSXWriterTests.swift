@@ -114,6 +114,88 @@ struct XLSXWriterTests {
         #expect(read[rows].cells.prefix(2) == ["\(rows)", "學生\(rows)"])
     }
 
+    /// Rows compressed apart and placed into sheets (how decision workbooks reuse the pieces kept
+    /// from the last build): they land after the rows written before them, in order, blank cells
+    /// keep their places and formats, rows written afterwards come below them, and every entry's
+    /// CRC-32 is right, also when the sheet had already been compressing for megabytes.
+    @Test func rowsCompressedApartLandWhereTheyArePlaced() throws {
+        let wb = XLSXWorkbook()
+        let input = wb.format(.init(background: 0xFFF5CC, unlocked: true))
+        func piece(_ tag: String, _ n: Int) throws -> XLSXRowsFragment {
+            var rows = XLSXRows()
+            for k in 1...n {
+                rows.startRow()
+                rows.number(Double(k))
+                rows.text("")                                   // blank, no format
+                rows.text("\(tag)\(k) <&>")
+                rows.text("", input)                            // blank with a format
+                rows.text(k == 1 ? "末欄" : "")
+            }
+            return try rows.compressed()
+        }
+        let a = try piece("甲", 2), b = try piece("乙", 3)
+        #expect(a.count == 2 && a.width == 5)
+        #expect(try piece("甲", 2) == a)   // the same rows, the same piece
+
+        let small = wb.addSheet("小")
+        small.write(0, 0, "表頭")
+        small.append(a)
+        small.append(try XLSXRows().compressed())   // an empty piece changes nothing
+        small.append(b)
+        small.write(7, 0, "其後")
+        // A sheet already compressing (more than the 1 MiB threshold written) before a piece.
+        let large = wb.addSheet("大")
+        let before = 30_000
+        for n in 0..<before { large.write(n, 0, "前\(n)") ; large.write(n, 1, number: Double(n)) }
+        large.append(b)
+        large.append(a)
+        large.autofilter(firstRow: 0, firstCol: 0, lastRow: before + 4, lastCol: 4)
+        let url = try temporaryFolder().appendingPathComponent("pieces.xlsx")
+        try wb.data().write(to: url)
+
+        let json = try pythonOutput("""
+        import sys, json, zipfile, openpyxl
+        z = zipfile.ZipFile(sys.argv[1])
+        wb = openpyxl.load_workbook(sys.argv[1])
+        rows = lambda ws: [[c.value for c in r] for r in ws.iter_rows()]
+        s, l = wb['小'], wb['大']
+        print(json.dumps({'bad': z.testzip(), 'small': rows(s), 'dim': s.dimensions,
+          'blankFormat': s['D2'].fill.fgColor.rgb, 'unlocked': not s['D2'].protection.locked,
+          'largeTail': rows(l)[-6:], 'largeRows': l.max_row}, ensure_ascii=False))
+        """, [url.path])
+        struct Seen: Decodable {
+            var bad: String?; var small: [[Value?]]; var dim: String; var blankFormat: String; var unlocked: Bool
+            var largeTail: [[Value?]]; var largeRows: Int
+        }
+        enum Value: Decodable, Equatable {
+            case text(String), number(Double)
+            init(from d: Decoder) throws {
+                let c = try d.singleValueContainer()
+                if let n = try? c.decode(Double.self) { self = .number(n) } else { self = .text(try c.decode(String.self)) }
+            }
+        }
+        func row(_ tag: String, _ k: Int) -> [Value?] { [.number(Double(k)), nil, .text("\(tag)\(k) <&>"), nil, k == 1 ? .text("末欄") : nil] }
+        let seen = try JSONDecoder().decode(Seen.self, from: Data(json.utf8))
+        #expect(seen.bad == nil)
+        #expect(seen.small == [[.text("表頭"), nil, nil, nil, nil], row("甲", 1), row("甲", 2), row("乙", 1), row("乙", 2), row("乙", 3),
+                               [nil, nil, nil, nil, nil], [.text("其後"), nil, nil, nil, nil]])
+        #expect(seen.dim == "A1:E8")
+        #expect(seen.blankFormat == "FFFFF5CC" && seen.unlocked)
+        #expect(seen.largeRows == before + 5)
+        #expect(seen.largeTail == [[.text("前\(before - 1)"), .number(Double(before - 1)), nil, nil, nil],
+                                   row("乙", 1), row("乙", 2), row("乙", 3), row("甲", 1), row("甲", 2)])
+
+        // The desk's own reader places them the same way.
+        var read: [String: [TableRow]] = [:]
+        for name in ["小", "大"] {
+            try XLSXReader(url: url).forEachRow(sheet: name) { read[name, default: []].append($0) }
+        }
+        #expect(read["小"]?.map(\.number) == [1, 2, 3, 4, 5, 6, 8])
+        #expect(read["小"]?[1].cells == ["1", "", "甲1 <&>", "", "末欄"])
+        #expect(read["小"]?.last?.cells.first == "其後")
+        #expect(read["大"]?.last?.number == before + 5 && read["大"]?.last?.cells.prefix(3) == ["2", "", "甲2 <&>"])
+    }
+
     @Test func sameCallsGiveTheSameBytes() throws {
         // Publishing skips files whose bytes did not change; a workbook must not change by itself.
         #expect(try sample(rows: 3000) == (try sample(rows: 3000)))

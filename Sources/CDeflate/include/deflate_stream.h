@@ -15,12 +15,29 @@ deferment_deflater *deferment_deflater_new(void);
 /// Frees a stream (finished or not).
 void deferment_deflater_free(deferment_deflater *d);
 
+/// What a call to `deferment_deflate` ends with.
+enum {
+    /// More input follows.
+    DEFERMENT_DEFLATE_MORE = 0,
+    /// The input given is the last: the stream ends with a final block.
+    DEFERMENT_DEFLATE_FINISH = 1,
+    /// Everything so far is written out and the stream is byte-aligned with no history (zlib's
+    /// Z_FULL_FLUSH): independently compressed pieces can be placed here, and the stream goes on
+    /// after them.
+    DEFERMENT_DEFLATE_FULL_FLUSH = 2,
+};
+
 /// Feeds input and collects output. Consumes up to `in_len` bytes of `in` (`*in_used` says how
-/// many) and writes up to `out_cap` bytes to `out` (`*out_len`). With `finish` set, the input
-/// given is the last; call again (with no more input) until `*done` is set. Returns 0, or ISA-L's
-/// negative error code.
-int deferment_deflate(deferment_deflater *d, const uint8_t *in, size_t in_len, int finish,
+/// many) and writes up to `out_cap` bytes to `out` (`*out_len`). `mode` is one of the values
+/// above; with FINISH or FULL_FLUSH, call again (with no more input) until `*done` is set.
+/// Returns 0, or ISA-L's negative error code.
+int deferment_deflate(deferment_deflater *d, const uint8_t *in, size_t in_len, int mode,
                       uint8_t *out, size_t out_cap, size_t *in_used, size_t *out_len, int *done);
+
+/// Compresses `in` on its own into non-final raw DEFLATE blocks that end byte-aligned (a full
+/// flush), with a stream kept per thread. The output is in a buffer from malloc that the caller
+/// frees. Returns 0, -3 when memory runs out, or ISA-L's negative error code.
+int deferment_deflate_fragment(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
 
 /// The CRC-32 of ZIP and gzip (reflected IEEE 802.3), continuing from `crc` (0 to start).
 uint32_t deferment_crc32(uint32_t crc, const uint8_t *buf, size_t len);
