@@ -18,7 +18,7 @@ public struct XLSXWriteError: Error, CustomStringConvertible {
 /// settings (widths, frozen rows, filters, dropdowns, protection) can come at any time.
 public final class XLSXWorkbook {
     /// A cell format (a `cellXfs` entry of the styles part).
-    public struct Format: Sendable {
+    public struct Format: Sendable, Equatable {
         let index: Int
     }
 

@@ -23,6 +23,9 @@ struct DecisionPieceCache {
     let file: URL
     static let magic = Array("DDPC1\n".utf8)
 
+    /// The file of a county's workbook for an upload date (ISO).
+    static func fileName(county: String, date: String) -> String { "\(county)-\(date).pieces" }
+
     /// The pieces in the file with their stamps; empty if there is none or it is not intact.
     func load() -> [Key: (stamp: String, piece: DecisionSheetPiece)] {
         guard let data = try? Data(contentsOf: file) else { return [:] }

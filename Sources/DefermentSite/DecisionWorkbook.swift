@@ -130,6 +130,10 @@ public enum DecisionWorkbook {
         return try data(countyName: countyName, token: token, tokenText: tokenText, pieces: pieces, signOff: signOff)
     }
 
+    /// Changes whenever ``piece(kind:schoolCode:rows:fill:)`` writes different bytes for the same
+    /// rows (columns, formats, cell layout): pieces kept from before are then not used.
+    public static let pieceFormat = "piece-1"
+
     /// The formats of a decision workbook, added to it in this order so that their numbers are
     /// the same in every decision workbook (pieces written apart refer to them by number).
     struct Formats: Sendable {
@@ -179,6 +183,7 @@ public enum DecisionWorkbook {
         wb.setProperties(title: "\(countyName)在學緩徵審核名冊 \(token.uploadDate.iso)",
                          created: Date(timeIntervalSince1970: Double(token.uploadDate.daysSinceEpoch) * 86400))
         let f = Formats(wb)
+        precondition(f.wrap == Formats.shared.wrap, "decision workbook formats must come first, in a fixed order")
 
         var counts: [String: Int] = [:]
         var total: [RosterKind: Int] = [:]

@@ -119,8 +119,21 @@ public final class SiteBuilder: @unchecked Sendable {
         let finished = DispatchSemaphore(value: 0)
         // What each school's pieces of decision workbooks are written from.
         var stamps: [String: String] = [:]
-        for school in schools { stamps[school.code] = "\(fp)|\(versions["school:" + school.code] ?? 0)|\(school.name)" }
-        if force, let folder = pieceCacheFolder { try? FileManager.default.removeItem(at: folder) }
+        for school in schools {
+            stamps[school.code] = "\(DecisionWorkbook.pieceFormat)|\(fp)|\(versions["school:" + school.code] ?? 0)|\(school.name)"
+        }
+        if let folder = pieceCacheFolder {
+            if force {
+                try? FileManager.default.removeItem(at: folder)
+            } else {
+                // Pieces of workbooks that no longer exist (no rows left for that county and date).
+                var current: Set<String> = []
+                for county in counties { for date in decisionDates[county.code] ?? [] { current.insert(DecisionPieceCache.fileName(county: county.code, date: date)) } }
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where !current.contains(name) {
+                    try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+                }
+            }
+        }
         let pool = Thread { [self, workbookJobs, toRender, stamps] in
             outcome.value = Result { try renderJobs(workbooks: workbookJobs, schools: toRender, countyNames: countyNames, stamps: stamps) }
             finished.signal()
@@ -235,7 +248,7 @@ public final class SiteBuilder: @unchecked Sendable {
     /// database for the rest; then keeps the pieces for the next build.
     func publishDecisionWorkbook(county: County, date: String, queue: DatabaseQueue, stamps: [String: String]) throws {
         guard let day = CivilDate.parse(date) else { return }
-        let cache = pieceCacheFolder.map { DecisionPieceCache(file: $0.appendingPathComponent("\(county.code)-\(date).pieces")) }
+        let cache = pieceCacheFolder.map { DecisionPieceCache(file: $0.appendingPathComponent(DecisionPieceCache.fileName(county: county.code, date: date))) }
         let kept = cache?.load() ?? [:]
         let wanted = try queue.read { try DeskStore.decisionSheetPieces($0, county: county.code, uploadDate: date) }
         func stamp(_ school: String) -> String { stamps[school] ?? "" }

@@ -255,6 +255,9 @@ struct DecisionTests {
         var bytes = try Data(contentsOf: kept)
         bytes[bytes.count / 2] ^= 0xFF
         try bytes.write(to: kept)
+        // Pieces of a workbook that no longer exists are removed at the next build.
+        let stale = f.desk.paths.siteCache.appendingPathComponent("\(county)-2020-01-01.pieces")
+        try Data("old".utf8).write(to: stale)
         try drop(Fixture.rosterHeader + line.replacingOccurrences(of: "資訊科", with: "電機科") + "\n", as: "resend2-20261015.csv", into: .rosters, root: f.root)
         let second = try #require(try f.desk.runOnce().files.first)
         #expect(second.roster?.replaced == 1, "\(second)")
@@ -262,6 +265,8 @@ struct DecisionTests {
         let again = try SiteFixtureView(desk: f.desk).opened("counties/\(county)/decisions/20261015.xlsx")
         #expect(again != workbook)
         #expect(again == (try Data(contentsOf: f.download(county))))
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
+        #expect(FileManager.default.fileExists(atPath: kept.path))
         try again.write(to: plain)
         #expect(try #require(try f.readBack(plain)[Self.application]).contains { $0["身分證字號"]?.string == (r[0] as String) && $0["群科"]?.string == "電機科" })
     }
