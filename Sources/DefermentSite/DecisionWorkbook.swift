@@ -154,7 +154,7 @@ public enum DecisionWorkbook {
     /// their counts by 目前狀態), to be placed by ``data(countyName:token:tokenText:pieces:signOff:)``.
     /// A piece does not depend on where it lands: the same rows always give the same piece, which
     /// is what lets the site keep pieces between builds.
-    public static func piece(kind: RosterKind, schoolCode: String, rows list: [DecisionSheetRow],
+    public static func piece<Rows: Sequence<DecisionSheetRow>>(kind: RosterKind, schoolCode: String, rows list: Rows,
                              fill: ((DecisionSheetRow) -> RowDecision?)? = nil) throws -> DecisionSheetPiece {
         let f = Formats.shared
         var rows = XLSXRows()

@@ -80,6 +80,10 @@ public final class MustacheRenderer: @unchecked Sendable {
         let escaped: Bool
         let inverted: Bool
         let children: [Node]
+        /// A plain name (one key, not `{{.}}`): looked up in the innermost frame first.
+        let isPlain: Bool
+        /// The first key (a placeholder when there is none).
+        let key: MustacheKey
 
         init(_ kind: Kind, bytes: [UInt8] = [], path: [String] = [], escaped: Bool = true, inverted: Bool = false, children: [Node] = []) {
             self.kind = kind
@@ -90,6 +94,8 @@ public final class MustacheRenderer: @unchecked Sendable {
             self.escaped = escaped
             self.inverted = inverted
             self.children = children
+            self.isPlain = keys.count == 1 && !isCurrentItem
+            self.key = keys.first ?? MustacheKey("")
         }
 
         static func text(_ s: String) -> Node { Node(.text, bytes: Array(s.utf8)) }
@@ -215,15 +221,18 @@ public final class MustacheRenderer: @unchecked Sendable {
             if let top = stack.last as? ScalarFrame { return top.value }
             return stack.last
         }
-        let keys = node.keys
-        var value: Any?
-        var i = stack.count - 1
-        while i >= 0 {
-            if let v = stack[i].mustacheValue(keys[0]) { value = v; break }
-            i -= 1
+        // Innermost frame outwards, each read in place.
+        let first = node.key
+        var value: Any? = stack.withUnsafeBufferPointer { frames in
+            var i = frames.count - 1
+            while i >= 0 {
+                if let v = frames[i].mustacheValue(first) { return v }
+                i -= 1
+            }
+            return nil
         }
-        if keys.count > 1 {
-            for key in keys.dropFirst() {
+        if !node.isPlain {
+            for key in node.keys.dropFirst() {
                 guard let frame = value as? MustacheFrame else { return nil }
                 value = frame.mustacheValue(key)
             }
@@ -287,52 +296,65 @@ public final class MustacheRenderer: @unchecked Sendable {
 
     private func render(_ nodes: [Node], _ stack: inout [MustacheFrame], _ out: inout [UInt8], depth: Int) {
         guard depth < 32 else { return }
-        for node in nodes {
-            switch node.kind {
-            case .text: out.append(contentsOf: node.bytes)
-            case .variable:
-                let s: String
-                if node.keys.count == 1, let top = stack.last, let fast = top.mustacheText(node.keys[0]) {
-                    s = fast
-                } else {
-                    s = Self.text(lookup(node, stack))
-                }
-                if node.escaped && escapesHTML { Self.escape(s, into: &out) } else { Self.append(s, to: &out) }
-            case .section:
-                let value = lookup(node, stack)
-                let children = node.children
-                // Flags (`{{#first}}`, `{{#isRefused}}`) are the commonest sections of large tables.
-                if let flag = value as? Bool {
-                    if flag != node.inverted { render(children, &stack, &out, depth: depth + 1) }
-                    continue
-                }
-                if node.inverted {
-                    if !Self.isTruthy(value) { render(children, &stack, &out, depth: depth + 1) }
-                    continue
-                }
-                guard Self.isTruthy(value) else { continue }
-                if let frames = value as? [MustacheFrame] {
-                    for frame in frames {
-                        stack.append(frame)
-                        render(children, &stack, &out, depth: depth + 1)
-                        stack.removeLast()
-                    }
-                } else if let list = value as? [Any] {
-                    for item in list {
-                        stack.append(item as? MustacheFrame ?? ScalarFrame(value: item))
-                        render(children, &stack, &out, depth: depth + 1)
-                        stack.removeLast()
-                    }
-                } else if let frame = value as? MustacheFrame {
+        // The nodes outlive the walk (the renderer holds them): read without retaining each.
+        nodes.withUnsafeBufferPointer { buffer in
+            for i in 0..<buffer.count {
+                unowned(unsafe) let node = buffer[i]
+                renderNode(node, &stack, &out, depth: depth)
+            }
+        }
+    }
+
+    /// The innermost frame's text for a plain name, read in place (the frame is not copied).
+    private static func innermostText(_ key: MustacheKey, _ stack: [MustacheFrame]) -> String? {
+        stack.withUnsafeBufferPointer { $0.isEmpty ? nil : $0[$0.count - 1].mustacheText(key) }
+    }
+
+    private func renderNode(_ node: Node, _ stack: inout [MustacheFrame], _ out: inout [UInt8], depth: Int) {
+        switch node.kind {
+        case .text: node.bytes.withUnsafeBufferPointer { out.append(contentsOf: $0) }
+        case .variable:
+            let s: String
+            if node.isPlain, let fast = Self.innermostText(node.key, stack) {
+                s = fast
+            } else {
+                s = Self.text(lookup(node, stack))
+            }
+            if node.escaped && escapesHTML { Self.escape(s, into: &out) } else { Self.append(s, to: &out) }
+        case .section:
+            let value = lookup(node, stack)
+            let children = node.children
+            // Flags (`{{#first}}`, `{{#isRefused}}`) are the commonest sections of large tables.
+            if let flag = value as? Bool {
+                if flag != node.inverted { render(children, &stack, &out, depth: depth + 1) }
+                return
+            }
+            if node.inverted {
+                if !Self.isTruthy(value) { render(children, &stack, &out, depth: depth + 1) }
+                return
+            }
+            guard Self.isTruthy(value) else { return }
+            if let frames = value as? [MustacheFrame] {
+                for frame in frames {
                     stack.append(frame)
                     render(children, &stack, &out, depth: depth + 1)
                     stack.removeLast()
-                } else {
-                    render(children, &stack, &out, depth: depth + 1)
                 }
-            case .partial:
-                if let nodes = compiled[node.path[0]] { render(nodes, &stack, &out, depth: depth + 1) }
+            } else if let list = value as? [Any] {
+                for item in list {
+                    stack.append(item as? MustacheFrame ?? ScalarFrame(value: item))
+                    render(children, &stack, &out, depth: depth + 1)
+                    stack.removeLast()
+                }
+            } else if let frame = value as? MustacheFrame {
+                stack.append(frame)
+                render(children, &stack, &out, depth: depth + 1)
+                stack.removeLast()
+            } else {
+                render(children, &stack, &out, depth: depth + 1)
             }
+        case .partial:
+            if let nodes = compiled[node.path[0]] { render(nodes, &stack, &out, depth: depth + 1) }
         }
     }
 }

@@ -62,7 +62,7 @@ enum SchoolReport {
         for (i, c) in columns.enumerated() { sheet.write(0, i, c, header) }
         sheet.freezeRows(1)
         for (n, r) in rows.enumerated() {
-            let format = r.reviewState == ReviewState.refused.rawValue ? redRow : nil
+            let format = r.state == .refused ? redRow : nil
             for (i, v) in r.reportValues.enumerated() { sheet.write(n + 1, i, v, format) }
         }
         sheet.autofilter(firstRow: 0, firstCol: 0, lastRow: max(rows.count, 1), lastCol: columns.count - 1)

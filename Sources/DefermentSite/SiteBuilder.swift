@@ -268,18 +268,21 @@ public final class SiteBuilder: @unchecked Sendable {
                     pieces[i] = try DecisionWorkbook.piece(kind: wanted[i].kind, schoolCode: wanted[i].school, rows: rows)
                 }
             } else {
-                // Most of the workbook changed: read it whole.
+                // Most of the workbook changed: read it whole. Rows come by roster and school, so
+                // each piece is a run of rows.
                 let rows = try queue.read { try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date) }
-                var bySchool: [DecisionPieceCache.Key: [DecisionSheetRow]] = [:]
-                let wantedKeys = Set(missing.map { DecisionPieceCache.Key(kind: wanted[$0].kind, school: wanted[$0].school) })
-                for r in rows {
-                    let key = DecisionPieceCache.Key(kind: r.rosterKind, school: r.schoolCode)
-                    if wantedKeys.contains(key) { bySchool[key, default: []].append(r) }
+                var missingAt: [DecisionPieceCache.Key: Int] = [:]
+                for i in missing { missingAt[DecisionPieceCache.Key(kind: wanted[i].kind, school: wanted[i].school)] = i }
+                var start = 0
+                while start < rows.count {
+                    var end = start + 1
+                    while end < rows.count && rows[end].rosterKind == rows[start].rosterKind && rows[end].schoolCode == rows[start].schoolCode { end += 1 }
+                    if let i = missingAt.removeValue(forKey: DecisionPieceCache.Key(kind: rows[start].rosterKind, school: rows[start].schoolCode)) {
+                        pieces[i] = try DecisionWorkbook.piece(kind: wanted[i].kind, schoolCode: wanted[i].school, rows: rows[start..<end])
+                    }
+                    start = end
                 }
-                for i in missing {
-                    let key = DecisionPieceCache.Key(kind: wanted[i].kind, school: wanted[i].school)
-                    pieces[i] = try DecisionWorkbook.piece(kind: key.kind, schoolCode: key.school, rows: bySchool[key] ?? [])
-                }
+                for i in missingAt.values { pieces[i] = try DecisionWorkbook.piece(kind: wanted[i].kind, schoolCode: wanted[i].school, rows: []) }
             }
             // Kept for the next build; a cache that cannot be written only costs time then.
             try? cache?.store(zip(wanted, pieces).map { (stamp($0.school), $1!) })
@@ -381,7 +384,7 @@ public final class SiteBuilder: @unchecked Sendable {
         }
 
         var refused: Bool {
-            forCounty && row.draftDecision != nil ? row.draftDecision == ReviewState.refused.rawValue : row.reviewState == ReviewState.refused.rawValue
+            forCounty && row.draftState != nil ? row.draftState == .refused : row.state == .refused
         }
 
         /// The names a row answers, numbered once.
@@ -396,48 +399,77 @@ public final class SiteBuilder: @unchecked Sendable {
             static let count = MustacheKey("count")
         }
 
-        func mustacheText(_ key: MustacheKey) -> String? {
+        /// What a name means to a row: read from a table indexed by the key's number, so that a
+        /// lookup is one array read and a switch over constants (not a comparison with each name).
+        enum Slot: UInt8 {
+            case none, rosterKind, nationalID, name, birthDate, program, grade, status, start, end, countyName, reviewState
+            case comment, systemChecks, uploadDate, anchor, isRefused, stateClass, history, remedy, first, count
+        }
+
+        static let slots: [Slot] = {
+            let named: [(MustacheKey, Slot)] = [
+                (Keys.rosterKind, .rosterKind), (Keys.nationalID, .nationalID), (Keys.name, .name), (Keys.birthDate, .birthDate),
+                (Keys.program, .program), (Keys.grade, .grade), (Keys.status, .status), (Keys.start, .start), (Keys.end, .end),
+                (Keys.countyName, .countyName), (Keys.reviewState, .reviewState), (Keys.comment, .comment),
+                (Keys.systemChecks, .systemChecks), (Keys.uploadDate, .uploadDate), (Keys.anchor, .anchor),
+                (Keys.isRefused, .isRefused), (Keys.stateClass, .stateClass), (Keys.history, .history), (Keys.remedy, .remedy),
+                (Keys.first, .first), (Keys.count, .count),
+            ]
+            var table = [Slot](repeating: .none, count: (named.map(\.0.id).max() ?? 0) + 1)
+            for (key, slot) in named { table[key.id] = slot }
+            return table
+        }()
+
+        static func slot(_ key: MustacheKey) -> Slot {
+            let table = slots
+            return key.id < table.count ? table[key.id] : .none
+        }
+
+        func mustacheText(_ key: MustacheKey) -> String? { text(Self.slot(key)) }
+
+        private func text(_ slot: Slot) -> String? {
             if forCounty {
-                switch key {
-                case Keys.reviewState: return row.countyState
-                case Keys.comment: return row.draftDecision != nil ? (row.draftComment ?? "") : row.comment
-                case Keys.systemChecks:
+                switch slot {
+                case .reviewState: return row.countyState
+                case .comment: return row.draftDecision != nil ? (row.draftComment ?? "") : row.comment
+                case .systemChecks:
                     guard let note = row.decisionNote, !note.isEmpty else { return row.systemChecks }
                     return row.systemChecks.isEmpty ? note : row.systemChecks + "；" + note
                 default: break
                 }
             }
-            switch key {
-            case Keys.rosterKind: return row.rosterKind
-            case Keys.nationalID: return row.nationalID
-            case Keys.name: return row.name
-            case Keys.birthDate: return row.birthDate
-            case Keys.program: return row.program
-            case Keys.grade: return row.grade
-            case Keys.status: return row.status
-            case Keys.start: return row.start
-            case Keys.end: return row.end
-            case Keys.countyName: return row.countyName
-            case Keys.reviewState: return row.reviewState
-            case Keys.comment: return row.comment
-            case Keys.systemChecks: return row.systemChecks
-            case Keys.uploadDate: return row.uploadDate
-            case Keys.stateClass: return refused ? "refused" : (row.reviewState == ReviewState.notAssigned.rawValue ? "unassigned" : "")
-            case Keys.anchor: return String(anchor)
-            case Keys.count: return String(count)
-            default: return nil
+            switch slot {
+            case .rosterKind: return row.rosterKind
+            case .nationalID: return row.nationalID
+            case .name: return row.name
+            case .birthDate: return row.birthDate
+            case .program: return row.program
+            case .grade: return row.grade
+            case .status: return row.status
+            case .start: return row.start
+            case .end: return row.end
+            case .countyName: return row.countyName
+            case .reviewState: return row.reviewState
+            case .comment: return row.comment
+            case .systemChecks: return row.systemChecks
+            case .uploadDate: return row.uploadDate
+            case .stateClass: return refused ? "refused" : (row.state == .notAssigned ? "unassigned" : "")
+            case .anchor: return String(anchor)
+            case .count: return String(count)
+            case .none, .isRefused, .history, .remedy, .first: return nil
             }
         }
 
         func mustacheValue(_ key: MustacheKey) -> Any? {
-            switch key {
-            case Keys.anchor: return anchor
-            case Keys.isRefused: return refused
-            case Keys.history: return history.isEmpty ? nil : history.map { ["line": $0] }
-            case Keys.remedy: return row.reason.isEmpty ? nil : NotAssignedReason(text: row.reason)?.remedy
-            case Keys.first: return first
-            case Keys.count: return count
-            default: return mustacheText(key)
+            let slot = Self.slot(key)
+            switch slot {
+            case .anchor: return anchor
+            case .isRefused: return refused
+            case .history: return history.isEmpty ? nil : history.map { ["line": $0] }
+            case .remedy: return row.reason.isEmpty ? nil : NotAssignedReason(text: row.reason)?.remedy
+            case .first: return first
+            case .count: return count
+            default: return text(slot)
             }
         }
     }

@@ -30,6 +30,17 @@ public final class ReportRow: Sendable {
     public let draftComment: String?
     /// A note from applying a decision (e.g. no open record to end), for the county.
     public let decisionNote: String?
+    /// ``reviewState`` and ``draftDecision`` as values (`nil` for none or an unknown word), read
+    /// once so that pages and reports compare values, not Chinese text, for every row.
+    public let state: ReviewState?
+    public let draftState: ReviewState?
+
+    /// The state a stored word names, compared byte for byte (the words are the desk's own).
+    static func parseState(_ word: String?) -> ReviewState? {
+        guard let word else { return nil }
+        for s in ReviewState.allCases where s.rawValue.utf8.elementsEqual(word.utf8) { return s }
+        return nil
+    }
 
     /// 審核狀態 as the county sees it: a decision awaiting sign-off is shown with it.
     public var countyState: String {
@@ -62,6 +73,7 @@ public final class ReportRow: Sendable {
         countyCode = c.string(11); countyName = c.string(12); reviewState = c.string(13); comment = c.string(14); reason = c.string(15)
         checks = c.string(16); sourceRow = Int(c.int64(17)); id = c.int64(18); draftDecision = c.text(19); draftComment = c.text(20)
         decisionNote = c.text(21)
+        state = Self.parseState(reviewState); draftState = Self.parseState(draftDecision)
     }
 
     init(_ row: Row) {
@@ -69,6 +81,7 @@ public final class ReportRow: Sendable {
         schoolCode = row[5]; program = row[6]; grade = row[7]; status = row[8]; start = row[9]; end = row[10]
         countyCode = row[11]; countyName = row[12]; reviewState = row[13]; comment = row[14]; reason = row[15]
         checks = row[16]; sourceRow = row[17]; id = row[18]; draftDecision = row[19]; draftComment = row[20]; decisionNote = row[21]
+        state = Self.parseState(reviewState); draftState = Self.parseState(draftDecision)
     }
 }
 
