@@ -189,11 +189,35 @@ final class SnapshotHandOver: @unchecked Sendable {
 }
 
 /// What a row's outcome is counted under.
+///
+/// Counted once per row on the writing thread, so it is hashed and compared on the county
+/// code's bytes: `String`'s own hashing normalises Unicode first, which showed up in profiles
+/// (county codes are the desk's own ASCII codes).
 struct OutcomeKey: Hashable {
     var county: String?
     var kind: RosterKind
     var state: ReviewState
     var reason: NotAssignedReason?
+
+    static func == (a: OutcomeKey, b: OutcomeKey) -> Bool {
+        guard a.kind == b.kind, a.state == b.state, a.reason == b.reason else { return false }
+        switch (a.county, b.county) {
+        case (nil, nil): return true
+        case let (x?, y?): return x.utf8.elementsEqual(y.utf8)
+        default: return false
+        }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        if var county {
+            county.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        } else {
+            hasher.combine(UInt8(0xFF))
+        }
+        hasher.combine(kind)
+        hasher.combine(state)
+        hasher.combine(reason)   // nil for every assigned row; a text only for 欄位錯誤
+    }
 }
 
 /// How many rows had one outcome, by what storing them did.
