@@ -305,17 +305,15 @@ public final class MustacheRenderer: @unchecked Sendable {
         }
     }
 
-    /// The innermost frame's text for a plain name, read in place (the frame is not copied).
-    private static func innermostText(_ key: MustacheKey, _ stack: [MustacheFrame]) -> String? {
-        stack.withUnsafeBufferPointer { $0.isEmpty ? nil : $0[$0.count - 1].mustacheText(key) }
-    }
 
     private func renderNode(_ node: Node, _ stack: inout [MustacheFrame], _ out: inout [UInt8], depth: Int) {
         switch node.kind {
         case .text: node.bytes.withUnsafeBufferPointer { out.append(contentsOf: $0) }
         case .variable:
             let s: String
-            if node.isPlain, let fast = Self.innermostText(node.key, stack) {
+            // A plain name: the innermost frame's fast text, read in place (the frame not copied).
+            let key = node.key
+            if node.isPlain, let fast = stack.withUnsafeBufferPointer({ $0.isEmpty ? nil : $0[$0.count - 1].mustacheText(key) }) {
                 s = fast
             } else {
                 s = Self.text(lookup(node, stack))
