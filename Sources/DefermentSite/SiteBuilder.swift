@@ -76,12 +76,15 @@ public final class SiteBuilder: @unchecked Sendable {
             (try DeskStore.schools(db), try DeskStore.counties(db), try DeskStore.rosterCounts(db),
              try DeskStore.groupVersions(db), try DeskStore.siteState(db))
         }
-        let (decisionDates, awaiting, notices) = try store.queue.read { db in
-            (try DeskStore.decisionDates(db), try DeskStore.awaitingSignOffCounts(db), try DeskStore.countyNotices(db))
+        let (decisionDates, awaiting, notices, seeds) = try store.queue.read { db in
+            (try DeskStore.decisionDates(db), try DeskStore.awaitingSignOffCounts(db), try DeskStore.countyNotices(db),
+             try String.fetchAll(db, sql: "SELECT name || '=' || sha256 FROM seed_state ORDER BY name"))
         }
         let countyNames = Dictionary(uniqueKeysWithValues: counties.map { ($0.code, $0.name) })
         let schoolsWithRows = Set(counts.map(\.schoolCode))
-        let fp = fingerprint
+        // What every page is rendered from besides its rows: the templates, this code and the
+        // reference data (a school renamed or a county's office moved in seeds/ shows everywhere).
+        let fp = fingerprint + "/" + SHA256.hash(data: Data(seeds.joined(separator: "\n").utf8)).prefix(8).lowercaseHex
 
         publisher.indexGroups(Self.group(of:))
         // Decision workbooks: one per county and upload date, written again only when a file

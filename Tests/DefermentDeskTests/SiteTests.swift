@@ -5,6 +5,7 @@ import Testing
 @testable import DefermentSite
 @testable import DefermentStore
 import DefermentCore
+import DefermentFiles
 import Crypto
 
 let templatesFolder = repositoryRoot.appendingPathComponent("templates")
@@ -353,6 +354,46 @@ struct SiteTests {
         }
         // No temporary files are left behind.
         #expect(!files.contains { $0.hasSuffix(".tmp") })
+    }
+
+    /// A school renamed in `seeds/schools.csv` is renamed on every page and in its county's
+    /// decision workbook at the next build, though none of its rows changed.
+    @Test func aSchoolRenamedInTheSeedsIsRenamedEverywhere() throws {
+        let root = try temporaryRoot()
+        let seeds = root.appendingPathComponent("seeds-copy")
+        try FileManager.default.copyItem(at: seedsFolder, to: seeds)
+        try drop(try Data(contentsOf: seedsFolder.appendingPathComponent("rosters/roster-20261015.csv")), as: "roster-20261015.csv", into: .rosters, root: root)
+        let desk = try Desk(root: root, seeds: seeds, templates: templatesFolder)
+        desk.settleSeconds = 0
+        _ = try desk.runOnce()
+        try desk.publishSite()
+        let (old, new) = ("新北市立中正高級中學", "新北市立中正高級中學（新校名）")
+        let home = desk.paths.site.appendingPathComponent("index.html")
+        #expect(try PageOutline.of(home).links.contains { $0.text == old })
+
+        let schools = seeds.appendingPathComponent("schools.csv")
+        try (try String(contentsOf: schools, encoding: .utf8)).replacingOccurrences(of: old + ",", with: new + ",")
+            .write(to: schools, atomically: true, encoding: .utf8)
+        _ = try desk.runOnce()
+        let rebuilt = try desk.publishSite()
+        #expect(rebuilt.schoolsRendered > 0)
+        let links = try PageOutline.of(home).links
+        #expect(links.contains { $0.text == new } && !links.contains { $0.text == old })
+        let view = SiteFixtureView(desk: desk)
+        let results = try PageOutline.of(desk.paths.site.appendingPathComponent("schools/110037/index.html"))
+        #expect(results.title.contains(new))
+        // The county workbooks with the school's rows carry the new name.
+        let county = try #require(try desk.store.queue.read { db in
+            try String.fetchOne(db, sql: "SELECT county_code FROM roster_row WHERE school_code = '110037' AND county_code IS NOT NULL LIMIT 1")
+        })
+        let workbook = try view.opened("counties/\(county)/decisions/20261015.xlsx")
+        let plain = root.appendingPathComponent("renamed.xlsx")
+        try workbook.write(to: plain)
+        var names: Set<String> = []
+        try XLSXReader(url: plain).forEachRow(sheet: DecisionWorkbook.sheetName(.application)) { row in
+            if row.cells.count > 2 && row.cells[1] == "110037" { names.insert(row.cells[2]) }
+        }
+        #expect(names == [new])
     }
 
     @Test func rosterTemplatesMatchWhatTheParserAccepts() throws {
