@@ -60,6 +60,10 @@ public final class SitePublisher: @unchecked Sendable {
         var entries: [String: ManifestEntry] = [:]
         let ok: Bool = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Bool in
             let u = raw.bindMemory(to: UInt8.self)
+            // One line per file: size the table once instead of growing it.
+            var lines = 0
+            for b in u where b == 0x0A { lines += 1 }
+            entries.reserveCapacity(lines)
             func matches(_ mark: [UInt8], at i: Int) -> Bool {
                 guard i + mark.count <= u.count else { return false }
                 for k in 0..<mark.count where u[i + k] != mark[k] { return false }
