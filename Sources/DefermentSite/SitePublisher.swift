@@ -176,17 +176,25 @@ public final class SitePublisher: @unchecked Sendable {
             try? FileManager.default.removeItem(at: root.appendingPathComponent(path))
             removed.append(path)
         }
-        // Written by hand (a JSON array, one entry per line): the site has tens of thousands of files.
-        let entries = current.values.sorted { $0.path < $1.path }
-        var text = "[\n"
+        // Written by hand as bytes (a JSON array, one entry per line): the site has tens of
+        // thousands of files. Paths in UTF-8 byte order, which is Unicode scalar order.
+        let entries = current.values.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        var out: [UInt8] = []
+        out.reserveCapacity(entries.count * 140 + 4)
+        out.append(contentsOf: "[\n".utf8)
         for (i, e) in entries.enumerated() {
-            text += "  {\"path\": "
-            JSONText.append(e.path, to: &text)
-            text += ", \"sha256\": \"\(e.sha256)\", \"size\": \(e.size)}"
-            text += i == entries.count - 1 ? "\n" : ",\n"
+            JSONText.raw("  {\"path\": ", to: &out)
+            JSONText.append(e.path, to: &out)
+            JSONText.raw(", \"sha256\": \"", to: &out)
+            out.append(contentsOf: e.sha256.utf8)
+            JSONText.raw("\", \"size\": ", to: &out)
+            out.append(contentsOf: String(e.size).utf8)
+            JSONText.raw("}", to: &out)
+            if i < entries.count - 1 { out.append(0x2C) }
+            out.append(0x0A)
         }
-        text += "]\n"
-        try AtomicFile.write(Data(text.utf8), to: root.appendingPathComponent(Self.manifestName))
+        out.append(contentsOf: "]\n".utf8)
+        try AtomicFile.write(Data(out), to: root.appendingPathComponent(Self.manifestName))
         previous = current
         return removed
     }
