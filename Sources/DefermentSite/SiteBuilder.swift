@@ -137,8 +137,19 @@ public final class SiteBuilder: @unchecked Sendable {
                 }
             }
         }
+        // County pages go to the workers too (after the workbooks): on a small republish they
+        // were most of this thread's time, while the workers waited.
+        let countyPages: [@Sendable () throws -> Void] = counties.map { county in
+            let (countyCounts, countyAwaiting, countyNotices) = (counts.filter { $0.countyCode == county.code },
+                                                                 awaiting[county.code] ?? [:], notices[county.code] ?? [])
+            return { [self] in
+                try publishCounty(county, schools: schools, counts: countyCounts, awaiting: countyAwaiting, notices: countyNotices)
+            }
+        }
         let pool = Thread { [self, workbookJobs, toRender, stamps] in
-            outcome.value = Result { try renderJobs(workbooks: workbookJobs, schools: toRender, countyNames: countyNames, stamps: stamps) }
+            outcome.value = Result {
+                try renderJobs(workbooks: workbookJobs, pages: countyPages, schools: toRender, countyNames: countyNames, stamps: stamps)
+            }
             finished.signal()
         }
         pool.stackSize = 8 << 20
@@ -158,12 +169,7 @@ public final class SiteBuilder: @unchecked Sendable {
             try publishDirectory(counties: counties)
             try publishOverview(counties: counties, counts: counts)
             try publishTemplatesPage()
-            result.rendered += 4 + 1
-            for county in counties {
-                try publishCounty(county, schools: schools, counts: counts.filter { $0.countyCode == county.code },
-                                  awaiting: awaiting[county.code] ?? [:], notices: notices[county.code] ?? [])
-                result.rendered += 1
-            }
+            result.rendered += 4 + 1 + counties.count
         } catch {
             finished.wait()   // never leave workers writing into the site
             throw error
@@ -220,22 +226,26 @@ public final class SiteBuilder: @unchecked Sendable {
         "counties/\(county)/decisions/\(date.filter { $0 != "-" }).xlsx"
     }
 
-    /// Writes and seals decision workbooks (one per county and upload date) and renders schools'
-    /// pages, on one pool of worker threads. Returns the school files rendered and the seconds
-    /// the workbooks took, summed over the threads.
-    func renderJobs(workbooks: [(County, String)], schools: [SchoolEntry], countyNames: [String: String],
-                    stamps: [String: String]) throws -> (Int, Double) {
+    /// Writes and seals decision workbooks (one per county and upload date), runs `pages` (jobs
+    /// of small pages) and renders schools' pages, on one pool of worker threads. Returns the
+    /// school files rendered and the seconds the workbooks took, summed over the threads.
+    func renderJobs(workbooks: [(County, String)], pages: [@Sendable () throws -> Void], schools: [SchoolEntry],
+                    countyNames: [String: String], stamps: [String: String]) throws -> (Int, Double) {
         let lock = NSLock()
         nonisolated(unsafe) var rendered = 0
         nonisolated(unsafe) var workbookSeconds = 0.0
-        try onWorkers(count: workbooks.count + schools.count) { [self] queue, i in
+        try onWorkers(count: workbooks.count + pages.count + schools.count) { [self] queue, i in
             if i < workbooks.count {
                 let started = Date()
                 try publishDecisionWorkbook(county: workbooks[i].0, date: workbooks[i].1, queue: queue, stamps: stamps)
                 lock.lock(); workbookSeconds += Date().timeIntervalSince(started); lock.unlock()
                 return
             }
-            let school = schools[i - workbooks.count]
+            if i < workbooks.count + pages.count {
+                try pages[i - workbooks.count]()
+                return
+            }
+            let school = schools[i - workbooks.count - pages.count]
             let (rows, history) = try queue.read {
                 (try DeskStore.schoolRows($0, school: school.code),
                  try DeskStore.decisionHistory($0, school: school.code, includeDrafts: true))

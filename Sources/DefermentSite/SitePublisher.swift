@@ -177,8 +177,8 @@ public final class SitePublisher: @unchecked Sendable {
             removed.append(path)
         }
         // Written by hand as bytes (a JSON array, one entry per line): the site has tens of
-        // thousands of files. Paths in UTF-8 byte order, which is Unicode scalar order.
-        let entries = current.values.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        // thousands of files. Paths in Unicode scalar order (as `String` compares them).
+        let entries = current.values.sorted { $0.path < $1.path }
         var out: [UInt8] = []
         out.reserveCapacity(entries.count * 140 + 4)
         out.append(contentsOf: "[\n".utf8)
