@@ -90,7 +90,7 @@ public final class MustacheRenderer: @unchecked Sendable {
             self.bytes = bytes
             self.path = path
             self.keys = kind == .variable || kind == .section ? path.map(MustacheKey.init) : []
-            self.isCurrentItem = path.first == ""
+            self.isCurrentItem = path == ["."]
             self.escaped = escaped
             self.inverted = inverted
             self.children = children

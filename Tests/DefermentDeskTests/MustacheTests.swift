@@ -1,0 +1,24 @@
+import Testing
+@testable import DefermentSite
+
+/// The site's Mustache renderer on the forms its documentation promises, one row per case.
+struct MustacheTests {
+    @Test(arguments: [
+        ("a plain name, HTML-escaped", "<p>{{name}}</p>", "<p>&lt;b&gt; &amp; &quot;x&quot; &#39;y&#39;</p>"),
+        ("a raw name", "{{{name}}}|{{& name}}", "<b> & \"x\" 'y'|<b> & \"x\" 'y'"),
+        ("a dotted name", "{{school.code}}", "110000"),
+        ("a list of frames", "{{#rows}}[{{id}}]{{/rows}}", "[1][2]"),
+        ("the current item of a list of texts ({{.}})", "{{#tags}}<{{.}}>{{/tags}}", "<a&amp;b><c>"),
+        ("an inverted section on an empty list", "{{^empty}}none{{/empty}}", "none"),
+        ("a false flag", "{{#off}}shown{{/off}}", ""),
+        ("a missing name", "[{{missing}}]", "[]"),
+    ])
+    func rendersWhatTheTemplateSays(_ name: String, _ template: String, _ expected: String) throws {
+        let renderer = try MustacheRenderer(templates: ["t": template])
+        let context: [String: Any] = [
+            "name": "<b> & \"x\" 'y'", "school": ["code": "110000"], "rows": [["id": 1], ["id": 2]],
+            "tags": ["a&b", "c"], "empty": [String](), "off": false,
+        ]
+        #expect(renderer.render("t", context) == expected, "\(name)")
+    }
+}
