@@ -103,20 +103,21 @@ int deferment_inflate_raw(const uint8_t *in, size_t in_len, size_t limit, uint8_
     return 0;
 }
 
-// One stream per thread, reset for each fragment (no allocation per call), freed when the
+// One stream per thread, reset for each buffer (no allocation per call), freed when the
 // thread ends.
-static pthread_key_t fragment_stream_key;
-static pthread_once_t fragment_stream_once = PTHREAD_ONCE_INIT;
+static pthread_key_t buffer_stream_key;
+static pthread_once_t buffer_stream_once = PTHREAD_ONCE_INIT;
 
-static void free_fragment_stream(void *d) { deferment_deflater_free(d); }
-static void make_fragment_stream_key(void) { pthread_key_create(&fragment_stream_key, free_fragment_stream); }
+static void free_buffer_stream(void *d) { deferment_deflater_free(d); }
+static void make_buffer_stream_key(void) { pthread_key_create(&buffer_stream_key, free_buffer_stream); }
 
-int deferment_deflate_fragment(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len) {
-    pthread_once(&fragment_stream_once, make_fragment_stream_key);
-    deferment_deflater *d = pthread_getspecific(fragment_stream_key);
+int deferment_deflate_buffer(const uint8_t *in, size_t in_len, int mode, uint8_t **out, size_t *out_len) {
+    if (mode != DEFERMENT_DEFLATE_FINISH && mode != DEFERMENT_DEFLATE_FULL_FLUSH) return -4;
+    pthread_once(&buffer_stream_once, make_buffer_stream_key);
+    deferment_deflater *d = pthread_getspecific(buffer_stream_key);
     if (d == NULL) {
         if ((d = deferment_deflater_new()) == NULL) return -3;
-        pthread_setspecific(fragment_stream_key, d);
+        pthread_setspecific(buffer_stream_key, d);
     }
     isal_deflate_reset(&d->stream);
     size_t cap = in_len + in_len / 8 + 1024, len = 0, fed = 0;
@@ -131,7 +132,7 @@ int deferment_deflate_fragment(const uint8_t *in, size_t in_len, uint8_t **out, 
         }
         size_t used = 0, produced = 0;
         int done = 0;
-        int rc = deferment_deflate(d, in + fed, in_len - fed, DEFERMENT_DEFLATE_FULL_FLUSH, buf + len, cap - len, &used, &produced, &done);
+        int rc = deferment_deflate(d, in + fed, in_len - fed, mode, buf + len, cap - len, &used, &produced, &done);
         if (rc != 0) { free(buf); return rc; }
         fed += used;
         len += produced;

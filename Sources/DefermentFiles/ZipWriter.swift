@@ -136,13 +136,10 @@ public struct DeflateFragment: Sendable, Equatable {
 
     /// Compresses `bytes` (ISA-L, level 1) into a fragment.
     public init(compressing bytes: [UInt8]) throws {
-        var out: UnsafeMutablePointer<UInt8>?
-        var count = 0
-        let rc = bytes.withUnsafeBufferPointer { deferment_deflate_fragment($0.baseAddress, $0.count, &out, &count) }
-        defer { free(out) }
-        guard rc == 0, let out else { throw ZipWriteError(description: "DEFLATE failed (ISA-L error \(rc))") }
-        let crc = bytes.withUnsafeBufferPointer { CRC32.checksum($0) }
-        self.init(compressed: Array(UnsafeBufferPointer(start: out, count: count)), crc: crc, size: UInt64(bytes.count))
+        let (compressed, crc) = try bytes.withUnsafeBufferPointer {
+            (try RawDeflate.compress($0, mode: Int32(DEFERMENT_DEFLATE_FULL_FLUSH)), CRC32.checksum($0))
+        }
+        self.init(compressed: compressed, crc: crc, size: UInt64(bytes.count))
     }
 }
 
@@ -238,9 +235,18 @@ public struct ZipArchiveWriter {
 public enum RawDeflate {
     /// Compresses bytes (ISA-L, level 1).
     public static func compress<Bytes: ContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] {
-        let entry = try DeflatedEntry()
-        try bytes.withUnsafeBytes { try entry.feed($0.bindMemory(to: UInt8.self), finish: true) }
-        return entry.compressed
+        try bytes.withUnsafeBytes { try compress($0.bindMemory(to: UInt8.self), mode: Int32(DEFERMENT_DEFLATE_FINISH)) }
+    }
+
+    /// Compresses a buffer with the calling thread's stream: a whole stream (`FINISH`) or an
+    /// aligned piece (`FULL_FLUSH`, see ``DeflateFragment``).
+    static func compress(_ bytes: UnsafeBufferPointer<UInt8>, mode: Int32) throws -> [UInt8] {
+        var out: UnsafeMutablePointer<UInt8>?
+        var count = 0
+        let rc = deferment_deflate_buffer(bytes.baseAddress, bytes.count, mode, &out, &count)
+        defer { free(out) }
+        guard rc == 0, let out else { throw ZipWriteError(description: "DEFLATE failed (ISA-L error \(rc))") }
+        return Array(UnsafeBufferPointer(start: out, count: count))
     }
 
     /// Decompresses a complete raw DEFLATE stream of at most `limit` bytes once inflated.

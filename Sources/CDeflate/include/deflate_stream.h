@@ -34,10 +34,12 @@ enum {
 int deferment_deflate(deferment_deflater *d, const uint8_t *in, size_t in_len, int mode,
                       uint8_t *out, size_t out_cap, size_t *in_used, size_t *out_len, int *done);
 
-/// Compresses `in` on its own into non-final raw DEFLATE blocks that end byte-aligned (a full
-/// flush), with a stream kept per thread. The output is in a buffer from malloc that the caller
-/// frees. Returns 0, -3 when memory runs out, or ISA-L's negative error code.
-int deferment_deflate_fragment(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+/// Compresses a whole buffer with a stream kept per thread (no allocation per call): with
+/// DEFERMENT_DEFLATE_FINISH as a complete raw DEFLATE stream, with DEFERMENT_DEFLATE_FULL_FLUSH
+/// as non-final blocks that end byte-aligned and refer to nothing before them (a piece to place
+/// into another stream). The output is in a buffer from malloc that the caller frees. Returns 0,
+/// -3 when memory runs out, -4 for another mode, or ISA-L's negative error code.
+int deferment_deflate_buffer(const uint8_t *in, size_t in_len, int mode, uint8_t **out, size_t *out_len);
 
 /// The CRC-32 of ZIP and gzip (reflected IEEE 802.3), continuing from `crc` (0 to start).
 uint32_t deferment_crc32(uint32_t crc, const uint8_t *buf, size_t len);
