@@ -591,11 +591,11 @@ public struct XLSXRows {
         xml.numberCellEnd(v)
     }
 
-    /// The rows compressed (ISA-L, level 1) as a piece to place into sheets.
-    public func compressed() throws -> XLSXRowsFragment {
-        var bytes = xml.bytes
-        if count > 0 { bytes.append(contentsOf: Array("</row>".utf8)) }
-        return XLSXRowsFragment(deflated: try DeflateFragment(compressing: bytes), count: count, width: width)
+    /// The rows compressed (ISA-L, level 1) as a piece to place into sheets. Consumes the rows
+    /// (their XML is closed and compressed in place, not copied).
+    public consuming func compressed() throws -> XLSXRowsFragment {
+        if count > 0 { xml.lit("</row>") }
+        return XLSXRowsFragment(deflated: try DeflateFragment(compressing: xml.bytes), count: count, width: width)
     }
 }
 
