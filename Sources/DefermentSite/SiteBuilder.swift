@@ -400,34 +400,16 @@ public final class SiteBuilder: @unchecked Sendable {
             forCounty && row.draftState != nil ? row.draftState == .refused : row.state == .refused
         }
 
-        /// The names a row answers, numbered once.
-        enum Keys {
-            static let rosterKind = MustacheKey("rosterKind"), nationalID = MustacheKey("nationalID"), name = MustacheKey("name")
-            static let birthDate = MustacheKey("birthDate"), program = MustacheKey("program"), grade = MustacheKey("grade")
-            static let status = MustacheKey("status"), start = MustacheKey("start"), end = MustacheKey("end")
-            static let countyName = MustacheKey("countyName"), reviewState = MustacheKey("reviewState"), comment = MustacheKey("comment")
-            static let systemChecks = MustacheKey("systemChecks"), uploadDate = MustacheKey("uploadDate")
-            static let anchor = MustacheKey("anchor"), isRefused = MustacheKey("isRefused"), stateClass = MustacheKey("stateClass")
-            static let history = MustacheKey("history"), remedy = MustacheKey("remedy"), first = MustacheKey("first")
-            static let count = MustacheKey("count")
-        }
-
-        /// What a name means to a row: read from a table indexed by the key's number, so that a
-        /// lookup is one array read and a switch over constants (not a comparison with each name).
-        enum Slot: UInt8 {
+        /// The names a row answers (each case is the template's name for it), read through a
+        /// table indexed by the key's number: a lookup is one array read and a switch over
+        /// constants, not a comparison with each name.
+        enum Slot: String, CaseIterable {
             case none, rosterKind, nationalID, name, birthDate, program, grade, status, start, end, countyName, reviewState
             case comment, systemChecks, uploadDate, anchor, isRefused, stateClass, history, remedy, first, count
         }
 
         static let slots: [Slot] = {
-            let named: [(MustacheKey, Slot)] = [
-                (Keys.rosterKind, .rosterKind), (Keys.nationalID, .nationalID), (Keys.name, .name), (Keys.birthDate, .birthDate),
-                (Keys.program, .program), (Keys.grade, .grade), (Keys.status, .status), (Keys.start, .start), (Keys.end, .end),
-                (Keys.countyName, .countyName), (Keys.reviewState, .reviewState), (Keys.comment, .comment),
-                (Keys.systemChecks, .systemChecks), (Keys.uploadDate, .uploadDate), (Keys.anchor, .anchor),
-                (Keys.isRefused, .isRefused), (Keys.stateClass, .stateClass), (Keys.history, .history), (Keys.remedy, .remedy),
-                (Keys.first, .first), (Keys.count, .count),
-            ]
+            let named = Slot.allCases.filter { $0 != .none }.map { (MustacheKey($0.rawValue), $0) }
             var table = [Slot](repeating: .none, count: (named.map(\.0.id).max() ?? 0) + 1)
             for (key, slot) in named { table[key.id] = slot }
             return table
