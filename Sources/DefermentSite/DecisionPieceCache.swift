@@ -33,7 +33,8 @@ struct DecisionPieceCache {
             let b = raw.bindMemory(to: UInt8.self)
             guard b.count > Self.magic.count + 8, Array(b.prefix(Self.magic.count)) == Self.magic else { throw Damaged() }
             let body = b.count - 4
-            let stored = UInt32(b[body]) | UInt32(b[body + 1]) << 8 | UInt32(b[body + 2]) << 16 | UInt32(b[body + 3]) << 24
+            var trailer = Reader(bytes: b, at: body)
+            let stored = try trailer.u32()
             guard CRC32.checksum(UnsafeBufferPointer(rebasing: b[..<body])) == stored else { throw Damaged() }
             var r = Reader(bytes: UnsafeBufferPointer(rebasing: b[..<body]), at: Self.magic.count)
             var result: [Key: (stamp: String, piece: DecisionSheetPiece)] = [:]
