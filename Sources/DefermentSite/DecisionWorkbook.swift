@@ -114,20 +114,24 @@ public enum DecisionWorkbook {
     public static func data(countyName: String, token: DecisionToken, tokenText: String,
                             rows: [DecisionSheetRow], fill: ((DecisionSheetRow) -> RowDecision?)? = nil,
                             signOff: SignOff? = nil) throws -> Data {
-        // One piece per roster and school, in the rows' order within each roster.
-        var pieces: [DecisionSheetPiece] = []
-        for kind in RosterKind.allCases {
-            var run: [DecisionSheetRow] = []
-            for r in rows where r.rosterKind == kind {
-                if let first = run.first, first.schoolCode != r.schoolCode {
-                    pieces.append(try piece(kind: kind, schoolCode: first.schoolCode, rows: run, fill: fill))
-                    run.removeAll(keepingCapacity: true)
-                }
-                run.append(r)
-            }
-            if let first = run.first { pieces.append(try piece(kind: kind, schoolCode: first.schoolCode, rows: run, fill: fill)) }
+        let pieces = try pieceRuns(rows).map { run in
+            try piece(kind: rows[run.lowerBound].rosterKind, schoolCode: rows[run.lowerBound].schoolCode, rows: rows[run], fill: fill)
         }
         return try data(countyName: countyName, token: token, tokenText: tokenText, pieces: pieces, signOff: signOff)
+    }
+
+    /// The runs of rows that make one piece each: consecutive rows of one roster and school (as
+    /// ``DeskStore/decisionSheetRows(_:county:uploadDate:school:kind:)`` orders them).
+    static func pieceRuns(_ rows: [DecisionSheetRow]) -> [Range<Int>] {
+        var runs: [Range<Int>] = []
+        var start = 0
+        while start < rows.count {
+            var end = start + 1
+            while end < rows.count && rows[end].rosterKind == rows[start].rosterKind && rows[end].schoolCode == rows[start].schoolCode { end += 1 }
+            runs.append(start..<end)
+            start = end
+        }
+        return runs
     }
 
     /// Changes whenever ``piece(kind:schoolCode:rows:fill:)`` writes different bytes for the same

@@ -286,14 +286,11 @@ public final class SiteBuilder: @unchecked Sendable {
                 let rows = try queue.read { try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date) }
                 var missingAt: [DecisionPieceCache.Key: Int] = [:]
                 for i in missing { missingAt[DecisionPieceCache.Key(kind: wanted[i].kind, school: wanted[i].school)] = i }
-                var start = 0
-                while start < rows.count {
-                    var end = start + 1
-                    while end < rows.count && rows[end].rosterKind == rows[start].rosterKind && rows[end].schoolCode == rows[start].schoolCode { end += 1 }
-                    if let i = missingAt.removeValue(forKey: DecisionPieceCache.Key(kind: rows[start].rosterKind, school: rows[start].schoolCode)) {
-                        pieces[i] = try DecisionWorkbook.piece(kind: wanted[i].kind, schoolCode: wanted[i].school, rows: rows[start..<end])
+                for run in DecisionWorkbook.pieceRuns(rows) {
+                    let first = rows[run.lowerBound]
+                    if let i = missingAt.removeValue(forKey: DecisionPieceCache.Key(kind: first.rosterKind, school: first.schoolCode)) {
+                        pieces[i] = try DecisionWorkbook.piece(kind: wanted[i].kind, schoolCode: wanted[i].school, rows: rows[run])
                     }
-                    start = end
                 }
                 for i in missingAt.values { pieces[i] = try DecisionWorkbook.piece(kind: wanted[i].kind, schoolCode: wanted[i].school, rows: []) }
             }
@@ -727,11 +724,17 @@ public final class SiteBuilder: @unchecked Sendable {
 /// JSON string literals for script files: escapes quotes, backslashes, control characters and
 /// `<`, `>`, `&` (so the text can never close a script element).
 enum JSONText {
+    /// Whether a byte takes a string off the fast path: a quote, backslash, `<`, `>`, `&`, a
+    /// control character or the lead byte of U+2028/U+2029.
+    static func needsEscape(_ b: UInt8) -> Bool {
+        b < 0x20 || b == 0x22 || b == 0x5C || b == 0x3C || b == 0x3E || b == 0x26 || b == 0xE2
+    }
+
     /// Appends a JSON string literal of `s` to UTF-8 bytes (the same text as the `String` form).
     static func append(_ s: String, to out: inout [UInt8]) {
         var s = s
         let plain = s.withUTF8 { u -> Bool in
-            for b in u where b < 0x20 || b == 0x22 || b == 0x5C || b == 0x3C || b == 0x3E || b == 0x26 || b == 0xE2 { return false }
+            for b in u where needsEscape(b) { return false }
             out.append(0x22)
             out.append(contentsOf: u)
             out.append(0x22)
@@ -751,7 +754,7 @@ enum JSONText {
 
     static func append(_ s: String, to out: inout String) {
         // Fast path: nothing to escape (no quote, backslash, < > &, control or U+2028/9 lead byte).
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x3C || $0 == 0x3E || $0 == 0x26 || $0 == 0xE2 }) {
+        if !s.utf8.contains(where: needsEscape) {
             out += "\""
             out += s
             out += "\""
