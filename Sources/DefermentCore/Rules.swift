@@ -4,14 +4,14 @@
 /// regulation is a change of data.
 public struct DefermentRules: Sendable, Equatable {
     /// Age limit (就學年齡上限) per kind of student; the key is the kind's name in the rules file.
-    public var ageLimits: [String: Int]
+    public var ageLimits: TextTable<Int>
     /// Which roster each enrolment status (學籍狀態) goes to.
-    public var rosterKindByStatus: [String: RosterKind]
+    public var rosterKindByStatus: TextTable<RosterKind>
     /// Every service status (兵役狀態) the registry may carry, with whether it blocks deferment.
-    public var serviceStatusBlocks: [String: Bool]
+    public var serviceStatusBlocks: TextTable<Bool>
     /// Every education level (教育程度) the registry may carry, with whether attending a senior
     /// high school would be "the same or a lower level" (就讀同等級或低於原等級學校).
-    public var educationIsSameOrHigher: [String: Bool]
+    public var educationIsSameOrHigher: TextTable<Bool>
 
     /// The kind name for regular students in `ageLimits`.
     public static let regularKind = "一般學生"
@@ -20,10 +20,10 @@ public struct DefermentRules: Sendable, Equatable {
 
     public init(ageLimits: [String: Int], rosterKindByStatus: [String: RosterKind],
                 serviceStatusBlocks: [String: Bool], educationIsSameOrHigher: [String: Bool]) {
-        self.ageLimits = ageLimits
-        self.rosterKindByStatus = rosterKindByStatus
-        self.serviceStatusBlocks = serviceStatusBlocks
-        self.educationIsSameOrHigher = educationIsSameOrHigher
+        self.ageLimits = TextTable(ageLimits)
+        self.rosterKindByStatus = TextTable(rosterKindByStatus)
+        self.serviceStatusBlocks = TextTable(serviceStatusBlocks)
+        self.educationIsSameOrHigher = TextTable(educationIsSameOrHigher)
     }
 
     /// The age limit for a student.

@@ -54,6 +54,15 @@ public final class Desk {
     /// Roster intake's memory and speed settings.
     public var rosterTuning = RosterIntake.Tuning()
 
+    /// Whether the current run has a roster large enough to check against the registry in
+    /// memory (``RosterIntake/Tuning/snapshotThreshold``): a registry extract applied earlier
+    /// in the run then builds that snapshot as it is read.
+    private var largeRosterWaiting = false
+    /// The registry in memory as the last extract of this run left it (役政資料快照), for the
+    /// large rosters after it. Dropped at the end of each run and whenever a file changes the
+    /// desk's deferment records (a decision file).
+    private var heldRegistry: RegistrySnapshot?
+
     /// The time zone of the desk's calendar days (arrival days, archive folders).
     public static let timeZone = TimeZone(identifier: "Asia/Taipei")!
 
@@ -217,7 +226,12 @@ public final class Desk {
                         shouldStop: @escaping () -> Bool = { false }) throws -> RunSummary {
         try reloadSeedsIfChanged()
         var summary = RunSummary()
-        for candidate in waitingFiles() {
+        let candidates = waitingFiles()
+        largeRosterWaiting = candidates.contains { c in
+            c.kind == .rosters && ((try? c.url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) >= rosterTuning.snapshotThreshold
+        }
+        defer { heldRegistry = nil; largeRosterWaiting = false }
+        for candidate in candidates {
             if shouldStop() { break }
             var url = candidate.url
             if !candidate.claimed {
@@ -274,6 +288,7 @@ public final class Desk {
             }
             let archive = archivePath(kind: kind, sha: sha, name: name, county: county)
             if kind == .decisions {
+                heldRegistry = nil   // a decision changes deferment records, which the snapshot holds
                 let line = try applyDecisionFile(url: url, name: name, folderCounty: county, sha: sha, archive: archive)
                 try QueueFiles.move(url, to: archive)
                 outcome.result = .applied(line)
@@ -300,6 +315,7 @@ public final class Desk {
             let reference = self.reference
             let started = Date()
             var rosterSummary: RosterFileSummary?
+            var builtRegistry: RegistrySnapshot?
             let line: String = try store.queue.write { db in
                 let report = { (rows: Int) throws in
                     progress(name, rows)
@@ -309,7 +325,17 @@ public final class Desk {
                                                           archivedPath: relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
                 switch kind {
                 case .registry:
-                    let result = try RegistryIntake(reference: reference).apply(db, fileID: fileID, url: url, progress: report)
+                    // The registry as it stands, to be completed with this extract: read
+                    // inside this transaction, so nothing else can change it meanwhile.
+                    // Taken out while it changes: an extract that fails leaves no snapshot held
+                    // rather than a half-updated one.
+                    var snapshot: RegistrySnapshot?
+                    if self.largeRosterWaiting {
+                        snapshot = try self.heldRegistry ?? RegistrySnapshot(db)
+                        self.heldRegistry = nil
+                    }
+                    let result = try RegistryIntake(reference: reference).apply(db, fileID: fileID, url: url, snapshot: snapshot, progress: report)
+                    builtRegistry = snapshot
                     var line = "更新役政資料 \(result.rows) 筆"
                     if !result.problems.isEmpty {
                         line += "，略過有誤的 \(result.problems.count) 列（見 state/reports/）"
@@ -324,7 +350,7 @@ public final class Desk {
                     var intake = RosterIntake(reference: reference)
                     intake.tuning = self.rosterTuning
                     let (summary, format) = try intake.apply(db, fileID: fileID, url: url, originalName: name,
-                                                                                         arrivalDay: arrivalDay, progress: report)
+                                                             arrivalDay: arrivalDay, registry: self.heldRegistry, progress: report)
                     let line = summary.line(counties: reference.counties)
                     try self.queueRosterNotices(db, summary: summary)
                     try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: summary.rows, summary: line, format: format,
@@ -333,6 +359,8 @@ public final class Desk {
                     return line
                 }
             }
+            // Committed: the extract's snapshot is now what the database holds.
+            if let builtRegistry { heldRegistry = builtRegistry }
             try QueueFiles.move(url, to: archive)
             outcome.result = .applied(line)
             outcome.roster = rosterSummary

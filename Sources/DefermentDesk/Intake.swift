@@ -163,13 +163,37 @@ public struct RosterFileSummary: Sendable {
 final class IntakeItem: Sendable {
     let read: RosterIntake.ReadRow?
     let decided: RecordedRosterRow?
-    init(_ read: RosterIntake.ReadRow) {
+    /// Whether no earlier row of the file, in the order rows are stored, has this row's key
+    /// (school, upload date, roster, national ID). A hash of the key decides, so two different
+    /// keys may rarely be taken for the same one: that only sends a new row the slower way.
+    let firstOfKey: Bool
+    init(_ read: RosterIntake.ReadRow, firstOfKey: Bool) {
         self.read = read
         decided = nil
+        self.firstOfKey = firstOfKey
     }
-    init(decided: RecordedRosterRow) {
+    init(decided: RecordedRosterRow, firstOfKey: Bool) {
         read = nil
         self.decided = decided
+        self.firstOfKey = firstOfKey
+    }
+}
+
+/// The keys a file's rows were stored under so far, as hashes: see ``IntakeItem/firstOfKey``.
+struct SeenRowKeys {
+    private var hashes = Set<Int>()
+
+    /// Records a row's key; true when it was not seen before.
+    mutating func insert(_ row: RosterIntake.ReadRow, arrivalDay: CivilDate) -> Bool {
+        var h = Hasher()
+        var school = row.parsed.schoolCode
+        school.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
+        h.combine(UInt8(0xFF))   // no school code byte: ends the code
+        h.combine((row.uploadDate ?? arrivalDay).daysSinceEpoch)
+        h.combine(row.parsed.rosterKind == .leaving)
+        var key = row.stored.key
+        key.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
+        return hashes.insert(h.finalize()).inserted
     }
 }
 
@@ -214,9 +238,24 @@ struct OutcomeKey: Hashable {
         } else {
             hasher.combine(UInt8(0xFF))
         }
-        hasher.combine(kind)
-        hasher.combine(state)
-        hasher.combine(reason)   // nil for every assigned row; a text only for 欄位錯誤
+        // By case, not by the enums' Chinese raw values: a raw-value enum's own hashing hashes
+        // its raw value, normalising Unicode as any String does.
+        hasher.combine(kind == .application ? UInt8(0) : 1)
+        switch state {
+        case .notAssigned: hasher.combine(UInt8(0))
+        case .pending: hasher.combine(UInt8(1))
+        case .approved: hasher.combine(UInt8(2))
+        case .refused: hasher.combine(UInt8(3))
+        }
+        switch reason {
+        case nil: hasher.combine(UInt8(0))
+        case .idFormat: hasher.combine(UInt8(1))
+        case .birthDateMismatch: hasher.combine(UInt8(2))
+        case .notInRegistry: hasher.combine(UInt8(3))
+        case .fieldError(let column):   // rare: a text only for 欄位錯誤
+            hasher.combine(UInt8(4))
+            hasher.combine(column)
+        }
     }
 }
 
@@ -386,8 +425,11 @@ public struct RosterIntake {
     /// Reading, checking and sorting run on a second thread; registry look-ups and writes on
     /// the caller's (the transaction's). A large file's registry snapshot is read while the
     /// first rows are being parsed.
+    /// - Parameter registry: the registry already in memory, as the extract applied just before
+    ///   in the same run left it (see ``RegistryIntake/apply(_:fileID:url:snapshot:progress:)``);
+    ///   a large file reads it from the database when `nil`.
     public func apply(_ db: Database, fileID: Int64, url: URL, originalName: String, arrivalDay: CivilDate,
-                      progress: (Int) throws -> Void) throws -> (RosterFileSummary, String) {
+                      registry: RegistrySnapshot? = nil, progress: (Int) throws -> Void) throws -> (RosterFileSummary, String) {
         var summary = RosterFileSummary()
         var knownSchools = try DeskStore.schoolCodes(db)
         let writer = try RosterRowWriter(db, fileID: fileID)
@@ -397,12 +439,16 @@ public struct RosterIntake {
         // looked up on this thread.
         let snapshot = SnapshotHandOver()
         let lookup: PersonLookup? = size >= tuning.snapshotThreshold ? nil : try PersonLookup(db)
+        if lookup == nil, let registry { try snapshot.load { registry } }
         var result: (format: String, source: UploadDateSource)?
         var rows = 0
         var pair: (school: String, date: CivilDate)?
         var tally: [OutcomeKey: OutcomeCount] = [:]
         var tallies: [[String]: [OutcomeKey: OutcomeCount]] = [:]
-        var seenPairs: Set<[String]> = []
+        /// Each pair seen so far, with whether it had no rows before this file: then a row
+        /// whose key comes up for the first time in the file is new for sure.
+        var seenPairs: [[String]: Bool] = [:]
+        var pairIsFresh = false
         /// Adds the current pair's tally to the file's.
         func stashTally() {
             if let pair { tallies[[pair.school, pair.date.iso], default: [:]].merge(tally, uniquingKeysWith: +) }
@@ -410,15 +456,19 @@ public struct RosterIntake {
         try PipelinedRows.run(capacity: 16, produce: { (emit: (IntakeItem) throws -> Void) in
             var chunk: [ReadRow] = []
             chunk.reserveCapacity(tuning.sortChunk)
+            var seen = SeenRowKeys()
             func flush() throws {
                 let ordered = Self.indexOrdered(chunk)
                 chunk.removeAll(keepingCapacity: true)
                 if lookup == nil, let registry = snapshot.ready {
-                    for row in ordered { try emit(IntakeItem(decided: try decide(row, arrivalDay: arrivalDay, lookup: registry))) }
+                    for row in ordered {
+                        let first = seen.insert(row, arrivalDay: arrivalDay)
+                        try emit(IntakeItem(decided: try decide(row, arrivalDay: arrivalDay, lookup: registry), firstOfKey: first))
+                    }
                 } else {
                     // A small file, or the first rows of a large one while the snapshot is
                     // still being read: the writing thread decides them.
-                    for row in ordered { try emit(IntakeItem(row)) }
+                    for row in ordered { try emit(IntakeItem(row, firstOfKey: seen.insert(row, arrivalDay: arrivalDay))) }
                 }
             }
             result = try self.read(url: url, originalName: originalName) { row in
@@ -427,7 +477,7 @@ public struct RosterIntake {
             }
             try flush()
         }, prepare: {
-            if lookup == nil { try snapshot.load { try RegistrySnapshot(db) } }
+            if lookup == nil && snapshot.ready == nil { try snapshot.load { try RegistrySnapshot(db) } }
         }, consume: { item in
             let row = try item.decided ?? decide(item.read!, arrivalDay: arrivalDay, lookup: lookup ?? snapshot.ready!)
             let code = row.parsed.schoolCode
@@ -438,9 +488,12 @@ public struct RosterIntake {
                 pair = (code, row.uploadDate)
                 let key = [code, row.uploadDate.iso]
                 tally = tallies.removeValue(forKey: key) ?? [:]
-                if !seenPairs.contains(key) {
-                    seenPairs.insert(key)
+                if let fresh = seenPairs[key] {
+                    pairIsFresh = fresh
+                } else {
                     if try DeskStore.hasCounts(db, schoolCode: code, uploadDate: key[1]) { summary.touchedBefore.insert(key) }
+                    pairIsFresh = try !DeskStore.hasRows(db, schoolCode: code, uploadDate: key[1])
+                    seenPairs[key] = pairIsFresh
                 }
                 if !code.isEmpty && !knownSchools.contains(code) {
                     try DeskStore.addRosterSchool(db, code: code, name: row.parsed.schoolName)
@@ -448,12 +501,13 @@ public struct RosterIntake {
                     summary.newSchools.append(code)
                 }
             }
-            let written = try writer.write(row)
+            let written = try writer.write(row, isNew: pairIsFresh && item.firstOfKey)
             tally[OutcomeKey(county: row.assessment.countyCode, kind: row.rosterKind, state: row.assessment.state,
                              reason: row.assessment.reason), default: OutcomeCount()].add(written)
             rows += 1
             if rows % 10_000 == 0 { try progress(rows) }
         })
+        try writer.finish()
         stashTally()
         summary.add(tallies)
         if summary.rows == 0 {
@@ -507,10 +561,16 @@ public struct RegistryIntake {
         let rules = reference.rules
         let counties = reference.counties
         let header: HeaderMap<RegistryColumn>?
+        // Each column's cell index, by the column's place in `allCases`; resolved once from the
+        // header instead of a dictionary look-up (hashing the column's Chinese name) per cell.
+        var cellIndex: [Int]?
         do {
             header = try findHeader(reader, match: RegistryColumn.matching(header:)) { header, row in
+                let indexes = cellIndex ?? RegistryColumn.allCases.map { header.indexOf[$0] ?? -1 }
+                cellIndex = indexes
                 func cell(_ c: RegistryColumn) -> String {
-                    guard let i = header.indexOf[c], i < row.cells.count else { return "" }
+                    let i = indexes[c.ordinal]
+                    guard i >= 0, i < row.cells.count else { return "" }
                     return row.cells[i].trimmingSpaces()
                 }
                 func problem(_ c: RegistryColumn, _ message: String) throws {
@@ -557,7 +617,12 @@ public struct RegistryIntake {
     }
 
     /// Applies an extract inside the caller's transaction; reading runs on a second thread.
-    public func apply(_ db: Database, fileID: Int64?, url: URL, progress: (Int) throws -> Void) throws -> (rows: Int, problems: [RegistryRowProblem], format: String) {
+    /// - Parameter snapshot: a registry snapshot to complete with the extract's people as they
+    ///   are stored, so that rosters applied after this extract find the
+    ///   registry in memory without reading it back; `nil` when no large roster is waiting. It
+    ///   is only valid once the caller's transaction commits.
+    public func apply(_ db: Database, fileID: Int64?, url: URL, snapshot: RegistrySnapshot? = nil,
+                      progress: (Int) throws -> Void) throws -> (rows: Int, problems: [RegistryRowProblem], format: String) {
         let writer = try PersonWriter(db, fileID: fileID)
         // The keyed person table of a national registry (about 90 MB) fits in a 256 MB page
         // cache, so the sorted chunks update it in memory instead of spilling and re-reading
@@ -567,6 +632,8 @@ public struct RegistryIntake {
         var rows = 0
         var problems: [RegistryRowProblem] = []
         var format = ""
+        // About 70 bytes a person in a CSV extract.
+        snapshot?.reserve(((try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) / 64)
         try PipelinedRows.run(capacity: 16, produce: { emit in
             // People are stored sorted by ID in chunks, so the inserts walk the table's key
             // forwards; a problem row is passed on at once (the report keeps file order).
@@ -587,12 +654,17 @@ public struct RegistryIntake {
             switch row {
             case .person(let p):
                 try writer.save(p)
+                // On this thread, which has time to spare while the reading one parses. In the
+                // order stored: sorting is stable, so a person named twice ends as the later row
+                // says, in the snapshot as in the table.
+                snapshot?.update(p)
                 rows += 1
                 if rows % 10_000 == 0 { try progress(rows) }
             case .problem(let p):
                 problems.append(p)
             }
         })
+        try writer.finish()
         return (rows, problems, format)
     }
 }

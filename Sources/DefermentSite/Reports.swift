@@ -144,7 +144,7 @@ enum RosterTemplateFiles {
         var files: [[String: String]] = []
         let columns = RosterColumn.templateOrder
         for k in kinds {
-            let statuses = rules.rosterKindByStatus.filter { $0.value == k.kind }.map(\.key).sorted()
+            let statuses = rules.rosterKindByStatus.filter { $0.value == k.kind }.map { $0.key }.sorted()
             let example = example(k.kind, statuses: statuses)
             // CSV
             var csv = "\u{FEFF}" + columns.map(\.rawValue).joined(separator: ",") + "\r\n"

@@ -44,6 +44,7 @@ struct RawStatement {
                 if slot.count < 0 { sqlite3_bind_null(handle, slot.index) }
                 else { sqlite3_bind_text(handle, slot.index, base + slot.offset, Int32(slot.count), nil) }
             }
+            for (index, value) in texts.integers { sqlite3_bind_int64(handle, index, value) }
             try execute()
         }
     }
@@ -51,6 +52,14 @@ struct RawStatement {
     private func error(_ rc: Int32) -> DatabaseError {
         DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)), sql: statement.sql)
     }
+
+    /// The connection's count of rows changed since it opened (`sqlite3_total_changes64`), read
+    /// straight from SQLite: GRDB's own accessor checks which queue it runs on at each call, a
+    /// cost a per-row writer pays a million times.
+    var totalChanges: Int64 { sqlite3_total_changes64(connection) }
+
+    /// The row id of the connection's last insert (`sqlite3_last_insert_rowid`), read the same way.
+    var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(connection) }
 
     /// Runs a statement that returns no rows.
     func execute() throws {
@@ -93,11 +102,13 @@ struct RawStatement {
     }
 }
 
-/// The text values of one row, gathered in one buffer so they can be bound without copies
-/// (`SQLITE_STATIC`) for the one step that reads them: see ``RawStatement/execute(texts:)``.
+/// The values of one or more rows' parameters, texts gathered in one buffer so they can be bound
+/// without copies (`SQLITE_STATIC`) for the one step that reads them: see
+/// ``RawStatement/execute(texts:)``.
 struct TextBindings {
     fileprivate var bytes: [UInt8] = [0]
     fileprivate var slots: [(index: Int32, offset: Int, count: Int)] = []
+    fileprivate var integers: [(index: Int32, value: Int64)] = []
 
     init() {
         bytes.reserveCapacity(1024)
@@ -112,8 +123,14 @@ struct TextBindings {
         slots.append((index, offset, bytes.count - offset))
     }
 
+    /// Adds parameter `index`'s value, an integer.
+    mutating func add(_ index: Int32, _ value: Int64) {
+        integers.append((index, value))
+    }
+
     fileprivate mutating func reset() {
         bytes.removeSubrange(1...)
         slots.removeAll(keepingCapacity: true)
+        integers.removeAll(keepingCapacity: true)
     }
 }

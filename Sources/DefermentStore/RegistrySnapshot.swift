@@ -20,8 +20,9 @@ extension PersonLookup: RegistryLookup {}
 /// Each person takes 16 bytes plus an 8-byte key: national IDs are packed into a `UInt64`
 /// (base 37 over `0-9A-Z`), dates are days since 1970, and county, education level and service
 /// status are indexes into one table of the distinct values. A million people take about
-/// 40 MB. The person's name is not kept: no rule reads it. Immutable once loaded, so any
-/// thread may read it.
+/// 40 MB. The person's name is not kept: no rule reads it. Once built (read from the database,
+/// then completed with ``update(_:)`` by the thread applying an extract), it is only read, so
+/// any thread may read it.
 public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
     private struct Entry {
         var birth: Int32
@@ -43,21 +44,29 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
     /// Number of people held.
     public var count: Int { entries.count + unpacked.count }
 
+    /// The distinct county, education and service values, as bytes, by their index in `values`.
+    private var valueBytes: [[UInt8]] = []
+
+    /// The index of a value in `values`, adding it when new. A handful of distinct values: found
+    /// by comparing bytes, without hashing a `String`.
+    private func intern(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt8 {
+        for (i, v) in valueBytes.enumerated() where v.count == bytes.count {
+            if bytes.isEmpty || v.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) }) == 0 { return UInt8(i) }
+        }
+        // More than 255 distinct values cannot come from validated intake; share the last slot.
+        guard valueBytes.count < 255 else { return 254 }
+        valueBytes.append(Array(bytes))
+        values.append(String(decoding: bytes, as: UTF8.self))
+        return UInt8(valueBytes.count - 1)
+    }
+
+    private func intern(_ text: String) -> UInt8 {
+        var text = text
+        return text.withUTF8 { intern($0) }
+    }
+
     /// Reads the whole `person` table and the open deferment records.
     public init(_ db: Database) throws {
-        // A handful of distinct values: found by comparing bytes, without hashing a String.
-        var valueBytes: [[UInt8]] = []
-        func intern(_ row: RawStatement.ColumnReader, _ column: Int32) -> UInt8 {
-            let bytes = row.bytes(column)
-            for (i, v) in valueBytes.enumerated() where v.count == bytes.count {
-                if v.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) }) == 0 { return UInt8(i) }
-            }
-            // More than 255 distinct values cannot come from validated intake; share the last slot.
-            guard valueBytes.count < 255 else { return 254 }
-            valueBytes.append(Array(bytes))
-            values.append(String(decoding: bytes, as: UTF8.self))
-            return UInt8(valueBytes.count - 1)
-        }
         let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM person") ?? 0
         entries.reserveCapacity(total)
         let statement = try RawStatement(db, sql: """
@@ -66,7 +75,7 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
         try statement.forEach { row in
             guard let birth = row.days(1) else { return }
             let entry = Entry(birth: birth, start: row.days(5) ?? Self.none, end: row.days(6) ?? Self.none,
-                              county: intern(row, 2), education: intern(row, 3), service: intern(row, 4))
+                              county: intern(row.bytes(2)), education: intern(row.bytes(3)), service: intern(row.bytes(4)))
             let id = row.text(0) ?? ""
             if let key = Self.pack(id) { entries[key] = entry } else { unpacked[id] = entry }
         }
@@ -75,6 +84,25 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
             guard let id = row.text(0), let start = row.text(1).flatMap(CivilDate.parse) else { return }
             recorded[id, default: []].append(DefermentPeriod(start: start, end: row.text(2).flatMap(CivilDate.parse)))
         }
+    }
+
+    /// Makes room for `count` more people (an extract about to be applied with ``update(_:)``).
+    public func reserve(_ count: Int) {
+        entries.reserveCapacity(entries.count + count)
+    }
+
+    /// Records what a registry extract says of a person, as storing it in the `person` table
+    /// does: it replaces everything the registry said of that person, deferment columns included.
+    ///
+    /// For the one thread that applies the extract, before the snapshot is shared: this is how a
+    /// snapshot follows an extract applied in the same run, instead of being read back from the
+    /// database for the rosters after it.
+    public func update(_ p: RegistryPerson) {
+        let entry = Entry(birth: Int32(p.birthDate.daysSinceEpoch),
+                          start: p.deferment.map { Int32($0.start.daysSinceEpoch) } ?? Self.none,
+                          end: p.deferment?.end.map { Int32($0.daysSinceEpoch) } ?? Self.none,
+                          county: intern(p.countyCode), education: intern(p.education), service: intern(p.serviceStatus))
+        if let key = Self.pack(p.nationalID) { entries[key] = entry } else { unpacked[p.nationalID] = entry }
     }
 
     /// Packs an ID of up to 12 characters from `0-9A-Z` into a number, or `nil`. IDs of the

@@ -157,6 +157,12 @@ extension DeskStore {
                           arguments: [schoolCode, uploadDate]) ?? false
     }
 
+    /// Whether any roster row of this school and upload date (ISO) is stored.
+    public static func hasRows(_ db: Database, schoolCode: String, uploadDate: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM roster_row WHERE school_code = ? AND upload_date = ?)",
+                          arguments: [schoolCode, uploadDate]) ?? false
+    }
+
     /// Recomputes the aggregates of some (school, upload date ISO) pairs and bumps the versions of
     /// the schools concerned to `version`, and of the decision workbooks of their counties and
     /// those dates. (County pages are small and rendered on every build.)

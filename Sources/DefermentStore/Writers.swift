@@ -46,36 +46,88 @@ public final class PersonLookup {
     }
 }
 
+/// Rows inserted ``batchSize`` to a statement: run once per row, SQLite opens and closes its
+/// cursors and starts its program over for each one, which costs about as much as storing the
+/// row. Call ``flush()`` after the last row.
+final class BatchedInsert {
+    /// Rows stored by one statement.
+    static let batchSize = 32
+    private let db: Database
+    private let sql: (Int) -> String
+    private let full: RawStatement
+    private let parametersPerRow: Int
+    private var values = TextBindings()
+    private var waiting = 0
+
+    /// - Parameter sql: the statement storing that many rows, `parametersPerRow` each.
+    init(_ db: Database, parametersPerRow: Int, sql: @escaping (Int) -> String) throws {
+        self.db = db
+        self.sql = sql
+        self.parametersPerRow = parametersPerRow
+        full = try RawStatement(db, sql: sql(Self.batchSize))
+    }
+
+    /// Adds a row: `fill` adds its values as parameters `base + 1 ...` (the row's own numbers
+    /// offset by `base`). Stores the batch it completes; returns whether it did.
+    @discardableResult
+    func add(_ fill: (_ base: Int32, _ values: inout TextBindings) -> Void) throws -> Bool {
+        fill(Int32(waiting * parametersPerRow), &values)
+        waiting += 1
+        guard waiting == Self.batchSize else { return false }
+        try full.execute(texts: &values)
+        waiting = 0
+        return true
+    }
+
+    /// Stores the rows waiting for a full batch; returns whether there were any.
+    @discardableResult
+    func flush() throws -> Bool {
+        guard waiting > 0 else { return false }
+        try RawStatement(db, sql: sql(waiting)).execute(texts: &values)
+        waiting = 0
+        return true
+    }
+}
+
 /// Writes registry records from an extract: a row replaces everything the registry said of
-/// that person, including the deferment columns (empty means none on record).
+/// that person, including the deferment columns (empty means none on record). People are
+/// stored in batches (``BatchedInsert``): call ``finish()`` after the last ``save(_:)``.
 public final class PersonWriter {
-    private let statement: RawStatement
-    private let fileID: Int64?
+    private let batch: BatchedInsert
 
     public init(_ db: Database, fileID: Int64?) throws {
-        self.fileID = fileID
-        statement = try RawStatement(db, sql: """
+        // The ledger id is the same for everyone, so it is written into the statement (a
+        // number the desk assigned, never text from a file).
+        let file = fileID.map(String.init) ?? "NULL"
+        batch = try BatchedInsert(db, parametersPerRow: 8) { people in
+            """
             INSERT INTO person(national_id, birth_date, name, county_code, education, service_status, deferment_start, deferment_end, file_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, \(file))", count: people).joined(separator: ", "))
             ON CONFLICT(national_id) DO UPDATE SET birth_date = excluded.birth_date, name = excluded.name,
               county_code = excluded.county_code, education = excluded.education, service_status = excluded.service_status,
               deferment_start = excluded.deferment_start, deferment_end = excluded.deferment_end, file_id = excluded.file_id
-            """)
+            """
+        }
     }
 
-    private var texts = TextBindings()
-
+    /// Stores a person (with the batch it completes). A person named twice ends as the later
+    /// call says, within a batch as across batches.
     public func save(_ p: RegistryPerson) throws {
-        texts.add(1, p.nationalID)
-        texts.add(2, p.birthDate.iso)
-        texts.add(3, p.name)
-        texts.add(4, p.countyCode)
-        texts.add(5, p.education)
-        texts.add(6, p.serviceStatus)
-        texts.add(7, p.deferment?.start.iso)
-        texts.add(8, p.deferment?.end?.iso)
-        statement.bind(9, fileID)
-        try statement.execute(texts: &texts)
+        try batch.add { base, values in
+            values.add(base + 1, p.nationalID)
+            values.add(base + 2, p.birthDate.iso)
+            values.add(base + 3, p.name)
+            values.add(base + 4, p.countyCode)
+            values.add(base + 5, p.education)
+            values.add(base + 6, p.serviceStatus)
+            values.add(base + 7, p.deferment?.start.iso)
+            values.add(base + 8, p.deferment?.end?.iso)
+        }
+    }
+
+    /// Stores the people of the last, partial batch.
+    public func finish() throws {
+        try batch.flush()
     }
 }
 
@@ -159,11 +211,23 @@ public enum RosterRowWrite: Sendable {
     case duplicate
 }
 
-/// Stores roster rows with one prepared statement. The key is (school, upload date, roster,
-/// national ID), so a row sent again for the same school and upload date is not recorded twice.
+/// Stores roster rows. The key is (school, upload date, roster, national ID), so a row sent
+/// again for the same school and upload date is not recorded twice.
+///
+/// A row the caller knows to be new (its school and upload date had no rows before this file,
+/// and its key comes up for the first time in the file) is stored with others in batches
+/// (``BatchedInsert``); any other row is stored at once by an upsert that tells what it did,
+/// after the waiting rows. Call ``finish()`` after the last row.
 public final class RosterRowWriter {
-    private let statement: RawStatement
-    private let db: Database
+    private static let columns = """
+        file_id, source_row, upload_date, school_code, roster_kind, row_key, national_id, name,
+          birth_date, program, grade, enrolment_status, start_date, end_date, experimental, county_code,
+          review_state, reason, checks, row_hash
+        """
+    private static let placeholders = "(" + Array(repeating: "?", count: 20).joined(separator: ", ") + ")"
+
+    private let upsert: RawStatement
+    private let batch: BatchedInsert
     private let fileID: Int64
     /// The highest row id so far: a new row always gets a higher one, an update none.
     private var highestRowID: Int64
@@ -172,14 +236,14 @@ public final class RosterRowWriter {
     private var lastDate = (CivilDate(year: 1900, month: 1, day: 1)!, "1900-01-01")
 
     public init(_ db: Database, fileID: Int64) throws {
-        self.db = db
         self.fileID = fileID
         highestRowID = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM roster_row") ?? 0
-        statement = try RawStatement(db, sql: """
-            INSERT INTO roster_row(file_id, source_row, upload_date, school_code, roster_kind, row_key, national_id, name,
-              birth_date, program, grade, enrolment_status, start_date, end_date, experimental, county_code,
-              review_state, reason, checks, row_hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        batch = try BatchedInsert(db, parametersPerRow: 20) { rows in
+            "INSERT INTO roster_row(\(Self.columns)) VALUES \(Array(repeating: Self.placeholders, count: rows).joined(separator: ", "))"
+        }
+        upsert = try RawStatement(db, sql: """
+            INSERT INTO roster_row(\(Self.columns))
+            VALUES \(Self.placeholders)
             ON CONFLICT(school_code, upload_date, roster_kind, row_key) DO UPDATE SET
               file_id = excluded.file_id, source_row = excluded.source_row, national_id = excluded.national_id,
               name = excluded.name, birth_date = excluded.birth_date, program = excluded.program, grade = excluded.grade,
@@ -191,37 +255,58 @@ public final class RosterRowWriter {
             """)
     }
 
-    /// Stores one row.
-    public func write(_ r: RecordedRosterRow) throws -> RosterRowWrite {
+    /// Adds a row's values as parameters `base + 1 ... base + 20`.
+    private func add(_ r: RecordedRosterRow, base: Int32, to texts: inout TextBindings) {
         let p = r.parsed
         let st = r.stored
-        let before = db.totalChangesCount
-        let s = statement
         if r.uploadDate != lastDate.0 { lastDate = (r.uploadDate, r.uploadDate.iso) }
-        s.bind(1, fileID)
-        s.bind(2, Int64(r.sourceRow))
-        s.bind(15, Int64(p.experimental ? 1 : 0))
-        texts.add(3, lastDate.1)
-        texts.add(4, p.schoolCode)
-        texts.add(5, r.rosterKind.rawValue)
-        texts.add(6, st.key)
-        texts.add(7, p.nationalID)
-        texts.add(8, p.name)
-        texts.add(9, st.birthDate)
-        texts.add(10, p.program)
-        texts.add(11, p.grade)
-        texts.add(12, p.status)
-        texts.add(13, st.start)
-        texts.add(14, st.end)
-        texts.add(16, r.assessment.countyCode)
-        texts.add(17, r.assessment.state.rawValue)
-        texts.add(18, r.reasonText)
-        texts.add(19, r.checksText)
-        texts.add(20, r.rowHash)
+        texts.add(base + 1, fileID)
+        texts.add(base + 2, Int64(r.sourceRow))
+        texts.add(base + 15, Int64(p.experimental ? 1 : 0))
+        texts.add(base + 3, lastDate.1)
+        texts.add(base + 4, p.schoolCode)
+        texts.add(base + 5, r.rosterKind.rawValue)
+        texts.add(base + 6, st.key)
+        texts.add(base + 7, p.nationalID)
+        texts.add(base + 8, p.name)
+        texts.add(base + 9, st.birthDate)
+        texts.add(base + 10, p.program)
+        texts.add(base + 11, p.grade)
+        texts.add(base + 12, p.status)
+        texts.add(base + 13, st.start)
+        texts.add(base + 14, st.end)
+        texts.add(base + 16, r.assessment.countyCode)
+        texts.add(base + 17, r.assessment.state.rawValue)
+        texts.add(base + 18, r.reasonText)
+        texts.add(base + 19, r.checksText)
+        texts.add(base + 20, r.rowHash)
+    }
+
+    /// Stores one row.
+    /// - Parameter isNew: the caller knows no row with this key exists (see the type's
+    ///   description); the row is then stored with its batch and counted as inserted.
+    public func write(_ r: RecordedRosterRow, isNew: Bool = false) throws -> RosterRowWrite {
+        if isNew {
+            // Read as soon as a batch is stored: the connection's last id may be another table's
+            // by the time of the next upsert.
+            if try batch.add({ base, values in add(r, base: base, to: &values) }) { highestRowID = upsert.lastInsertedRowID }
+            return .inserted
+        }
+        try finish()
+        let s = upsert
+        let before = s.totalChanges
+        add(r, base: 0, to: &texts)
         try s.execute(texts: &texts)
-        guard db.totalChangesCount != before else { return .duplicate }
-        guard db.lastInsertedRowID > highestRowID else { return .replaced }
-        highestRowID = db.lastInsertedRowID
+        guard s.totalChanges != before else { return .duplicate }
+        let rowID = s.lastInsertedRowID
+        guard rowID > highestRowID else { return .replaced }
+        highestRowID = rowID
         return .inserted
+    }
+
+    /// Stores the rows still waiting for a batch; call once after the last ``write(_:isNew:)``.
+    public func finish() throws {
+        // Batched rows were inserted, each with a higher id than the one before.
+        if try batch.flush() { highestRowID = upsert.lastInsertedRowID }
     }
 }

@@ -134,6 +134,44 @@ struct IntakeTests {
         #expect(summaries[0] == summaries[1])
     }
 
+    /// An extract and a roster in one run: the roster is checked against the registry as the
+    /// extract left it, whether its rows are looked up one by one (small file) or checked
+    /// against the registry in memory, completed with the extract as it was stored (large
+    /// file). The extract names 40 more people and the roster lists them, so both are stored in
+    /// full batches as well as a partial one.
+    @Test(arguments: [false, true])
+    func aRosterAfterAnExtractInTheSameRunSeesTheRegistryAsTheExtractLeftIt(large: Bool) throws {
+        let root = try temporaryRoot("sameRun\(large)")
+        let (a, b, c, d) = (Fixture.id(11), Fixture.id(12), Fixture.id(13), Fixture.id(14))
+        let others = (100..<140).map { Fixture.id($0) }
+        try drop(Fixture.registryHeader + [a, b, c].map { "\($0),0951023,甲,63000,高中肄業,未經徵兵處理,,\n" }.joined(),
+                 as: "r1.csv", into: .registry, root: root)
+        let desk = try openDesk(root)
+        _ = try desk.runOnce()
+        try drop(Fixture.registryHeader
+                 + "\(a),0951023,甲,66000,高中肄業,未經徵兵處理,,\n"       // moved to 臺中市
+                 + "\(b),0951023,乙,65000,高中肄業,未經徵兵處理,,\n"       // named twice: the later row holds
+                 + others.map { "\($0),0951023,丙,63000,高中肄業,未經徵兵處理,,\n" }.joined()
+                 + "\(b),0951023,乙,64000,高中肄業,未經徵兵處理,,\n"
+                 + "\(d),0951023,丁,63000,高中肄業,免役,,\n",              // new, and exempt
+                 as: "r2.csv", into: .registry, root: root)
+        try drop(Fixture.rosterHeader + ([a, b, c, d] + others).map { "\($0),0951023,王小明,110000,範例高中,普通科,3,1151015,1160630,在學,否\n" }.joined(),
+                 as: "roster-20261015.csv", into: .rosters, root: root)
+        if large { desk.rosterTuning.snapshotThreshold = 0 }
+        let summary = try desk.runOnce()
+        #expect(summary.files.map(\.kind) == [.registry, .rosters])
+        #expect(summary.rejectedCount == 0)
+        func county(_ id: String) throws -> Int { try count(root, "SELECT county_code FROM roster_row WHERE national_id = '\(id)'") }
+        #expect(try county(a) == 66000)
+        #expect(try county(b) == 64000)
+        #expect(try count(root, "SELECT county_code FROM person WHERE national_id = '\(b)'") == 64000)
+        #expect(try county(c) == 63000)   // not in the second extract: as the first one said
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE national_id = '\(d)' AND checks LIKE '%役別不符：免役%'") == 1)
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE review_state = '待審核' AND county_code = '63000' AND checks = ''") == 40 + 1)
+        #expect(try count(root, "SELECT COUNT(*) FROM person") == 404 + 4 + 40)
+        #expect(summary.files.last?.roster?.rows == 44)
+    }
+
     @Test func registryIsAppliedBeforeRostersInOneRun() throws {
         let root = try temporaryRoot()
         let id = Fixture.id(2)
