@@ -179,21 +179,26 @@ final class IntakeItem: Sendable {
     }
 }
 
-/// The keys a file's rows were stored under so far, as hashes: see ``IntakeItem/firstOfKey``.
+/// The keys a file's rows were stored under so far, as 64-bit hashes: see
+/// ``IntakeItem/firstOfKey``. The national ID (the part that differs from row to row) is packed
+/// into a number as the registry snapshot packs it, so a row costs a few multiplications and
+/// one set insertion.
 struct SeenRowKeys {
-    private var hashes = Set<Int>()
+    private var hashes = Set<UInt64>()
 
     /// Records a row's key; true when it was not seen before.
     mutating func insert(_ row: RosterIntake.ReadRow, arrivalDay: CivilDate) -> Bool {
-        var h = Hasher()
-        var school = row.parsed.schoolCode
-        school.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
-        h.combine(UInt8(0xFF))   // no school code byte: ends the code
-        h.combine((row.uploadDate ?? arrivalDay).daysSinceEpoch)
-        h.combine(row.parsed.rosterKind == .leaving)
-        var key = row.stored.key
-        key.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
-        return hashes.insert(h.finalize()).inserted
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in row.parsed.schoolCode.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        h = (h ^ UInt64(truncatingIfNeeded: (row.uploadDate ?? arrivalDay).daysSinceEpoch)) &* 0x100000001b3
+        h = (h ^ (row.parsed.rosterKind == .leaving ? 1 : 2)) &* 0x100000001b3
+        let key = row.stored.key
+        if let packed = RegistrySnapshot.pack(key) {
+            h = (h ^ packed) &* 0x9E3779B97F4A7C15
+        } else {
+            for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        }
+        return hashes.insert(h).inserted
     }
 }
 
@@ -618,7 +623,7 @@ public struct RegistryIntake {
 
     /// Applies an extract inside the caller's transaction; reading runs on a second thread.
     /// - Parameter snapshot: a registry snapshot to complete with the extract's people as they
-    ///   are stored, so that rosters applied after this extract find the
+    ///   are read (on the reading thread), so that rosters applied after this extract find the
     ///   registry in memory without reading it back; `nil` when no large roster is waiting. It
     ///   is only valid once the caller's transaction commits.
     public func apply(_ db: Database, fileID: Int64?, url: URL, snapshot: RegistrySnapshot? = nil,
@@ -646,6 +651,10 @@ public struct RegistryIntake {
             }
             format = try self.read(url: url) { row in
                 guard case .person(let p) = row else { return try emit(row) }
+                // On this thread, which has time to spare while the writing one stores people;
+                // in file order, so a person named twice ends as the later row says, in the
+                // snapshot as in the table.
+                snapshot?.update(p)
                 chunk.append(p)
                 if chunk.count == sortChunk { try flush() }
             }
@@ -654,10 +663,6 @@ public struct RegistryIntake {
             switch row {
             case .person(let p):
                 try writer.save(p)
-                // On this thread, which has time to spare while the reading one parses. In the
-                // order stored: sorting is stable, so a person named twice ends as the later row
-                // says, in the snapshot as in the table.
-                snapshot?.update(p)
                 rows += 1
                 if rows % 10_000 == 0 { try progress(rows) }
             case .problem(let p):
