@@ -555,7 +555,9 @@ public struct RegistryIntake {
 
     /// A registry row: a person to store, or why it could not be used.
     enum ReadRow {
-        case person(RegistryPerson)
+        /// Boxed: the row is handed from thread to thread, and moving a box is one reference
+        /// count where moving the person would be one per string in it.
+        indirect case person(RegistryPerson)
         case problem(RegistryRowProblem)
     }
 

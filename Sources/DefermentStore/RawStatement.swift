@@ -58,6 +58,9 @@ struct RawStatement {
     /// cost a per-row writer pays a million times.
     var totalChanges: Int64 { sqlite3_total_changes64(connection) }
 
+    /// Rows changed by the connection's last statement (`sqlite3_changes64`).
+    var changes: Int64 { sqlite3_changes64(connection) }
+
     /// The row id of the connection's last insert (`sqlite3_last_insert_rowid`), read the same way.
     var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(connection) }
 
@@ -117,10 +120,20 @@ struct TextBindings {
 
     /// Adds parameter `index`'s value; `nil` binds NULL.
     mutating func add(_ index: Int32, _ value: String?) {
-        guard let value else { slots.append((index, 0, -1)); return }
+        guard var value else { slots.append((index, 0, -1)); return }
         let offset = bytes.count
-        bytes.append(contentsOf: value.utf8)
+        value.withUTF8 { bytes.append(contentsOf: $0) }
         slots.append((index, offset, bytes.count - offset))
+    }
+
+    /// Adds parameter `index`'s value: `value` as 16 lowercase hex digits, as text.
+    mutating func add(_ index: Int32, hex value: UInt64) {
+        let offset = bytes.count
+        for shift in stride(from: 60, through: 0, by: -4) {
+            let digit = UInt8(truncatingIfNeeded: value >> UInt64(shift)) & 0xF
+            bytes.append(digit < 10 ? 0x30 + digit : 0x57 + digit)
+        }
+        slots.append((index, offset, 16))
     }
 
     /// Adds parameter `index`'s value, an integer.

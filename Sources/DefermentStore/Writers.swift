@@ -58,13 +58,28 @@ final class BatchedInsert {
     private let parametersPerRow: Int
     private var values = TextBindings()
     private var waiting = 0
+    private let storesEveryRow: Bool
 
-    /// - Parameter sql: the statement storing that many rows, `parametersPerRow` each.
-    init(_ db: Database, parametersPerRow: Int, sql: @escaping (Int) -> String) throws {
+    /// - Parameters:
+    ///   - sql: the statement storing that many rows, `parametersPerRow` each.
+    ///   - storesEveryRow: each statement must change exactly one row per row given, or storing
+    ///     throws. For an `INSERT OR IGNORE` of rows known to be new: SQLite keeps no statement
+    ///     journal for a statement that cannot abort half-way (copying every index page it
+    ///     touches, in case), and the count still catches a row that was not stored.
+    init(_ db: Database, parametersPerRow: Int, storesEveryRow: Bool = false, sql: @escaping (Int) -> String) throws {
         self.db = db
         self.sql = sql
         self.parametersPerRow = parametersPerRow
+        self.storesEveryRow = storesEveryRow
         full = try RawStatement(db, sql: sql(Self.batchSize))
+    }
+
+    private func store(_ statement: RawStatement, rows: Int) throws {
+        try statement.execute(texts: &values)
+        if storesEveryRow && statement.changes != Int64(rows) {
+            throw DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: "\(rows) 列中只存入 \(statement.changes) 列（應為新列卻已存在）",
+                                sql: statement.statement.sql)
+        }
     }
 
     /// Adds a row: `fill` adds its values as parameters `base + 1 ...` (the row's own numbers
@@ -74,7 +89,7 @@ final class BatchedInsert {
         fill(Int32(waiting * parametersPerRow), &values)
         waiting += 1
         guard waiting == Self.batchSize else { return false }
-        try full.execute(texts: &values)
+        try store(full, rows: waiting)
         waiting = 0
         return true
     }
@@ -83,7 +98,7 @@ final class BatchedInsert {
     @discardableResult
     func flush() throws -> Bool {
         guard waiting > 0 else { return false }
-        try RawStatement(db, sql: sql(waiting)).execute(texts: &values)
+        try store(try RawStatement(db, sql: sql(waiting)), rows: waiting)
         waiting = 0
         return true
     }
@@ -159,10 +174,7 @@ struct FNV1a {
         for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
         value = (h ^ 0x1F) &* 0x100000001b3
     }
-    var hex: String {
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }
+
 }
 
 /// A roster row with its outcome, ready to be stored (名冊資料列).
@@ -181,7 +193,9 @@ public final class RecordedRosterRow: Sendable {
     /// thread for a large file), so the writing thread only binds them.
     public let checksText: String
     public let reasonText: String?
-    public let rowHash: String
+    /// The hash of the row's values and outcome; stored as 16 lowercase hex digits, written
+    /// straight into the statement's values rather than made into a `String` per row.
+    public let rowHash: UInt64
 
     public init(sourceRow: Int, uploadDate: CivilDate, parsed: ParsedRosterRow, stored: StoredRosterFields? = nil,
                 rosterKind: RosterKind, assessment: RowAssessment) {
@@ -196,7 +210,7 @@ public final class RecordedRosterRow: Sendable {
         reasonText = assessment.reason?.text
         var h = FNV1a()
         h.add(String(stored.contentHash)); h.add(assessment.countyCode ?? ""); h.add(reasonText ?? ""); h.add(checksText)
-        rowHash = h.hex
+        rowHash = h.value
     }
 }
 
@@ -238,8 +252,8 @@ public final class RosterRowWriter {
     public init(_ db: Database, fileID: Int64) throws {
         self.fileID = fileID
         highestRowID = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM roster_row") ?? 0
-        batch = try BatchedInsert(db, parametersPerRow: 20) { rows in
-            "INSERT INTO roster_row(\(Self.columns)) VALUES \(Array(repeating: Self.placeholders, count: rows).joined(separator: ", "))"
+        batch = try BatchedInsert(db, parametersPerRow: 20, storesEveryRow: true) { rows in
+            "INSERT OR IGNORE INTO roster_row(\(Self.columns)) VALUES \(Array(repeating: Self.placeholders, count: rows).joined(separator: ", "))"
         }
         upsert = try RawStatement(db, sql: """
             INSERT INTO roster_row(\(Self.columns))
@@ -279,7 +293,7 @@ public final class RosterRowWriter {
         texts.add(base + 17, r.assessment.state.rawValue)
         texts.add(base + 18, r.reasonText)
         texts.add(base + 19, r.checksText)
-        texts.add(base + 20, r.rowHash)
+        texts.add(base + 20, hex: r.rowHash)
     }
 
     /// Stores one row.

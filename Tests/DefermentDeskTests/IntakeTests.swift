@@ -3,7 +3,7 @@ import GRDB
 import Testing
 @testable import DefermentDesk
 @testable import DefermentStore
-import DefermentCore
+@testable import DefermentCore
 import DefermentSite
 
 @Suite(.serialized)
@@ -169,7 +169,38 @@ struct IntakeTests {
         #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE national_id = '\(d)' AND checks LIKE '%役別不符：免役%'") == 1)
         #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE review_state = '待審核' AND county_code = '63000' AND checks = ''") == 40 + 1)
         #expect(try count(root, "SELECT COUNT(*) FROM person") == 404 + 4 + 40)
+        // Each row's hash is stored as 16 lowercase hex digits, the form earlier versions
+        // stored (a resent row is compared with it).
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE length(row_hash) = 16 AND row_hash NOT GLOB '*[^0-9a-f]*'") == 44)
         #expect(summary.files.last?.roster?.rows == 44)
+    }
+
+    /// A row sent to the batch as new when its key is in fact stored is not dropped quietly:
+    /// storing its batch fails (and with it the file's transaction), and the rows of a batch
+    /// that was stored are all there.
+    @Test func aRowWronglyTakenForNewFailsItsBatchInsteadOfVanishing() throws {
+        let store = try DeskStore(path: nil)
+        let rules = try ReferenceData.load(from: seedsFolder).rules
+        func row(_ n: Int) -> RecordedRosterRow {
+            let raw = RosterRow(sourceRow: n + 1, values: [
+                .nationalID: Fixture.id(n), .birthDate: "0951023", .name: "王小明", .schoolCode: "110000", .schoolName: "範例高中",
+                .program: "普通科", .grade: "3", .start: "1151015", .end: "1160630", .status: "在學", .experimental: "否"])
+            let parsed = RosterRules.parse(raw, rules: rules)
+            return RecordedRosterRow(sourceRow: n + 1, uploadDate: CivilDate(year: 2026, month: 10, day: 15)!, parsed: parsed,
+                                     rosterKind: .application,
+                                     assessment: RowAssessment(state: .pending, reason: nil, countyCode: "63000", checks: []))
+        }
+        try store.queue.write { db in
+            let file = try DeskStore.addLedgerEntry(db, sha256: "x", kind: "rosters", originalName: "a.csv", archivedPath: "a.csv",
+                                                    uploadDate: nil, uploadDateSource: nil, format: "")
+            let writer = try RosterRowWriter(db, fileID: file)
+            #expect(try writer.write(row(1)) == .inserted)
+            for n in 2...40 { #expect(try writer.write(row(n), isNew: true) == .inserted) }
+            #expect(try writer.write(row(1)) == .duplicate)   // stores the waiting rows first
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM roster_row") == 40)
+            _ = try writer.write(row(1), isNew: true)
+            #expect(throws: DatabaseError.self) { try writer.finish() }
+        }
     }
 
     @Test func registryIsAppliedBeforeRostersInOneRun() throws {
