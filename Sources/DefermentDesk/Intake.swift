@@ -179,14 +179,26 @@ final class IntakeItem: Sendable {
     }
 }
 
-/// The keys a file's rows were stored under so far, as 64-bit hashes: see
-/// ``IntakeItem/firstOfKey``. The national ID (the part that differs from row to row) is packed
-/// into a number as the registry snapshot packs it, so a row costs a few multiplications and
-/// one set insertion.
+/// The keys a file's rows were stored under so far: see ``IntakeItem/firstOfKey``.
+///
+/// A Bloom filter over a 64-bit hash of each key (the national ID packed into a number as the
+/// registry snapshot packs it): about ten bits a row, so a national roster's filter stays in
+/// the processor's cache where a set of a million hashes would not. It never misses a key it
+/// was given; it may now and then take a new key for one seen before (about one row in a
+/// hundred at the expected size, more past it), which only sends that row the slower way.
 struct SeenRowKeys {
-    private var hashes = Set<UInt64>()
+    private var bits: [UInt64]
+    private let mask: UInt64
 
-    /// Records a row's key; true when it was not seen before.
+    /// A filter sized for about `expectedRows` rows.
+    init(expectedRows: Int) {
+        var words = 1024
+        while words * 64 < max(expectedRows, 1) * 10 { words *= 2 }
+        bits = Array(repeating: 0, count: words)
+        mask = UInt64(words * 64 - 1)
+    }
+
+    /// Records a row's key; true when it was certainly not seen before.
     mutating func insert(_ row: RosterIntake.ReadRow, arrivalDay: CivilDate) -> Bool {
         var h: UInt64 = 0xcbf29ce484222325
         for b in row.parsed.schoolCode.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
@@ -197,8 +209,17 @@ struct SeenRowKeys {
             h = (h ^ packed) &* 0x9E3779B97F4A7C15
         } else {
             for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+            h = h &* 0x9E3779B97F4A7C15
         }
-        return hashes.insert(h).inserted
+        // Three probes from two halves of the hash (double hashing).
+        let a = h >> 32 ^ h, b = (h << 17 | h >> 47) | 1
+        var new = false
+        for i: UInt64 in 0..<3 {
+            let bit = (a &+ i &* b) & mask
+            let word = Int(bit >> 6), flag: UInt64 = 1 << (bit & 63)
+            if bits[word] & flag == 0 { new = true; bits[word] |= flag }
+        }
+        return new
     }
 }
 
@@ -461,7 +482,8 @@ public struct RosterIntake {
         try PipelinedRows.run(capacity: 16, produce: { (emit: (IntakeItem) throws -> Void) in
             var chunk: [ReadRow] = []
             chunk.reserveCapacity(tuning.sortChunk)
-            var seen = SeenRowKeys()
+            // A roster row takes at least about 60 bytes of CSV, or 15 of compressed XLSX.
+            var seen = SeenRowKeys(expectedRows: size / (url.pathExtension.lowercased() == "xlsx" ? 15 : 60))
             func flush() throws {
                 let ordered = Self.indexOrdered(chunk)
                 chunk.removeAll(keepingCapacity: true)
