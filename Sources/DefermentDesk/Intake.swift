@@ -163,23 +163,18 @@ public struct RosterFileSummary: Sendable {
 final class IntakeItem: Sendable {
     let read: RosterIntake.ReadRow?
     let decided: RecordedRosterRow?
-    /// Whether no earlier row of the file, in the order rows are stored, has this row's key
-    /// (school, upload date, roster, national ID). A hash of the key decides, so two different
-    /// keys may rarely be taken for the same one: that only sends a new row the slower way.
-    let firstOfKey: Bool
-    init(_ read: RosterIntake.ReadRow, firstOfKey: Bool) {
+    init(_ read: RosterIntake.ReadRow) {
         self.read = read
         decided = nil
-        self.firstOfKey = firstOfKey
     }
-    init(decided: RecordedRosterRow, firstOfKey: Bool) {
+    init(decided: RecordedRosterRow) {
         read = nil
         self.decided = decided
-        self.firstOfKey = firstOfKey
     }
 }
 
-/// The keys a file's rows were stored under so far: see ``IntakeItem/firstOfKey``.
+/// The keys a file's rows were stored under so far, to tell a row whose key comes up for the
+/// first time in the file (school, upload date, roster, national ID).
 ///
 /// A Bloom filter over a 64-bit hash of each key (the national ID packed into a number as the
 /// registry snapshot packs it): about ten bits a row, so a national roster's filter stays in
@@ -199,11 +194,11 @@ struct SeenRowKeys {
     }
 
     /// Records a row's key; true when it was certainly not seen before.
-    mutating func insert(_ row: RosterIntake.ReadRow, arrivalDay: CivilDate) -> Bool {
+    mutating func insert(_ row: RecordedRosterRow) -> Bool {
         var h: UInt64 = 0xcbf29ce484222325
         for b in row.parsed.schoolCode.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-        h = (h ^ UInt64(truncatingIfNeeded: (row.uploadDate ?? arrivalDay).daysSinceEpoch)) &* 0x100000001b3
-        h = (h ^ (row.parsed.rosterKind == .leaving ? 1 : 2)) &* 0x100000001b3
+        h = (h ^ UInt64(truncatingIfNeeded: row.uploadDate.daysSinceEpoch)) &* 0x100000001b3
+        h = (h ^ (row.rosterKind == .leaving ? 1 : 2)) &* 0x100000001b3
         let key = row.stored.key
         if let packed = RegistrySnapshot.pack(key) {
             h = (h ^ packed) &* 0x9E3779B97F4A7C15
@@ -475,6 +470,9 @@ public struct RosterIntake {
         /// whose key comes up for the first time in the file is new for sure.
         var seenPairs: [[String]: Bool] = [:]
         var pairIsFresh = false
+        // The keys of rows in fresh pairs, taken on this thread (the reading one is the busier
+        // on a large file). A roster row takes at least about 60 bytes of CSV, or 15 of XLSX.
+        var seen = SeenRowKeys(expectedRows: size / (url.pathExtension.lowercased() == "xlsx" ? 15 : 60))
         /// Adds the current pair's tally to the file's.
         func stashTally() {
             if let pair { tallies[[pair.school, pair.date.iso], default: [:]].merge(tally, uniquingKeysWith: +) }
@@ -482,20 +480,15 @@ public struct RosterIntake {
         try PipelinedRows.run(capacity: 16, produce: { (emit: (IntakeItem) throws -> Void) in
             var chunk: [ReadRow] = []
             chunk.reserveCapacity(tuning.sortChunk)
-            // A roster row takes at least about 60 bytes of CSV, or 15 of compressed XLSX.
-            var seen = SeenRowKeys(expectedRows: size / (url.pathExtension.lowercased() == "xlsx" ? 15 : 60))
             func flush() throws {
                 let ordered = Self.indexOrdered(chunk)
                 chunk.removeAll(keepingCapacity: true)
                 if lookup == nil, let registry = snapshot.ready {
-                    for row in ordered {
-                        let first = seen.insert(row, arrivalDay: arrivalDay)
-                        try emit(IntakeItem(decided: try decide(row, arrivalDay: arrivalDay, lookup: registry), firstOfKey: first))
-                    }
+                    for row in ordered { try emit(IntakeItem(decided: try decide(row, arrivalDay: arrivalDay, lookup: registry))) }
                 } else {
                     // A small file, or the first rows of a large one while the snapshot is
                     // still being read: the writing thread decides them.
-                    for row in ordered { try emit(IntakeItem(row, firstOfKey: seen.insert(row, arrivalDay: arrivalDay))) }
+                    for row in ordered { try emit(IntakeItem(row)) }
                 }
             }
             result = try self.read(url: url, originalName: originalName) { row in
@@ -528,7 +521,7 @@ public struct RosterIntake {
                     summary.newSchools.append(code)
                 }
             }
-            let written = try writer.write(row, isNew: pairIsFresh && item.firstOfKey)
+            let written = try writer.write(row, isNew: pairIsFresh && seen.insert(row))
             tally[OutcomeKey(county: row.assessment.countyCode, kind: row.rosterKind, state: row.assessment.state,
                              reason: row.assessment.reason), default: OutcomeCount()].add(written)
             rows += 1
