@@ -477,7 +477,10 @@ public struct RosterIntake {
         func stashTally() {
             if let pair { tallies[[pair.school, pair.date.iso], default: [:]].merge(tally, uniquingKeysWith: +) }
         }
-        try PipelinedRows.run(capacity: 16, produce: { (emit: (IntakeItem) throws -> Void) in
+        // Up to 64 batches of 1,024 rows in flight (about 40 MB): while this thread reads the
+        // registry snapshot at the start of a large file, the reading one goes on through the
+        // first two chunks instead of stopping after half of one (this thread then decides them).
+        try PipelinedRows.run(capacity: 64, produce: { (emit: (IntakeItem) throws -> Void) in
             var chunk: [ReadRow] = []
             chunk.reserveCapacity(tuning.sortChunk)
             func flush() throws {
