@@ -161,7 +161,8 @@ public struct StoredRosterFields: Sendable {
         start = p.startStored
         end = p.endStored
         var h = FNV1a()
-        for f in [p.nationalID, p.name, birthDate, p.program, p.grade, p.status, start, end, p.experimental ? "1" : "0"] { h.add(f) }
+        h.add(p.nationalID); h.add(p.name); h.add(birthDate); h.add(p.program); h.add(p.grade)
+        h.add(p.status); h.add(start); h.add(end); h.add(p.experimental ? "1" : "0")
         contentHash = h.value
     }
 }
@@ -175,6 +176,20 @@ struct FNV1a {
         value = (h ^ 0x1F) &* 0x100000001b3
     }
 
+    /// Adds a number as its decimal digits, as `add(String(n))` would, without making the text.
+    mutating func add(decimal n: UInt64) {
+        var divisor: UInt64 = 1
+        while n / divisor >= 10 { divisor *= 10 }
+        var h = value
+        var rest = n
+        while true {
+            h = (h ^ (0x30 + rest / divisor)) &* 0x100000001b3
+            rest %= divisor
+            if divisor == 1 { break }
+            divisor /= 10
+        }
+        value = (h ^ 0x1F) &* 0x100000001b3
+    }
 }
 
 /// A roster row with its outcome, ready to be stored (名冊資料列).
@@ -209,7 +224,7 @@ public final class RecordedRosterRow: Sendable {
         checksText = assessment.checks.isEmpty ? "" : assessment.checks.map(\.text).joined(separator: "；")
         reasonText = assessment.reason?.text
         var h = FNV1a()
-        h.add(String(stored.contentHash)); h.add(assessment.countyCode ?? ""); h.add(reasonText ?? ""); h.add(checksText)
+        h.add(decimal: stored.contentHash); h.add(assessment.countyCode ?? ""); h.add(reasonText ?? ""); h.add(checksText)
         rowHash = h.value
     }
 }

@@ -203,6 +203,16 @@ struct IntakeTests {
         }
     }
 
+    /// A row's hash mixes in its values' hash as decimal text: the digits fed straight in give
+    /// the hash the text gives (stored hashes of earlier files must still match).
+    @Test(arguments: [0, 7, 9, 10, 99, 100, 12_345, 9_999_999_999, 10_000_000_000_000_000_000, UInt64.max] as [UInt64])
+    func decimalDigitsHashAsTheirText(_ n: UInt64) {
+        var text = FNV1a(), digits = FNV1a()
+        text.add("前綴"); digits.add("前綴")
+        text.add(String(n)); digits.add(decimal: n)
+        #expect(digits.value == text.value)
+    }
+
     @Test func registryIsAppliedBeforeRostersInOneRun() throws {
         let root = try temporaryRoot()
         let id = Fixture.id(2)
