@@ -477,9 +477,10 @@ public struct RosterIntake {
         func stashTally() {
             if let pair { tallies[[pair.school, pair.date.iso], default: [:]].merge(tally, uniquingKeysWith: +) }
         }
-        // Up to 64 batches of 1,024 rows in flight (about 40 MB): while this thread reads the
-        // registry snapshot at the start of a large file, the reading one goes on through the
-        // first two chunks instead of stopping after half of one (this thread then decides them).
+        // Up to 64 batches of 1,024 rows in flight (about 40 MB), two sorted chunks: with room
+        // for less than one, each thread waits on the other at every chunk; and while this
+        // thread reads the registry snapshot at the start of a large file, the reading one goes
+        // on through the first two chunks (this thread then decides them).
         try PipelinedRows.run(capacity: 64, produce: { (emit: (IntakeItem) throws -> Void) in
             var chunk: [ReadRow] = []
             chunk.reserveCapacity(tuning.sortChunk)
@@ -659,7 +660,10 @@ public struct RegistryIntake {
         var format = ""
         // About 70 bytes a person in a CSV extract.
         snapshot?.reserve(((try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) / 64)
-        try PipelinedRows.run(capacity: 16, produce: { emit in
+        // Room for two sorted chunks in flight (64 batches of 1,024 people, about 16 MB): with
+        // less than one, the reading thread waits for the writing one to take half of a chunk
+        // and the writing one then waits for the next chunk to be read and sorted.
+        try PipelinedRows.run(capacity: 64, produce: { emit in
             // People are stored sorted by ID in chunks, so the inserts walk the table's key
             // forwards; a problem row is passed on at once (the report keeps file order).
             var chunk: [RegistryPerson] = []
