@@ -114,8 +114,6 @@ public struct RosterFileSummary: Sendable {
     public var touched: Set<[String]> = []
     /// Counties given a new or changed row (their decision workbooks change).
     public var changedCounties: Set<String> = []
-    /// Pairs that already had rows before this file.
-    var touchedBefore: Set<[String]> = []
 
     /// Adds the per-pair tallies of a file's rows.
     mutating func add(_ tallies: [[String]: [OutcomeKey: OutcomeCount]]) {
@@ -467,7 +465,8 @@ public struct RosterIntake {
         var tally: [OutcomeKey: OutcomeCount] = [:]
         var tallies: [[String]: [OutcomeKey: OutcomeCount]] = [:]
         /// Each pair seen so far, with whether it had no rows before this file: then a row
-        /// whose key comes up for the first time in the file is new for sure.
+        /// whose key comes up for the first time in the file is new for sure, and when all of
+        /// the pair's rows were new, its counts are the file's tally.
         var seenPairs: [[String]: Bool] = [:]
         var pairIsFresh = false
         // The keys of rows in fresh pairs, taken on this thread (the reading one is the busier
@@ -515,7 +514,6 @@ public struct RosterIntake {
                 if let fresh = seenPairs[key] {
                     pairIsFresh = fresh
                 } else {
-                    if try DeskStore.hasCounts(db, schoolCode: code, uploadDate: key[1]) { summary.touchedBefore.insert(key) }
                     pairIsFresh = try !DeskStore.hasRows(db, schoolCode: code, uploadDate: key[1])
                     seenPairs[key] = pairIsFresh
                 }
@@ -540,7 +538,7 @@ public struct RosterIntake {
         summary.uploadDateSource = result!.source
         // A pair with no rows before this file and only new rows in it: its counts are the tally.
         var fresh: [[String]: [DeskStore.RosterCountKey: Int]] = [:]
-        for (key, t) in tallies where !summary.touchedBefore.contains(key) && t.values.allSatisfy({ $0.inserted == $0.all }) {
+        for (key, t) in tallies where seenPairs[key] == true && t.values.allSatisfy({ $0.inserted == $0.all }) {
             var counts: [DeskStore.RosterCountKey: Int] = [:]
             for (k, c) in t {
                 counts[DeskStore.RosterCountKey(county: k.county ?? "", kind: k.kind.rawValue, state: k.state.rawValue), default: 0] += c.all

@@ -151,12 +151,6 @@ extension DeskStore {
         }
     }
 
-    /// Whether a school has rows of an upload date (ISO).
-    public static func hasCounts(_ db: Database, schoolCode: String, uploadDate: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM roster_counts WHERE school_code = ? AND upload_date = ?)",
-                          arguments: [schoolCode, uploadDate]) ?? false
-    }
-
     /// Whether any roster row of this school and upload date (ISO) is stored.
     public static func hasRows(_ db: Database, schoolCode: String, uploadDate: String) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM roster_row WHERE school_code = ? AND upload_date = ?)",
