@@ -174,9 +174,9 @@ final class IntakeItem: Sendable {
 /// The keys a file's rows were stored under so far, to tell a row whose key comes up for the
 /// first time in the file (school, upload date, roster, national ID).
 ///
-/// A Bloom filter over a 64-bit hash of each key (the national ID packed into a number as the
-/// registry snapshot packs it): about ten bits a row, so a national roster's filter stays in
-/// the processor's cache where a set of a million hashes would not. It never misses a key it
+/// A Bloom filter over a 64-bit hash of each key (``FNV1a``, as row hashes): about ten bits a
+/// row, so a national roster's filter stays in the processor's cache where a set of a million
+/// hashes would not. It never misses a key it
 /// was given; it may now and then take a new key for one seen before (about one row in a
 /// hundred at the expected size, more past it), which only sends that row the slower way.
 struct SeenRowKeys {
@@ -193,18 +193,13 @@ struct SeenRowKeys {
 
     /// Records a row's key; true when it was certainly not seen before.
     mutating func insert(_ row: RecordedRosterRow) -> Bool {
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in row.parsed.schoolCode.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-        h = (h ^ UInt64(truncatingIfNeeded: row.uploadDate.daysSinceEpoch)) &* 0x100000001b3
-        h = (h ^ (row.rosterKind == .leaving ? 1 : 2)) &* 0x100000001b3
-        let key = row.stored.key
-        if let packed = RegistrySnapshot.pack(key) {
-            h = (h ^ packed) &* 0x9E3779B97F4A7C15
-        } else {
-            for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-            h = h &* 0x9E3779B97F4A7C15
-        }
-        // Three probes from two halves of the hash (double hashing).
+        var fnv = FNV1a()
+        fnv.add(row.parsed.schoolCode)
+        fnv.add(decimal: UInt64(truncatingIfNeeded: row.uploadDate.daysSinceEpoch))
+        fnv.add(decimal: row.rosterKind == .leaving ? 1 : 0)
+        fnv.add(row.stored.key)
+        // Spread over all 64 bits, then three probes from two halves (double hashing).
+        let h = fnv.value &* 0x9E3779B97F4A7C15
         let a = h >> 32 ^ h, b = (h << 17 | h >> 47) | 1
         var new = false
         for i: UInt64 in 0..<3 {

@@ -167,17 +167,23 @@ public struct StoredRosterFields: Sendable {
     }
 }
 
-/// 64-bit FNV-1a, for detecting a resent row whose values changed.
-struct FNV1a {
-    private(set) var value: UInt64 = 0xcbf29ce484222325
-    mutating func add(_ s: String) {
+/// 64-bit FNV-1a over fields (each followed by a separator), for detecting a resent row whose
+/// values changed and for telling rows' keys apart in intake.
+public struct FNV1a: Sendable {
+    /// The hash so far.
+    public private(set) var value: UInt64 = 0xcbf29ce484222325
+
+    public init() {}
+
+    /// Adds a field: its UTF-8 bytes.
+    public mutating func add(_ s: String) {
         var h = value
         for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
         value = (h ^ 0x1F) &* 0x100000001b3
     }
 
     /// Adds a number as its decimal digits, as `add(String(n))` would, without making the text.
-    mutating func add(decimal n: UInt64) {
+    public mutating func add(decimal n: UInt64) {
         var divisor: UInt64 = 1
         while n / divisor >= 10 { divisor *= 10 }
         var h = value
