@@ -228,7 +228,7 @@ public final class Desk {
         var summary = RunSummary()
         let candidates = waitingFiles()
         largeRosterWaiting = candidates.contains { c in
-            c.kind == .rosters && ((try? c.url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) >= rosterTuning.snapshotThreshold
+            c.kind == .rosters && rosterTuning.readsRegistryIntoMemory(fileSize: fileSize(of: c.url))
         }
         defer { heldRegistry = nil; largeRosterWaiting = false }
         for candidate in candidates {

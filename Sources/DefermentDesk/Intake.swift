@@ -57,6 +57,12 @@ public func uploadDate(inFileName name: String) -> CivilDate? {
     return nil
 }
 
+/// A file's size in bytes (0 when it cannot be read): how intake judges a file's row count
+/// before reading it.
+func fileSize(of url: URL) -> Int {
+    (try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0
+}
+
 private struct NoHeader: Error {}
 
 /// Maps header cells to known columns.
@@ -399,6 +405,9 @@ public struct RosterIntake {
         public var sortChunk = 32_768
 
         public init() {}
+
+        /// Whether a roster file is large enough to be checked against the registry in memory.
+        public func readsRegistryIntoMemory(fileSize: Int) -> Bool { fileSize >= snapshotThreshold }
     }
 
     public var tuning = Tuning()
@@ -447,12 +456,12 @@ public struct RosterIntake {
         var summary = RosterFileSummary()
         var knownSchools = try DeskStore.schoolCodes(db)
         let writer = try RosterRowWriter(db, fileID: fileID)
-        let size = (try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0
+        let size = fileSize(of: url)
         // A large file: the registry is read into memory once, while the first rows are parsed,
         // and rows are checked against it on the reading thread. A small one: each row is
         // looked up on this thread.
         let snapshot = SnapshotHandOver()
-        let lookup: PersonLookup? = size >= tuning.snapshotThreshold ? nil : try PersonLookup(db)
+        let lookup: PersonLookup? = tuning.readsRegistryIntoMemory(fileSize: size) ? nil : try PersonLookup(db)
         if lookup == nil, let registry { try snapshot.load { registry } }
         var result: (format: String, source: UploadDateSource)?
         var rows = 0
@@ -652,7 +661,7 @@ public struct RegistryIntake {
         var problems: [RegistryRowProblem] = []
         var format = ""
         // About 70 bytes a person in a CSV extract.
-        snapshot?.reserve(((try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) / 64)
+        snapshot?.reserve(fileSize(of: url) / 64)
         // Room for two sorted chunks in flight (64 batches of 1,024 people, about 16 MB): with
         // less than one, the reading thread waits for the writing one to take half of a chunk
         // and the writing one then waits for the next chunk to be read and sorted.
