@@ -62,6 +62,23 @@ public final class Desk {
     /// large rosters after it. Dropped at the end of each run and whenever a file changes the
     /// desk's deferment records (a decision file).
     private var heldRegistry: RegistrySnapshot?
+    /// The large roster after the run's last registry extract, claimed and read ahead (預讀):
+    /// its reading and digest start once the extract has been read, while the extract is still
+    /// being stored and committed. Dropped (stopping its thread) at the end of each run.
+    private var readAhead: ReadAhead?
+
+    /// A claimed roster being read ahead of its turn.
+    struct ReadAhead {
+        var url: URL
+        var reading: RosterIntake.Reading
+        var digest: DigestAhead
+
+        /// Lets the reading and the digest begin.
+        func release() {
+            reading.release()
+            digest.start()
+        }
+    }
 
     /// The time zone of the desk's calendar days (arrival days, archive folders).
     public static let timeZone = TimeZone(identifier: "Asia/Taipei")!
@@ -230,21 +247,32 @@ public final class Desk {
         largeRosterWaiting = candidates.contains { c in
             c.kind == .rosters && rosterTuning.readsRegistryIntoMemory(fileSize: fileSize(of: c.url))
         }
-        defer { heldRegistry = nil; largeRosterWaiting = false }
-        for candidate in candidates {
+        defer { heldRegistry = nil; largeRosterWaiting = false; readAhead = nil }
+        var claimedAhead: [Int: URL] = [:]
+        var settled: Set<Int> = []
+        for (index, candidate) in candidates.enumerated() where !settled.contains(index) {
             if shouldStop() { break }
             var url = candidate.url
-            if !candidate.claimed {
-                guard waitUntilStable(url) else {
-                    summary.files.append(FileOutcome(kind: candidate.kind, name: candidate.name, result: .stillGrowing))
-                    continue
+            if let claimed = claimedAhead[index] {
+                url = claimed
+            } else if !candidate.claimed {
+                guard let claimed = claim(candidate, into: &summary) else { continue }
+                url = claimed
+            }
+            // The last extract before a large roster: claim the roster now and read it ahead.
+            if candidate.kind == .registry, index + 1 < candidates.count, candidates[index + 1].kind == .rosters,
+               rosterTuning.readsRegistryIntoMemory(fileSize: fileSize(of: candidates[index + 1].url)) {
+                let next = candidates[index + 1]
+                if let nextURL = next.claimed ? next.url : claim(next, into: &summary) {
+                    claimedAhead[index + 1] = nextURL
+                    var intake = RosterIntake(reference: reference)
+                    intake.tuning = rosterTuning
+                    readAhead = ReadAhead(url: nextURL, reading: intake.startReading(url: nextURL, originalName: next.name,
+                                                                                      arrivalDay: Self.day(of: modificationDate(nextURL)), held: true),
+                                          digest: DigestAhead(url: nextURL))
+                } else {
+                    settled.insert(index + 1)
                 }
-                let claimedName = "\(Int(Date().timeIntervalSince1970))-\(candidate.name)"
-                var folder = paths.active(candidate.kind)
-                if let county = candidate.county { folder = folder.appendingPathComponent(county) }
-                let target = QueueFiles.unusedPath(in: folder, name: claimedName)
-                do { try QueueFiles.move(url, to: target) } catch { continue } // another process took it
-                url = target
             }
             let outcome = process(kind: candidate.kind, url: url, name: candidate.name, county: candidate.county,
                                   progress: progress, shouldStop: shouldStop)
@@ -260,6 +288,21 @@ public final class Desk {
         return summary
     }
 
+    /// Claims a dropped file (an atomic rename into the queue's active folder) once it has stopped
+    /// growing; `nil` when it is still growing (reported in `summary`) or another process took it.
+    private func claim(_ candidate: Candidate, into summary: inout RunSummary) -> URL? {
+        guard waitUntilStable(candidate.url) else {
+            summary.files.append(FileOutcome(kind: candidate.kind, name: candidate.name, result: .stillGrowing))
+            return nil
+        }
+        let claimedName = "\(Int(Date().timeIntervalSince1970))-\(candidate.name)"
+        var folder = paths.active(candidate.kind)
+        if let county = candidate.county { folder = folder.appendingPathComponent(county) }
+        let target = QueueFiles.unusedPath(in: folder, name: claimedName)
+        do { try QueueFiles.move(candidate.url, to: target) } catch { return nil } // another process took it
+        return target
+    }
+
     func archivePath(kind: InputKind, sha: String, name: String, county: String? = nil) -> URL {
         let day = Self.day(of: Date())
         let month = String(day.iso.prefix(7))
@@ -271,10 +314,14 @@ public final class Desk {
     func process(kind: InputKind, url: URL, name: String, county: String? = nil, progress: @escaping (String, Int) -> Void,
                  shouldStop: @escaping () -> Bool) -> FileOutcome {
         var outcome = FileOutcome(kind: kind, name: name, result: .failed(""))
+        // A roster read ahead: its reading (already under way) and digest are taken over.
+        var ahead: ReadAhead?
+        if kind == .rosters, let readAhead, readAhead.url == url { ahead = readAhead }
+        if kind == .rosters { readAhead = nil }
         do {
-            let sha = try FileDigest.sha256(of: url)
+            let sha = try ahead?.digest.value() ?? FileDigest.sha256(of: url)
             if let earlier = try store.ledgerEntry(sha256: sha) {
-                let archived = URL(fileURLWithPath: earlier.archivedPath, relativeTo: paths.root)
+                let archived = paths.root.appendingPathComponent(earlier.archivedPath)
                 if !FileManager.default.fileExists(atPath: archived.path) {
                     // Applied, then interrupted before the archive move: finish the move.
                     try QueueFiles.move(url, to: archived)
@@ -334,7 +381,9 @@ public final class Desk {
                         snapshot = try self.heldRegistry ?? RegistrySnapshot(db)
                         self.heldRegistry = nil
                     }
-                    let result = try RegistryIntake(reference: reference).apply(db, fileID: fileID, url: url, snapshot: snapshot, progress: report)
+                    let next = self.readAhead
+                    let result = try RegistryIntake(reference: reference).apply(db, fileID: fileID, url: url, snapshot: snapshot,
+                                                                                readingDone: { next?.release() }, progress: report)
                     builtRegistry = snapshot
                     var line = "更新役政資料 \(result.rows) 筆"
                     if !result.problems.isEmpty {
@@ -349,8 +398,9 @@ public final class Desk {
                 case .rosters:
                     var intake = RosterIntake(reference: reference)
                     intake.tuning = self.rosterTuning
-                    let (summary, format) = try intake.apply(db, fileID: fileID, url: url, originalName: name,
-                                                             arrivalDay: arrivalDay, registry: self.heldRegistry, progress: report)
+                    let reading = ahead?.reading ?? intake.startReading(url: url, originalName: name, arrivalDay: arrivalDay)
+                    if let registry = self.heldRegistry { reading.provide(registry: registry) }
+                    let (summary, format) = try intake.apply(db, fileID: fileID, reading: reading, progress: report)
                     let line = summary.line(counties: reference.counties)
                     try self.queueRosterNotices(db, summary: summary)
                     try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: summary.rows, summary: line, format: format,
@@ -360,7 +410,10 @@ public final class Desk {
                 }
             }
             // Committed: the extract's snapshot is now what the database holds.
-            if let builtRegistry { heldRegistry = builtRegistry }
+            if let builtRegistry {
+                heldRegistry = builtRegistry
+                readAhead?.reading.provide(registry: builtRegistry)
+            }
             try QueueFiles.move(url, to: archive)
             outcome.result = .applied(line)
             outcome.roster = rosterSummary

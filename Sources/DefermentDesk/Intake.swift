@@ -162,19 +162,13 @@ public struct RosterFileSummary: Sendable {
 /// A row on its way from the reading thread to the writing one, with its outcome when the
 /// reading thread could already decide it.
 ///
-/// A decided row drops what was read (its raw cells), so that memory is freed on the thread
-/// that allocated it.
-final class IntakeItem: Sendable {
-    let read: RosterIntake.ReadRow?
-    let decided: RecordedRosterRow?
-    init(_ read: RosterIntake.ReadRow) {
-        self.read = read
-        decided = nil
-    }
-    init(decided: RecordedRosterRow) {
-        read = nil
-        self.decided = decided
-    }
+/// An enum of two references: handing a row over allocates nothing. A decided row drops what
+/// was read (its raw cells), so that memory is freed on the thread that allocated it.
+enum IntakeItem: Sendable {
+    /// Read and checked; the writing thread decides it with the registry.
+    case read(RosterIntake.ReadRow)
+    /// Decided on the reading thread, against the registry in memory.
+    case decided(RecordedRosterRow)
 }
 
 /// The keys a file's rows were stored under so far, to tell a row whose key comes up for the
@@ -329,9 +323,12 @@ public struct RosterIntake {
 
     /// Reads a roster file and runs the checks that need no registry, calling `body` for each
     /// row. Throws ``FileRejection`` for a file that cannot be read at all.
-    func read(url: URL, originalName: String, body: (ReadRow) throws -> Void) throws -> (format: String, source: UploadDateSource) {
+    /// - Parameter opened: called with the file's reader before the first row.
+    func read(url: URL, originalName: String, opened: (TableReader) -> Void = { _ in },
+              body: (ReadRow) throws -> Void) throws -> (format: String, source: UploadDateSource) {
         let reader: TableReader
         do { reader = try TableFile.open(url) } catch let e as TableFileError { throw FileRejection(e) }
+        opened(reader)
         let nameDate = uploadDate(inFileName: originalName)
         var source: UploadDateSource = nameDate != nil ? .fileName : .arrival
         let rules = reference.rules
@@ -412,6 +409,17 @@ public struct RosterIntake {
 
     public var tuning = Tuning()
 
+    /// How many rows to sort together next. Near the end of the file, chunks shrink to a quarter
+    /// of the rows estimated to be left (down to 1,024): the writing thread stores the last chunk
+    /// alone, after the reading thread is done, so a small last chunk is time saved (the rows of
+    /// a national roster's last full chunk took about 0.2 s to store).
+    static func nextChunkSize(_ sortChunk: Int, rowsRead: Int, fileSize: Int, bytesLeft: Int?) -> Int {
+        guard let bytesLeft, rowsRead > 0, fileSize > bytesLeft else { return sortChunk }
+        let bytesPerRow = max(1, (fileSize - bytesLeft) / rowsRead)
+        let rowsLeft = bytesLeft / bytesPerRow
+        return min(sortChunk, max(1_024, rowsLeft / 4))
+    }
+
     /// Puts a chunk of rows in the order of the roster's unique index (school, upload date,
     /// roster, national ID), so storing them walks the index forwards instead of jumping about
     /// it (in the sqlite3 shell, a million rows in no particular order take 6.7 s to insert,
@@ -443,27 +451,119 @@ public struct RosterIntake {
         return keys.map { rows[$0.index] }
     }
 
+    /// A roster being read and checked on its own thread (名冊讀取), ready for
+    /// ``apply(_:fileID:reading:progress:)``: started by ``startReading(url:originalName:arrivalDay:held:)``,
+    /// possibly while the file before it is still being stored.
+    public final class Reading: @unchecked Sendable {
+        let url: URL
+        let arrivalDay: CivilDate
+        /// Whether the file is large enough to be checked against the registry in memory.
+        let inMemory: Bool
+        let size: Int
+        let snapshot = SnapshotHandOver()
+        fileprivate var pipeline: RowPipeline<IntakeItem>!
+        /// Set by the reading thread when it is done; read after the pipeline is consumed. Its
+        /// own object, so that the reading thread does not keep the reading (and its pipeline)
+        /// alive: a reading dropped unconsumed stops its thread.
+        fileprivate final class Outcome: @unchecked Sendable {
+            var result: (format: String, source: UploadDateSource)?
+        }
+        fileprivate let outcome = Outcome()
+        fileprivate var result: (format: String, source: UploadDateSource)? { outcome.result }
+
+        fileprivate init(url: URL, arrivalDay: CivilDate, inMemory: Bool, size: Int) {
+            self.url = url
+            self.arrivalDay = arrivalDay
+            self.inMemory = inMemory
+            self.size = size
+        }
+
+        /// Lets a reading started held begin (the file before it has been read).
+        public func release() { pipeline.release() }
+
+        /// Gives a large file the registry in memory, as the extract applied just before it left
+        /// it, once that extract is committed; without it, ``RosterIntake/apply(_:fileID:reading:progress:)``
+        /// reads it from the database. Rows read before it arrives are checked on the writing thread.
+        public func provide(registry: RegistrySnapshot) {
+            if inMemory { try? snapshot.load { registry } }
+        }
+    }
+
+    /// Starts reading a roster on its own thread: parsing, the checks that need no registry and
+    /// sorting, and for a large file with the registry provided, the whole decision. Up to 64
+    /// batches of 1,024 rows (about 40 MB, two sorted chunks) wait for the writing thread.
+    /// - Parameter held: the reading waits for ``Reading/release()`` (or for ``apply(_:fileID:reading:progress:)``
+    ///   to begin) before it starts: a file read ahead begins once the file before it is read,
+    ///   instead of competing with it.
+    public func startReading(url: URL, originalName: String, arrivalDay: CivilDate, held: Bool = false) -> Reading {
+        let size = fileSize(of: url)
+        let reading = Reading(url: url, arrivalDay: arrivalDay, inMemory: tuning.readsRegistryIntoMemory(fileSize: size), size: size)
+        let snapshot = reading.snapshot, inMemory = reading.inMemory, sortChunk = tuning.sortChunk, outcome = reading.outcome
+        // Up to 64 batches of 1,024 rows in flight (about 40 MB), two sorted chunks: with room
+        // for less than one, each thread waits on the other at every chunk; and while the
+        // writing thread reads the registry snapshot at the start of a large file, the reading
+        // one goes on through the first two chunks (the writing thread then decides them).
+        reading.pipeline = RowPipeline.start(capacity: 64, held: held) { (emit: (IntakeItem) throws -> Void, waiting: () -> Int) in
+            var chunk: [ReadRow] = []
+            chunk.reserveCapacity(sortChunk)
+            func flush() throws {
+                let ordered = Self.indexOrdered(chunk)
+                chunk.removeAll(keepingCapacity: true)
+                // A large file's rows are decided against the registry in memory by whichever
+                // thread has time: here while the writing thread has at least two batches to
+                // store, else there (it would otherwise wait for them). A small file's, or the
+                // first rows of a large one while the snapshot is still being read, are decided
+                // by the writing thread.
+                for start in stride(from: 0, to: ordered.count, by: 1_024) {
+                    let part = ordered[start..<min(start + 1_024, ordered.count)]
+                    if inMemory, let registry = snapshot.ready, waiting() >= 2 {
+                        for row in part { try emit(.decided(try decide(row, arrivalDay: arrivalDay, lookup: registry))) }
+                    } else {
+                        for row in part { try emit(.read(row)) }
+                    }
+                }
+            }
+            var reader: TableReader?
+            var chunkSize = sortChunk
+            outcome.result = try self.read(url: url, originalName: originalName, opened: { reader = $0 }) { row in
+                chunk.append(row)
+                if chunk.count >= chunkSize {
+                    try flush()
+                    chunkSize = Self.nextChunkSize(sortChunk, rowsRead: row.parsed.sourceRow, fileSize: size, bytesLeft: reader?.bytesLeft)
+                }
+            }
+            try flush()
+        }
+        return reading
+    }
+
     /// Applies a roster inside the caller's transaction: every row is recorded with its outcome.
     ///
     /// Reading, checking and sorting run on a second thread; registry look-ups and writes on
     /// the caller's (the transaction's). A large file's registry snapshot is read while the
     /// first rows are being parsed.
     /// - Parameter registry: the registry already in memory, as the extract applied just before
-    ///   in the same run left it (see ``RegistryIntake/apply(_:fileID:url:snapshot:progress:)``);
+    ///   in the same run left it (see ``RegistryIntake/apply(_:fileID:url:snapshot:readingDone:progress:)``);
     ///   a large file reads it from the database when `nil`.
     public func apply(_ db: Database, fileID: Int64, url: URL, originalName: String, arrivalDay: CivilDate,
                       registry: RegistrySnapshot? = nil, progress: (Int) throws -> Void) throws -> (RosterFileSummary, String) {
+        let reading = startReading(url: url, originalName: originalName, arrivalDay: arrivalDay)
+        if let registry { reading.provide(registry: registry) }
+        return try apply(db, fileID: fileID, reading: reading, progress: progress)
+    }
+
+    /// Applies a roster whose reading has started (``startReading(url:originalName:arrivalDay:held:)``)
+    /// inside the caller's transaction; see ``apply(_:fileID:url:originalName:arrivalDay:registry:progress:)``.
+    public func apply(_ db: Database, fileID: Int64, reading: Reading, progress: (Int) throws -> Void) throws -> (RosterFileSummary, String) {
         var summary = RosterFileSummary()
         var knownSchools = try DeskStore.schoolCodes(db)
         let writer = try RosterRowWriter(db, fileID: fileID)
-        let size = fileSize(of: url)
+        let size = reading.size
+        let snapshot = reading.snapshot
         // A large file: the registry is read into memory once, while the first rows are parsed,
         // and rows are checked against it on the reading thread. A small one: each row is
         // looked up on this thread.
-        let snapshot = SnapshotHandOver()
-        let lookup: PersonLookup? = tuning.readsRegistryIntoMemory(fileSize: size) ? nil : try PersonLookup(db)
-        if lookup == nil, let registry { try snapshot.load { registry } }
-        var result: (format: String, source: UploadDateSource)?
+        let lookup: PersonLookup? = reading.inMemory ? nil : try PersonLookup(db)
         var rows = 0
         var pair: (school: String, date: CivilDate)?
         var tally: [OutcomeKey: OutcomeCount] = [:]
@@ -475,38 +575,19 @@ public struct RosterIntake {
         var pairIsFresh = false
         // The keys of rows in fresh pairs, taken on this thread (the reading one is the busier
         // on a large file). A roster row takes at least about 60 bytes of CSV, or 15 of XLSX.
-        var seen = SeenRowKeys(expectedRows: size / (url.pathExtension.lowercased() == "xlsx" ? 15 : 60))
+        var seen = SeenRowKeys(expectedRows: size / (reading.url.pathExtension.lowercased() == "xlsx" ? 15 : 60))
         /// Adds the current pair's tally to the file's.
         func stashTally() {
             if let pair { tallies[[pair.school, pair.date.iso], default: [:]].merge(tally, uniquingKeysWith: +) }
         }
-        // Up to 64 batches of 1,024 rows in flight (about 40 MB), two sorted chunks: with room
-        // for less than one, each thread waits on the other at every chunk; and while this
-        // thread reads the registry snapshot at the start of a large file, the reading one goes
-        // on through the first two chunks (this thread then decides them).
-        try PipelinedRows.run(capacity: 64, produce: { (emit: (IntakeItem) throws -> Void) in
-            var chunk: [ReadRow] = []
-            chunk.reserveCapacity(tuning.sortChunk)
-            func flush() throws {
-                let ordered = Self.indexOrdered(chunk)
-                chunk.removeAll(keepingCapacity: true)
-                if lookup == nil, let registry = snapshot.ready {
-                    for row in ordered { try emit(IntakeItem(decided: try decide(row, arrivalDay: arrivalDay, lookup: registry))) }
-                } else {
-                    // A small file, or the first rows of a large one while the snapshot is
-                    // still being read: the writing thread decides them.
-                    for row in ordered { try emit(IntakeItem(row)) }
-                }
-            }
-            result = try self.read(url: url, originalName: originalName) { row in
-                chunk.append(row)
-                if chunk.count == tuning.sortChunk { try flush() }
-            }
-            try flush()
-        }, prepare: {
+        try reading.pipeline.consume(prepare: {
             if lookup == nil && snapshot.ready == nil { try snapshot.load { try RegistrySnapshot(db) } }
-        }, consume: { item in
-            let row = try item.decided ?? decide(item.read!, arrivalDay: arrivalDay, lookup: lookup ?? snapshot.ready!)
+        }) { item in
+            let row: RecordedRosterRow
+            switch item {
+            case .decided(let decided): row = decided
+            case .read(let read): row = try decide(read, arrivalDay: reading.arrivalDay, lookup: lookup ?? snapshot.ready!)
+            }
             let code = row.parsed.schoolCode
             if code != pair?.school || row.uploadDate != pair?.date {
                 // Rows come sorted by school within each chunk: the school and pair checks
@@ -532,14 +613,14 @@ public struct RosterIntake {
                              reason: row.assessment.reason), default: OutcomeCount()].add(written)
             rows += 1
             if rows % 10_000 == 0 { try progress(rows) }
-        })
+        }
         try writer.finish()
         stashTally()
         summary.add(tallies)
         if summary.rows == 0 {
             throw FileRejection(problem: "檔案只有標題列，沒有任何學生資料。", fix: "請確認匯出範圍後重新上傳。")
         }
-        summary.uploadDateSource = result!.source
+        summary.uploadDateSource = reading.result!.source
         // A pair with no rows before this file and only new rows in it: its counts are the tally.
         var fresh: [[String]: [DeskStore.RosterCountKey: Int]] = [:]
         for (key, t) in tallies where seenPairs[key] == true && t.values.allSatisfy({ $0.inserted == $0.all }) {
@@ -550,7 +631,7 @@ public struct RosterIntake {
             fresh[key] = counts
         }
         try DeskStore.refreshCounts(db, pairs: summary.touched, version: fileID, workbookCounties: summary.changedCounties, fresh: fresh)
-        return (summary, result!.format)
+        return (summary, reading.result!.format)
     }
 }
 
@@ -649,7 +730,10 @@ public struct RegistryIntake {
     ///   are read (on the reading thread), so that rosters applied after this extract find the
     ///   registry in memory without reading it back; `nil` when no large roster is waiting. It
     ///   is only valid once the caller's transaction commits.
+    /// - Parameter readingDone: called on the reading thread once the whole file has been read
+    ///   (or its reading failed): the next file may start being read.
     public func apply(_ db: Database, fileID: Int64?, url: URL, snapshot: RegistrySnapshot? = nil,
+                      readingDone: (@Sendable () -> Void)? = nil,
                       progress: (Int) throws -> Void) throws -> (rows: Int, problems: [RegistryRowProblem], format: String) {
         let writer = try PersonWriter(db, fileID: fileID)
         // The keyed person table of a national registry (about 90 MB) fits in a 256 MB page
@@ -666,6 +750,7 @@ public struct RegistryIntake {
         // less than one, the reading thread waits for the writing one to take half of a chunk
         // and the writing one then waits for the next chunk to be read and sorted.
         try PipelinedRows.run(capacity: 64, produce: { emit in
+            defer { readingDone?() }
             // People are stored sorted by ID in chunks, so the inserts walk the table's key
             // forwards; a problem row is passed on at once (the report keeps file order).
             var chunk: [RegistryPerson] = []

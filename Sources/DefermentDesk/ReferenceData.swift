@@ -150,3 +150,38 @@ public enum FileDigest {
         return hasher.finalize().lowercaseHex
     }
 }
+
+/// A file's SHA-256 computed on a background thread, for a file read ahead of its turn: the
+/// ledger's question (was this file applied before?) is then answered without hashing it on
+/// the writing thread.
+final class DigestAhead: @unchecked Sendable {
+    private let url: URL
+    private let lock = NSLock()
+    private var started = false
+    private var result: Result<String, Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(url: URL) { self.url = url }
+
+    /// Starts hashing (once).
+    func start() {
+        let first = lock.withLock { () -> Bool in
+            defer { started = true }
+            return !started
+        }
+        guard first else { return }
+        DispatchQueue.global().async { [self] in
+            let digest = Result { try FileDigest.sha256(of: url) }
+            lock.withLock { result = digest }
+            done.signal()
+        }
+    }
+
+    /// The digest, waiting for it (and starting it when not yet started).
+    func value() throws -> String {
+        start()
+        done.wait()
+        done.signal()
+        return try lock.withLock { result! }.get()
+    }
+}

@@ -28,6 +28,9 @@ public final class CSVReader: TableReader {
 
     public var formatDescription: String { "CSV（\(encoding.rawValue)）" }
 
+    /// Bytes of the file not yet read by the running ``forEachRow(_:)``.
+    public private(set) var bytesLeft: Int?
+
     public init(url: URL) throws {
         self.url = url
         let head = try Self.readHead(url)
@@ -112,21 +115,24 @@ public final class CSVReader: TableReader {
         var undecodable: Set<Int> = []
         var quoted: [UInt8] = []
 
-        func makeString(_ bytes: ArraySlice<UInt8>) -> String? {
-            if let decoder { return decoder.decode(bytes) }
+        func makeString(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+            if let decoder { return decoder.decode(ArraySlice(bytes)) }
             return String(decoding: bytes, as: UTF8.self)
         }
 
-        /// Parses complete records from `buffer`; returns false when the rest is incomplete.
+        /// Parses complete records from `buffer`, leaving an incomplete one for the next chunk.
         func parseRecords(atEnd: Bool) throws {
-            let n = buffer.count
+            // Over the buffer's memory: the scan runs once per byte of the file.
+            try buffer.withUnsafeBufferPointer { buf in
+            let n = buf.count
+            func field(_ from: Int, _ to: Int) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: buf[from..<to]) }
             outer: while recordStart < n {
                 cells.removeAll(keepingCapacity: true)
                 undecodable.removeAll(keepingCapacity: true)
                 var i = recordStart
                 var recordDone = false
                 while !recordDone {
-                    if i < n && buffer[i] == 0x22 {
+                    if i < n && buf[i] == 0x22 {
                         // Quoted field.
                         quoted.removeAll(keepingCapacity: true)
                         var j = i + 1
@@ -135,35 +141,36 @@ public final class CSVReader: TableReader {
                                 if atEnd { throw TableFileError.unterminatedQuote(row: rowNumber + 1) }
                                 break outer
                             }
-                            if buffer[j] == 0x22 {
-                                if j + 1 < n && buffer[j + 1] == 0x22 { quoted.append(0x22); j += 2; continue }
+                            if buf[j] == 0x22 {
+                                if j + 1 < n && buf[j + 1] == 0x22 { quoted.append(0x22); j += 2; continue }
                                 if j + 1 >= n && !atEnd { break outer }
                                 j += 1
                                 break
                             }
-                            quoted.append(buffer[j])
+                            quoted.append(buf[j])
                             j += 1
                         }
                         // Anything between the closing quote and the separator is kept, as spreadsheets do.
                         var k = j
-                        while k < n && buffer[k] != sep && buffer[k] != 0x0A { k += 1 }
+                        while k < n && buf[k] != sep && buf[k] != 0x0A { k += 1 }
                         if k == n && !atEnd { break outer }
-                        var tail = buffer[j..<k]
-                        if tail.last == 0x0D { tail = tail.dropLast() }
-                        quoted.append(contentsOf: tail)
-                        if let s = makeString(quoted[...]) { cells.append(s) } else { undecodable.insert(cells.count); cells.append("") }
+                        var tailEnd = k
+                        if tailEnd > j && buf[tailEnd - 1] == 0x0D { tailEnd -= 1 }
+                        quoted.append(contentsOf: field(j, tailEnd))
+                        let s = quoted.withUnsafeBufferPointer { makeString($0) }
+                        if let s { cells.append(s) } else { undecodable.insert(cells.count); cells.append("") }
                         i = k
                     } else {
                         var k = i
-                        while k < n && buffer[k] != sep && buffer[k] != 0x0A { k += 1 }
+                        while k < n && buf[k] != sep && buf[k] != 0x0A { k += 1 }
                         if k == n && !atEnd { break outer }
-                        var field = buffer[i..<k]
-                        if field.last == 0x0D && (k == n || buffer[k] == 0x0A) { field = field.dropLast() }
-                        if let s = makeString(field) { cells.append(s) } else { undecodable.insert(cells.count); cells.append("") }
+                        var end = k
+                        if end > i && buf[end - 1] == 0x0D && (k == n || buf[k] == 0x0A) { end -= 1 }
+                        if let s = makeString(field(i, end)) { cells.append(s) } else { undecodable.insert(cells.count); cells.append("") }
                         i = k
                     }
                     if i >= n { recordDone = true; i = n }
-                    else if buffer[i] == 0x0A { recordDone = true; i += 1 }
+                    else if buf[i] == 0x0A { recordDone = true; i += 1 }
                     else { i += 1 /* separator */; if i == n && atEnd { cells.append("") ; recordDone = true } }
                 }
                 rowNumber += 1
@@ -172,9 +179,16 @@ public final class CSVReader: TableReader {
                 if !row.isBlank { try body(row) }
             }
             if n - recordStart > Self.maximumRecordBytes { throw TableFileError.unterminatedQuote(row: rowNumber + 1) }
+            }
         }
 
+        var left = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
+        bytesLeft = left
         try Self.readChunks(url) { chunk in
+            if let l = left {
+                left = max(0, l - chunk.count)
+                bytesLeft = left
+            }
             if recordStart > 0 {
                 buffer.removeSubrange(0..<recordStart)
                 recordStart = 0

@@ -65,6 +65,14 @@ public protocol TableReader {
     var formatDescription: String { get }
     /// Calls `body` for each non-blank row, in order, without holding the file in memory.
     func forEachRow(_ body: (TableRow) throws -> Void) throws
+    /// While ``forEachRow(_:)`` runs, about how many of the file's bytes are still to be read
+    /// (to within one read), when the reader can tell; `nil` when it cannot (a compressed
+    /// workbook).
+    var bytesLeft: Int? { get }
+}
+
+extension TableReader {
+    public var bytesLeft: Int? { nil }
 }
 
 /// Opens CSV and XLSX files by their content, not their name.

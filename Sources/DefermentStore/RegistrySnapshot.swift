@@ -35,7 +35,7 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
 
     /// `Int32.min` marks a missing date.
     private static let none = Int32.min
-    private var entries: [UInt64: Entry] = [:]
+    private var entries = PackedIDTable<Entry>()
     /// People whose ID does not pack (never produced by registry intake, kept for safety).
     private var unpacked: [String: Entry] = [:]
     private var values: [String] = []
@@ -68,7 +68,7 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
     /// Reads the whole `person` table and the open deferment records.
     public init(_ db: Database) throws {
         let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM person") ?? 0
-        entries.reserveCapacity(total)
+        entries.reserve(total)
         let statement = try RawStatement(db, sql: """
             SELECT national_id, birth_date, county_code, education, service_status, deferment_start, deferment_end FROM person
             """)
@@ -77,7 +77,7 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
             let entry = Entry(birth: birth, start: row.days(5) ?? Self.none, end: row.days(6) ?? Self.none,
                               county: intern(row.bytes(2)), education: intern(row.bytes(3)), service: intern(row.bytes(4)))
             let id = row.text(0) ?? ""
-            if let key = Self.pack(id) { entries[key] = entry } else { unpacked[id] = entry }
+            if let key = Self.pack(id) { entries.set(key, entry) } else { unpacked[id] = entry }
         }
         let records = try RawStatement(db, sql: "SELECT national_id, start_date, end_date FROM deferment_record WHERE status = 'active'")
         try records.forEach { row in
@@ -88,7 +88,7 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
 
     /// Makes room for `count` more people (an extract about to be applied with ``update(_:)``).
     public func reserve(_ count: Int) {
-        entries.reserveCapacity(entries.count + count)
+        entries.reserve(entries.count + count)
     }
 
     /// Records what a registry extract says of a person, as storing it in the `person` table
@@ -102,10 +102,10 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
                           start: p.deferment.map { Int32($0.start.daysSinceEpoch) } ?? Self.none,
                           end: p.deferment?.end.map { Int32($0.daysSinceEpoch) } ?? Self.none,
                           county: intern(p.countyCode), education: intern(p.education), service: intern(p.serviceStatus))
-        if let key = Self.pack(p.nationalID) { entries[key] = entry } else { unpacked[p.nationalID] = entry }
+        if let key = Self.pack(p.nationalID) { entries.set(key, entry) } else { unpacked[p.nationalID] = entry }
     }
 
-    /// Packs an ID of up to 12 characters from `0-9A-Z` into a number, or `nil`. IDs of the
+    /// Packs an ID of 1 to 12 characters from `0-9A-Z` into a number (never 0), or `nil`. IDs of the
     /// same length keep their order.
     public static func pack(_ id: String) -> UInt64? {
         var value: UInt64 = 0
@@ -121,12 +121,12 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
             }
             value = value * 37 + digit
         }
-        return value
+        return n > 0 ? value : nil
     }
 
     public func person(_ nationalID: String) -> RegistryPerson? {
         let found: Entry?
-        if let key = Self.pack(nationalID) { found = entries[key] } else { found = unpacked[nationalID] }
+        if let key = Self.pack(nationalID) { found = entries.get(key) } else { found = unpacked[nationalID] }
         guard let e = found else { return nil }
         var deferment: DefermentPeriod?
         if e.start != Self.none {
@@ -140,6 +140,71 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
 
     public func recordedDeferments(_ nationalID: String) -> [DefermentPeriod] {
         recorded[nationalID] ?? []
+    }
+}
+
+/// A hash table from packed national IDs (``RegistrySnapshot/pack(_:)``, never 0 for an ID of at
+/// least one character) to values: open addressing with linear probing and Fibonacci hashing.
+///
+/// A `Dictionary` hashes each `UInt64` key with a seeded SipHash; for a million look-ups and
+/// updates per file, one multiplication spreads these keys as well (they are IDs, chosen by no
+/// adversary) at a fraction of the cost. Key 0 is refused (marks an empty slot).
+struct PackedIDTable<Value> {
+    private var keys: [UInt64] = []
+    private var values: [Value?] = []
+    private var shift: UInt64 = 64
+    private(set) var count = 0
+
+    init() {}
+
+    /// Makes room for `n` keys without growing.
+    mutating func reserve(_ n: Int) {
+        var slots = 16
+        while slots * 7 / 10 < n { slots *= 2 }
+        if slots > keys.count { rehash(slots: slots) }
+    }
+
+    private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E3779B97F4A7C15) >> shift) }
+
+    /// The value for `key`, if any.
+    func get(_ key: UInt64) -> Value? {
+        guard !keys.isEmpty, key != 0 else { return nil }
+        let mask = keys.count - 1
+        var i = slot(key)
+        while true {
+            let k = keys[i]
+            if k == key { return values[i] }
+            if k == 0 { return nil }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Sets the value for `key` (not 0), replacing any.
+    mutating func set(_ key: UInt64, _ value: Value) {
+        precondition(key != 0, "packed ID 0")
+        if (count + 1) * 10 > keys.count * 7 { rehash(slots: max(16, keys.count * 2)) }
+        let mask = keys.count - 1
+        var i = slot(key)
+        while true {
+            let k = keys[i]
+            if k == key { values[i] = value; return }
+            if k == 0 {
+                keys[i] = key
+                values[i] = value
+                count += 1
+                return
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    private mutating func rehash(slots: Int) {
+        let oldKeys = keys, oldValues = values
+        keys = Array(repeating: 0, count: slots)
+        values = Array(repeating: nil, count: slots)
+        shift = UInt64(64 - slots.trailingZeroBitCount)
+        count = 0
+        for (k, v) in zip(oldKeys, oldValues) where k != 0 { set(k, v!) }
     }
 }
 

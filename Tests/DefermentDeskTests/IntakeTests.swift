@@ -175,6 +175,89 @@ struct IntakeTests {
         #expect(summary.files.last?.roster?.rows == 44)
     }
 
+    /// The roster after the run's last extract is claimed and read while the extract is still
+    /// being stored. Read ahead, it is still refused as a repeat when its bytes were applied
+    /// before, and applied in full when the extract before it is refused.
+    @Test func aRosterReadAheadOfItsTurnIsHandledAsAnyOther() throws {
+        let root = try temporaryRoot("readAhead")
+        let ids = (200..<260).map { Fixture.id($0) }
+        let registry = Fixture.registryHeader + ids.map { "\($0),0951023,甲,63000,高中肄業,未經徵兵處理,,\n" }.joined()
+        let roster = Fixture.rosterHeader + ids.map { "\($0),0951023,王小明,110000,範例高中,普通科,3,1151015,1160630,在學,否\n" }.joined()
+        let desk = try openDesk(root)
+        desk.rosterTuning.snapshotThreshold = 0   // every roster is "large": read ahead after an extract
+        try drop(registry, as: "r1.csv", into: .registry, root: root)
+        try drop(roster, as: "roster-20261015.csv", into: .rosters, root: root)
+        var summary = try desk.runOnce()
+        #expect(summary.files.map(\.kind) == [.registry, .rosters])
+        #expect(summary.files.last?.roster?.rows == 60)
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE county_code = '63000' AND review_state = '待審核'") == 60)
+
+        // The same roster again, behind an extract that cannot be read at all.
+        try drop("這不是役政資料\n", as: "r2.csv", into: .registry, root: root)
+        try drop(roster, as: "roster-20261015-again.csv", into: .rosters, root: root)
+        summary = try desk.runOnce()
+        guard summary.files.count == 2 else { Issue.record("\(summary.files)"); return }
+        if case .rejected = summary.files[0].result {} else { Issue.record("extract: \(summary.files[0].result)") }
+        if case .duplicate = summary.files[1].result {} else { Issue.record("roster: \(summary.files[1].result)") }
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 60)
+
+        // A new roster behind a refused extract: read against the registry as it stands.
+        try drop("這也不是\n", as: "r3.csv", into: .registry, root: root)
+        try drop(Fixture.rosterHeader + ids.map { "\($0),0951023,王小明,120000,另一高中,普通科,3,1151015,1160630,在學,否\n" }.joined(),
+                 as: "roster-20261115.csv", into: .rosters, root: root)
+        summary = try desk.runOnce()
+        #expect(summary.files.last?.roster?.rows == 60)
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE school_code = '120000' AND county_code = '63000'") == 60)
+        // Nothing is left claimed in the queue.
+        let active = try FileManager.default.subpathsOfDirectory(atPath: desk.paths.active(.rosters).path)
+        #expect(active.isEmpty)
+    }
+
+    /// The registry in memory answers as the `person` table would: the latest record of each
+    /// person, through growth of its table and for people it does not hold.
+    @Test func theRegistryInMemoryAnswersAsTheTableWould() throws {
+        let store = try DeskStore(path: nil)
+        let snapshot = try store.queue.read { try RegistrySnapshot($0) }
+        let counties = ["63000", "64000", "65000", "66000", "09020"]
+        var expected: [String: String] = [:]
+        for n in 0..<30_000 {
+            let id = Fixture.id(n * 7 % 30_000)   // every ID once, in a scattered order
+            let county = counties[n % counties.count]
+            snapshot.update(RegistryPerson(nationalID: id, birthDate: CivilDate(year: 2006, month: 10, day: 23)!, name: "",
+                                           countyCode: county, education: "高中肄業", serviceStatus: "未經徵兵處理", deferment: nil))
+            expected[id] = county
+        }
+        for n in stride(from: 0, to: 30_000, by: 3) {   // a third named again, elsewhere
+            let id = Fixture.id(n)
+            snapshot.update(RegistryPerson(nationalID: id, birthDate: CivilDate(year: 2006, month: 10, day: 23)!, name: "",
+                                           countyCode: "10002", education: "高中肄業", serviceStatus: "免役", deferment: nil))
+            expected[id] = "10002"
+        }
+        #expect(snapshot.count == 30_000)
+        var wrong = 0
+        for (id, county) in expected where snapshot.person(id)?.countyCode != county { wrong += 1 }
+        #expect(wrong == 0)
+        #expect(snapshot.person(Fixture.id(0))?.serviceStatus == "免役")
+        #expect(snapshot.person(Fixture.id(1))?.serviceStatus == "未經徵兵處理")
+        for n in 30_000..<30_100 { #expect(snapshot.person(Fixture.id(n)) == nil) }
+        #expect(snapshot.person("") == nil)
+    }
+
+    /// Sort chunks keep their full size until the last rows, then shrink to a quarter of what
+    /// is left (never under 1,024), so the writing thread's work after the last read is small.
+    @Test(arguments: [
+        // (rows read, file size, bytes left, chunk)
+        (32_768, 120_000_000, 116_000_000, 32_768),   // early in the file
+        (900_000, 120_000_000, 12_000_000, 25_000),   // 100,000 rows left
+        (990_000, 120_000_000, 1_200_000, 2_500),     // 10,000 left
+        (999_000, 120_000_000, 0, 1_024),             // all read: the last rows in the buffer
+        (1_000, 0, 0, 32_768),                        // size unknown
+    ] as [(Int, Int, Int, Int)])
+    func sortChunksShrinkNearTheEndOfTheFile(_ c: (Int, Int, Int, Int)) {
+        #expect(RosterIntake.nextChunkSize(32_768, rowsRead: c.0, fileSize: c.1, bytesLeft: c.2) == c.3)
+        #expect(RosterIntake.nextChunkSize(32_768, rowsRead: c.0, fileSize: c.1, bytesLeft: nil) == 32_768)
+    }
+
     /// A row sent to the batch as new when its key is in fact stored is not dropped quietly:
     /// storing its batch fails (and with it the file's transaction), and the rows of a batch
     /// that was stored are all there.
