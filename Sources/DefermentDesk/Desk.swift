@@ -265,9 +265,7 @@ public final class Desk {
                 let next = candidates[index + 1]
                 if let nextURL = next.claimed ? next.url : claim(next, into: &summary) {
                     claimedAhead[index + 1] = nextURL
-                    var intake = RosterIntake(reference: reference)
-                    intake.tuning = rosterTuning
-                    readAhead = ReadAhead(url: nextURL, reading: intake.startReading(url: nextURL, originalName: next.name,
+                    readAhead = ReadAhead(url: nextURL, reading: rosterIntake(reference).startReading(url: nextURL, originalName: next.name,
                                                                                       arrivalDay: Self.day(of: modificationDate(nextURL)), held: true),
                                           digest: DigestAhead(url: nextURL))
                 } else {
@@ -286,6 +284,13 @@ public final class Desk {
             logger.error("通知信寫入失敗（留待下次）：\(error)")
         }
         return summary
+    }
+
+    /// Roster intake with this desk's tuning.
+    private func rosterIntake(_ reference: ReferenceData) -> RosterIntake {
+        var intake = RosterIntake(reference: reference)
+        intake.tuning = rosterTuning
+        return intake
     }
 
     /// Claims a dropped file (an atomic rename into the queue's active folder) once it has stopped
@@ -396,8 +401,7 @@ public final class Desk {
                 case .accounts, .decisions:
                     return "" // handled above
                 case .rosters:
-                    var intake = RosterIntake(reference: reference)
-                    intake.tuning = self.rosterTuning
+                    let intake = self.rosterIntake(reference)
                     let reading = ahead?.reading ?? intake.startReading(url: url, originalName: name, arrivalDay: arrivalDay)
                     if let registry = self.heldRegistry { reading.provide(registry: registry) }
                     let (summary, format) = try intake.apply(db, fileID: fileID, reading: reading, progress: report)

@@ -57,12 +57,6 @@ public func uploadDate(inFileName name: String) -> CivilDate? {
     return nil
 }
 
-/// A file's size in bytes (0 when it cannot be read): how intake judges a file's row count
-/// before reading it.
-func fileSize(of url: URL) -> Int {
-    (try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0
-}
-
 private struct NoHeader: Error {}
 
 /// Maps header cells to known columns.
@@ -537,23 +531,14 @@ public struct RosterIntake {
         return reading
     }
 
-    /// Applies a roster inside the caller's transaction: every row is recorded with its outcome.
-    ///
-    /// Reading, checking and sorting run on a second thread; registry look-ups and writes on
-    /// the caller's (the transaction's). A large file's registry snapshot is read while the
-    /// first rows are being parsed.
-    /// - Parameter registry: the registry already in memory, as the extract applied just before
-    ///   in the same run left it (see ``RegistryIntake/apply(_:fileID:url:snapshot:readingDone:progress:)``);
-    ///   a large file reads it from the database when `nil`.
-    public func apply(_ db: Database, fileID: Int64, url: URL, originalName: String, arrivalDay: CivilDate,
-                      registry: RegistrySnapshot? = nil, progress: (Int) throws -> Void) throws -> (RosterFileSummary, String) {
-        let reading = startReading(url: url, originalName: originalName, arrivalDay: arrivalDay)
-        if let registry { reading.provide(registry: registry) }
-        return try apply(db, fileID: fileID, reading: reading, progress: progress)
-    }
-
     /// Applies a roster whose reading has started (``startReading(url:originalName:arrivalDay:held:)``)
-    /// inside the caller's transaction; see ``apply(_:fileID:url:originalName:arrivalDay:registry:progress:)``.
+    /// inside the caller's transaction: every row is recorded with its outcome.
+    ///
+    /// Reading, checking and sorting run on the reading's thread; registry look-ups and writes
+    /// on the caller's (the transaction's). A large file checks its rows against the registry in
+    /// memory: the one given to ``Reading/provide(registry:)`` (as the extract applied just
+    /// before in the same run left it, see ``RegistryIntake/apply(_:fileID:url:snapshot:readingDone:progress:)``),
+    /// or else read from the database while the first rows are parsed.
     public func apply(_ db: Database, fileID: Int64, reading: Reading, progress: (Int) throws -> Void) throws -> (RosterFileSummary, String) {
         var summary = RosterFileSummary()
         var knownSchools = try DeskStore.schoolCodes(db)

@@ -182,13 +182,11 @@ public final class CSVReader: TableReader {
             }
         }
 
-        var left = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
+        var left = fileSize(of: url)
         bytesLeft = left
         try Self.readChunks(url) { chunk in
-            if let l = left {
-                left = max(0, l - chunk.count)
-                bytesLeft = left
-            }
+            left = max(0, left - chunk.count)
+            bytesLeft = left
             if recordStart > 0 {
                 buffer.removeSubrange(0..<recordStart)
                 recordStart = 0

