@@ -34,6 +34,9 @@ public struct CountyDirectory: Sendable {
     public let counties: [County]
     private let byCode: [String: County]
     private let byName: [String: County]
+    /// Official codes of five digits by their value (`09020` as 9020): a registry extract
+    /// names a county on every row, and comparing a number costs less than hashing a string.
+    private let codeByNumber: [(number: Int, code: String)]
 
     public init(_ counties: [County]) {
         self.counties = counties
@@ -45,6 +48,9 @@ public struct CountyDirectory: Sendable {
         }
         byCode = c
         byName = n
+        codeByNumber = counties.compactMap { county in
+            county.code.utf8.count == 5 ? Int(county.code).map { ($0, county.code) } : nil
+        }
     }
 
     /// The county with an official code.
@@ -54,6 +60,19 @@ public struct CountyDirectory: Sendable {
     /// leading zero (`9020` → `09020`), expands the municipalities' short codes (`63` → `63000`),
     /// accepts a name with 台 for 臺. Returns the official code, or `nil` when unknown.
     public func normalise(_ raw: String) -> String? {
+        // Fast path: two, four or five ASCII digits, the forms extracts write. The number then
+        // decides: `63` is 63000, `9020` and `09020` are 9020, as the padding below makes them.
+        var digits = 0, number = 0
+        for b in raw.utf8 {
+            guard b >= 0x30 && b <= 0x39, digits < 5 else { digits = -1; break }
+            number = number * 10 + Int(b - 0x30)
+            digits += 1
+        }
+        if digits == 2 || digits == 4 || digits == 5 {
+            let wanted = digits == 2 ? number * 1000 : number
+            for entry in codeByNumber where entry.number == wanted { return entry.code }
+            return nil
+        }
         let s = raw.trimmingSpaces()
         guard !s.isEmpty else { return nil }
         if s.unicodeScalars.allSatisfy({ $0.value >= 0x30 && $0.value <= 0x39 }) {

@@ -12,18 +12,16 @@ public enum NationalIDKind: Equatable, Sendable {
 
 /// The national ID number (身分證字號) rules.
 public enum NationalID {
-    /// Letter values of the first character, A10 … Z33.
-    static let letterValues: [UInt8: Int] = {
-        let pairs: [(Character, Int)] = [
-            ("A", 10), ("B", 11), ("C", 12), ("D", 13), ("E", 14), ("F", 15), ("G", 16), ("H", 17),
-            ("I", 34), ("J", 18), ("K", 19), ("L", 20), ("M", 21), ("N", 22), ("O", 35), ("P", 23),
-            ("Q", 24), ("R", 25), ("S", 26), ("T", 27), ("U", 28), ("V", 29), ("W", 32), ("X", 30),
-            ("Y", 31), ("Z", 33),
-        ]
-        var table: [UInt8: Int] = [:]
-        for (c, v) in pairs { table[c.asciiValue!] = v }
-        return table
-    }()
+    /// Letter values of the first character, A10 … Z33, by the letter's offset from `A`.
+    static let letterValueTable: [Int] = [
+        10, 11, 12, 13, 14, 15, 16, 17, 34, 18, 19, 20, 21, 22, 35, 23, 24, 25, 26, 27, 28, 29, 32, 30, 31, 33,
+    ]
+
+    /// The value of an upper-case ASCII letter (`A` = 10 … `Z` = 33), or `nil` for any other byte.
+    @inline(__always)
+    static func letterValue(_ b: UInt8) -> Int? {
+        b >= 0x41 && b <= 0x5A ? letterValueTable[Int(b - 0x41)] : nil
+    }
 
     /// Normalises what a clerk typed: trims spaces, upper-cases ASCII letters, folds full-width
     /// letters and digits to ASCII.
@@ -45,33 +43,35 @@ public enum NationalID {
     ///
     /// `A123456789` → citizen, male; `A123456788` → invalid (check digit).
     public static func classify(_ id: String) -> NationalIDKind {
-        let b = Array(id.utf8)
-        guard b.count == 10, let first = letterValues[b[0]] else { return .invalid }
-        let digitsAfterSecond = b[2...].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
-        guard digitsAfterSecond else { return .invalid }
-        let second = b[1]
-        let secondValue: Int
-        var oldResident = false
-        if second >= 0x30 && second <= 0x39 {
-            secondValue = Int(second - 0x30)
-        } else if let letter = letterValues[second], (0x41...0x44).contains(second) {
-            // Old resident-certificate form: the second letter counts by its units digit.
-            secondValue = letter % 10
-            oldResident = true
-        } else {
-            return .invalid
-        }
-        let weights = [8, 7, 6, 5, 4, 3, 2, 1]
-        var sum = (first / 10) + (first % 10) * 9 + secondValue * weights[0]
-        for i in 2..<9 { sum += Int(b[i] - 0x30) * weights[i - 1] }
-        sum += Int(b[9] - 0x30)
-        guard sum % 10 == 0 else { return .invalid }
-        if oldResident { return .residentCertificate }
-        switch secondValue {
-        case 1: return .citizen(male: true)
-        case 2: return .citizen(male: false)
-        case 8, 9: return .residentCertificate
-        default: return .invalid
+        var id = id
+        // Over the string's own bytes: called for every row of every file.
+        return id.withUTF8 { b -> NationalIDKind in
+            guard b.count == 10, let first = letterValue(b[0]) else { return .invalid }
+            for i in 2..<10 where b[i] < 0x30 || b[i] > 0x39 { return .invalid }
+            let second = b[1]
+            let secondValue: Int
+            var oldResident = false
+            if second >= 0x30 && second <= 0x39 {
+                secondValue = Int(second - 0x30)
+            } else if second >= 0x41 && second <= 0x44, let letter = letterValue(second) {
+                // Old resident-certificate form: the second letter counts by its units digit.
+                secondValue = letter % 10
+                oldResident = true
+            } else {
+                return .invalid
+            }
+            // Weights 1 and 9 for the letter's two digits, then 8 … 1, then the check digit.
+            var sum = (first / 10) + (first % 10) * 9 + secondValue * 8
+            for i in 2..<9 { sum += Int(b[i] - 0x30) * (9 - i) }
+            sum += Int(b[9] - 0x30)
+            guard sum % 10 == 0 else { return .invalid }
+            if oldResident { return .residentCertificate }
+            switch secondValue {
+            case 1: return .citizen(male: true)
+            case 2: return .citizen(male: false)
+            case 8, 9: return .residentCertificate
+            default: return .invalid
+            }
         }
     }
 
@@ -86,7 +86,7 @@ public enum NationalID {
     /// Used by the sample generator.
     public static func withCheckDigit(_ prefix: String) -> String? {
         let b = Array(prefix.utf8)
-        guard b.count == 9, let first = letterValues[b[0]] else { return nil }
+        guard b.count == 9, let first = letterValue(b[0]) else { return nil }
         var sum = (first / 10) + (first % 10) * 9
         let weights = [8, 7, 6, 5, 4, 3, 2, 1]
         for i in 1..<9 {

@@ -640,11 +640,24 @@ public struct RegistryIntake {
     /// names a person twice the later row still wins.
     public var sortChunk = 32_768
 
+    /// A person read from an extract, with the ID packed once for sorting and for the
+    /// registry in memory (``RegistrySnapshot/pack(_:)``).
+    ///
+    /// A class: the row is sorted and handed from thread to thread, and moving a reference is
+    /// one reference count where copying the person would be one per string in it.
+    final class PersonRow: Sendable {
+        let person: RegistryPerson
+        let key: UInt64?
+
+        init(_ person: RegistryPerson) {
+            self.person = person
+            key = RegistrySnapshot.pack(person.nationalID)
+        }
+    }
+
     /// A registry row: a person to store, or why it could not be used.
     enum ReadRow {
-        /// Boxed: the row is handed from thread to thread, and moving a box is one reference
-        /// count where moving the person would be one per string in it.
-        indirect case person(RegistryPerson)
+        case person(PersonRow)
         case problem(RegistryRowProblem)
     }
 
@@ -692,8 +705,8 @@ public struct RegistryIntake {
                     }
                     deferment = DefermentPeriod(start: start, end: end)
                 }
-                try body(.person(RegistryPerson(nationalID: id, birthDate: birth, name: name, countyCode: county,
-                                                education: education, serviceStatus: service, deferment: deferment)))
+                try body(.person(PersonRow(RegistryPerson(nationalID: id, birthDate: birth, name: name, countyCode: county,
+                                                          education: education, serviceStatus: service, deferment: deferment))))
             }
         } catch let e as TableFileError {
             throw FileRejection(e)
@@ -738,10 +751,10 @@ public struct RegistryIntake {
             defer { readingDone?() }
             // People are stored sorted by ID in chunks, so the inserts walk the table's key
             // forwards; a problem row is passed on at once (the report keeps file order).
-            var chunk: [RegistryPerson] = []
+            var chunk: [PersonRow] = []
             chunk.reserveCapacity(sortChunk)
             func flush() throws {
-                let keys = chunk.indices.map { (RegistrySnapshot.pack(chunk[$0].nationalID) ?? .max, $0) }.sorted { $0 < $1 }
+                let keys = chunk.indices.map { (chunk[$0].key ?? .max, $0) }.sorted { $0 < $1 }
                 for (_, i) in keys { try emit(.person(chunk[i])) }
                 chunk.removeAll(keepingCapacity: true)
             }
@@ -750,7 +763,7 @@ public struct RegistryIntake {
                 // On this thread, which has time to spare while the writing one stores people;
                 // in file order, so a person named twice ends as the later row says, in the
                 // snapshot as in the table.
-                snapshot?.update(p)
+                snapshot?.update(p.person, key: p.key)
                 chunk.append(p)
                 if chunk.count == sortChunk { try flush() }
             }
@@ -758,7 +771,7 @@ public struct RegistryIntake {
         }, consume: { (row: ReadRow) in
             switch row {
             case .person(let p):
-                try writer.save(p)
+                try writer.save(p.person)
                 rows += 1
                 if rows % 10_000 == 0 { try progress(rows) }
             case .problem(let p):

@@ -98,11 +98,16 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
     /// snapshot follows an extract applied in the same run, instead of being read back from the
     /// database for the rosters after it.
     public func update(_ p: RegistryPerson) {
+        update(p, key: Self.pack(p.nationalID))
+    }
+
+    /// ``update(_:)`` for a person whose ID the caller has packed already (``pack(_:)``).
+    public func update(_ p: RegistryPerson, key: UInt64?) {
         let entry = Entry(birth: Int32(p.birthDate.daysSinceEpoch),
                           start: p.deferment.map { Int32($0.start.daysSinceEpoch) } ?? Self.none,
                           end: p.deferment?.end.map { Int32($0.daysSinceEpoch) } ?? Self.none,
                           county: intern(p.countyCode), education: intern(p.education), service: intern(p.serviceStatus))
-        if let key = Self.pack(p.nationalID) { entries.set(key, entry) } else { unpacked[p.nationalID] = entry }
+        if let key { entries.set(key, entry) } else { unpacked[p.nationalID] = entry }
     }
 
     /// Packs an ID of 1 to 12 characters from `0-9A-Z` into a number (never 0), or `nil`. IDs of the

@@ -127,21 +127,30 @@ struct RosterRulesTests {
         #expect(RosterRules.expectedEnd(grade: 1, start: Self.d("2027-03-15")).iso == "2029-06-30")
     }
 
-    @Test func countyCodesAreNormalised() {
+    /// domain.md's county-code normalisation, one row per form a file may write.
+    @Test(arguments: [
+        ("官方代碼", "63000", "63000"),
+        ("直轄市二碼代碼補三個零", "63", "63000"),
+        ("省略開頭的零（四碼）補回", "9020", "09020"),
+        ("前後空白去除", " 09020 ", "09020"),
+        ("開頭為零的五碼", "09020", "09020"),
+        ("縣市名稱「台」視同「臺」", "台北市", "63000"),
+        ("縣市名稱", "臺北市", "63000"),
+        ("另一縣市代碼", "10017", "10017"),
+        ("不在代碼表中", "99999", nil),
+        ("四碼但補零後不是代碼", "0902", nil),
+        ("三碼不補", "630", nil),
+        ("一碼不補", "6", nil),
+        ("六碼", "090200", nil),
+        ("空白", "", nil),
+    ] as [(String, String, String?)])
+    func countyCodesAreNormalised(_ rule: String, _ raw: String, _ expected: String?) {
         let dir = CountyDirectory([
             County(code: "63000", name: "臺北市", office: "", phone: "", address: "", email: "", isExample: true),
             County(code: "09020", name: "金門縣", office: "", phone: "", address: "", email: "", isExample: true),
             County(code: "10017", name: "基隆市", office: "", phone: "", address: "", email: "", isExample: true),
         ])
-        #expect(dir.normalise("63000") == "63000")
-        #expect(dir.normalise("63") == "63000")
-        #expect(dir.normalise("9020") == "09020")
-        #expect(dir.normalise(" 09020 ") == "09020")
-        #expect(dir.normalise("台北市") == "63000")
-        #expect(dir.normalise("臺北市") == "63000")
-        #expect(dir.normalise("10017") == "10017")
-        #expect(dir.normalise("99999") == nil)
-        #expect(dir.normalise("") == nil)
+        #expect(dir.normalise(raw) == expected, "\(rule)")
     }
 
     @Test func headersAreMatchedLoosely() {
