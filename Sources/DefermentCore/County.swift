@@ -34,8 +34,8 @@ public struct CountyDirectory: Sendable {
     public let counties: [County]
     private let byCode: [String: County]
     private let byName: [String: County]
-    /// Official codes of five digits by their value (`09020` as 9020): a registry extract
-    /// names a county on every row, and comparing a number costs less than hashing a string.
+    /// Official codes of five digits by their value (`09020` as 9020), for codes written as
+    /// digits (see ``normalise(_:)``).
     private let codeByNumber: [(number: Int, code: String)]
 
     public init(_ counties: [County]) {
@@ -60,26 +60,22 @@ public struct CountyDirectory: Sendable {
     /// leading zero (`9020` → `09020`), expands the municipalities' short codes (`63` → `63000`),
     /// accepts a name with 台 for 臺. Returns the official code, or `nil` when unknown.
     public func normalise(_ raw: String) -> String? {
-        // Fast path: two, four or five ASCII digits, the forms extracts write. The number then
-        // decides: `63` is 63000, `9020` and `09020` are 9020, as the padding below makes them.
-        var digits = 0, number = 0
-        for b in raw.utf8 {
-            guard b >= 0x30 && b <= 0x39, digits < 5 else { digits = -1; break }
-            number = number * 10 + Int(b - 0x30)
-            digits += 1
-        }
-        if digits == 2 || digits == 4 || digits == 5 {
-            let wanted = digits == 2 ? number * 1000 : number
-            for entry in codeByNumber where entry.number == wanted { return entry.code }
-            return nil
-        }
         let s = raw.trimmingSpaces()
         guard !s.isEmpty else { return nil }
-        if s.unicodeScalars.allSatisfy({ $0.value >= 0x30 && $0.value <= 0x39 }) {
-            var code = s
-            if code.count == 2 { code += "000" }
-            if code.count == 4 { code = "0" + code }
-            return byCode[code]?.code
+        // Digits only: two, four or five of them are matched by their number against the
+        // official codes (a registry extract names a county on every row, and comparing a number
+        // costs less than padding and hashing a string): `63` is 63000, `9020` and `09020` are
+        // 9020. Any other count is looked up as written.
+        var digits = 0, number = 0
+        for b in s.utf8 {
+            guard b >= 0x30 && b <= 0x39 else { digits = -1; break }
+            if digits < 5 { number = number * 10 + Int(b - 0x30) }
+            digits += 1
+        }
+        if digits > 0 {
+            guard digits == 2 || digits == 4 || digits == 5 else { return byCode[s]?.code }
+            let wanted = digits == 2 ? number * 1000 : number
+            return codeByNumber.first { $0.number == wanted }?.code
         }
         let name = s.replacingOccurrences(of: "台", with: "臺")
         return byName[name]?.code

@@ -23,6 +23,20 @@ public enum NationalID {
         b >= 0x41 && b <= 0x5A ? letterValueTable[Int(b - 0x41)] : nil
     }
 
+    /// The weighted sum of an ID's first nine characters, the check digit left out: the
+    /// letter's two digits weigh 1 and 9, the second character 8, the third to ninth 7 … 1. A
+    /// number is valid when this sum plus its check digit is a multiple of 10.
+    /// - Parameters:
+    ///   - letter: the first character's value (``letterValue(_:)``).
+    ///   - second: the second character's value.
+    ///   - b: the ID's bytes; the third to ninth must be ASCII digits.
+    @inline(__always)
+    static func weightedSum(letter: Int, second: Int, _ b: UnsafeBufferPointer<UInt8>) -> Int {
+        var sum = letter / 10 + (letter % 10) * 9 + second * 8
+        for i in 2..<9 { sum += Int(b[i] - 0x30) * (9 - i) }
+        return sum
+    }
+
     /// Normalises what a clerk typed: trims spaces, upper-cases ASCII letters, folds full-width
     /// letters and digits to ASCII.
     public static func normalise(_ raw: String) -> String {
@@ -60,10 +74,7 @@ public enum NationalID {
             } else {
                 return .invalid
             }
-            // Weights 1 and 9 for the letter's two digits, then 8 … 1, then the check digit.
-            var sum = (first / 10) + (first % 10) * 9 + secondValue * 8
-            for i in 2..<9 { sum += Int(b[i] - 0x30) * (9 - i) }
-            sum += Int(b[9] - 0x30)
+            let sum = weightedSum(letter: first, second: secondValue, b) + Int(b[9] - 0x30)
             guard sum % 10 == 0 else { return .invalid }
             if oldResident { return .residentCertificate }
             switch secondValue {
@@ -85,15 +96,13 @@ public enum NationalID {
     /// Completes nine characters (letter, sex digit and seven digits) with the check digit.
     /// Used by the sample generator.
     public static func withCheckDigit(_ prefix: String) -> String? {
-        let b = Array(prefix.utf8)
-        guard b.count == 9, let first = letterValue(b[0]) else { return nil }
-        var sum = (first / 10) + (first % 10) * 9
-        let weights = [8, 7, 6, 5, 4, 3, 2, 1]
-        for i in 1..<9 {
-            guard b[i] >= 0x30 && b[i] <= 0x39 else { return nil }
-            sum += Int(b[i] - 0x30) * weights[i - 1]
+        var prefix = prefix
+        let sum: Int? = prefix.withUTF8 { b in
+            guard b.count == 9, let first = letterValue(b[0]) else { return nil }
+            for i in 1..<9 where b[i] < 0x30 || b[i] > 0x39 { return nil }
+            return weightedSum(letter: first, second: Int(b[1] - 0x30), b)
         }
-        let check = (10 - sum % 10) % 10
-        return prefix + String(check)
+        guard let sum else { return nil }
+        return prefix + String((10 - sum % 10) % 10)
     }
 }
