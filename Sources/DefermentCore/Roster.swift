@@ -167,28 +167,44 @@ public struct RosterRow: Sendable {
     }
 }
 
-extension String {
-    /// Trims ASCII and full-width spaces, tabs, line breaks and BOMs at both ends.
-    public func trimmingSpaces() -> String {
-        // Fast path: nothing to trim when both ends are visible ASCII or ordinary CJK.
-        let plain: Bool? = utf8.withContiguousStorageIfAvailable { u in
-            guard let f = u.first, let l = u.last else { return true }
-            let firstPlain = (f > 0x20 && f < 0x7F) || (f >= 0xE4 && f <= 0xE9)
-            var lastPlain = l > 0x20 && l < 0x7F
-            if !lastPlain && l >= 0x80 && l < 0xC0 {
-                // Not plain when it ends in U+3000, U+FEFF (E3 80 80, EF BB BF) or U+00A0 (C2 A0).
-                let n = u.count
-                let b1 = n >= 2 ? u[n - 2] : 0, b0 = n >= 3 ? u[n - 3] : 0
-                lastPlain = !(b0 == 0xE3 && b1 == 0x80 && l == 0x80) && !(b0 == 0xEF && b1 == 0xBB && l == 0xBF) && !(b1 == 0xC2 && l == 0xA0)
-            }
-            return firstPlain && lastPlain
+/// Trims what ``Swift/String/trimmingSpaces()`` trims (ASCII spaces, tabs and line breaks, U+3000,
+/// U+FEFF and U+00A0) from both ends of UTF-8 bytes, without making a `String`: the one
+/// definition of a cell's blank ends, used by readers that work on a file's bytes.
+public func trimmedSpaces(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+    var from = 0, to = bytes.count
+    /// The length of the space that starts at `i`, or 0.
+    func spaceAt(_ i: Int) -> Int {
+        let b = bytes[i]
+        if b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A { return 1 }
+        if b == 0xC2, i + 1 < to, bytes[i + 1] == 0xA0 { return 2 }
+        if b == 0xE3, i + 2 < to, bytes[i + 1] == 0x80, bytes[i + 2] == 0x80 { return 3 }
+        if b == 0xEF, i + 2 < to, bytes[i + 1] == 0xBB, bytes[i + 2] == 0xBF { return 3 }
+        return 0
+    }
+    /// The length of the space that ends just before `end`, or 0.
+    func spaceBefore(_ end: Int) -> Int {
+        let b = bytes[end - 1]
+        if b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A { return 1 }
+        if b == 0xA0, end - 2 >= from, bytes[end - 2] == 0xC2 { return 2 }
+        if end - 3 >= from {
+            let b0 = bytes[end - 3], b1 = bytes[end - 2]
+            if (b0 == 0xE3 && b1 == 0x80 && b == 0x80) || (b0 == 0xEF && b1 == 0xBB && b == 0xBF) { return 3 }
         }
-        if plain == true { return self }
-        let isSpace: (Unicode.Scalar) -> Bool = { [" ", "\t", "\r", "\n", "\u{3000}", "\u{FEFF}", "\u{A0}"].contains($0) }
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }
-        let last = scalars.lastIndex(where: { !isSpace($0) })!
-        if first == scalars.startIndex && last == scalars.index(before: scalars.endIndex) { return self }
-        return String(scalars[first...last])
+        return 0
+    }
+    while from < to { let n = spaceAt(from); if n == 0 { break }; from += n }
+    while to > from { let n = spaceBefore(to); if n == 0 { break }; to -= n }
+    return UnsafeBufferPointer(rebasing: bytes[from..<to])
+}
+
+extension String {
+    /// Trims ASCII and full-width spaces, tabs, line breaks and BOMs at both ends
+    /// (``trimmedSpaces(_:)`` over the string's UTF-8).
+    public func trimmingSpaces() -> String {
+        var copy = self
+        return copy.withUTF8 { u -> String in
+            let t = trimmedSpaces(u)
+            return t.count == u.count ? self : String(decoding: t, as: UTF8.self)
+        }
     }
 }

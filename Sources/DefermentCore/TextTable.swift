@@ -41,6 +41,12 @@ public struct TextTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiter
         }
     }
 
+    /// The value stored for the text whose UTF-8 bytes are `key`, or `nil`: for readers that
+    /// work on a file's bytes, with no `String` made unless the bytes match no entry.
+    public subscript(utf8 key: UnsafeBufferPointer<UInt8>) -> Value? {
+        keys.index(of: key).map { values[$0] }
+    }
+
     /// Number of entries.
     public var count: Int { values.count }
 
@@ -67,15 +73,21 @@ struct TextKeys: Sendable {
 
     func index(of key: String) -> Int? {
         var key = key
-        let found: Int? = key.withUTF8 { wanted in
-            for i in bytes.indices where bytes[i].count == wanted.count {
-                if wanted.isEmpty || bytes[i].withUnsafeBufferPointer({ memcmp($0.baseAddress!, wanted.baseAddress!, wanted.count) }) == 0 {
-                    return i
-                }
+        return key.withUTF8 { sameBytes($0) } ?? texts.firstIndex(of: key)
+    }
+
+    func index(of key: UnsafeBufferPointer<UInt8>) -> Int? {
+        sameBytes(key) ?? texts.firstIndex(of: String(decoding: key, as: UTF8.self))
+    }
+
+    /// The entry whose bytes are `wanted`'s.
+    private func sameBytes(_ wanted: UnsafeBufferPointer<UInt8>) -> Int? {
+        for i in bytes.indices where bytes[i].count == wanted.count {
+            if wanted.isEmpty || bytes[i].withUnsafeBufferPointer({ memcmp($0.baseAddress!, wanted.baseAddress!, wanted.count) }) == 0 {
+                return i
             }
-            return nil
         }
-        return found ?? texts.firstIndex(of: key)
+        return nil
     }
 
     mutating func append(_ key: String) {

@@ -74,25 +74,53 @@ struct HeaderMap<Column: Hashable> {
 }
 
 /// Looks for the header among the first rows: the first row naming at least three known columns.
+/// Calls `body` with each row after it; returns the header, or `nil` when the first ten rows
+/// hold none.
 func findHeader<Column: Hashable>(_ reader: TableReader, match: (String) -> Column?,
                                   body: (HeaderMap<Column>, TableRow) throws -> Void) throws -> HeaderMap<Column>? {
-    var header: HeaderMap<Column>?
-    var looked = 0
+    var finder = HeaderFinder<Column>()
     do {
         try reader.forEachRow { row in
-            if let header { try body(header, row); return }
-            looked += 1
-            var map: [Column: Int] = [:]
-            for (i, cell) in row.cells.enumerated() {
-                if let c = match(cell), map[c] == nil { map[c] = i }
-            }
-            if map.count >= 3 { header = HeaderMap(indexOf: map, headerRow: row.number) }
-            else if looked >= 10 { throw NoHeader() }
+            if let header = finder.header { return try body(header, row) }
+            try finder.look(at: row.cells, number: row.number, match: match)
         }
     } catch is NoHeader {
         return nil
     }
-    return header
+    return finder.header
+}
+
+/// ``findHeader(_:match:body:)`` for a reader of cells as bytes (``TableReader/forEachRowBytes(_:)``).
+func findHeader<Column: Hashable>(_ reader: TableReader, match: (String) -> Column?,
+                                  rowBytes body: (HeaderMap<Column>, TableRowBytes) throws -> Void) throws -> HeaderMap<Column>? {
+    var finder = HeaderFinder<Column>()
+    do {
+        try reader.forEachRowBytes { row in
+            if let header = finder.header { return try body(header, row) }
+            try finder.look(at: (0..<row.count).map { String(decoding: row[$0], as: UTF8.self) }, number: row.number, match: match)
+        }
+    } catch is NoHeader {
+        return nil
+    }
+    return finder.header
+}
+
+/// The search for a header row, one row at a time.
+private struct HeaderFinder<Column: Hashable> {
+    var header: HeaderMap<Column>?
+    var looked = 0
+
+    /// Takes a row as the header when it names at least three known columns; throws
+    /// ``NoHeader`` after the tenth row without one.
+    mutating func look(at cells: [String], number: Int, match: (String) -> Column?) throws {
+        looked += 1
+        var map: [Column: Int] = [:]
+        for (i, cell) in cells.enumerated() {
+            if let c = match(cell), map[c] == nil { map[c] = i }
+        }
+        if map.count >= 3 { header = HeaderMap(indexOf: map, headerRow: number) }
+        else if looked >= 10 { throw NoHeader() }
+    }
 }
 
 /// What a roster file did (名冊處理結果), without personal data.
@@ -640,29 +668,23 @@ public struct RegistryIntake {
     /// names a person twice the later row still wins.
     public var sortChunk = 32_768
 
-    /// A person read from an extract, with the ID packed once for sorting and for the
-    /// registry in memory (``RegistrySnapshot/pack(_:)``).
-    ///
-    /// A class: the row is sorted and handed from thread to thread, and moving a reference is
-    /// one reference count where copying the person would be one per string in it.
-    final class PersonRow: Sendable {
-        let person: RegistryPerson
-        let key: UInt64?
-
-        init(_ person: RegistryPerson) {
-            self.person = person
-            key = RegistrySnapshot.pack(person.nationalID)
-        }
+    /// A usable extract row, as read: valid only during the call that receives it.
+    struct PersonRead {
+        /// The national ID, normalised (a citizen's: ten characters).
+        var nationalID: String
+        /// ``RegistrySnapshot/pack(_:)`` of the ID.
+        var key: UInt64?
+        var birthDate: CivilDate
+        var deferment: DefermentPeriod?
+        /// The cells as they will be stored, trimmed: the name, education and service status as
+        /// written, the county as its five-digit code.
+        var name, countyCode, education, serviceStatus: UnsafeBufferPointer<UInt8>
     }
 
-    /// A registry row: a person to store, or why it could not be used.
-    enum ReadRow {
-        case person(PersonRow)
-        case problem(RegistryRowProblem)
-    }
-
-    /// Reads and validates an extract, calling `body` for each row.
-    func read(url: URL, body: (ReadRow) throws -> Void) throws -> String {
+    /// Reads and validates an extract: calls `person` for each usable row and `problem` for each
+    /// row that cannot be used (in file order). Cells are checked as bytes, without a `String`
+    /// per cell (``TableReader/forEachRowBytes(_:)``).
+    func read(url: URL, person: (PersonRead) throws -> Void, problem: (RegistryRowProblem) throws -> Void) throws -> String {
         let reader: TableReader
         do { reader = try TableFile.open(url) } catch let e as TableFileError { throw FileRejection(e) }
         let rules = reference.rules
@@ -672,42 +694,43 @@ public struct RegistryIntake {
         // header instead of a dictionary look-up (hashing the column's Chinese name) per cell.
         var cellIndex: [Int]?
         do {
-            header = try findHeader(reader, match: RegistryColumn.matching(header:)) { header, row in
+            header = try findHeader(reader, match: RegistryColumn.matching(header:), rowBytes: { header, row in
                 let indexes = cellIndex ?? RegistryColumn.allCases.map { header.indexOf[$0] ?? -1 }
                 cellIndex = indexes
-                func cell(_ c: RegistryColumn) -> String {
-                    let i = indexes[c.ordinal]
-                    guard i >= 0, i < row.cells.count else { return "" }
-                    return row.cells[i].trimmingSpaces()
+                func cell(_ c: RegistryColumn) -> UnsafeBufferPointer<UInt8> { trimmedSpaces(row[indexes[c.ordinal]]) }
+                // Short cells (IDs, dates, codes) as strings: fifteen bytes or less are held
+                // inline, with no allocation.
+                func text(_ c: RegistryColumn) -> String { String(decoding: cell(c), as: UTF8.self) }
+                func reject(_ c: RegistryColumn, _ message: String) throws {
+                    try problem(RegistryRowProblem(row: row.number, column: c.rawValue, message: message))
                 }
-                func problem(_ c: RegistryColumn, _ message: String) throws {
-                    try body(.problem(RegistryRowProblem(row: row.number, column: c.rawValue, message: message)))
-                }
-                let id = NationalID.normalise(cell(.nationalID))
-                guard case .citizen = NationalID.classify(id) else { return try problem(.nationalID, "身分證字號格式錯誤") }
-                guard let birth = CivilDate.parse(cell(.birthDate)) else { return try problem(.birthDate, "日期無法辨識") }
+                let id = NationalID.normalise(text(.nationalID))
+                guard case .citizen = NationalID.classify(id) else { return try reject(.nationalID, "身分證字號格式錯誤") }
+                guard let birth = CivilDate.parse(text(.birthDate)) else { return try reject(.birthDate, "日期無法辨識") }
                 let name = cell(.name)
-                guard !name.isEmpty else { return try problem(.name, "空白") }
-                guard let county = counties.normalise(cell(.countyCode)) else { return try problem(.countyCode, "不在縣市代碼表中") }
+                guard !name.isEmpty else { return try reject(.name, "空白") }
+                guard var county = counties.normalise(text(.countyCode)) else { return try reject(.countyCode, "不在縣市代碼表中") }
                 let education = cell(.education)
-                guard rules.educationIsSameOrHigher[education] != nil else { return try problem(.education, "不是已知的教育程度") }
+                guard rules.educationIsSameOrHigher[utf8: education] != nil else { return try reject(.education, "不是已知的教育程度") }
                 let service = cell(.serviceStatus)
-                guard rules.serviceStatusBlocks[service] != nil else { return try problem(.serviceStatus, "不是已知的兵役狀態") }
+                guard rules.serviceStatusBlocks[utf8: service] != nil else { return try reject(.serviceStatus, "不是已知的兵役狀態") }
                 var deferment: DefermentPeriod?
-                let startText = cell(.defermentStart)
-                let endText = cell(.defermentEnd)
+                let startText = text(.defermentStart)
+                let endText = text(.defermentEnd)
                 if !startText.isEmpty {
-                    guard let start = CivilDate.parse(startText) else { return try problem(.defermentStart, "日期無法辨識") }
+                    guard let start = CivilDate.parse(startText) else { return try reject(.defermentStart, "日期無法辨識") }
                     var end: CivilDate?
                     if !endText.isEmpty {
-                        guard let e = CivilDate.parse(endText) else { return try problem(.defermentEnd, "日期無法辨識") }
+                        guard let e = CivilDate.parse(endText) else { return try reject(.defermentEnd, "日期無法辨識") }
                         end = e
                     }
                     deferment = DefermentPeriod(start: start, end: end)
                 }
-                try body(.person(PersonRow(RegistryPerson(nationalID: id, birthDate: birth, name: name, countyCode: county,
-                                                          education: education, serviceStatus: service, deferment: deferment))))
-            }
+                try county.withUTF8 { county in
+                    try person(PersonRead(nationalID: id, key: RegistrySnapshot.pack(id), birthDate: birth, deferment: deferment,
+                                          name: name, countyCode: county, education: education, serviceStatus: service))
+                }
+            })
         } catch let e as TableFileError {
             throw FileRejection(e)
         }
@@ -722,6 +745,77 @@ public struct RegistryIntake {
         }
         return reader.formatDescription
     }
+
+    /// A chunk of people read from an extract, packed for sorting and storing: each person's
+    /// stored values one after another in one buffer (no `String` or object per person), and
+    /// the people in ID order once ``sort()`` has run.
+    ///
+    /// Handed to the writing thread in slices of ``RegistryIntake/handOver`` people: one
+    /// reference per slice, where an object per person cost an allocation and a reference count
+    /// on each thread.
+    final class PersonChunk: @unchecked Sendable {
+        /// Each value: its length as two bytes (little-endian; `0xFFFF` for NULL), then its bytes.
+        private var bytes: [UInt8] = []
+        /// Each person's sort key (``RegistrySnapshot/pack(_:)``, `UInt64.max` when the ID
+        /// does not pack) and where the person's values start in `bytes`.
+        private var people: [(key: UInt64, offset: Int)] = []
+
+        init(capacity: Int) {
+            people.reserveCapacity(capacity)
+            bytes.reserveCapacity(capacity * 80)
+        }
+
+        var count: Int { people.count }
+
+        /// Adds a person's values, in ``PersonWriter/columns`` order.
+        func append(_ p: PersonRead) {
+            people.append((p.key ?? .max, bytes.count))
+            func add(_ value: UnsafeBufferPointer<UInt8>?) {
+                guard let value else { bytes.append(0xFF); bytes.append(0xFF); return }
+                let n = min(value.count, 0xFFFE)
+                bytes.append(UInt8(n & 0xFF)); bytes.append(UInt8(n >> 8))
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: value[0..<n]))
+            }
+            func add(_ text: String?) {
+                guard var text else { return add(nil as UnsafeBufferPointer<UInt8>?) }
+                text.withUTF8 { add($0) }
+            }
+            add(p.nationalID)
+            add(p.birthDate.iso)
+            add(p.name)
+            add(p.countyCode)
+            add(p.education)
+            add(p.serviceStatus)
+            add(p.deferment?.start.iso)
+            add(p.deferment.map { $0.end?.iso } ?? nil)
+        }
+
+        /// Puts the people in ID order; a person named twice keeps the file's order, so the later
+        /// row is stored last and wins.
+        func sort() {
+            people.sort { $0.key != $1.key ? $0.key < $1.key : $0.offset < $1.offset }
+        }
+
+        /// Calls `body` with person `i`'s values: `value(c)` for column `c` (`nil`: NULL).
+        func withValues(of i: Int, _ body: ((Int) -> UnsafeBufferPointer<UInt8>?) throws -> Void) rethrows {
+            let start = people[i].offset
+            try bytes.withUnsafeBufferPointer { b in
+                try body { column in
+                    var at = start
+                    var c = 0
+                    while true {
+                        let n = Int(b[at]) | Int(b[at + 1]) << 8
+                        if c == column { return n == 0xFFFF ? nil : UnsafeBufferPointer(rebasing: b[(at + 2)..<(at + 2 + n)]) }
+                        at += 2 + (n == 0xFFFF ? 0 : n)
+                        c += 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// People handed to the writing thread at a time.
+    static let handOver = 1_024
 
     /// Applies an extract inside the caller's transaction; reading runs on a second thread.
     /// - Parameter snapshot: a registry snapshot to complete with the extract's people as they
@@ -742,40 +836,50 @@ public struct RegistryIntake {
         var rows = 0
         var problems: [RegistryRowProblem] = []
         var format = ""
-        // About 70 bytes a person in a CSV extract.
-        snapshot?.reserve(fileSize(of: url) / 64)
-        // Room for two sorted chunks in flight (64 batches of 1,024 people, about 16 MB): with
+        let sortChunk = max(1, sortChunk)
+        // Room for two sorted chunks in flight (64 slices of 1,024 people, about 16 MB): with
         // less than one, the reading thread waits for the writing one to take half of a chunk
         // and the writing one then waits for the next chunk to be read and sorted.
-        try PipelinedRows.run(capacity: 64, produce: { emit in
+        try PipelinedRows.run(batchSize: 1, capacity: 2 * max(1, sortChunk / Self.handOver), produce: { emit in
             defer { readingDone?() }
+            // About 70 bytes a person in a CSV extract; reserved here, where the memory is
+            // first touched, rather than on the writing thread.
+            snapshot?.reserve(fileSize(of: url) / 64)
             // People are stored sorted by ID in chunks, so the inserts walk the table's key
-            // forwards; a problem row is passed on at once (the report keeps file order).
-            var chunk: [PersonRow] = []
-            chunk.reserveCapacity(sortChunk)
+            // forwards. Problems stay on this thread, in file order, for the report.
+            var chunk = PersonChunk(capacity: sortChunk)
             func flush() throws {
-                let keys = chunk.indices.map { (chunk[$0].key ?? .max, $0) }.sorted { $0 < $1 }
-                for (_, i) in keys { try emit(.person(chunk[i])) }
-                chunk.removeAll(keepingCapacity: true)
+                guard chunk.count > 0 else { return }
+                chunk.sort()
+                for start in stride(from: 0, to: chunk.count, by: Self.handOver) {
+                    try emit((chunk, start..<min(start + Self.handOver, chunk.count)))
+                }
+                chunk = PersonChunk(capacity: sortChunk)
             }
-            format = try self.read(url: url) { row in
-                guard case .person(let p) = row else { return try emit(row) }
+            format = try self.read(url: url, person: { p in
                 // On this thread, which has time to spare while the writing one stores people;
                 // in file order, so a person named twice ends as the later row says, in the
                 // snapshot as in the table.
-                snapshot?.update(p.person, key: p.key)
+                if let snapshot {
+                    if let key = p.key {
+                        snapshot.update(key: key, birthDate: p.birthDate, deferment: p.deferment, countyCode: p.countyCode,
+                                        education: p.education, serviceStatus: p.serviceStatus)
+                    } else {
+                        func text(_ b: UnsafeBufferPointer<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
+                        snapshot.update(RegistryPerson(nationalID: p.nationalID, birthDate: p.birthDate, name: text(p.name),
+                                                       countyCode: text(p.countyCode), education: text(p.education),
+                                                       serviceStatus: text(p.serviceStatus), deferment: p.deferment))
+                    }
+                }
                 chunk.append(p)
                 if chunk.count == sortChunk { try flush() }
-            }
+            }, problem: { problems.append($0) })
             try flush()
-        }, consume: { (row: ReadRow) in
-            switch row {
-            case .person(let p):
-                try writer.save(p.person)
+        }, consume: { (slice: (chunk: PersonChunk, people: Range<Int>)) in
+            for i in slice.people {
+                try slice.chunk.withValues(of: i) { try writer.save($0) }
                 rows += 1
                 if rows % 10_000 == 0 { try progress(rows) }
-            case .problem(let p):
-                problems.append(p)
             }
         })
         try writer.finish()

@@ -108,20 +108,45 @@ public final class CSVReader: TableReader {
 
     public func forEachRow(_ body: (TableRow) throws -> Void) throws {
         let decoder = encoding == .cp950 ? try CP950Decoder() : nil
+        var cells: [String] = []
+        var undecodable: Set<Int> = []
+        try forEachRecord { record in
+            cells.removeAll(keepingCapacity: true)
+            undecodable.removeAll(keepingCapacity: true)
+            for i in 0..<record.count {
+                let field = record[i]
+                if let decoder {
+                    if let s = decoder.decode(ArraySlice(field)) { cells.append(s) } else { undecodable.insert(i); cells.append("") }
+                } else {
+                    cells.append(String(decoding: field, as: UTF8.self))
+                }
+            }
+            let row = TableRow(number: record.number, cells: cells, undecodable: undecodable)
+            if !row.isBlank { try body(row) }
+        }
+    }
+
+    /// A UTF-8 file's cells straight from the bytes read, with no `String` made; a CP950 file's
+    /// as decoded (``TableReader/forEachRowBytes(_:)``'s default).
+    public func forEachRowBytes(_ body: (TableRowBytes) throws -> Void) throws {
+        guard encoding != .cp950 else { return try forEachRowBytesDecoded(body) }
+        try forEachRecord { record in
+            if !record.isBlank { try body(record) }
+        }
+    }
+
+    /// Parses the file into records, calling `body` with each one's fields' raw bytes and its
+    /// number (a record holding line breaks in quotes counts once), blank records included.
+    private func forEachRecord(_ body: (TableRowBytes) throws -> Void) throws {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(Self.chunkSize * 2)
         var recordStart = 0
         var rowNumber = 0
         var skippedBOM = encoding != .utf8BOM
         let sep = separator
-        var cells: [String] = []
-        var undecodable: Set<Int> = []
-        var quoted: [UInt8] = []
-
-        func makeString(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-            if let decoder { return decoder.decode(ArraySlice(bytes)) }
-            return String(decoding: bytes, as: UTF8.self)
-        }
+        // The current record's fields, unquoted, one after another, and where each ends.
+        var fields: [UInt8] = []
+        var ends: [Int] = []
 
         /// Parses complete records from `buffer`, leaving an incomplete one for the next chunk.
         func parseRecords(atEnd: Bool) throws {
@@ -130,14 +155,13 @@ public final class CSVReader: TableReader {
             let n = buf.count
             func field(_ from: Int, _ to: Int) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: buf[from..<to]) }
             outer: while recordStart < n {
-                cells.removeAll(keepingCapacity: true)
-                undecodable.removeAll(keepingCapacity: true)
+                fields.removeAll(keepingCapacity: true)
+                ends.removeAll(keepingCapacity: true)
                 var i = recordStart
                 var recordDone = false
                 while !recordDone {
                     if i < n && buf[i] == 0x22 {
                         // Quoted field.
-                        quoted.removeAll(keepingCapacity: true)
                         var j = i + 1
                         while true {
                             guard j < n else {
@@ -145,12 +169,12 @@ public final class CSVReader: TableReader {
                                 break outer
                             }
                             if buf[j] == 0x22 {
-                                if j + 1 < n && buf[j + 1] == 0x22 { quoted.append(0x22); j += 2; continue }
+                                if j + 1 < n && buf[j + 1] == 0x22 { fields.append(0x22); j += 2; continue }
                                 if j + 1 >= n && !atEnd { break outer }
                                 j += 1
                                 break
                             }
-                            quoted.append(buf[j])
+                            fields.append(buf[j])
                             j += 1
                         }
                         // Anything between the closing quote and the separator is kept, as spreadsheets do.
@@ -159,9 +183,8 @@ public final class CSVReader: TableReader {
                         if k == n && !atEnd { break outer }
                         var tailEnd = k
                         if tailEnd > j && buf[tailEnd - 1] == 0x0D { tailEnd -= 1 }
-                        quoted.append(contentsOf: field(j, tailEnd))
-                        let s = quoted.withUnsafeBufferPointer { makeString($0) }
-                        if let s { cells.append(s) } else { undecodable.insert(cells.count); cells.append("") }
+                        fields.append(contentsOf: field(j, tailEnd))
+                        ends.append(fields.count)
                         i = k
                     } else {
                         var k = i
@@ -169,17 +192,19 @@ public final class CSVReader: TableReader {
                         if k == n && !atEnd { break outer }
                         var end = k
                         if end > i && buf[end - 1] == 0x0D && (k == n || buf[k] == 0x0A) { end -= 1 }
-                        if let s = makeString(field(i, end)) { cells.append(s) } else { undecodable.insert(cells.count); cells.append("") }
+                        fields.append(contentsOf: field(i, end))
+                        ends.append(fields.count)
                         i = k
                     }
                     if i >= n { recordDone = true; i = n }
                     else if buf[i] == 0x0A { recordDone = true; i += 1 }
-                    else { i += 1 /* separator */; if i == n && atEnd { cells.append("") ; recordDone = true } }
+                    else { i += 1 /* separator */; if i == n && atEnd { ends.append(fields.count); recordDone = true } }
                 }
                 rowNumber += 1
                 recordStart = i
-                let row = TableRow(number: rowNumber, cells: cells, undecodable: undecodable)
-                if !row.isBlank { try body(row) }
+                try fields.withUnsafeBufferPointer { f in
+                    try ends.withUnsafeBufferPointer { e in try body(TableRowBytes(number: rowNumber, bytes: f, ends: e)) }
+                }
             }
             if n - recordStart > Self.maximumRecordBytes { throw TableFileError.unterminatedQuote(row: rowNumber + 1) }
             }

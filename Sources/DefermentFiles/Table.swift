@@ -19,6 +19,39 @@ public struct TableRow: Sendable {
     public var isBlank: Bool { cells.allSatisfy { $0.trimmingSpaces().isEmpty } }
 }
 
+/// One row's cells as UTF-8 bytes, for readers that check cells without making a `String` of
+/// each: valid only during the call that receives it.
+public struct TableRowBytes {
+    /// Row number as a spreadsheet program shows it (the first line of the file is row 1).
+    public let number: Int
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private let ends: UnsafeBufferPointer<Int>
+    /// Indexes of cells whose bytes could not be decoded in the file's encoding (read as empty).
+    public let undecodable: Set<Int>
+
+    /// - Parameters:
+    ///   - bytes: the cells' bytes, one after another.
+    ///   - ends: where each cell ends in `bytes`.
+    public init(number: Int, bytes: UnsafeBufferPointer<UInt8>, ends: UnsafeBufferPointer<Int>, undecodable: Set<Int> = []) {
+        self.number = number
+        self.bytes = bytes
+        self.ends = ends
+        self.undecodable = undecodable
+    }
+
+    /// The number of cells.
+    public var count: Int { ends.count }
+
+    /// Cell `i`'s bytes (0 = column A); empty for a cell past the row's last.
+    public subscript(i: Int) -> UnsafeBufferPointer<UInt8> {
+        guard i >= 0, i < ends.count else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(rebasing: bytes[(i == 0 ? 0 : ends[i - 1])..<ends[i]])
+    }
+
+    /// Whether every cell is blank, as ``TableRow/isBlank`` tells.
+    public var isBlank: Bool { (0..<count).allSatisfy { trimmedSpaces(self[$0]).isEmpty } }
+}
+
 /// Why a file could not be read at all. Each case explains itself in zh-TW to the person who sent it.
 public enum TableFileError: Error, Equatable, Sendable {
     /// Neither CSV nor XLSX (e.g. an old .xls, a PDF, an image).
@@ -69,10 +102,38 @@ public protocol TableReader {
     /// (to within one read), when the reader can tell; `nil` when it cannot (a compressed
     /// workbook).
     var bytesLeft: Int? { get }
+    /// Calls `body` for each non-blank row, as ``forEachRow(_:)`` does, with the cells as
+    /// UTF-8 bytes: a reader of a UTF-8 file hands over the bytes it read, without making a
+    /// `String` of each cell.
+    func forEachRowBytes(_ body: (TableRowBytes) throws -> Void) throws
 }
 
 extension TableReader {
     public var bytesLeft: Int? { nil }
+
+    public func forEachRowBytes(_ body: (TableRowBytes) throws -> Void) throws {
+        try forEachRowBytesDecoded(body)
+    }
+
+    /// ``forEachRowBytes(_:)`` through ``forEachRow(_:)``: each row's cells, as decoded, copied
+    /// into one buffer.
+    func forEachRowBytesDecoded(_ body: (TableRowBytes) throws -> Void) throws {
+        var bytes: [UInt8] = []
+        var ends: [Int] = []
+        try forEachRow { row in
+            bytes.removeAll(keepingCapacity: true)
+            ends.removeAll(keepingCapacity: true)
+            for var cell in row.cells {
+                cell.withUTF8 { bytes.append(contentsOf: $0) }
+                ends.append(bytes.count)
+            }
+            try bytes.withUnsafeBufferPointer { b in
+                try ends.withUnsafeBufferPointer { e in
+                    try body(TableRowBytes(number: row.number, bytes: b, ends: e, undecodable: row.undecodable))
+                }
+            }
+        }
+    }
 }
 
 /// A file's size in bytes (0 when it cannot be read): how intake judges a file's row count

@@ -126,6 +126,14 @@ struct TextBindings {
         slots.append((index, offset, bytes.count - offset))
     }
 
+    /// Adds parameter `index`'s value, text given as UTF-8 bytes; `nil` binds NULL.
+    mutating func add(_ index: Int32, bytes value: UnsafeBufferPointer<UInt8>?) {
+        guard let value else { slots.append((index, 0, -1)); return }
+        let offset = bytes.count
+        bytes.append(contentsOf: value)
+        slots.append((index, offset, value.count))
+    }
+
     /// Adds parameter `index`'s value: `value` as 16 lowercase hex digits, as text.
     mutating func add(_ index: Int32, hex value: UInt64) {
         let offset = bytes.count

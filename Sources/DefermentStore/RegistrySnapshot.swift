@@ -110,6 +110,16 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
         if let key { entries.set(key, entry) } else { unpacked[p.nationalID] = entry }
     }
 
+    /// ``update(_:key:)`` for a person whose ID is packed (`key`, never 0) and whose county,
+    /// education and service status are given as UTF-8 bytes, as registry intake reads them.
+    public func update(key: UInt64, birthDate: CivilDate, deferment: DefermentPeriod?, countyCode: UnsafeBufferPointer<UInt8>,
+                       education: UnsafeBufferPointer<UInt8>, serviceStatus: UnsafeBufferPointer<UInt8>) {
+        entries.set(key, Entry(birth: Int32(birthDate.daysSinceEpoch),
+                               start: deferment.map { Int32($0.start.daysSinceEpoch) } ?? Self.none,
+                               end: deferment?.end.map { Int32($0.daysSinceEpoch) } ?? Self.none,
+                               county: intern(countyCode), education: intern(education), service: intern(serviceStatus)))
+    }
+
     /// Packs an ID of 1 to 12 characters from `0-9A-Z` into a number (never 0), or `nil`. IDs of the
     /// same length keep their order.
     public static func pack(_ id: String) -> UInt64? {

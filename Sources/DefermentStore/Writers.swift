@@ -116,7 +116,7 @@ public final class PersonWriter {
         let file = fileID.map(String.init) ?? "NULL"
         batch = try BatchedInsert(db, parametersPerRow: 8) { people in
             """
-            INSERT INTO person(national_id, birth_date, name, county_code, education, service_status, deferment_start, deferment_end, file_id)
+            INSERT INTO person(\(PersonWriter.columns.joined(separator: ", ")), file_id)
             VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, \(file))", count: people).joined(separator: ", "))
             ON CONFLICT(national_id) DO UPDATE SET birth_date = excluded.birth_date, name = excluded.name,
               county_code = excluded.county_code, education = excluded.education, service_status = excluded.service_status,
@@ -125,20 +125,20 @@ public final class PersonWriter {
         }
     }
 
-    /// Stores a person (with the batch it completes). A person named twice ends as the later
-    /// call says, within a batch as across batches.
-    public func save(_ p: RegistryPerson) throws {
+    /// Stores a person (with the batch it completes), given as the UTF-8 bytes of the values
+    /// stored: `value(i)` is column `i` of ``columns`` (`nil`: NULL, for the deferment dates
+    /// of a person with none on record). A person named twice ends as the later call says,
+    /// within a batch as across batches.
+    public func save(_ value: (Int) -> UnsafeBufferPointer<UInt8>?) throws {
         try batch.add { base, values in
-            values.add(base + 1, p.nationalID)
-            values.add(base + 2, p.birthDate.iso)
-            values.add(base + 3, p.name)
-            values.add(base + 4, p.countyCode)
-            values.add(base + 5, p.education)
-            values.add(base + 6, p.serviceStatus)
-            values.add(base + 7, p.deferment?.start.iso)
-            values.add(base + 8, p.deferment?.end?.iso)
+            for i in 0..<Self.columns.count { values.add(base + Int32(i + 1), bytes: value(i)) }
         }
     }
+
+    /// The columns ``save(_:)`` is given, in order: national ID, birth date and deferment dates
+    /// as `yyyy-mm-dd`, the county's five-digit code.
+    public static let columns = ["national_id", "birth_date", "name", "county_code", "education", "service_status",
+                                 "deferment_start", "deferment_end"]
 
     /// Stores the people of the last, partial batch.
     public func finish() throws {

@@ -10,6 +10,14 @@ struct CSVReaderTests {
         let reader = try TableFile.open(url)
         var rows: [TableRow] = []
         try reader.forEachRow { rows.append($0) }
+        // The cells as bytes (what registry intake reads) are the same rows, cell for cell.
+        var byBytes: [TableRow] = []
+        try reader.forEachRowBytes { r in
+            byBytes.append(TableRow(number: r.number, cells: (0..<r.count).map { String(decoding: r[$0], as: UTF8.self) }, undecodable: r.undecodable))
+        }
+        #expect(byBytes.map(\.number) == rows.map(\.number))
+        #expect(byBytes.map(\.cells) == rows.map(\.cells))
+        #expect(byBytes.map(\.undecodable) == rows.map(\.undecodable))
         return (reader, rows)
     }
 
@@ -70,14 +78,11 @@ struct CSVReaderTests {
         var text = "身分證字號,姓名,備註\n"
         for i in 0..<60_000 { text += "A\(100000000 + i),王大明\(i),\"含,逗號與\"\"引號\"\"\"\n" }
         try Data(text.utf8).write(to: url)
-        var count = 0
-        try TableFile.open(url).forEachRow { row in
-            if row.number > 1 {
-                #expect(row.cells == ["A\(100000000 + row.number - 2)", "王大明\(row.number - 2)", "含,逗號與\"引號\""])
-            }
-            count += 1
+        let (_, rows) = try rows(url)
+        for row in rows where row.number > 1 {
+            #expect(row.cells == ["A\(100000000 + row.number - 2)", "王大明\(row.number - 2)", "含,逗號與\"引號\""])
         }
-        #expect(count == 60_001)
+        #expect(rows.count == 60_001)
     }
 
     @Test func unterminatedQuoteIsAFileError() throws {
