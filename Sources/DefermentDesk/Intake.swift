@@ -193,6 +193,19 @@ enum IntakeItem: Sendable {
     case decided(RecordedRosterRow)
 }
 
+extension IntakeItem {
+    /// What a row is sorted by before it is stored (``RosterIntake/indexOrdered(_:arrivalDay:)``):
+    /// its school, upload date (`arrivalDay` when the row has none), roster and key.
+    func sortFields(arrivalDay: CivilDate) -> (school: String, day: Int, leaving: Bool, key: String) {
+        switch self {
+        case .read(let r):
+            return (r.parsed.schoolCode, (r.uploadDate ?? arrivalDay).daysSinceEpoch, r.parsed.rosterKind == .leaving, r.stored.key)
+        case .decided(let d):
+            return (d.parsed.schoolCode, d.uploadDate.daysSinceEpoch, d.rosterKind == .leaving, d.stored.key)
+        }
+    }
+}
+
 /// The keys a file's rows were stored under so far, to tell a row whose key comes up for the
 /// first time in the file (school, upload date, roster, national ID).
 ///
@@ -445,9 +458,10 @@ public struct RosterIntake {
     /// Puts a chunk of rows in the order of the roster's unique index (school, upload date,
     /// roster, national ID), so storing them walks the index forwards instead of jumping about
     /// it (in the sqlite3 shell, a million rows in no particular order take 6.7 s to insert,
-    /// in sorted chunks 4.1 s). Rows with
-    /// the same key keep their file order, so a resent row still replaces the earlier one.
-    static func indexOrdered(_ rows: [ReadRow]) -> [ReadRow] {
+    /// in sorted chunks 4.1 s). Rows with the same key keep their file order, so a resent row
+    /// still replaces the earlier one. A row without an upload date of its own is stored under
+    /// `arrivalDay`, decided or not.
+    static func indexOrdered(_ rows: [IntakeItem], arrivalDay: CivilDate) -> [IntakeItem] {
         func prefix(_ s: String) -> UInt64 {
             var v: UInt64 = 0
             var n = 0
@@ -456,18 +470,16 @@ public struct RosterIntake {
         }
         struct Key { var school: UInt64; var dateKind: Int64; var id: UInt64; var index: Int }
         var keys = rows.indices.map { i -> Key in
-            let r = rows[i]
-            let days = Int64(r.uploadDate?.daysSinceEpoch ?? 0)
-            return Key(school: prefix(r.parsed.schoolCode), dateKind: days * 2 + (r.parsed.rosterKind == .leaving ? 1 : 0),
-                       id: prefix(r.stored.key), index: i)
+            let k = rows[i].sortFields(arrivalDay: arrivalDay)
+            return Key(school: prefix(k.school), dateKind: Int64(k.day) * 2 + (k.leaving ? 1 : 0), id: prefix(k.key), index: i)
         }
         keys.sort { a, b in
             if a.school != b.school { return a.school < b.school }
             if a.dateKind != b.dateKind { return a.dateKind < b.dateKind }
             if a.id != b.id { return a.id < b.id }
-            let ra = rows[a.index], rb = rows[b.index]
-            if ra.parsed.schoolCode != rb.parsed.schoolCode { return ra.parsed.schoolCode.utf8.lexicographicallyPrecedes(rb.parsed.schoolCode.utf8) }
-            if ra.stored.key != rb.stored.key { return ra.stored.key.utf8.lexicographicallyPrecedes(rb.stored.key.utf8) }
+            let ra = rows[a.index].sortFields(arrivalDay: arrivalDay), rb = rows[b.index].sortFields(arrivalDay: arrivalDay)
+            if ra.school != rb.school { return ra.school.utf8.lexicographicallyPrecedes(rb.school.utf8) }
+            if ra.key != rb.key { return ra.key.utf8.lexicographicallyPrecedes(rb.key.utf8) }
             return a.index < b.index
         }
         return keys.map { rows[$0.index] }
@@ -525,30 +537,26 @@ public struct RosterIntake {
         // for less than one, each thread waits on the other at every chunk; and while the
         // writing thread reads the registry snapshot at the start of a large file, the reading
         // one goes on through the first two chunks (the writing thread then decides them).
-        reading.pipeline = RowPipeline.start(capacity: 64, held: held) { (emit: (IntakeItem) throws -> Void, waiting: () -> Int) in
-            var chunk: [ReadRow] = []
+        reading.pipeline = RowPipeline.start(capacity: 64, held: held) { (emit: (IntakeItem) throws -> Void) in
+            var chunk: [IntakeItem] = []
             chunk.reserveCapacity(sortChunk)
             func flush() throws {
-                let ordered = Self.indexOrdered(chunk)
+                let ordered = Self.indexOrdered(chunk, arrivalDay: arrivalDay)
                 chunk.removeAll(keepingCapacity: true)
-                // A large file's rows are decided against the registry in memory by whichever
-                // thread has time: here while the writing thread has at least two batches to
-                // store, else there (it would otherwise wait for them). A small file's, or the
-                // first rows of a large one while the snapshot is still being read, are decided
-                // by the writing thread.
-                for start in stride(from: 0, to: ordered.count, by: 1_024) {
-                    let part = ordered[start..<min(start + 1_024, ordered.count)]
-                    if inMemory, let registry = snapshot.ready, waiting() >= 2 {
-                        for row in part { try emit(.decided(try decide(row, arrivalDay: arrivalDay, lookup: registry))) }
-                    } else {
-                        for row in part { try emit(.read(row)) }
-                    }
-                }
+                for item in ordered { try emit(item) }
             }
             var reader: TableReader?
             var chunkSize = sortChunk
             outcome.result = try self.read(url: url, originalName: originalName, opened: { reader = $0 }) { row in
-                chunk.append(row)
+                // A large file's rows are decided against the registry in memory here, as they
+                // are read, while the row is still in the processor's cache. A small file's,
+                // or the first rows of a large one while the snapshot is still being read, are
+                // decided by the writing thread.
+                if inMemory, let registry = snapshot.ready {
+                    chunk.append(.decided(try decide(row, arrivalDay: arrivalDay, lookup: registry)))
+                } else {
+                    chunk.append(.read(row))
+                }
                 if chunk.count >= chunkSize {
                     try flush()
                     chunkSize = Self.nextChunkSize(sortChunk, rowsRead: row.parsed.sourceRow, fileSize: size, bytesLeft: reader?.bytesLeft)

@@ -22,13 +22,6 @@ final class RowPipeline<T>: @unchecked Sendable {
     ///   - produce: called on the new thread with an `emit` function.
     static func start(batchSize: Int = 1024, capacity: Int = 8, held: Bool = false,
                       produce: @escaping (_ emit: (T) throws -> Void) throws -> Void) -> RowPipeline<T> {
-        start(batchSize: batchSize, capacity: capacity, held: held) { emit, _ in try produce(emit) }
-    }
-
-    /// Starts a producer that is also told, through `waiting`, how many batches the consumer has
-    /// not taken yet: work either thread may do goes to the one with time to spare.
-    static func start(batchSize: Int = 1024, capacity: Int = 8, held: Bool = false,
-                      produce: @escaping (_ emit: (T) throws -> Void, _ waiting: () -> Int) throws -> Void) -> RowPipeline<T> {
         RowPipeline(Channel.start(batchSize: batchSize, capacity: capacity, held: held, produce: produce))
     }
 
@@ -73,7 +66,7 @@ private final class Channel<T>: @unchecked Sendable {
     private init(capacity: Int) { self.capacity = capacity }
 
     static func start(batchSize: Int, capacity: Int, held: Bool,
-                      produce: @escaping (_ emit: (T) throws -> Void, _ waiting: () -> Int) throws -> Void) -> Channel<T> {
+                      produce: @escaping (_ emit: (T) throws -> Void) throws -> Void) -> Channel<T> {
         let channel = Channel(capacity: capacity)
         channel.released = !held
         let producer = Box(produce)
@@ -90,7 +83,7 @@ private final class Channel<T>: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func runProducer(batchSize: Int, _ produce: (_ emit: (T) throws -> Void, _ waiting: () -> Int) throws -> Void) {
+    private func runProducer(batchSize: Int, _ produce: (_ emit: (T) throws -> Void) throws -> Void) {
         var batch: [T] = []
         batch.reserveCapacity(batchSize)
         func flush() throws {
@@ -113,10 +106,10 @@ private final class Channel<T>: @unchecked Sendable {
         condition.unlock()
         if !stoppedBeforeStart {
             do {
-                try produce({ item in
+                try produce { item in
                     batch.append(item)
                     if batch.count >= batchSize { try flush() }
-                }, { [self] in condition.withLock { batches.count } })
+                }
                 if !batch.isEmpty { try flush() }
             } catch is Stopped {
             } catch {
