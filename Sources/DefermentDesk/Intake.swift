@@ -209,7 +209,7 @@ extension IntakeItem {
 /// The keys a file's rows were stored under so far, to tell a row whose key comes up for the
 /// first time in the file (school, upload date, roster, national ID).
 ///
-/// A Bloom filter over a 64-bit hash of each key (``FNV1a``, as row hashes): about ten bits a
+/// A Bloom filter over a 64-bit hash of each key (``RecordedRosterRow/keyHash``): about ten bits a
 /// row, so a national roster's filter stays in the processor's cache where a set of a million
 /// hashes would not. It never misses a key it
 /// was given; it may now and then take a new key for one seen before (about one row in a
@@ -228,13 +228,8 @@ struct SeenRowKeys {
 
     /// Records a row's key; true when it was certainly not seen before.
     mutating func insert(_ row: RecordedRosterRow) -> Bool {
-        var fnv = FNV1a()
-        fnv.add(row.parsed.schoolCode)
-        fnv.add(decimal: UInt64(truncatingIfNeeded: row.uploadDate.daysSinceEpoch))
-        fnv.add(decimal: row.rosterKind == .leaving ? 1 : 0)
-        fnv.add(row.stored.key)
         // Spread over all 64 bits, then three probes from two halves (double hashing).
-        let h = fnv.value &* 0x9E3779B97F4A7C15
+        let h = row.keyHash &* 0x9E3779B97F4A7C15
         let a = h >> 32 ^ h, b = (h << 17 | h >> 47) | 1
         var new = false
         for i: UInt64 in 0..<3 {
@@ -806,16 +801,18 @@ public struct RegistryIntake {
 
         /// Calls `body` with person `i`'s values: `value(c)` for column `c` (`nil`: NULL).
         func withValues(of i: Int, _ body: ((Int) -> UnsafeBufferPointer<UInt8>?) throws -> Void) rethrows {
-            let start = people[i].offset
             try bytes.withUnsafeBufferPointer { b in
-                try body { column in
-                    var at = start
-                    var c = 0
-                    while true {
+                // Each value's place, found in one pass: (start, length), length -1 for NULL.
+                try withUnsafeTemporaryAllocation(of: (Int, Int).self, capacity: PersonWriter.columns.count) { places in
+                    var at = people[i].offset
+                    for c in places.indices {
                         let n = Int(b[at]) | Int(b[at + 1]) << 8
-                        if c == column { return n == 0xFFFF ? nil : UnsafeBufferPointer(rebasing: b[(at + 2)..<(at + 2 + n)]) }
+                        places[c] = n == 0xFFFF ? (at + 2, -1) : (at + 2, n)
                         at += 2 + (n == 0xFFFF ? 0 : n)
-                        c += 1
+                    }
+                    try body { column in
+                        let (start, n) = places[column]
+                        return n < 0 ? nil : UnsafeBufferPointer(start: b.baseAddress! + start, count: n)
                     }
                 }
             }

@@ -225,6 +225,9 @@ public final class RecordedRosterRow: Sendable {
     /// The hash of the row's values and outcome; stored as 16 lowercase hex digits, written
     /// straight into the statement's values rather than made into a `String` per row.
     public let rowHash: UInt64
+    /// FNV-1a of the row's unique key (school, upload date, roster, ``StoredRosterFields/key``),
+    /// made with the row so that the writing thread only tests it (intake's filter of keys seen).
+    public let keyHash: UInt64
 
     public init(sourceRow: Int, uploadDate: CivilDate, parsed: ParsedRosterRow, stored: StoredRosterFields? = nil,
                 rosterKind: RosterKind, assessment: RowAssessment) {
@@ -240,6 +243,10 @@ public final class RecordedRosterRow: Sendable {
         var h = FNV1a()
         h.add(decimal: stored.contentHash); h.add(assessment.countyCode ?? ""); h.add(reasonText ?? ""); h.add(checksText)
         rowHash = h.value
+        var k = FNV1a()
+        k.add(parsed.schoolCode); k.add(decimal: UInt64(truncatingIfNeeded: uploadDate.daysSinceEpoch))
+        k.add(decimal: rosterKind == .leaving ? 1 : 0); k.add(stored.key)
+        keyHash = k.value
     }
 }
 
