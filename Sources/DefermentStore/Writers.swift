@@ -114,10 +114,12 @@ public final class PersonWriter {
         // The ledger id is the same for everyone, so it is written into the statement (a
         // number the desk assigned, never text from a file).
         let file = fileID.map(String.init) ?? "NULL"
-        batch = try BatchedInsert(db, parametersPerRow: 8) { people in
+        let columns = PersonWriter.columns
+        let person = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ", \(file))"
+        batch = try BatchedInsert(db, parametersPerRow: columns.count) { people in
             """
-            INSERT INTO person(\(PersonWriter.columns.joined(separator: ", ")), file_id)
-            VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, \(file))", count: people).joined(separator: ", "))
+            INSERT INTO person(\(columns.joined(separator: ", ")), file_id)
+            VALUES \(Array(repeating: person, count: people).joined(separator: ", "))
             ON CONFLICT(national_id) DO UPDATE SET birth_date = excluded.birth_date, name = excluded.name,
               county_code = excluded.county_code, education = excluded.education, service_status = excluded.service_status,
               deferment_start = excluded.deferment_start, deferment_end = excluded.deferment_end, file_id = excluded.file_id
