@@ -757,7 +757,7 @@ public struct RegistryIntake {
     /// reference per slice, where an object per person cost an allocation and a reference count
     /// on each thread.
     final class PersonChunk: @unchecked Sendable {
-        /// Each value: its length as two bytes (little-endian; `0xFFFF` for NULL), then its bytes.
+        /// Each value: its length as four bytes (little-endian; `UInt32.max` for NULL), then its bytes.
         private var bytes: [UInt8] = []
         /// Each person's sort key (``RegistrySnapshot/pack(_:)``, `UInt64.max` when the ID
         /// does not pack) and where the person's values start in `bytes`.
@@ -774,10 +774,10 @@ public struct RegistryIntake {
         func append(_ p: PersonRead) {
             people.append((p.key ?? .max, bytes.count))
             func add(_ value: UnsafeBufferPointer<UInt8>?) {
-                guard let value else { bytes.append(0xFF); bytes.append(0xFF); return }
-                let n = min(value.count, 0xFFFE)
-                bytes.append(UInt8(n & 0xFF)); bytes.append(UInt8(n >> 8))
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: value[0..<n]))
+                // A cell is at most a few megabytes (the readers' caps), so its length always fits.
+                let n = value.map { UInt32($0.count) } ?? .max
+                withUnsafeBytes(of: n.littleEndian) { bytes.append(contentsOf: $0) }
+                if let value { bytes.append(contentsOf: value) }
             }
             func add(_ text: String?) {
                 guard var text else { return add(nil as UnsafeBufferPointer<UInt8>?) }
@@ -806,9 +806,9 @@ public struct RegistryIntake {
                 try withUnsafeTemporaryAllocation(of: (Int, Int).self, capacity: PersonWriter.columns.count) { places in
                     var at = people[i].offset
                     for c in places.indices {
-                        let n = Int(b[at]) | Int(b[at + 1]) << 8
-                        places[c] = n == 0xFFFF ? (at + 2, -1) : (at + 2, n)
-                        at += 2 + (n == 0xFFFF ? 0 : n)
+                        let n = UInt32(littleEndian: UnsafeRawPointer(b.baseAddress! + at).loadUnaligned(as: UInt32.self))
+                        places[c] = n == .max ? (at + 4, -1) : (at + 4, Int(n))
+                        at += 4 + (n == .max ? 0 : Int(n))
                     }
                     try body { column in
                         let (start, n) = places[column]

@@ -20,6 +20,8 @@ struct RegistryIntakeTests {
     }
 
     static let a = Fixture.id(11), b = Fixture.id(12), c = Fixture.id(13), d = Fixture.id(14), e = Fixture.id(15)
+    static let f = Fixture.id(24)
+    static let longName = String(repeating: "長", count: 25_000)
     static let badCheckDigit = String(Fixture.id(16).dropLast()) + String((Int(String(Fixture.id(16).last!))! + 1) % 10)
 
     static let cases: [Case] = [
@@ -29,6 +31,8 @@ struct RegistryIntakeTests {
              stored: [b, "2006-10-23", "李　大同", "63000", "高中畢業", "免役", "2025-09-01", nil]),
         Case(name: "姓名含逗號與引號", cells: [c, "2006-10-23", "王,\"小\"明", "09020", "高中肄業", "待徵", "2025-09-01", "2027-06-30"],
              stored: [c, "2006-10-23", "王,\"小\"明", "09020", "高中肄業", "待徵", "2025-09-01", "2027-06-30"]),
+        Case(name: "極長之姓名完整照錄（逾 65,535 位元組）", cells: [f, "0951023", longName, "63000", "高中肄業", "待徵", "", ""],
+             stored: [f, "2006-10-23", longName, "63000", "高中肄業", "待徵", nil, nil]),
         Case(name: "有終止日期而無起始日期者不記緩徵", cells: [d, "0951023", "陳一", "台中市", "大學肄業", "待徵", "", "1160630"],
              stored: [d, "2006-10-23", "陳一", "66000", "大學肄業", "待徵", nil, nil]),
         Case(name: "身分證字號檢查碼錯誤", cells: [badCheckDigit, "0951023", "甲", "63000", "高中肄業", "待徵", "", ""],
@@ -118,7 +122,7 @@ struct RegistryIntakeTests {
         let stored = try desk.store.queue.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT national_id, birth_date, name, county_code, education, service_status, deferment_start, deferment_end
-                FROM person WHERE national_id IN ('\([Self.a, Self.b, Self.c, Self.d, Self.e].joined(separator: "','"))') ORDER BY national_id
+                FROM person WHERE national_id IN ('\([Self.a, Self.b, Self.c, Self.d, Self.e, Self.f].joined(separator: "','"))') ORDER BY national_id
                 """).map { row in (0..<8).map { row[$0] as String? } }
         }
         let expected = Self.cases.compactMap(\.stored).sorted { ($0[0] ?? "") < ($1[0] ?? "") }
