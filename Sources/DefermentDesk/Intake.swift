@@ -790,7 +790,7 @@ public struct RegistryIntake {
             add(p.education)
             add(p.serviceStatus)
             add(p.deferment?.start.iso)
-            add(p.deferment.map { $0.end?.iso } ?? nil)
+            add(p.deferment?.end?.iso)
         }
 
         /// Puts the people in ID order; a person named twice keeps the file's order, so the later
@@ -865,17 +865,8 @@ public struct RegistryIntake {
                 // On this thread, which has time to spare while the writing one stores people;
                 // in file order, so a person named twice ends as the later row says, in the
                 // snapshot as in the table.
-                if let snapshot {
-                    if let key = p.key {
-                        snapshot.update(key: key, birthDate: p.birthDate, deferment: p.deferment, countyCode: p.countyCode,
-                                        education: p.education, serviceStatus: p.serviceStatus)
-                    } else {
-                        func text(_ b: UnsafeBufferPointer<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
-                        snapshot.update(RegistryPerson(nationalID: p.nationalID, birthDate: p.birthDate, name: text(p.name),
-                                                       countyCode: text(p.countyCode), education: text(p.education),
-                                                       serviceStatus: text(p.serviceStatus), deferment: p.deferment))
-                    }
-                }
+                snapshot?.update(nationalID: p.nationalID, key: p.key, birthDate: p.birthDate, deferment: p.deferment,
+                                 countyCode: p.countyCode, education: p.education, serviceStatus: p.serviceStatus)
                 chunk.append(p)
                 if chunk.count == sortChunk { try flush() }
             }, problem: { problems.append($0) })

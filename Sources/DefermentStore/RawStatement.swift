@@ -120,10 +120,8 @@ struct TextBindings {
 
     /// Adds parameter `index`'s value; `nil` binds NULL.
     mutating func add(_ index: Int32, _ value: String?) {
-        guard var value else { slots.append((index, 0, -1)); return }
-        let offset = bytes.count
-        value.withUTF8 { bytes.append(contentsOf: $0) }
-        slots.append((index, offset, bytes.count - offset))
+        guard var value else { return add(index, bytes: nil) }
+        value.withUTF8 { add(index, bytes: $0) }
     }
 
     /// Adds parameter `index`'s value, text given as UTF-8 bytes; `nil` binds NULL.

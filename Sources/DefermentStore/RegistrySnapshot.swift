@@ -98,26 +98,27 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
     /// snapshot follows an extract applied in the same run, instead of being read back from the
     /// database for the rosters after it.
     public func update(_ p: RegistryPerson) {
-        update(p, key: Self.pack(p.nationalID))
+        var county = p.countyCode, education = p.education, service = p.serviceStatus
+        county.withUTF8 { county in
+            education.withUTF8 { education in
+                service.withUTF8 { service in
+                    update(nationalID: p.nationalID, key: Self.pack(p.nationalID), birthDate: p.birthDate, deferment: p.deferment,
+                           countyCode: county, education: education, serviceStatus: service)
+                }
+            }
+        }
     }
 
-    /// ``update(_:)`` for a person whose ID the caller has packed already (``pack(_:)``).
-    public func update(_ p: RegistryPerson, key: UInt64?) {
-        let entry = Entry(birth: Int32(p.birthDate.daysSinceEpoch),
-                          start: p.deferment.map { Int32($0.start.daysSinceEpoch) } ?? Self.none,
-                          end: p.deferment?.end.map { Int32($0.daysSinceEpoch) } ?? Self.none,
-                          county: intern(p.countyCode), education: intern(p.education), service: intern(p.serviceStatus))
-        if let key { entries.set(key, entry) } else { unpacked[p.nationalID] = entry }
-    }
-
-    /// ``update(_:key:)`` for a person whose ID is packed (`key`, never 0) and whose county,
-    /// education and service status are given as UTF-8 bytes, as registry intake reads them.
-    public func update(key: UInt64, birthDate: CivilDate, deferment: DefermentPeriod?, countyCode: UnsafeBufferPointer<UInt8>,
-                       education: UnsafeBufferPointer<UInt8>, serviceStatus: UnsafeBufferPointer<UInt8>) {
-        entries.set(key, Entry(birth: Int32(birthDate.daysSinceEpoch),
-                               start: deferment.map { Int32($0.start.daysSinceEpoch) } ?? Self.none,
-                               end: deferment?.end.map { Int32($0.daysSinceEpoch) } ?? Self.none,
-                               county: intern(countyCode), education: intern(education), service: intern(serviceStatus)))
+    /// ``update(_:)`` as registry intake reads a person: the ID already packed (`key`,
+    /// ``pack(_:)`` of `nationalID`), the county, education and service status as UTF-8 bytes.
+    public func update(nationalID: String, key: UInt64?, birthDate: CivilDate, deferment: DefermentPeriod?,
+                       countyCode: UnsafeBufferPointer<UInt8>, education: UnsafeBufferPointer<UInt8>,
+                       serviceStatus: UnsafeBufferPointer<UInt8>) {
+        let entry = Entry(birth: Int32(birthDate.daysSinceEpoch),
+                          start: deferment.map { Int32($0.start.daysSinceEpoch) } ?? Self.none,
+                          end: deferment?.end.map { Int32($0.daysSinceEpoch) } ?? Self.none,
+                          county: intern(countyCode), education: intern(education), service: intern(serviceStatus))
+        if let key { entries.set(key, entry) } else { unpacked[nationalID] = entry }
     }
 
     /// Packs an ID of 1 to 12 characters from `0-9A-Z` into a number (never 0), or `nil`. IDs of the
