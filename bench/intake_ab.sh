@@ -20,7 +20,8 @@ rounds=$1; shift
 [ -f "$out/registry.csv" ] && [ -f "$out/roster-20261115.csv" ] || { echo "run python3 bench/intake_bench.py first" >&2; exit 2; }
 results=$(mktemp)
 timing=$(mktemp)
-trap 'rm -f "$results" "$timing"; rm -rf "$out/ab-root"' EXIT
+root="$out/ab-root"
+trap 'rm -f "$results" "$timing"; rm -rf "$root"' EXIT
 configs=("$@")
 for r in $(seq "$rounds"); do
   order=("${configs[@]}")
@@ -29,12 +30,14 @@ for r in $(seq "$rounds"); do
   fi
   for cfg in "${order[@]}"; do
     label=${cfg%%=*}; bin=${cfg#*=}
-    root="$out/ab-root"
     rm -rf "$root" && mkdir -p "$root/inbox/registry" "$root/inbox/rosters"
     cp "$out/registry.csv" "$root/inbox/registry/"
     [ -n "${REGISTRY_ONLY:-}" ] || cp "$out/roster-20261115.csv" "$root/inbox/rosters/"
-    log=$(/usr/bin/time -o "$timing" -f "%e %U %S" "$bin" run --root "$root" --seeds "$here/../seeds" \
-            --templates "$here/../templates" --settle 0 --no-site 2>&1 >/dev/null || true)
+    # A run that fails stops the comparison, with its log: its time would mean nothing.
+    if ! log=$(/usr/bin/time -o "$timing" -f "%e %U %S" "$bin" run --root "$root" --seeds "$here/../seeds" \
+                 --templates "$here/../templates" --settle 0 --no-site 2>&1 >/dev/null); then
+      echo "$label failed in round $r:" >&2; echo "$log" >&2; exit 1
+    fi
     files=$(echo "$log" | grep -oE "（[0-9.]+ 秒）" | tr -d '（秒）' | tr '\n' ' ')
     read -r wall user sys < <(tail -1 "$timing")
     [ -n "${REGISTRY_ONLY:-}" ] && files="$files 0"
