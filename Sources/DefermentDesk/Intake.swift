@@ -181,29 +181,15 @@ public struct RosterFileSummary: Sendable {
     }
 }
 
-/// A row on its way from the reading thread to the writing one, with its outcome when the
-/// reading thread could already decide it.
-///
-/// An enum of two references: handing a row over allocates nothing. A decided row drops what
-/// was read (its raw cells), so that memory is freed on the thread that allocated it.
+/// Rows on their way from the reading thread to the writing one, up to a thousand at a time,
+/// in the order they are stored.
 enum IntakeItem: Sendable {
-    /// Read and checked; the writing thread decides it with the registry.
-    case read(RosterIntake.ReadRow)
-    /// Decided on the reading thread, against the registry in memory.
-    case decided(RecordedRosterRow)
-}
-
-extension IntakeItem {
-    /// What a row is sorted by before it is stored (``RosterIntake/indexOrdered(_:arrivalDay:)``):
-    /// its school, upload date (`arrivalDay` when the row has none), roster and key.
-    func sortFields(arrivalDay: CivilDate) -> (school: String, day: Int, leaving: Bool, key: String) {
-        switch self {
-        case .read(let r):
-            return (r.parsed.schoolCode, (r.uploadDate ?? arrivalDay).daysSinceEpoch, r.parsed.rosterKind == .leaving, r.stored.key)
-        case .decided(let d):
-            return (d.parsed.schoolCode, d.uploadDate.daysSinceEpoch, d.rosterKind == .leaving, d.stored.key)
-        }
-    }
+    /// Read and checked; the writing thread decides them with the registry. Each with whether
+    /// its key comes up for the first time in the file and whether its school or upload date
+    /// differs from the row before it (see ``PackedRosterRows``).
+    case read([(row: RosterIntake.ReadRow, firstSeen: Bool, startsPair: Bool)])
+    /// Decided on the reading thread, against the registry in memory, and packed as stored.
+    case packed(PackedRosterRows)
 }
 
 /// The keys a file's rows were stored under so far, to tell a row whose key comes up for the
@@ -226,10 +212,11 @@ struct SeenRowKeys {
         mask = UInt64(words * 64 - 1)
     }
 
-    /// Records a row's key; true when it was certainly not seen before.
-    mutating func insert(_ row: RecordedRosterRow) -> Bool {
+    /// Records a row's key, given as ``RecordedRosterRow/keyHash(schoolCode:uploadDate:rosterKind:key:)``;
+    /// true when it was certainly not seen before.
+    mutating func insert(_ keyHash: UInt64) -> Bool {
         // Spread over all 64 bits, then three probes from two halves (double hashing).
-        let h = row.keyHash &* 0x9E3779B97F4A7C15
+        let h = keyHash &* 0x9E3779B97F4A7C15
         let a = h >> 32 ^ h, b = (h << 17 | h >> 47) | 1
         var new = false
         for i: UInt64 in 0..<3 {
@@ -315,13 +302,49 @@ struct OutcomeCount {
                      duplicates: a.duplicates + b.duplicates)
     }
 
-    mutating func add(_ write: RosterRowWrite) {
-        all += 1
+    /// One row, counted as inserted when it is packed: the writing thread corrects the count
+    /// of a row that storing found stored already (``correction(_:)``).
+    static let one = OutcomeCount(all: 1, inserted: 1)
+
+    /// What turns ``one`` into the count of a row that storing did not insert.
+    static func correction(_ write: RosterRowWrite) -> OutcomeCount? {
         switch write {
-        case .inserted: inserted += 1
-        case .replaced: replaced += 1
-        case .duplicate: duplicates += 1
+        case .inserted: return nil
+        case .replaced: return OutcomeCount(inserted: -1, replaced: 1)
+        case .duplicate: return OutcomeCount(inserted: -1, duplicates: 1)
         }
+    }
+}
+
+/// Rows' outcomes counted by (school, upload date), fed in storing order: rows come sorted by
+/// school within each chunk, so the pair's table is looked up once per run of rows.
+struct OutcomeTally {
+    private var pair: (school: String, date: CivilDate)?
+    private var current: [OutcomeKey: OutcomeCount] = [:]
+    private var byPair: [[String]: [OutcomeKey: OutcomeCount]] = [:]
+
+    /// Adds `count` to outcome `key` of the pair (`school`, `date`).
+    mutating func add(_ count: OutcomeCount, to key: OutcomeKey, school: String, date: CivilDate) {
+        if let pair, pair.school == school, pair.date == date {} else {
+            stash()
+            pair = (school, date)
+            current = byPair.removeValue(forKey: [school, date.iso]) ?? [:]
+        }
+        current[key, default: OutcomeCount()] = current[key, default: OutcomeCount()] + count
+    }
+
+    private mutating func stash() {
+        if let pair { byPair[[pair.school, pair.date.iso], default: [:]].merge(current, uniquingKeysWith: +) }
+        current = [:]
+    }
+
+    /// The counts by pair (school code, upload date as yyyy-mm-dd), with `other`'s added.
+    mutating func total(adding other: OutcomeTally) -> [[String]: [OutcomeKey: OutcomeCount]] {
+        stash()
+        pair = nil
+        var o = other
+        o.stash()
+        return byPair.merging(o.byPair) { $0.merging($1, uniquingKeysWith: +) }
     }
 }
 
@@ -348,6 +371,16 @@ public struct RosterIntake {
             self.parsed = parsed
             self.stored = stored
             self.uploadDate = uploadDate
+        }
+
+        /// The roster the row is listed in: a row whose status is unreadable is listed with the
+        /// application roster.
+        var rosterKind: RosterKind { parsed.rosterKind ?? .application }
+
+        /// What the row is sorted and stored by: its school, upload date (`arrivalDay` when the
+        /// row has none), roster and key.
+        func storageKey(arrivalDay: CivilDate) -> (school: String, date: CivilDate, kind: RosterKind, key: String) {
+            (parsed.schoolCode, uploadDate ?? arrivalDay, rosterKind, stored.key)
         }
     }
 
@@ -390,21 +423,25 @@ public struct RosterIntake {
         return (reader.formatDescription, source)
     }
 
-    /// Completes a row's outcome with the registry.
-    func decide(_ row: ReadRow, arrivalDay: CivilDate, lookup: RegistryLookup) throws -> RecordedRosterRow {
-        let parsed = row.parsed
+    /// A row's outcome, with the registry.
+    func assessment(of row: ReadRow, lookup: RegistryLookup) throws -> RowAssessment {
+        // `row.parsed` used in place: a local copy of it retained each of its strings.
         var person: RegistryPerson?
         var recorded: [DefermentPeriod] = []
-        if parsed.preRegistryReason == nil {
-            person = try lookup.person(parsed.nationalID)
-            if person != nil && parsed.rosterKind == .application {
-                recorded = try lookup.recordedDeferments(parsed.nationalID)
+        if row.parsed.preRegistryReason == nil {
+            person = try lookup.person(row.parsed.nationalID)
+            if person != nil && row.parsed.rosterKind == .application {
+                recorded = try lookup.recordedDeferments(row.parsed.nationalID)
             }
         }
-        let assessment = RosterRules.assess(parsed, person: person, recordedDeferments: recorded, rules: reference.rules)
-        // A row whose status is unreadable is listed with the application roster.
-        return RecordedRosterRow(sourceRow: parsed.sourceRow, uploadDate: row.uploadDate ?? arrivalDay, parsed: parsed,
-                                 stored: row.stored, rosterKind: parsed.rosterKind ?? .application, assessment: assessment)
+        return RosterRules.assess(row.parsed, person: person, recordedDeferments: recorded, rules: reference.rules)
+    }
+
+    /// Completes a row's outcome with the registry.
+    func decide(_ row: ReadRow, arrivalDay: CivilDate, lookup: RegistryLookup) throws -> RecordedRosterRow {
+        let assessment = try assessment(of: row, lookup: lookup)
+        return RecordedRosterRow(sourceRow: row.parsed.sourceRow, uploadDate: row.uploadDate ?? arrivalDay, parsed: row.parsed,
+                                 stored: row.stored, rosterKind: row.rosterKind, assessment: assessment)
     }
 
     /// Streams a roster file, calling `body` with each row's outcome. Registry look-ups go
@@ -450,13 +487,13 @@ public struct RosterIntake {
         return min(sortChunk, max(1_024, rowsLeft / 4))
     }
 
-    /// Puts a chunk of rows in the order of the roster's unique index (school, upload date,
-    /// roster, national ID), so storing them walks the index forwards instead of jumping about
-    /// it (in the sqlite3 shell, a million rows in no particular order take 6.7 s to insert,
-    /// in sorted chunks 4.1 s). Rows with the same key keep their file order, so a resent row
-    /// still replaces the earlier one. A row without an upload date of its own is stored under
-    /// `arrivalDay`, decided or not.
-    static func indexOrdered(_ rows: [IntakeItem], arrivalDay: CivilDate) -> [IntakeItem] {
+    /// The order of the roster's unique index (school, upload date, roster, national ID) for a
+    /// chunk of rows, as their places in `rows`: storing them so walks the index forwards instead
+    /// of jumping about it (in the sqlite3 shell, a million rows in no particular order take
+    /// 6.7 s to insert, in sorted chunks 4.1 s). Rows with the same key keep their file order, so
+    /// a resent row still replaces the earlier one. A row without an upload date of its own is
+    /// stored under `arrivalDay`.
+    static func indexOrder(_ rows: [ReadRow], arrivalDay: CivilDate) -> [Int] {
         func prefix(_ s: String) -> UInt64 {
             var v: UInt64 = 0
             var n = 0
@@ -465,19 +502,20 @@ public struct RosterIntake {
         }
         struct Key { var school: UInt64; var dateKind: Int64; var id: UInt64; var index: Int }
         var keys = rows.indices.map { i -> Key in
-            let k = rows[i].sortFields(arrivalDay: arrivalDay)
-            return Key(school: prefix(k.school), dateKind: Int64(k.day) * 2 + (k.leaving ? 1 : 0), id: prefix(k.key), index: i)
+            let k = rows[i].storageKey(arrivalDay: arrivalDay)
+            return Key(school: prefix(k.school), dateKind: Int64(k.date.daysSinceEpoch) * 2 + (k.kind == .leaving ? 1 : 0),
+                       id: prefix(k.key), index: i)
         }
         keys.sort { a, b in
             if a.school != b.school { return a.school < b.school }
             if a.dateKind != b.dateKind { return a.dateKind < b.dateKind }
             if a.id != b.id { return a.id < b.id }
-            let ra = rows[a.index].sortFields(arrivalDay: arrivalDay), rb = rows[b.index].sortFields(arrivalDay: arrivalDay)
+            let ra = rows[a.index].storageKey(arrivalDay: arrivalDay), rb = rows[b.index].storageKey(arrivalDay: arrivalDay)
             if ra.school != rb.school { return ra.school.utf8.lexicographicallyPrecedes(rb.school.utf8) }
             if ra.key != rb.key { return ra.key.utf8.lexicographicallyPrecedes(rb.key.utf8) }
             return a.index < b.index
         }
-        return keys.map { rows[$0.index] }
+        return keys.map(\.index)
     }
 
     /// A roster being read and checked on its own thread (名冊讀取), ready for
@@ -496,6 +534,8 @@ public struct RosterIntake {
         /// alive: a reading dropped unconsumed stops its thread.
         fileprivate final class Outcome: @unchecked Sendable {
             var result: (format: String, source: UploadDateSource)?
+            /// The rows the reading thread decided and packed, each counted as inserted.
+            var tally = OutcomeTally()
         }
         fileprivate let outcome = Outcome()
         fileprivate var result: (format: String, source: UploadDateSource)? { outcome.result }
@@ -518,27 +558,73 @@ public struct RosterIntake {
         }
     }
 
+    /// Rows handed to the writing thread at a time.
+    static let handOver = 1_024
+
     /// Starts reading a roster on its own thread: parsing, the checks that need no registry and
-    /// sorting, and for a large file with the registry provided, the whole decision. Up to 64
-    /// batches of 1,024 rows (about 40 MB, two sorted chunks) wait for the writing thread.
+    /// sorting, and for a large file with the registry provided, the whole decision, packing
+    /// each row as it will be stored (``PackedRosterRows``) and counting its outcome. Up to two
+    /// sorted chunks wait for the writing thread.
     /// - Parameter held: the reading waits for ``Reading/release()`` (or for ``apply(_:fileID:reading:progress:)``
     ///   to begin) before it starts: a file read ahead begins once the file before it is read,
     ///   instead of competing with it.
     public func startReading(url: URL, originalName: String, arrivalDay: CivilDate, held: Bool = false) -> Reading {
         let size = fileSize(of: url)
         let reading = Reading(url: url, arrivalDay: arrivalDay, inMemory: tuning.readsRegistryIntoMemory(fileSize: size), size: size)
-        let snapshot = reading.snapshot, inMemory = reading.inMemory, sortChunk = tuning.sortChunk, outcome = reading.outcome
-        // Up to 64 batches of 1,024 rows in flight (about 40 MB), two sorted chunks: with room
-        // for less than one, each thread waits on the other at every chunk; and while the
-        // writing thread reads the registry snapshot at the start of a large file, the reading
-        // one goes on through the first two chunks (the writing thread then decides them).
-        reading.pipeline = RowPipeline.start(capacity: 64, held: held) { (emit: (IntakeItem) throws -> Void) in
-            var chunk: [IntakeItem] = []
+        let snapshot = reading.snapshot, inMemory = reading.inMemory, sortChunk = max(1, tuning.sortChunk), outcome = reading.outcome
+        // Room for two sorted chunks in flight (64 hand-overs of 1,024 rows): with room for less
+        // than one, each thread waits on the other at every chunk; and while the writing thread
+        // reads the registry snapshot at the start of a large file, the reading one goes on
+        // through the first two chunks (the writing thread then decides them).
+        let capacity = 2 * max(1, sortChunk / Self.handOver)
+        reading.pipeline = RowPipeline.start(batchSize: 1, capacity: capacity, held: held) { (emit: (IntakeItem) throws -> Void) in
+            var chunk: [ReadRow] = []
+            var assessments: [RowAssessment?] = []
             chunk.reserveCapacity(sortChunk)
+            assessments.reserveCapacity(sortChunk)
+            // The keys of the file's rows so far, in storing order, and the last row's pair. A
+            // roster row takes at least about 60 bytes of CSV, or 15 of XLSX.
+            var seen = SeenRowKeys(expectedRows: size / (url.pathExtension.lowercased() == "xlsx" ? 15 : 60))
+            var lastPair: (school: String, date: CivilDate)?
+            // Kept here and handed to the reading's outcome at the end: counting into the
+            // object's property checked exclusive access at run time for every row.
+            var tally = OutcomeTally()
             func flush() throws {
-                let ordered = Self.indexOrdered(chunk, arrivalDay: arrivalDay)
+                let order = Self.indexOrder(chunk, arrivalDay: arrivalDay)
+                // Decided and packed here once the registry is in memory; before that (or for a
+                // small file), handed over as read, for the writing thread to decide.
+                let registry = inMemory ? snapshot.ready : nil
+                var packed = PackedRosterRows(capacity: min(Self.handOver, order.count))
+                var read: [(row: ReadRow, firstSeen: Bool, startsPair: Bool)] = []
+                for (n, i) in order.enumerated() {
+                    let row = chunk[i]
+                    let (school, date, kind, key) = row.storageKey(arrivalDay: arrivalDay)
+                    let firstSeen = seen.insert(RecordedRosterRow.keyHash(schoolCode: school, uploadDate: date, rosterKind: kind, key: key))
+                    let startsPair: Bool
+                    if let lastPair, lastPair.school == school, lastPair.date == date { startsPair = false } else {
+                        startsPair = true
+                        lastPair = (school, date)
+                    }
+                    if let registry {
+                        let a = try assessments[i] ?? assessment(of: row, lookup: registry)
+                        packed.append(parsed: row.parsed, stored: row.stored, uploadDate: date.iso, rosterKind: kind, assessment: a,
+                                      firstSeen: firstSeen, startsPair: startsPair)
+                        tally.add(.one, to: OutcomeKey(county: a.countyCode, kind: kind, state: a.state, reason: a.reason),
+                                          school: school, date: date)
+                        if packed.count == Self.handOver || n == order.count - 1 {
+                            try emit(.packed(packed))
+                            packed = PackedRosterRows(capacity: min(Self.handOver, order.count - n - 1))
+                        }
+                    } else {
+                        read.append((row, firstSeen, startsPair))
+                        if read.count == Self.handOver || n == order.count - 1 {
+                            try emit(.read(read))
+                            read = []
+                        }
+                    }
+                }
                 chunk.removeAll(keepingCapacity: true)
-                for item in ordered { try emit(item) }
+                assessments.removeAll(keepingCapacity: true)
             }
             var reader: TableReader?
             var chunkSize = sortChunk
@@ -547,10 +633,11 @@ public struct RosterIntake {
                 // are read, while the row is still in the processor's cache. A small file's,
                 // or the first rows of a large one while the snapshot is still being read, are
                 // decided by the writing thread.
+                chunk.append(row)
                 if inMemory, let registry = snapshot.ready {
-                    chunk.append(.decided(try decide(row, arrivalDay: arrivalDay, lookup: registry)))
+                    assessments.append(try assessment(of: row, lookup: registry))
                 } else {
-                    chunk.append(.read(row))
+                    assessments.append(nil)
                 }
                 if chunk.count >= chunkSize {
                     try flush()
@@ -558,6 +645,7 @@ public struct RosterIntake {
                 }
             }
             try flush()
+            outcome.tally = tally
         }
         return reading
     }
@@ -574,7 +662,6 @@ public struct RosterIntake {
         var summary = RosterFileSummary()
         var knownSchools = try DeskStore.schoolCodes(db)
         let writer = try RosterRowWriter(db, fileID: fileID)
-        let size = reading.size
         let snapshot = reading.snapshot
         // A large file: the registry is read into memory once, while the first rows are parsed,
         // and rows are checked against it on the reading thread. A small one: each row is
@@ -582,56 +669,60 @@ public struct RosterIntake {
         let lookup: PersonLookup? = reading.inMemory ? nil : try PersonLookup(db)
         var rows = 0
         var pair: (school: String, date: CivilDate)?
-        var tally: [OutcomeKey: OutcomeCount] = [:]
-        var tallies: [[String]: [OutcomeKey: OutcomeCount]] = [:]
+        // Outcomes of the rows decided here, and corrections to the reading thread's counts.
+        var tally = OutcomeTally()
         /// Each pair seen so far, with whether it had no rows before this file: then a row
         /// whose key comes up for the first time in the file is new for sure, and when all of
         /// the pair's rows were new, its counts are the file's tally.
         var seenPairs: [[String]: Bool] = [:]
         var pairIsFresh = false
-        // The keys of rows in fresh pairs, taken on this thread (the reading one is the busier
-        // on a large file). A roster row takes at least about 60 bytes of CSV, or 15 of XLSX.
-        var seen = SeenRowKeys(expectedRows: size / (reading.url.pathExtension.lowercased() == "xlsx" ? 15 : 60))
-        /// Adds the current pair's tally to the file's.
-        func stashTally() {
-            if let pair { tallies[[pair.school, pair.date.iso], default: [:]].merge(tally, uniquingKeysWith: +) }
-        }
         try reading.pipeline.consume(prepare: {
             if lookup == nil && snapshot.ready == nil { try snapshot.load { try RegistrySnapshot(db) } }
         }) { item in
-            let row: RecordedRosterRow
+            let packed: PackedRosterRows
             switch item {
-            case .decided(let decided): row = decided
-            case .read(let read): row = try decide(read, arrivalDay: reading.arrivalDay, lookup: lookup ?? snapshot.ready!)
-            }
-            let code = row.parsed.schoolCode
-            if code != pair?.school || row.uploadDate != pair?.date {
-                // Rows come sorted by school within each chunk: the school and pair checks
-                // run once per run of rows, not once per row.
-                stashTally()
-                pair = (code, row.uploadDate)
-                let key = [code, row.uploadDate.iso]
-                tally = tallies.removeValue(forKey: key) ?? [:]
-                if let fresh = seenPairs[key] {
-                    pairIsFresh = fresh
-                } else {
-                    pairIsFresh = try !DeskStore.hasRows(db, schoolCode: code, uploadDate: key[1])
-                    seenPairs[key] = pairIsFresh
-                }
-                if !code.isEmpty && !knownSchools.contains(code) {
-                    try DeskStore.addRosterSchool(db, code: code, name: row.parsed.schoolName)
-                    knownSchools.insert(code)
-                    summary.newSchools.append(code)
+            case .packed(let p):
+                packed = p
+            case .read(let read):
+                packed = PackedRosterRows(capacity: read.count)
+                for (row, firstSeen, startsPair) in read {
+                    let a = try assessment(of: row, lookup: lookup ?? snapshot.ready!)
+                    let (school, date, kind, _) = row.storageKey(arrivalDay: reading.arrivalDay)
+                    packed.append(parsed: row.parsed, stored: row.stored, uploadDate: date.iso, rosterKind: kind, assessment: a,
+                                  firstSeen: firstSeen, startsPair: startsPair)
+                    tally.add(.one, to: OutcomeKey(county: a.countyCode, kind: kind, state: a.state, reason: a.reason), school: school, date: date)
                 }
             }
-            let written = try writer.write(row, isNew: pairIsFresh && seen.insert(row))
-            tally[OutcomeKey(county: row.assessment.countyCode, kind: row.rosterKind, state: row.assessment.state,
-                             reason: row.assessment.reason), default: OutcomeCount()].add(written)
-            rows += 1
-            if rows % 10_000 == 0 { try progress(rows) }
+            for i in 0..<packed.count {
+                if packed.startsPair(i) {
+                    // Rows come sorted by school within each chunk: the school and pair checks
+                    // run once per run of rows, not once per row.
+                    let code = packed.text(i, .schoolCode) ?? "", day = packed.text(i, .uploadDate) ?? ""
+                    guard let date = CivilDate.parse(day) else { preconditionFailure("packed upload date \(day)") }
+                    pair = (code, date)
+                    let key = [code, day]
+                    if let fresh = seenPairs[key] {
+                        pairIsFresh = fresh
+                    } else {
+                        pairIsFresh = try !DeskStore.hasRows(db, schoolCode: code, uploadDate: day)
+                        seenPairs[key] = pairIsFresh
+                    }
+                    if !code.isEmpty && !knownSchools.contains(code) {
+                        try DeskStore.addRosterSchool(db, code: code, name: packed.text(i, .schoolName) ?? "")
+                        knownSchools.insert(code)
+                        summary.newSchools.append(code)
+                    }
+                }
+                let written = try writer.write(packed, i, isNew: pairIsFresh && packed.firstSeen(i))
+                if let correction = OutcomeCount.correction(written), let pair {
+                    tally.add(correction, to: outcomeKey(packed, i), school: pair.school, date: pair.date)
+                }
+                rows += 1
+                if rows % 10_000 == 0 { try progress(rows) }
+            }
         }
         try writer.finish()
-        stashTally()
+        let tallies = tally.total(adding: reading.outcome.tally)
         summary.add(tallies)
         if summary.rows == 0 {
             throw FileRejection(problem: "檔案只有標題列，沒有任何學生資料。", fix: "請確認匯出範圍後重新上傳。")
@@ -648,6 +739,14 @@ public struct RosterIntake {
         }
         try DeskStore.refreshCounts(db, pairs: summary.touched, version: fileID, workbookCounties: summary.changedCounties, fresh: fresh)
         return (summary, reading.result!.format)
+    }
+
+    /// The outcome row `i` of `packed` is counted under, read back from its stored values (for
+    /// the few rows that storing did not insert).
+    private func outcomeKey(_ packed: PackedRosterRows, _ i: Int) -> OutcomeKey {
+        OutcomeKey(county: packed.text(i, .countyCode), kind: RosterKind(rawValue: packed.text(i, .rosterKind) ?? "") ?? .application,
+                   state: ReviewState(rawValue: packed.text(i, .reviewState) ?? "") ?? .notAssigned,
+                   reason: packed.text(i, .reason).flatMap(NotAssignedReason.init(text:)))
     }
 }
 
@@ -773,24 +872,19 @@ public struct RegistryIntake {
         /// Adds a person's values, in ``PersonWriter/columns`` order.
         func append(_ p: PersonRead) {
             people.append((p.key ?? .max, bytes.count))
-            func add(_ value: UnsafeBufferPointer<UInt8>?) {
-                // A cell is at most a few megabytes (the readers' caps), so its length always fits.
-                let n = value.map { UInt32($0.count) } ?? .max
-                withUnsafeBytes(of: n.littleEndian) { bytes.append(contentsOf: $0) }
-                if let value { bytes.append(contentsOf: value) }
-            }
-            func add(_ text: String?) {
-                guard var text else { return add(nil as UnsafeBufferPointer<UInt8>?) }
-                text.withUTF8 { add($0) }
-            }
-            add(p.nationalID)
-            add(p.birthDate.iso)
-            add(p.name)
-            add(p.countyCode)
-            add(p.education)
-            add(p.serviceStatus)
-            add(p.deferment?.start.iso)
-            add(p.deferment?.end?.iso)
+            // Built in a local array moved out and back (see ``PackedRosterRows``), with the
+            // same layout and helpers.
+            var b = bytes
+            bytes = []
+            defer { bytes = b }
+            PackedRosterRows.put(p.nationalID, &b)
+            PackedRosterRows.put(p.birthDate.iso, &b)
+            PackedRosterRows.put(p.name, &b)
+            PackedRosterRows.put(p.countyCode, &b)
+            PackedRosterRows.put(p.education, &b)
+            PackedRosterRows.put(p.serviceStatus, &b)
+            PackedRosterRows.put(p.deferment?.start.iso, &b)
+            PackedRosterRows.put(p.deferment?.end?.iso, &b)
         }
 
         /// Puts the people in ID order; a person named twice keeps the file's order, so the later

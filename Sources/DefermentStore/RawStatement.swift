@@ -132,14 +132,17 @@ struct TextBindings {
         slots.append((index, offset, value.count))
     }
 
-    /// Adds parameter `index`'s value: `value` as 16 lowercase hex digits, as text.
-    mutating func add(_ index: Int32, hex value: UInt64) {
-        let offset = bytes.count
-        for shift in stride(from: 60, through: 0, by: -4) {
-            let digit = UInt8(truncatingIfNeeded: value >> UInt64(shift)) & 0xF
-            bytes.append(digit < 10 ? 0x30 + digit : 0x57 + digit)
+    /// Adds the texts of the row packed at `offset` of `packed` (``PackedRosterRows``), each as
+    /// parameter `base` + its ``PackedRosterRows/Value/parameter``: the row's bytes are copied
+    /// in one piece.
+    mutating func add(packedRow packed: UnsafeBufferPointer<UInt8>, from offset: Int, base: Int32) {
+        let shift = bytes.count - offset
+        let parameters = PackedRosterRows.parameters
+        let end = PackedRosterRows.walk(packed, from: offset) { v, start, n in
+            let p = parameters[v]
+            if p > 0 { slots.append((base + p, start + shift, n)) }   // n < 0: NULL
         }
-        slots.append((index, offset, 16))
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: packed[offset..<end]))
     }
 
     /// Adds parameter `index`'s value, an integer.

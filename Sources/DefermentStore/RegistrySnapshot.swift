@@ -166,47 +166,50 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
 /// updates per file, one multiplication spreads these keys as well (they are IDs, chosen by no
 /// adversary) at a fraction of the cost. Key 0 is refused (marks an empty slot).
 struct PackedIDTable<Value> {
-    private var keys: [UInt64] = []
-    private var values: [Value?] = []
+    /// Each slot's key (0: empty) with its value beside it, so that a look-up touches one place
+    /// in memory instead of one in an array of keys and another in an array of values (a
+    /// national registry's table is far larger than the processor's caches).
+    private var slots: [(key: UInt64, value: Value?)] = []
     private var shift: UInt64 = 64
     private(set) var count = 0
 
     init() {}
 
-    /// Makes room for `n` keys without growing.
+    /// Makes room for `n` entries without growing.
     mutating func reserve(_ n: Int) {
-        var slots = 16
-        while slots * 7 / 10 < n { slots *= 2 }
-        if slots > keys.count { rehash(slots: slots) }
+        var size = 16
+        while size * 7 / 10 < n { size *= 2 }
+        if size > slots.count { rehash(slots: size) }
     }
 
     private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E3779B97F4A7C15) >> shift) }
 
-    /// The value for `key`, if any.
+    /// The value stored under `key`, if any.
     func get(_ key: UInt64) -> Value? {
-        guard !keys.isEmpty, key != 0 else { return nil }
-        let mask = keys.count - 1
-        var i = slot(key)
-        while true {
-            let k = keys[i]
-            if k == key { return values[i] }
-            if k == 0 { return nil }
-            i = (i + 1) & mask
+        guard !slots.isEmpty, key != 0 else { return nil }
+        return slots.withUnsafeBufferPointer { s in
+            let mask = s.count - 1
+            var i = slot(key)
+            while true {
+                let k = s[i].key
+                if k == key { return s[i].value }
+                if k == 0 { return nil }
+                i = (i + 1) & mask
+            }
         }
     }
 
-    /// Sets the value for `key` (not 0), replacing any.
+    /// Stores `value` under `key` (not 0), replacing any value stored before.
     mutating func set(_ key: UInt64, _ value: Value) {
         precondition(key != 0, "packed ID 0")
-        if (count + 1) * 10 > keys.count * 7 { rehash(slots: max(16, keys.count * 2)) }
-        let mask = keys.count - 1
+        if (count + 1) * 10 > slots.count * 7 { rehash(slots: max(16, slots.count * 2)) }
+        let mask = slots.count - 1
         var i = slot(key)
         while true {
-            let k = keys[i]
-            if k == key { values[i] = value; return }
+            let k = slots[i].key
+            if k == key { slots[i].value = value; return }
             if k == 0 {
-                keys[i] = key
-                values[i] = value
+                slots[i] = (key, value)
                 count += 1
                 return
             }
@@ -214,13 +217,12 @@ struct PackedIDTable<Value> {
         }
     }
 
-    private mutating func rehash(slots: Int) {
-        let oldKeys = keys, oldValues = values
-        keys = Array(repeating: 0, count: slots)
-        values = Array(repeating: nil, count: slots)
-        shift = UInt64(64 - slots.trailingZeroBitCount)
+    private mutating func rehash(slots size: Int) {
+        let old = slots
+        slots = Array(repeating: (0, nil), count: size)
+        shift = UInt64(64 - size.trailingZeroBitCount)
         count = 0
-        for (k, v) in zip(oldKeys, oldValues) where k != 0 { set(k, v!) }
+        for (k, v) in old where k != 0 { set(k, v!) }
     }
 }
 

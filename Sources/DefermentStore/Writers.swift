@@ -179,39 +179,43 @@ public struct FNV1a: Sendable {
 
     /// Adds a field: its UTF-8 bytes.
     public mutating func add(_ s: String) {
-        var h = value
         // Over the contiguous bytes when the string has them (native strings do): the UTF-8
-        // view's iterator costs more per byte than the hash itself. The loop is written out in
-        // both branches: a nested function capturing `h` measured 25% slower.
-        let done: Void? = s.utf8.withContiguousStorageIfAvailable { bytes in
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-        }
-        if done == nil {
-            for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-        }
+        // view's iterator costs more per byte than the hash itself.
+        let done: Void? = s.utf8.withContiguousStorageIfAvailable { add(bytes: $0) }
+        if done == nil { add(bytes: Array(s.utf8)) }
+    }
+
+    /// Adds a field given as its UTF-8 bytes, as ``add(_:)`` adds the string of those bytes.
+    public mutating func add(bytes: UnsafeBufferPointer<UInt8>) {
+        var h = value
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100000001b3 }
         value = (h ^ 0x1F) &* 0x100000001b3
+    }
+
+    private mutating func add(bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { add(bytes: $0) }
     }
 
     /// Adds a number as its decimal digits, as `add(String(n))` would, without making the text.
     public mutating func add(decimal n: UInt64) {
-        var divisor: UInt64 = 1
-        while n / divisor >= 10 { divisor *= 10 }
-        var h = value
-        var rest = n
-        while true {
-            h = (h ^ (0x30 + rest / divisor)) &* 0x100000001b3
-            rest %= divisor
-            if divisor == 1 { break }
-            divisor /= 10
+        // The digits from the last, by a constant divisor (a multiplication, where dividing
+        // by a running power of ten cost a hardware division per digit, twice).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var rest = n, i = 20
+            repeat {
+                i -= 1
+                digits[i] = 0x30 + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            add(bytes: UnsafeBufferPointer(rebasing: digits[i...]))
         }
-        value = (h ^ 0x1F) &* 0x100000001b3
     }
 }
 
-/// A roster row with its outcome, ready to be stored (名冊資料列).
+/// A roster row with its outcome (名冊資料列), as `deferment check` reports it; stored through
+/// ``PackedRosterRows`` (``RosterRowWriter/write(_:isNew:)``).
 ///
-/// A class: a million of these pass from the reading thread to the writing one, and moving a
-/// reference costs one retain where copying the values would retain each of their strings.
+/// A class: a reference moves where copying the values would retain each of their strings.
 public final class RecordedRosterRow: Sendable {
     public let sourceRow: Int
     public let uploadDate: CivilDate
@@ -219,17 +223,6 @@ public final class RecordedRosterRow: Sendable {
     public let stored: StoredRosterFields
     public let rosterKind: RosterKind
     public let assessment: RowAssessment
-    /// The stored forms of the outcome: the check results joined by ；, the reason, and the
-    /// hash of the row's values and outcome. Made where the row is decided (on the reading
-    /// thread for a large file), so the writing thread only binds them.
-    public let checksText: String
-    public let reasonText: String?
-    /// The hash of the row's values and outcome; stored as 16 lowercase hex digits, written
-    /// straight into the statement's values rather than made into a `String` per row.
-    public let rowHash: UInt64
-    /// FNV-1a of the row's unique key (school, upload date, roster, ``StoredRosterFields/key``),
-    /// made with the row so that the writing thread only tests it (intake's filter of keys seen).
-    public let keyHash: UInt64
 
     public init(sourceRow: Int, uploadDate: CivilDate, parsed: ParsedRosterRow, stored: StoredRosterFields? = nil,
                 rosterKind: RosterKind, assessment: RowAssessment) {
@@ -240,15 +233,185 @@ public final class RecordedRosterRow: Sendable {
         self.stored = stored
         self.rosterKind = rosterKind
         self.assessment = assessment
-        checksText = assessment.checks.isEmpty ? "" : assessment.checks.map(\.text).joined(separator: "；")
-        reasonText = assessment.reason?.text
-        var h = FNV1a()
-        h.add(decimal: stored.contentHash); h.add(assessment.countyCode ?? ""); h.add(reasonText ?? ""); h.add(checksText)
-        rowHash = h.value
+    }
+
+    /// FNV-1a of a row's unique key: school, upload date, roster and ``StoredRosterFields/key``.
+    public static func keyHash(schoolCode: String, uploadDate: CivilDate, rosterKind: RosterKind, key: String) -> UInt64 {
         var k = FNV1a()
-        k.add(parsed.schoolCode); k.add(decimal: UInt64(truncatingIfNeeded: uploadDate.daysSinceEpoch))
-        k.add(decimal: rosterKind == .leaving ? 1 : 0); k.add(stored.key)
-        keyHash = k.value
+        k.add(schoolCode); k.add(decimal: UInt64(truncatingIfNeeded: uploadDate.daysSinceEpoch))
+        k.add(decimal: rosterKind == .leaving ? 1 : 0); k.add(key)
+        return k.value
+    }
+}
+
+/// Roster rows as the values they are stored with (打包之名冊資料列): each row's texts one after
+/// another in one buffer, made where the rows are decided (on the reading thread for a large
+/// file), so that the writing thread binds bytes instead of making them from a row's strings.
+///
+/// The one place where a decided row becomes its stored values: ``RosterRowWriter`` stores
+/// only rows packed here. Handed between threads as one reference for up to a thousand rows.
+public final class PackedRosterRows: @unchecked Sendable {
+    /// A row's texts, in this order after the row's start; ``RosterRowWriter`` binds all but the
+    /// last (the school's name, kept for a school the desk does not know yet).
+    public enum Value: Int, CaseIterable, Sendable {
+        case uploadDate, schoolCode, rosterKind, rowKey, nationalID, name, birthDate, program, grade, status,
+             start, end, countyCode, reviewState, reason, checks, rowHash, schoolName
+
+        /// The statement parameter it is bound to (0 for none): see ``RosterRowWriter``'s columns.
+        var parameter: Int32 {
+            switch self {
+            case .uploadDate: return 3
+            case .schoolCode: return 4
+            case .rosterKind: return 5
+            case .rowKey: return 6
+            case .nationalID: return 7
+            case .name: return 8
+            case .birthDate: return 9
+            case .program: return 10
+            case .grade: return 11
+            case .status: return 12
+            case .start: return 13
+            case .end: return 14
+            case .countyCode: return 16
+            case .reviewState: return 17
+            case .reason: return 18
+            case .checks: return 19
+            case .rowHash: return 20
+            case .schoolName: return 0
+            }
+        }
+    }
+
+    /// Where a row's values start in ``bytes``, and the values that are not texts.
+    struct Row {
+        var offset: Int
+        var sourceRow: Int64
+        var experimental: Bool
+        var firstSeen: Bool
+        var startsPair: Bool
+    }
+
+    /// Each value: its length as four bytes (little-endian; `UInt32.max` for NULL), then its bytes.
+    private(set) var bytes: [UInt8] = []
+    private(set) var rows: [Row] = []
+
+    /// Room for `capacity` rows.
+    public init(capacity: Int) {
+        rows.reserveCapacity(capacity)
+        bytes.reserveCapacity(capacity * 224)
+    }
+
+    /// The rows packed.
+    public var count: Int { rows.count }
+
+    /// Packs a decided row.
+    /// - Parameters:
+    ///   - firstSeen: its key comes up for the first time in the file (see ``RosterRowWriter/write(_:_:isNew:)``).
+    ///   - startsPair: its school or upload date differs from the row handed over before it.
+    public func append(parsed p: ParsedRosterRow, stored st: StoredRosterFields, uploadDate: String, rosterKind: RosterKind,
+                       assessment a: RowAssessment, firstSeen: Bool, startsPair: Bool) {
+        // Built in a local array, moved out of the object and back: each access to the
+        // object's own property would be checked for exclusive access at run time.
+        var b = bytes
+        bytes = []
+        defer { bytes = b }
+        rows.append(Row(offset: b.count, sourceRow: Int64(p.sourceRow), experimental: p.experimental,
+                        firstSeen: firstSeen, startsPair: startsPair))
+        // Static helpers taking the buffer `inout`, not nested functions capturing it: a
+        // captured variable's accesses are checked at run time.
+        Self.put(uploadDate, &b); Self.put(p.schoolCode, &b); Self.put(rosterKind.rawValue, &b); Self.put(st.key, &b)
+        Self.put(p.nationalID, &b); Self.put(p.name, &b); Self.put(st.birthDate, &b); Self.put(p.program, &b)
+        Self.put(p.grade, &b); Self.put(p.status, &b); Self.put(st.start, &b); Self.put(st.end, &b)
+        Self.put(a.countyCode, &b); Self.put(a.state.rawValue, &b)
+        let reason = a.reason?.text
+        Self.put(reason, &b)
+        // The check results joined by ；, written straight into the buffer.
+        let checksAt = b.count
+        Self.put(length: 0, &b)
+        for (i, check) in a.checks.enumerated() {
+            var text = i == 0 ? check.text : "；" + check.text
+            text.withUTF8 { b.append(contentsOf: $0) }
+        }
+        let checksLength = b.count - checksAt - 4
+        withUnsafeBytes(of: UInt32(checksLength).littleEndian) { n in
+            for k in 0..<4 { b[checksAt + k] = n[k] }
+        }
+        // The hash of the row's values and outcome: stored as 16 lowercase hex digits.
+        var h = FNV1a()
+        h.add(decimal: st.contentHash); h.add(a.countyCode ?? ""); h.add(reason ?? "")
+        b.withUnsafeBufferPointer { h.add(bytes: UnsafeBufferPointer(rebasing: $0[(checksAt + 4)...])) }
+        Self.put(length: 16, &b)
+        for shift in stride(from: 60, through: 0, by: -4) {
+            let digit = UInt8(truncatingIfNeeded: h.value >> UInt64(shift)) & 0xF
+            b.append(digit < 10 ? 0x30 + digit : 0x57 + digit)
+        }
+        Self.put(p.schoolName, &b)
+    }
+
+    /// Appends a value's length as four bytes, little-endian (`UInt32.max`: NULL).
+    @inlinable public static func put(length n: UInt32, _ b: inout [UInt8]) {
+        withUnsafeBytes(of: n.littleEndian) { b.append(contentsOf: $0) }
+    }
+
+    /// Appends a value: its length, then its bytes (`nil`: NULL).
+    @inlinable public static func put(_ value: UnsafeBufferPointer<UInt8>?, _ b: inout [UInt8]) {
+        guard let value else { return put(length: .max, &b) }
+        // A cell is at most a few megabytes (the readers' caps), so its length always fits.
+        put(length: UInt32(value.count), &b)
+        b.append(contentsOf: value)
+    }
+
+    /// Appends a text value (`nil`: NULL).
+    @inlinable public static func put(_ text: String?, _ b: inout [UInt8]) {
+        guard var text else { return put(length: .max, &b) }
+        text.withUTF8 { put($0, &b) }
+    }
+
+    /// Packs a row made by ``RecordedRosterRow``.
+    public func append(_ r: RecordedRosterRow, firstSeen: Bool, startsPair: Bool) {
+        append(parsed: r.parsed, stored: r.stored, uploadDate: r.uploadDate.iso, rosterKind: r.rosterKind,
+               assessment: r.assessment, firstSeen: firstSeen, startsPair: startsPair)
+    }
+
+    /// Empties the buffer, keeping its room.
+    func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        rows.removeAll(keepingCapacity: true)
+    }
+
+    /// Whether row `i`'s key comes up for the first time in the file.
+    public func firstSeen(_ i: Int) -> Bool { rows[i].firstSeen }
+
+    /// Whether row `i`'s school or upload date differs from the row before it.
+    public func startsPair(_ i: Int) -> Bool { rows[i].startsPair }
+
+    /// Value `v` of row `i` as text (`nil`: NULL). For the few values read once per school or
+    /// on the slow path; storing binds the bytes.
+    public func text(_ i: Int, _ v: Value) -> String? {
+        bytes.withUnsafeBufferPointer { b in
+            var found: String?
+            _ = Self.walk(b, from: rows[i].offset) { k, start, n in
+                if k == v.rawValue && n >= 0 { found = String(decoding: UnsafeBufferPointer(rebasing: b[start..<(start + n)]), as: UTF8.self) }
+            }
+            return found
+        }
+    }
+
+    /// The parameter each value is bound to, by ``Value`` order (0: not bound).
+    static let parameters = Value.allCases.map(\.parameter)
+
+    /// Walks the values of the row starting at `offset` of `b`, in ``Value`` order: calls `body`
+    /// with each value's place in that order, its start and its length (-1 for NULL). Returns
+    /// the offset just after the row.
+    static func walk(_ b: UnsafeBufferPointer<UInt8>, from offset: Int, _ body: (Int, Int, Int) -> Void) -> Int {
+        var at = offset
+        for v in 0..<Value.allCases.count {
+            let n = UInt32(littleEndian: UnsafeRawPointer(b.baseAddress! + at).loadUnaligned(as: UInt32.self))
+            let length = n == .max ? -1 : Int(n)
+            body(v, at + 4, length)
+            at += 4 + max(length, 0)
+        }
+        return at
     }
 }
 
@@ -284,8 +447,8 @@ public final class RosterRowWriter {
     /// The highest row id so far: a new row always gets a higher one, an update none.
     private var highestRowID: Int64
     private var texts = TextBindings()
-    /// The last upload date and its stored form (a file has one or a few).
-    private var lastDate = (CivilDate(year: 1900, month: 1, day: 1)!, "1900-01-01")
+    /// Where ``write(_:isNew:)`` packs a row.
+    private let scratch = PackedRosterRows(capacity: 1)
 
     public init(_ db: Database, fileID: Int64) throws {
         self.fileID = fileID
@@ -307,47 +470,29 @@ public final class RosterRowWriter {
             """)
     }
 
-    /// Adds a row's values as parameters `base + 1 ... base + 20`.
-    private func add(_ r: RecordedRosterRow, base: Int32, to texts: inout TextBindings) {
-        let p = r.parsed
-        let st = r.stored
-        if r.uploadDate != lastDate.0 { lastDate = (r.uploadDate, r.uploadDate.iso) }
+    /// Adds row `i` of `packed` as parameters `base + 1 ... base + 20`.
+    private func add(_ packed: PackedRosterRows, _ i: Int, base: Int32, to texts: inout TextBindings) {
+        let row = packed.rows[i]
         texts.add(base + 1, fileID)
-        texts.add(base + 2, Int64(r.sourceRow))
-        texts.add(base + 15, Int64(p.experimental ? 1 : 0))
-        texts.add(base + 3, lastDate.1)
-        texts.add(base + 4, p.schoolCode)
-        texts.add(base + 5, r.rosterKind.rawValue)
-        texts.add(base + 6, st.key)
-        texts.add(base + 7, p.nationalID)
-        texts.add(base + 8, p.name)
-        texts.add(base + 9, st.birthDate)
-        texts.add(base + 10, p.program)
-        texts.add(base + 11, p.grade)
-        texts.add(base + 12, p.status)
-        texts.add(base + 13, st.start)
-        texts.add(base + 14, st.end)
-        texts.add(base + 16, r.assessment.countyCode)
-        texts.add(base + 17, r.assessment.state.rawValue)
-        texts.add(base + 18, r.reasonText)
-        texts.add(base + 19, r.checksText)
-        texts.add(base + 20, hex: r.rowHash)
+        texts.add(base + 2, row.sourceRow)
+        texts.add(base + 15, Int64(row.experimental ? 1 : 0))
+        packed.bytes.withUnsafeBufferPointer { texts.add(packedRow: $0, from: row.offset, base: base) }
     }
 
-    /// Stores one row.
+    /// Stores row `i` of `packed`.
     /// - Parameter isNew: the caller knows no row with this key exists (see the type's
     ///   description); the row is then stored with its batch and counted as inserted.
-    public func write(_ r: RecordedRosterRow, isNew: Bool = false) throws -> RosterRowWrite {
+    public func write(_ packed: PackedRosterRows, _ i: Int, isNew: Bool = false) throws -> RosterRowWrite {
         if isNew {
             // Read as soon as a batch is stored: the connection's last id may be another table's
             // by the time of the next upsert.
-            if try batch.add({ base, values in add(r, base: base, to: &values) }) { highestRowID = upsert.lastInsertedRowID }
+            if try batch.add({ base, values in add(packed, i, base: base, to: &values) }) { highestRowID = upsert.lastInsertedRowID }
             return .inserted
         }
         try finish()
         let s = upsert
         let before = s.totalChanges
-        add(r, base: 0, to: &texts)
+        add(packed, i, base: 0, to: &texts)
         try s.execute(texts: &texts)
         guard s.totalChanges != before else { return .duplicate }
         let rowID = s.lastInsertedRowID
@@ -356,7 +501,14 @@ public final class RosterRowWriter {
         return .inserted
     }
 
-    /// Stores the rows still waiting for a batch; call once after the last ``write(_:isNew:)``.
+    /// Stores one row (packed on the way: see ``write(_:_:isNew:)``).
+    public func write(_ r: RecordedRosterRow, isNew: Bool = false) throws -> RosterRowWrite {
+        scratch.removeAll()
+        scratch.append(r, firstSeen: isNew, startsPair: false)
+        return try write(scratch, 0, isNew: isNew)
+    }
+
+    /// Stores the rows still waiting for a batch; call once after the last ``write(_:_:isNew:)``.
     public func finish() throws {
         // Batched rows were inserted, each with a higher id than the one before.
         if try batch.flush() { highestRowID = upsert.lastInsertedRowID }

@@ -286,6 +286,46 @@ struct IntakeTests {
         }
     }
 
+    /// A packed row is stored with the values the row has, its check results joined by ；, and
+    /// the row hash made from those texts (hashes stored by earlier files must still match, or
+    /// a resent row would count as changed and lose its draft decision).
+    @Test func aPackedRowIsStoredWithItsValuesChecksAndHash() throws {
+        let store = try DeskStore(path: nil)
+        let rules = try ReferenceData.load(from: seedsFolder).rules
+        let raw = RosterRow(sourceRow: 7, values: [
+            .nationalID: Fixture.id(3), .birthDate: "0951023", .name: "王小明", .schoolCode: "110000", .schoolName: "範例高中",
+            .program: "普通科", .grade: "1", .start: "1151015", .end: "1160630", .status: "在學", .experimental: "是"])
+        let parsed = RosterRules.parse(raw, rules: rules)
+        let checks: [CheckResult] = [.sameOrLowerLevel, .serviceStatus("免役")]
+        let row = RecordedRosterRow(sourceRow: 7, uploadDate: CivilDate(year: 2026, month: 10, day: 15)!, parsed: parsed,
+                                    rosterKind: .application,
+                                    assessment: RowAssessment(state: .pending, reason: nil, countyCode: "63000", checks: checks))
+        var hash = FNV1a()
+        hash.add(String(StoredRosterFields(parsed).contentHash)); hash.add("63000"); hash.add("")
+        hash.add("就讀同等級或低於原等級學校；役別不符：免役")
+        try store.queue.write { db in
+            let file = try DeskStore.addLedgerEntry(db, sha256: "x", kind: "rosters", originalName: "a.csv", archivedPath: "a.csv",
+                                                    uploadDate: nil, uploadDateSource: nil, format: "")
+            #expect(try RosterRowWriter(db, fileID: file).write(row) == .inserted)
+            let stored = try #require(try Row.fetchOne(db, sql: "SELECT * FROM roster_row"))
+            #expect(stored["source_row"] as Int == 7)
+            #expect(stored["upload_date"] as String == "2026-10-15")
+            #expect(stored["school_code"] as String == "110000")
+            #expect(stored["roster_kind"] as String == "申請緩徵")
+            #expect(stored["row_key"] as String == Fixture.id(3))
+            #expect(stored["name"] as String == "王小明")
+            #expect(stored["birth_date"] as String == "2006-10-23")
+            #expect(stored["start_date"] as String == "2026-10-15")
+            #expect(stored["end_date"] as String == "2027-06-30")
+            #expect(stored["experimental"] as Int == 1)
+            #expect(stored["county_code"] as String == "63000")
+            #expect(stored["review_state"] as String == "待審核")
+            #expect(stored["reason"] as String? == nil)
+            #expect(stored["checks"] as String == "就讀同等級或低於原等級學校；役別不符：免役")
+            #expect(stored["row_hash"] as String == String(format: "%016llx", hash.value))
+        }
+    }
+
     /// A row's hash mixes in its values' hash as decimal text: the digits fed straight in give
     /// the hash the text gives (stored hashes of earlier files must still match).
     @Test(arguments: [0, 7, 9, 10, 99, 100, 12_345, 9_999_999_999, 10_000_000_000_000_000_000, UInt64.max] as [UInt64])
