@@ -185,9 +185,8 @@ public struct RosterFileSummary: Sendable {
 /// in the order they are stored.
 enum IntakeItem: Sendable {
     /// Read and checked; the writing thread decides them with the registry. Each with whether
-    /// its key comes up for the first time in the file and whether its school or upload date
-    /// differs from the row before it (see ``PackedRosterRows``).
-    case read([(row: RosterIntake.ReadRow, firstSeen: Bool, startsPair: Bool)])
+    /// its school or upload date differs from the row before it (see ``PackedRosterRows``).
+    case read([(row: RosterIntake.ReadRow, startsPair: Bool)])
     /// Decided on the reading thread, against the registry in memory, and packed as stored.
     case packed(PackedRosterRows)
 }
@@ -195,7 +194,7 @@ enum IntakeItem: Sendable {
 /// The keys a file's rows were stored under so far, to tell a row whose key comes up for the
 /// first time in the file (school, upload date, roster, national ID).
 ///
-/// A Bloom filter over a 64-bit hash of each key (``RecordedRosterRow/keyHash``): about ten bits a
+/// A Bloom filter over a 64-bit hash of each key (``PackedRosterRows/keyHash(_:)``): about ten bits a
 /// row, so a national roster's filter stays in the processor's cache where a set of a million
 /// hashes would not. It never misses a key it
 /// was given; it may now and then take a new key for one seen before (about one row in a
@@ -212,8 +211,8 @@ struct SeenRowKeys {
         mask = UInt64(words * 64 - 1)
     }
 
-    /// Records a row's key, given as ``RecordedRosterRow/keyHash(schoolCode:uploadDate:rosterKind:key:)``;
-    /// true when it was certainly not seen before.
+    /// Records a row's key, given as ``PackedRosterRows/keyHash(_:)``; true when it was
+    /// certainly not seen before.
     mutating func insert(_ keyHash: UInt64) -> Bool {
         // Spread over all 64 bits, then three probes from two halves (double hashing).
         let h = keyHash &* 0x9E3779B97F4A7C15
@@ -582,9 +581,7 @@ public struct RosterIntake {
             var assessments: [RowAssessment?] = []
             chunk.reserveCapacity(sortChunk)
             assessments.reserveCapacity(sortChunk)
-            // The keys of the file's rows so far, in storing order, and the last row's pair. A
-            // roster row takes at least about 60 bytes of CSV, or 15 of XLSX.
-            var seen = SeenRowKeys(expectedRows: size / (url.pathExtension.lowercased() == "xlsx" ? 15 : 60))
+            // The last row's pair.
             var lastPair: (school: String, date: CivilDate)?
             // Kept here and handed to the reading's outcome at the end: counting into the
             // object's property checked exclusive access at run time for every row.
@@ -595,11 +592,10 @@ public struct RosterIntake {
                 // small file), handed over as read, for the writing thread to decide.
                 let registry = inMemory ? snapshot.ready : nil
                 var packed = PackedRosterRows(capacity: min(Self.handOver, order.count))
-                var read: [(row: ReadRow, firstSeen: Bool, startsPair: Bool)] = []
+                var read: [(row: ReadRow, startsPair: Bool)] = []
                 for (n, i) in order.enumerated() {
                     let row = chunk[i]
-                    let (school, date, kind, key) = row.storageKey(arrivalDay: arrivalDay)
-                    let firstSeen = seen.insert(RecordedRosterRow.keyHash(schoolCode: school, uploadDate: date, rosterKind: kind, key: key))
+                    let (school, date, kind, _) = row.storageKey(arrivalDay: arrivalDay)
                     let startsPair: Bool
                     if let lastPair, lastPair.school == school, lastPair.date == date { startsPair = false } else {
                         startsPair = true
@@ -608,7 +604,7 @@ public struct RosterIntake {
                     if let registry {
                         let a = try assessments[i] ?? assessment(of: row, lookup: registry)
                         packed.append(parsed: row.parsed, stored: row.stored, uploadDate: date.iso, rosterKind: kind, assessment: a,
-                                      firstSeen: firstSeen, startsPair: startsPair)
+                                      startsPair: startsPair)
                         tally.add(.one, to: OutcomeKey(county: a.countyCode, kind: kind, state: a.state, reason: a.reason),
                                           school: school, date: date)
                         if packed.count == Self.handOver || n == order.count - 1 {
@@ -616,7 +612,7 @@ public struct RosterIntake {
                             packed = PackedRosterRows(capacity: min(Self.handOver, order.count - n - 1))
                         }
                     } else {
-                        read.append((row, firstSeen, startsPair))
+                        read.append((row, startsPair))
                         if read.count == Self.handOver || n == order.count - 1 {
                             try emit(.read(read))
                             read = []
@@ -676,6 +672,9 @@ public struct RosterIntake {
         /// the pair's rows were new, its counts are the file's tally.
         var seenPairs: [[String]: Bool] = [:]
         var pairIsFresh = false
+        // The keys of rows in fresh pairs, in storing order. A roster row takes at least about
+        // 60 bytes of CSV, or 15 of XLSX.
+        var seen = SeenRowKeys(expectedRows: reading.size / (reading.url.pathExtension.lowercased() == "xlsx" ? 15 : 60))
         try reading.pipeline.consume(prepare: {
             if lookup == nil && snapshot.ready == nil { try snapshot.load { try RegistrySnapshot(db) } }
         }) { item in
@@ -685,11 +684,11 @@ public struct RosterIntake {
                 packed = p
             case .read(let read):
                 packed = PackedRosterRows(capacity: read.count)
-                for (row, firstSeen, startsPair) in read {
+                for (row, startsPair) in read {
                     let a = try assessment(of: row, lookup: lookup ?? snapshot.ready!)
                     let (school, date, kind, _) = row.storageKey(arrivalDay: reading.arrivalDay)
                     packed.append(parsed: row.parsed, stored: row.stored, uploadDate: date.iso, rosterKind: kind, assessment: a,
-                                  firstSeen: firstSeen, startsPair: startsPair)
+                                  startsPair: startsPair)
                     tally.add(.one, to: OutcomeKey(county: a.countyCode, kind: kind, state: a.state, reason: a.reason), school: school, date: date)
                 }
             }
@@ -713,7 +712,7 @@ public struct RosterIntake {
                         summary.newSchools.append(code)
                     }
                 }
-                let written = try writer.write(packed, i, isNew: pairIsFresh && packed.firstSeen(i))
+                let written = try writer.write(packed, i, isNew: pairIsFresh && seen.insert(packed.keyHash(i)))
                 if let correction = OutcomeCount.correction(written), let pair {
                     tally.add(correction, to: outcomeKey(packed, i), school: pair.school, date: pair.date)
                 }

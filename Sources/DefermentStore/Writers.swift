@@ -234,14 +234,6 @@ public final class RecordedRosterRow: Sendable {
         self.rosterKind = rosterKind
         self.assessment = assessment
     }
-
-    /// FNV-1a of a row's unique key: school, upload date, roster and ``StoredRosterFields/key``.
-    public static func keyHash(schoolCode: String, uploadDate: CivilDate, rosterKind: RosterKind, key: String) -> UInt64 {
-        var k = FNV1a()
-        k.add(schoolCode); k.add(decimal: UInt64(truncatingIfNeeded: uploadDate.daysSinceEpoch))
-        k.add(decimal: rosterKind == .leaving ? 1 : 0); k.add(key)
-        return k.value
-    }
 }
 
 /// Roster rows as the values they are stored with (打包之名冊資料列): each row's texts one after
@@ -282,105 +274,149 @@ public final class PackedRosterRows: @unchecked Sendable {
         }
     }
 
-    /// Where a row's values start in ``bytes``, and the values that are not texts.
+    /// Where a row's values start in the buffer, and the values that are not texts.
     struct Row {
         var offset: Int
         var sourceRow: Int64
         var experimental: Bool
-        var firstSeen: Bool
         var startsPair: Bool
     }
 
-    /// Each value: its length as four bytes (little-endian; `UInt32.max` for NULL), then its bytes.
-    private(set) var bytes: [UInt8] = []
+    /// The rows' values: each its length as four bytes (little-endian; `UInt32.max` for NULL),
+    /// then its bytes. Written through a pointer, not appended to an array: appending cost a
+    /// generic call and a `memmove` per value and per length, about a tenth of the reading
+    /// thread's time.
+    private var storage: UnsafeMutableRawPointer
+    private var capacity: Int
+    private var used = 0
     private(set) var rows: [Row] = []
 
     /// Room for `capacity` rows.
     public init(capacity: Int) {
         rows.reserveCapacity(capacity)
-        bytes.reserveCapacity(capacity * 224)
+        self.capacity = max(256, capacity * 256)
+        storage = .allocate(byteCount: self.capacity, alignment: 8)
     }
+
+    deinit { storage.deallocate() }
 
     /// The rows packed.
     public var count: Int { rows.count }
 
+    /// Writes values at a place in the buffer.
+    private struct Cursor {
+        let base: UnsafeMutableRawPointer
+        var at: Int
+
+        mutating func put(length n: UInt32) {
+            base.storeBytes(of: n.littleEndian, toByteOffset: at, as: UInt32.self)
+            at += 4
+        }
+
+        mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+            put(length: UInt32(bytes.count))
+            if let from = bytes.baseAddress { (base + at).copyMemory(from: from, byteCount: bytes.count) }
+            at += bytes.count
+        }
+
+        mutating func put(_ text: String?) {
+            guard var text else { return put(length: .max) }
+            text.withUTF8 { put($0) }
+        }
+    }
+
     /// Packs a decided row.
-    /// - Parameters:
-    ///   - firstSeen: its key comes up for the first time in the file (see ``RosterRowWriter/write(_:_:isNew:)``).
-    ///   - startsPair: its school or upload date differs from the row handed over before it.
+    /// - Parameter startsPair: its school or upload date differs from the row handed over
+    ///   before it.
     public func append(parsed p: ParsedRosterRow, stored st: StoredRosterFields, uploadDate: String, rosterKind: RosterKind,
-                       assessment a: RowAssessment, firstSeen: Bool, startsPair: Bool) {
-        // Built in a local array, moved out of the object and back: each access to the
-        // object's own property would be checked for exclusive access at run time.
-        var b = bytes
-        bytes = []
-        defer { bytes = b }
-        rows.append(Row(offset: b.count, sourceRow: Int64(p.sourceRow), experimental: p.experimental,
-                        firstSeen: firstSeen, startsPair: startsPair))
-        // Static helpers taking the buffer `inout`, not nested functions capturing it: a
-        // captured variable's accesses are checked at run time.
-        Self.put(uploadDate, &b); Self.put(p.schoolCode, &b); Self.put(rosterKind.rawValue, &b); Self.put(st.key, &b)
-        Self.put(p.nationalID, &b); Self.put(p.name, &b); Self.put(st.birthDate, &b); Self.put(p.program, &b)
-        Self.put(p.grade, &b); Self.put(p.status, &b); Self.put(st.start, &b); Self.put(st.end, &b)
-        Self.put(a.countyCode, &b); Self.put(a.state.rawValue, &b)
+                       assessment a: RowAssessment, startsPair: Bool) {
         let reason = a.reason?.text
-        Self.put(reason, &b)
-        // The check results joined by ；, written straight into the buffer.
-        let checksAt = b.count
-        Self.put(length: 0, &b)
-        for (i, check) in a.checks.enumerated() {
-            var text = i == 0 ? check.text : "；" + check.text
-            text.withUTF8 { b.append(contentsOf: $0) }
-        }
-        let checksLength = b.count - checksAt - 4
-        withUnsafeBytes(of: UInt32(checksLength).littleEndian) { n in
-            for k in 0..<4 { b[checksAt + k] = n[k] }
-        }
+        let checks = a.checks.isEmpty ? "" : a.checks.map(\.text).joined(separator: "；")
+        // Room for the row first, so that the values are then written without a check each.
+        // Summed one by one: an array of the texts would cost an allocation per row.
+        var size = 4 * Value.allCases.count + 16
+        size += uploadDate.utf8.count + p.schoolCode.utf8.count + rosterKind.rawValue.utf8.count + st.key.utf8.count
+        size += p.nationalID.utf8.count + p.name.utf8.count + st.birthDate.utf8.count + p.program.utf8.count
+        size += p.grade.utf8.count + p.status.utf8.count + st.start.utf8.count + st.end.utf8.count
+        size += (a.countyCode?.utf8.count ?? 0) + a.state.rawValue.utf8.count + (reason?.utf8.count ?? 0)
+        size += checks.utf8.count + p.schoolName.utf8.count
+        reserve(used + size)
+        rows.append(Row(offset: used, sourceRow: Int64(p.sourceRow), experimental: p.experimental, startsPair: startsPair))
+        var c = Cursor(base: storage, at: used)
+        c.put(uploadDate); c.put(p.schoolCode); c.put(rosterKind.rawValue); c.put(st.key); c.put(p.nationalID); c.put(p.name)
+        c.put(st.birthDate); c.put(p.program); c.put(p.grade); c.put(p.status); c.put(st.start); c.put(st.end)
+        c.put(a.countyCode); c.put(a.state.rawValue); c.put(reason); c.put(checks)
         // The hash of the row's values and outcome: stored as 16 lowercase hex digits.
         var h = FNV1a()
-        h.add(decimal: st.contentHash); h.add(a.countyCode ?? ""); h.add(reason ?? "")
-        b.withUnsafeBufferPointer { h.add(bytes: UnsafeBufferPointer(rebasing: $0[(checksAt + 4)...])) }
-        Self.put(length: 16, &b)
+        h.add(decimal: st.contentHash); h.add(a.countyCode ?? ""); h.add(reason ?? ""); h.add(checks)
+        c.put(length: 16)
         for shift in stride(from: 60, through: 0, by: -4) {
             let digit = UInt8(truncatingIfNeeded: h.value >> UInt64(shift)) & 0xF
-            b.append(digit < 10 ? 0x30 + digit : 0x57 + digit)
+            c.base.storeBytes(of: digit < 10 ? 0x30 + digit : 0x57 + digit, toByteOffset: c.at, as: UInt8.self)
+            c.at += 1
         }
-        Self.put(p.schoolName, &b)
+        c.put(p.schoolName)
+        used = c.at
     }
 
-    /// Appends a value's length as four bytes, little-endian (`UInt32.max`: NULL).
-    @inlinable public static func put(length n: UInt32, _ b: inout [UInt8]) {
-        withUnsafeBytes(of: n.littleEndian) { b.append(contentsOf: $0) }
+    /// Makes room for `bytes` bytes in all.
+    private func reserve(_ bytes: Int) {
+        guard bytes > capacity else { return }
+        var grown = capacity * 2
+        while grown < bytes { grown *= 2 }
+        let moved = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 8)
+        moved.copyMemory(from: storage, byteCount: used)
+        storage.deallocate()
+        storage = moved
+        capacity = grown
     }
 
-    /// Appends a value: its length, then its bytes (`nil`: NULL).
+    /// Calls `body` with the packed bytes.
+    func withBytes<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
+        try body(UnsafeBufferPointer(start: storage.assumingMemoryBound(to: UInt8.self), count: used))
+    }
+
+    /// Appends a value as ``PackedRosterRows`` lays it out: its length as four bytes
+    /// (little-endian; `UInt32.max` for NULL), then its bytes. For other packed buffers.
     @inlinable public static func put(_ value: UnsafeBufferPointer<UInt8>?, _ b: inout [UInt8]) {
-        guard let value else { return put(length: .max, &b) }
         // A cell is at most a few megabytes (the readers' caps), so its length always fits.
-        put(length: UInt32(value.count), &b)
-        b.append(contentsOf: value)
+        let n = value.map { UInt32($0.count) } ?? .max
+        withUnsafeBytes(of: n.littleEndian) { b.append(contentsOf: $0) }
+        if let value { b.append(contentsOf: value) }
     }
 
-    /// Appends a text value (`nil`: NULL).
+    /// Appends a text value (`nil`: NULL), as ``put(_:_:)-(UnsafeBufferPointer<UInt8>?,_)`` does.
     @inlinable public static func put(_ text: String?, _ b: inout [UInt8]) {
-        guard var text else { return put(length: .max, &b) }
+        guard var text else { return put(nil as UnsafeBufferPointer<UInt8>?, &b) }
         text.withUTF8 { put($0, &b) }
     }
 
     /// Packs a row made by ``RecordedRosterRow``.
-    public func append(_ r: RecordedRosterRow, firstSeen: Bool, startsPair: Bool) {
+    public func append(_ r: RecordedRosterRow, startsPair: Bool) {
         append(parsed: r.parsed, stored: r.stored, uploadDate: r.uploadDate.iso, rosterKind: r.rosterKind,
-               assessment: r.assessment, firstSeen: firstSeen, startsPair: startsPair)
+               assessment: r.assessment, startsPair: startsPair)
     }
 
     /// Empties the buffer, keeping its room.
     func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
+        used = 0
         rows.removeAll(keepingCapacity: true)
     }
 
-    /// Whether row `i`'s key comes up for the first time in the file.
-    public func firstSeen(_ i: Int) -> Bool { rows[i].firstSeen }
+    /// FNV-1a of row `i`'s unique key (school, upload date, roster, ``StoredRosterFields/key``):
+    /// its first four values, which are packed first for this.
+    public func keyHash(_ i: Int) -> UInt64 {
+        withBytes { b in
+            var end = rows[i].offset
+            for _ in 0..<4 {
+                let n = UInt32(littleEndian: UnsafeRawPointer(b.baseAddress! + end).loadUnaligned(as: UInt32.self))
+                end += 4 + (n == .max ? 0 : Int(n))
+            }
+            var h = FNV1a()
+            h.add(bytes: UnsafeBufferPointer(rebasing: b[rows[i].offset..<end]))
+            return h.value
+        }
+    }
 
     /// Whether row `i`'s school or upload date differs from the row before it.
     public func startsPair(_ i: Int) -> Bool { rows[i].startsPair }
@@ -388,7 +424,7 @@ public final class PackedRosterRows: @unchecked Sendable {
     /// Value `v` of row `i` as text (`nil`: NULL). For the few values read once per school or
     /// on the slow path; storing binds the bytes.
     public func text(_ i: Int, _ v: Value) -> String? {
-        bytes.withUnsafeBufferPointer { b in
+        withBytes { b in
             var found: String?
             _ = Self.walk(b, from: rows[i].offset) { k, start, n in
                 if k == v.rawValue && n >= 0 { found = String(decoding: UnsafeBufferPointer(rebasing: b[start..<(start + n)]), as: UTF8.self) }
@@ -476,7 +512,7 @@ public final class RosterRowWriter {
         texts.add(base + 1, fileID)
         texts.add(base + 2, row.sourceRow)
         texts.add(base + 15, Int64(row.experimental ? 1 : 0))
-        packed.bytes.withUnsafeBufferPointer { texts.add(packedRow: $0, from: row.offset, base: base) }
+        packed.withBytes { texts.add(packedRow: $0, from: row.offset, base: base) }
     }
 
     /// Stores row `i` of `packed`.
@@ -504,7 +540,7 @@ public final class RosterRowWriter {
     /// Stores one row (packed on the way: see ``write(_:_:isNew:)``).
     public func write(_ r: RecordedRosterRow, isNew: Bool = false) throws -> RosterRowWrite {
         scratch.removeAll()
-        scratch.append(r, firstSeen: isNew, startsPair: false)
+        scratch.append(r, startsPair: false)
         return try write(scratch, 0, isNew: isNew)
     }
 
