@@ -77,29 +77,57 @@ public enum CheckResult: Equatable, Sendable {
 }
 
 /// A roster row after its fields were read: typed values, or the first field that failed.
-public struct ParsedRosterRow: Sendable {
-    public var sourceRow: Int
+///
+/// A class, immutable once ``RosterRules/parse(_:rules:)`` returns it: rows are handed between
+/// threads, sorted and passed through the rules, and a copy of a structure of a dozen strings
+/// cost a copy of its bytes and a retain of each string every time.
+public final class ParsedRosterRow: @unchecked Sendable {
+    public let sourceRow: Int
     /// Normalised 身分證字號 (may be invalid; then `idKind == .invalid`).
-    public var nationalID: String
-    public var idKind: NationalIDKind
-    public var name: String
+    public let nationalID: String
+    public let idKind: NationalIDKind
+    public let name: String
     /// The birth date as written, for the report when it cannot be read.
-    public var birthDateText: String
-    public var birthDate: CivilDate?
-    public var schoolCode: String
-    public var schoolName: String
-    public var program: String
-    public var grade: String
-    public var gradeNumber: Int?
-    public var status: String
-    public var rosterKind: RosterKind?
-    public var startText: String
-    public var start: CivilDate?
-    public var endText: String
-    public var end: CivilDate?
-    public var experimental: Bool
+    public let birthDateText: String
+    public let birthDate: CivilDate?
+    public let schoolCode: String
+    public let schoolName: String
+    public let program: String
+    public let grade: String
+    public let gradeNumber: Int?
+    public let status: String
+    public let rosterKind: RosterKind?
+    public let startText: String
+    public let start: CivilDate?
+    public let endText: String
+    public let end: CivilDate?
+    public let experimental: Bool
     /// The first problem that keeps the row from any county, before the registry is asked.
-    public var preRegistryReason: NotAssignedReason?
+    public fileprivate(set) var preRegistryReason: NotAssignedReason?
+
+    fileprivate init(sourceRow: Int, nationalID: String, idKind: NationalIDKind, name: String, birthDateText: String,
+                     birthDate: CivilDate?, schoolCode: String, schoolName: String, program: String, grade: String,
+                     gradeNumber: Int?, status: String, rosterKind: RosterKind?, startText: String, start: CivilDate?,
+                     endText: String, end: CivilDate?, experimental: Bool) {
+        self.sourceRow = sourceRow
+        self.nationalID = nationalID
+        self.idKind = idKind
+        self.name = name
+        self.birthDateText = birthDateText
+        self.birthDate = birthDate
+        self.schoolCode = schoolCode
+        self.schoolName = schoolName
+        self.program = program
+        self.grade = grade
+        self.gradeNumber = gradeNumber
+        self.status = status
+        self.rosterKind = rosterKind
+        self.startText = startText
+        self.start = start
+        self.endText = endText
+        self.end = end
+        self.experimental = experimental
+    }
 
     /// The birth date as stored and reported: ISO when readable, else as written.
     public var birthDateStored: String { birthDate?.iso ?? birthDateText }
@@ -141,7 +169,7 @@ public enum RosterRules {
         let endText = row.text(.end)
         let status = row.text(.status)
         let grade = row.text(.grade)
-        var parsed = ParsedRosterRow(
+        let parsed = ParsedRosterRow(
             sourceRow: row.sourceRow, nationalID: id, idKind: idKind, name: row.text(.name),
             birthDateText: birthText, birthDate: CivilDate.parse(birthText),
             schoolCode: row.text(.schoolCode), schoolName: row.text(.schoolName),
@@ -149,8 +177,7 @@ public enum RosterRules {
             status: status, rosterKind: rules.rosterKindByStatus[status],
             startText: startText, start: CivilDate.parse(startText),
             endText: endText, end: CivilDate.parse(endText),
-            experimental: parseYesNo(row.text(.experimental)) ?? false,
-            preRegistryReason: nil)
+            experimental: parseYesNo(row.text(.experimental)) ?? false)
 
         // The first failing field, in the roster's column order.
         func fieldError() -> NotAssignedReason? {

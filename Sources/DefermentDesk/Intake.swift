@@ -424,7 +424,6 @@ public struct RosterIntake {
 
     /// A row's outcome, with the registry.
     func assessment(of row: ReadRow, lookup: RegistryLookup) throws -> RowAssessment {
-        // `row.parsed` used in place: a local copy of it retained each of its strings.
         var person: RegistryPerson?
         var recorded: [DefermentPeriod] = []
         if row.parsed.preRegistryReason == nil {
