@@ -372,6 +372,10 @@ public struct RosterIntake {
             self.uploadDate = uploadDate
         }
 
+        /// Whether deciding the row needs the registry's record of the person: not when the
+        /// row is refused before that (a malformed ID, a missing field).
+        var asksRegistry: Bool { parsed.preRegistryReason == nil }
+
         /// The roster the row is listed in: a row whose status is unreadable is listed with the
         /// application roster.
         var rosterKind: RosterKind { parsed.rosterKind ?? .application }
@@ -424,13 +428,15 @@ public struct RosterIntake {
 
     /// A row's outcome, with the registry.
     func assessment(of row: ReadRow, lookup: RegistryLookup) throws -> RowAssessment {
-        var person: RegistryPerson?
+        try assessment(of: row, person: row.asksRegistry ? lookup.person(row.parsed.nationalID) : nil, lookup: lookup)
+    }
+
+    /// A row's outcome, given the registry's record of the person (looked up when
+    /// ``ReadRow/asksRegistry``).
+    func assessment(of row: ReadRow, person: RegistryPerson?, lookup: RegistryLookup) throws -> RowAssessment {
         var recorded: [DefermentPeriod] = []
-        if row.parsed.preRegistryReason == nil {
-            person = try lookup.person(row.parsed.nationalID)
-            if person != nil && row.parsed.rosterKind == .application {
-                recorded = try lookup.recordedDeferments(row.parsed.nationalID)
-            }
+        if person != nil && row.parsed.rosterKind == .application {
+            recorded = try lookup.recordedDeferments(row.parsed.nationalID)
         }
         return RosterRules.assess(row.parsed, person: person, recordedDeferments: recorded, rules: reference.rules)
     }
@@ -577,10 +583,10 @@ public struct RosterIntake {
         let capacity = 2 * max(1, sortChunk / Self.handOver)
         reading.pipeline = RowPipeline.start(batchSize: 1, capacity: capacity, held: held) { (emit: (IntakeItem) throws -> Void) in
             var chunk: [ReadRow] = []
-            var assessments: [RowAssessment?] = []
             chunk.reserveCapacity(sortChunk)
-            assessments.reserveCapacity(sortChunk)
-            // The last row's pair.
+            // The registry in memory once it is ready (asked of the hand-over, a lock, until
+            // then), and the last row's pair.
+            var registry: RegistrySnapshot?
             var lastPair: (school: String, date: CivilDate)?
             // Kept here and handed to the reading's outcome at the end: counting into the
             // object's property checked exclusive access at run time for every row.
@@ -588,8 +594,10 @@ public struct RosterIntake {
             func flush() throws {
                 let order = Self.indexOrder(chunk, arrivalDay: arrivalDay)
                 // Decided and packed here once the registry is in memory; before that (or for a
-                // small file), handed over as read, for the writing thread to decide.
-                let registry = inMemory ? snapshot.ready : nil
+                // small file), handed over as read, for the writing thread to decide. The whole
+                // chunk's people are looked up at once (``RegistrySnapshot/people(_:)``).
+                if inMemory && registry == nil { registry = snapshot.ready }
+                let people = registry?.people(order.map { chunk[$0].asksRegistry ? chunk[$0].parsed.nationalID : "" }) ?? []
                 var packed = PackedRosterRows(capacity: min(Self.handOver, order.count))
                 var read: [(row: ReadRow, startsPair: Bool)] = []
                 for (n, i) in order.enumerated() {
@@ -601,7 +609,7 @@ public struct RosterIntake {
                         lastPair = (school, date)
                     }
                     if let registry {
-                        let a = try assessments[i] ?? assessment(of: row, lookup: registry)
+                        let a = try assessment(of: row, person: people[n], lookup: registry)
                         packed.append(parsed: row.parsed, stored: row.stored, uploadDate: date.iso, rosterKind: kind, assessment: a,
                                       startsPair: startsPair)
                         tally.add(.one, to: OutcomeKey(county: a.countyCode, kind: kind, state: a.state, reason: a.reason),
@@ -619,21 +627,11 @@ public struct RosterIntake {
                     }
                 }
                 chunk.removeAll(keepingCapacity: true)
-                assessments.removeAll(keepingCapacity: true)
             }
             var reader: TableReader?
             var chunkSize = sortChunk
             outcome.result = try self.read(url: url, originalName: originalName, opened: { reader = $0 }) { row in
-                // A large file's rows are decided against the registry in memory here, as they
-                // are read, while the row is still in the processor's cache. A small file's,
-                // or the first rows of a large one while the snapshot is still being read, are
-                // decided by the writing thread.
                 chunk.append(row)
-                if inMemory, let registry = snapshot.ready {
-                    assessments.append(try assessment(of: row, lookup: registry))
-                } else {
-                    assessments.append(nil)
-                }
                 if chunk.count >= chunkSize {
                     try flush()
                     chunkSize = Self.nextChunkSize(sortChunk, rowsRead: row.parsed.sourceRow, fileSize: size, bytesLeft: reader?.bytesLeft)

@@ -141,8 +141,31 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
     }
 
     public func person(_ nationalID: String) -> RegistryPerson? {
-        let found: Entry?
-        if let key = Self.pack(nationalID) { found = entries.get(key) } else { found = unpacked[nationalID] }
+        person(nationalID, entry(nationalID))
+    }
+
+    /// The registry's records of many people, in order (`nil` for an empty ID or one not on
+    /// record). The table is probed for all of them before any record is made: the probes do
+    /// not depend on each other, so the processor waits for the memory of several at once
+    /// (a national registry's table is far larger than its caches) instead of one at a time.
+    public func people(_ nationalIDs: [String]) -> [RegistryPerson?] {
+        let keys = nationalIDs.map { $0.isEmpty ? nil : Self.pack($0) }
+        var found = [Entry?](repeating: nil, count: nationalIDs.count)
+        for (i, key) in keys.enumerated() {
+            if let key { found[i] = entries.get(key) }
+        }
+        return nationalIDs.indices.map { i in
+            if keys[i] == nil && !nationalIDs[i].isEmpty { found[i] = unpacked[nationalIDs[i]] }
+            return person(nationalIDs[i], found[i])
+        }
+    }
+
+    private func entry(_ nationalID: String) -> Entry? {
+        if let key = Self.pack(nationalID) { return entries.get(key) }
+        return unpacked[nationalID]
+    }
+
+    private func person(_ nationalID: String, _ found: Entry?) -> RegistryPerson? {
         guard let e = found else { return nil }
         var deferment: DefermentPeriod?
         if e.start != Self.none {
@@ -155,7 +178,8 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
     }
 
     public func recordedDeferments(_ nationalID: String) -> [DefermentPeriod] {
-        recorded[nationalID] ?? []
+        // Most registries hold none: no hashing of the ID then.
+        recorded.isEmpty ? [] : recorded[nationalID] ?? []
     }
 }
 

@@ -320,8 +320,12 @@ public final class PackedRosterRows: @unchecked Sendable {
         }
 
         mutating func put(_ text: String?) {
-            guard var text else { return put(length: .max) }
-            text.withUTF8 { put($0) }
+            guard let text else { return put(length: .max) }
+            // Read in place: `withUTF8` needs a mutable copy, a retain of a long string.
+            if text.utf8.withContiguousStorageIfAvailable({ put($0) }) == nil {
+                let bytes = Array(text.utf8)
+                bytes.withUnsafeBufferPointer { put($0) }
+            }
         }
     }
 

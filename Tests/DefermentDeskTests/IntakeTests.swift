@@ -241,6 +241,15 @@ struct IntakeTests {
         #expect(snapshot.person(Fixture.id(1))?.serviceStatus == "未經徵兵處理")
         for n in 30_000..<30_100 { #expect(snapshot.person(Fixture.id(n)) == nil) }
         #expect(snapshot.person("") == nil)
+        // Looked up many at once (as a large roster's chunks are), the answers are the same, in
+        // order: people on record, people not on record, an empty ID and one that does not pack.
+        snapshot.update(RegistryPerson(nationalID: "a123456789", birthDate: CivilDate(year: 2006, month: 1, day: 2)!, name: "",
+                                       countyCode: "63000", education: "高中肄業", serviceStatus: "待徵", deferment: nil))
+        let asked = (29_950..<30_050).map { Fixture.id($0) } + ["", "a123456789", Fixture.id(5)]
+        let together = snapshot.people(asked)
+        #expect(together == asked.map { snapshot.person($0) })
+        #expect(together.compactMap { $0 }.count == 52)
+        #expect(together[101]?.serviceStatus == "待徵")
     }
 
     /// Sort chunks keep their full size until the last rows, then shrink to a quarter of what
