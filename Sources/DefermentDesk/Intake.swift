@@ -244,9 +244,9 @@ final class SnapshotHandOver: @unchecked Sendable {
 
 /// What a row's outcome is counted under.
 ///
-/// Counted once per row on the writing thread, so it is hashed and compared on the county
-/// code's bytes: `String`'s own hashing normalises Unicode first, which showed up in profiles
-/// (county codes are the desk's own ASCII codes).
+/// Counted once per row, so it is hashed on the county code's bytes: `String`'s own hashing
+/// normalises Unicode first, which showed up in profiles (county codes are the desk's own ASCII
+/// codes).
 struct OutcomeKey: Hashable {
     var county: String?
     var kind: RosterKind
@@ -257,9 +257,20 @@ struct OutcomeKey: Hashable {
         guard a.kind == b.kind, a.state == b.state, a.reason == b.reason else { return false }
         switch (a.county, b.county) {
         case (nil, nil): return true
-        case let (x?, y?): return x.utf8.elementsEqual(y.utf8)
+        case let (x?, y?): return sameBytes(x, y)
         default: return false
         }
+    }
+
+    /// Whether two texts have the same UTF-8 bytes (as they are hashed), compared in place: a
+    /// comparison through the UTF-8 views went a byte at a time through an iterator.
+    private static func sameBytes(_ x: String, _ y: String) -> Bool {
+        guard x.utf8.count == y.utf8.count else { return false }
+        guard !x.isEmpty else { return true }
+        let compared: Bool?? = x.utf8.withContiguousStorageIfAvailable { a in
+            y.utf8.withContiguousStorageIfAvailable { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+        }
+        return (compared ?? nil) ?? x.utf8.elementsEqual(y.utf8)
     }
 
     func hash(into hasher: inout Hasher) {

@@ -315,8 +315,32 @@ public final class PackedRosterRows: @unchecked Sendable {
 
         mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
             put(length: UInt32(bytes.count))
-            if let from = bytes.baseAddress { (base + at).copyMemory(from: from, byteCount: bytes.count) }
+            if let from = bytes.baseAddress { Self.copy(UnsafeRawPointer(from), to: base + at, count: bytes.count) }
             at += bytes.count
+        }
+
+        /// Copies `n` bytes. Most values are a few bytes long: those are copied by two loads and
+        /// stores that overlap as needed, where a `memmove` call cost more than the copy.
+        @inline(__always)
+        static func copy(_ from: UnsafeRawPointer, to: UnsafeMutableRawPointer, count n: Int) {
+            switch n {
+            case 0:
+                return
+            case 1...3:
+                to.storeBytes(of: from.load(as: UInt8.self), as: UInt8.self)
+                to.storeBytes(of: from.load(fromByteOffset: n / 2, as: UInt8.self), toByteOffset: n / 2, as: UInt8.self)
+                to.storeBytes(of: from.load(fromByteOffset: n - 1, as: UInt8.self), toByteOffset: n - 1, as: UInt8.self)
+            case 4...7:
+                let head = from.loadUnaligned(as: UInt32.self), tail = from.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+                to.storeBytes(of: head, as: UInt32.self)
+                to.storeBytes(of: tail, toByteOffset: n - 4, as: UInt32.self)
+            case 8...16:
+                let head = from.loadUnaligned(as: UInt64.self), tail = from.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                to.storeBytes(of: head, as: UInt64.self)
+                to.storeBytes(of: tail, toByteOffset: n - 8, as: UInt64.self)
+            default:
+                to.copyMemory(from: from, byteCount: n)
+            }
         }
 
         mutating func put(_ text: String?) {

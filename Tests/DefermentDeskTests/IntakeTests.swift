@@ -302,8 +302,8 @@ struct IntakeTests {
         let store = try DeskStore(path: nil)
         let rules = try ReferenceData.load(from: seedsFolder).rules
         let raw = RosterRow(sourceRow: 7, values: [
-            .nationalID: Fixture.id(3), .birthDate: "0951023", .name: "王小明", .schoolCode: "110000", .schoolName: "範例高中",
-            .program: "普通科", .grade: "1", .start: "1151015", .end: "1160630", .status: "在學", .experimental: "是"])
+            .nationalID: Fixture.id(3), .birthDate: "0951023", .name: "林", .schoolCode: "110000", .schoolName: "範例高中",
+            .program: "普通科", .grade: "11", .start: "1151015", .end: "1160630", .status: "在學", .experimental: "是"])
         let parsed = RosterRules.parse(raw, rules: rules)
         let checks: [CheckResult] = [.sameOrLowerLevel, .serviceStatus("免役")]
         let row = RecordedRosterRow(sourceRow: 7, uploadDate: CivilDate(year: 2026, month: 10, day: 15)!, parsed: parsed,
@@ -322,7 +322,11 @@ struct IntakeTests {
             #expect(stored["school_code"] as String == "110000")
             #expect(stored["roster_kind"] as String == "申請緩徵")
             #expect(stored["row_key"] as String == Fixture.id(3))
-            #expect(stored["name"] as String == "王小明")
+            // Values of every length the packing copies differently: 2, 3, 5, 6, 9, 10, 12 bytes and more.
+            #expect(stored["name"] as String == "林")
+            #expect(stored["grade"] as String == "11")
+            #expect(stored["program"] as String == "普通科")
+            #expect(stored["enrolment_status"] as String == "在學")
             #expect(stored["birth_date"] as String == "2006-10-23")
             #expect(stored["start_date"] as String == "2026-10-15")
             #expect(stored["end_date"] as String == "2027-06-30")
