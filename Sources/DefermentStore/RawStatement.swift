@@ -132,6 +132,16 @@ struct TextBindings {
         slots.append((index, offset, value.count))
     }
 
+    /// Adds parameter `index`'s value: `value` as 16 lowercase hex digits, as text.
+    mutating func add(_ index: Int32, hex value: UInt64) {
+        let offset = bytes.count
+        for shift in stride(from: 60, through: 0, by: -4) {
+            let digit = UInt8(truncatingIfNeeded: value >> UInt64(shift)) & 0xF
+            bytes.append(digit < 10 ? 0x30 + digit : 0x57 + digit)
+        }
+        slots.append((index, offset, 16))
+    }
+
     /// Adds the texts of the row packed at `offset` of `packed` (``PackedRosterRows``), each as
     /// parameter `base` + its ``PackedRosterRows/Value/parameter``: the row's bytes are copied
     /// in one piece.

@@ -154,18 +154,12 @@ public struct StoredRosterFields: Sendable {
     public var birthDate: String
     public var start: String
     public var end: String
-    /// FNV-1a over the row's own values; the outcome is mixed in when it is stored.
-    public var contentHash: UInt64
 
     public init(_ p: ParsedRosterRow) {
         key = p.nationalID.isEmpty ? "row:\(p.sourceRow)" : p.nationalID
         birthDate = p.birthDateStored
         start = p.startStored
         end = p.endStored
-        var h = FNV1a()
-        h.add(p.nationalID); h.add(p.name); h.add(birthDate); h.add(p.program); h.add(p.grade)
-        h.add(p.status); h.add(start); h.add(end); h.add(p.experimental ? "1" : "0")
-        contentHash = h.value
     }
 }
 
@@ -247,7 +241,7 @@ public final class PackedRosterRows: @unchecked Sendable {
     /// last (the school's name, kept for a school the desk does not know yet).
     public enum Value: Int, CaseIterable, Sendable {
         case uploadDate, schoolCode, rosterKind, rowKey, nationalID, name, birthDate, program, grade, status,
-             start, end, countyCode, reviewState, reason, checks, rowHash, schoolName
+             start, end, countyCode, reviewState, reason, checks, schoolName
 
         /// The statement parameter it is bound to (0 for none): see ``RosterRowWriter``'s columns.
         var parameter: Int32 {
@@ -268,7 +262,6 @@ public final class PackedRosterRows: @unchecked Sendable {
             case .reviewState: return 17
             case .reason: return 18
             case .checks: return 19
-            case .rowHash: return 20
             case .schoolName: return 0
             }
         }
@@ -362,7 +355,7 @@ public final class PackedRosterRows: @unchecked Sendable {
         let checks = a.checks.isEmpty ? "" : a.checks.map(\.text).joined(separator: "；")
         // Room for the row first, so that the values are then written without a check each.
         // Summed one by one: an array of the texts would cost an allocation per row.
-        var size = 4 * Value.allCases.count + 16
+        var size = 4 * Value.allCases.count
         size += uploadDate.utf8.count + p.schoolCode.utf8.count + rosterKind.rawValue.utf8.count + st.key.utf8.count
         size += p.nationalID.utf8.count + p.name.utf8.count + st.birthDate.utf8.count + p.program.utf8.count
         size += p.grade.utf8.count + p.status.utf8.count + st.start.utf8.count + st.end.utf8.count
@@ -374,15 +367,6 @@ public final class PackedRosterRows: @unchecked Sendable {
         c.put(uploadDate); c.put(p.schoolCode); c.put(rosterKind.rawValue); c.put(st.key); c.put(p.nationalID); c.put(p.name)
         c.put(st.birthDate); c.put(p.program); c.put(p.grade); c.put(p.status); c.put(st.start); c.put(st.end)
         c.put(a.countyCode); c.put(a.state.rawValue); c.put(reason); c.put(checks)
-        // The hash of the row's values and outcome: stored as 16 lowercase hex digits.
-        var h = FNV1a()
-        h.add(decimal: st.contentHash); h.add(a.countyCode ?? ""); h.add(reason ?? ""); h.add(checks)
-        c.put(length: 16)
-        for shift in stride(from: 60, through: 0, by: -4) {
-            let digit = UInt8(truncatingIfNeeded: h.value >> UInt64(shift)) & 0xF
-            c.base.storeBytes(of: digit < 10 ? 0x30 + digit : 0x57 + digit, toByteOffset: c.at, as: UInt8.self)
-            c.at += 1
-        }
         c.put(p.schoolName)
         used = c.at
     }
@@ -448,6 +432,34 @@ public final class PackedRosterRows: @unchecked Sendable {
 
     /// Whether row `i`'s school or upload date differs from the row before it.
     public func startsPair(_ i: Int) -> Bool { rows[i].startsPair }
+
+    /// The hash of row `i`'s values and outcome (stored as 16 lowercase hex digits): FNV-1a of
+    /// the row's own values (national ID to end date, then 1 or 0 for experimental education)
+    /// as decimal digits, then of the county, reason and check results (NULL as empty). Made
+    /// from the packed bytes on the writing thread, which has time to spare where the reading
+    /// one has none; the same as stored by earlier files, so a resent row is still recognised.
+    public func rowHash(_ i: Int) -> UInt64 {
+        withBytes { b in
+            var content = FNV1a(), row = FNV1a()
+            let experimental = rows[i].experimental
+            _ = Self.walk(b, from: rows[i].offset) { v, start, n in
+                let bytes = UnsafeBufferPointer(rebasing: b[start..<(start + max(n, 0))])
+                switch Value(rawValue: v)! {
+                case .nationalID, .name, .birthDate, .program, .grade, .status, .start, .end:
+                    content.add(bytes: bytes)
+                case .countyCode:
+                    content.add(experimental ? "1" : "0")
+                    row.add(decimal: content.value)
+                    row.add(bytes: bytes)
+                case .reason, .checks:
+                    row.add(bytes: bytes)
+                default:
+                    break
+                }
+            }
+            return row.value
+        }
+    }
 
     /// Value `v` of row `i` as text (`nil`: NULL). For the few values read once per school or
     /// on the slow path; storing binds the bytes.
@@ -540,6 +552,7 @@ public final class RosterRowWriter {
         texts.add(base + 1, fileID)
         texts.add(base + 2, row.sourceRow)
         texts.add(base + 15, Int64(row.experimental ? 1 : 0))
+        texts.add(base + 20, hex: packed.rowHash(i))
         packed.withBytes { texts.add(packedRow: $0, from: row.offset, base: base) }
     }
 

@@ -309,8 +309,10 @@ struct IntakeTests {
         let row = RecordedRosterRow(sourceRow: 7, uploadDate: CivilDate(year: 2026, month: 10, day: 15)!, parsed: parsed,
                                     rosterKind: .application,
                                     assessment: RowAssessment(state: .pending, reason: nil, countyCode: "63000", checks: checks))
+        var content = FNV1a()
+        for field in [Fixture.id(3), "林", "2006-10-23", "普通科", "11", "在學", "2026-10-15", "2027-06-30", "1"] { content.add(field) }
         var hash = FNV1a()
-        hash.add(String(StoredRosterFields(parsed).contentHash)); hash.add("63000"); hash.add("")
+        hash.add(String(content.value)); hash.add("63000"); hash.add("")
         hash.add("就讀同等級或低於原等級學校；役別不符：免役")
         try store.queue.write { db in
             let file = try DeskStore.addLedgerEntry(db, sha256: "x", kind: "rosters", originalName: "a.csv", archivedPath: "a.csv",
