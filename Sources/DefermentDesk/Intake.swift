@@ -900,23 +900,9 @@ public struct RegistryIntake {
             people.sort { $0.key != $1.key ? $0.key < $1.key : $0.offset < $1.offset }
         }
 
-        /// Calls `body` with person `i`'s values: `value(c)` for column `c` (`nil`: NULL).
-        func withValues(of i: Int, _ body: ((Int) -> UnsafeBufferPointer<UInt8>?) throws -> Void) rethrows {
-            try bytes.withUnsafeBufferPointer { b in
-                // Each value's place, found in one pass: (start, length), length -1 for NULL.
-                try withUnsafeTemporaryAllocation(of: (Int, Int).self, capacity: PersonWriter.columns.count) { places in
-                    var at = people[i].offset
-                    for c in places.indices {
-                        let n = UInt32(littleEndian: UnsafeRawPointer(b.baseAddress! + at).loadUnaligned(as: UInt32.self))
-                        places[c] = n == .max ? (at + 4, -1) : (at + 4, Int(n))
-                        at += 4 + (n == .max ? 0 : Int(n))
-                    }
-                    try body { column in
-                        let (start, n) = places[column]
-                        return n < 0 ? nil : UnsafeBufferPointer(start: b.baseAddress! + start, count: n)
-                    }
-                }
-            }
+        /// Calls `body` with the packed values and where person `i`'s start in them.
+        func withValues(of i: Int, _ body: (_ packed: UnsafeBufferPointer<UInt8>, _ offset: Int) throws -> Void) rethrows {
+            try bytes.withUnsafeBufferPointer { try body($0, people[i].offset) }
         }
     }
 
@@ -974,7 +960,7 @@ public struct RegistryIntake {
             try flush()
         }, consume: { (slice: (chunk: PersonChunk, people: Range<Int>)) in
             for i in slice.people {
-                try slice.chunk.withValues(of: i) { try writer.save($0) }
+                try slice.chunk.withValues(of: i) { try writer.save(packed: $0, from: $1) }
                 rows += 1
                 if rows % 10_000 == 0 { try progress(rows) }
             }

@@ -142,13 +142,12 @@ struct TextBindings {
         slots.append((index, offset, 16))
     }
 
-    /// Adds the texts of the row packed at `offset` of `packed` (``PackedRosterRows``), each as
-    /// parameter `base` + its ``PackedRosterRows/Value/parameter``: the row's bytes are copied
-    /// in one piece.
-    mutating func add(packedRow packed: UnsafeBufferPointer<UInt8>, from offset: Int, base: Int32) {
+    /// Adds the texts packed at `offset` of `packed` (``PackedRosterRows``'s layout): the `k`th
+    /// value as parameter `base + parameters[k]` (not bound when that is 0). The values' bytes
+    /// are copied in one piece.
+    mutating func add(packed: UnsafeBufferPointer<UInt8>, from offset: Int, parameters: [Int32], base: Int32) {
         let shift = bytes.count - offset
-        let parameters = PackedRosterRows.parameters
-        let end = PackedRosterRows.walk(packed, from: offset) { v, start, n in
+        let end = PackedRosterRows.walk(packed, from: offset, values: parameters.count) { v, start, n in
             let p = parameters[v]
             if p > 0 { slots.append((base + p, start + shift, n)) }   // n < 0: NULL
         }

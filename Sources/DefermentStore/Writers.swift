@@ -127,15 +127,17 @@ public final class PersonWriter {
         }
     }
 
-    /// Stores a person (with the batch it completes), given as the UTF-8 bytes of the values
-    /// stored: `value(i)` is column `i` of ``columns`` (`nil`: NULL, for the deferment dates
-    /// of a person with none on record). A person named twice ends as the later call says,
-    /// within a batch as across batches.
-    public func save(_ value: (Int) -> UnsafeBufferPointer<UInt8>?) throws {
-        try batch.add { base, values in
-            for i in 0..<Self.columns.count { values.add(base + Int32(i + 1), bytes: value(i)) }
-        }
+    /// Stores a person (with the batch it completes), given as the values stored packed at
+    /// `offset` of `packed` (``PackedRosterRows/put(_:_:)-(String?,_)``'s layout), in ``columns``
+    /// order (NULL for the deferment dates of a person with none on record). The person's
+    /// bytes are copied in one piece. A person named twice ends as the later call says, within
+    /// a batch as across batches.
+    public func save(packed: UnsafeBufferPointer<UInt8>, from offset: Int) throws {
+        try batch.add { base, values in values.add(packed: packed, from: offset, parameters: Self.parameters, base: base) }
     }
+
+    /// Each column's statement parameter, in ``columns`` order.
+    private static let parameters = columns.indices.map { Int32($0 + 1) }
 
     /// The columns ``save(_:)`` is given, in order: national ID, birth date and deferment dates
     /// as `yyyy-mm-dd`, the county's five-digit code.
@@ -480,8 +482,13 @@ public final class PackedRosterRows: @unchecked Sendable {
     /// with each value's place in that order, its start and its length (-1 for NULL). Returns
     /// the offset just after the row.
     static func walk(_ b: UnsafeBufferPointer<UInt8>, from offset: Int, _ body: (Int, Int, Int) -> Void) -> Int {
+        walk(b, from: offset, values: Value.allCases.count, body)
+    }
+
+    /// ``walk(_:from:_:)`` over `values` values packed in this layout (a registry chunk's people).
+    static func walk(_ b: UnsafeBufferPointer<UInt8>, from offset: Int, values: Int, _ body: (Int, Int, Int) -> Void) -> Int {
         var at = offset
-        for v in 0..<Value.allCases.count {
+        for v in 0..<values {
             let n = UInt32(littleEndian: UnsafeRawPointer(b.baseAddress! + at).loadUnaligned(as: UInt32.self))
             let length = n == .max ? -1 : Int(n)
             body(v, at + 4, length)
@@ -553,7 +560,7 @@ public final class RosterRowWriter {
         texts.add(base + 2, row.sourceRow)
         texts.add(base + 15, Int64(row.experimental ? 1 : 0))
         texts.add(base + 20, hex: packed.rowHash(i))
-        packed.withBytes { texts.add(packedRow: $0, from: row.offset, base: base) }
+        packed.withBytes { texts.add(packed: $0, from: row.offset, parameters: PackedRosterRows.parameters, base: base) }
     }
 
     /// Stores row `i` of `packed`.
