@@ -252,6 +252,8 @@ public enum RosterRules {
 
     /// Reads a grade as schools write it: `1`, `10`, `一`, `高一`, `一年級`, `1年級`.
     public static func parseGrade(_ raw: String) -> Int? {
+        // A single digit, as national files write it, without comparing against each spelling.
+        if raw.utf8.count == 1, let d = raw.utf8.first, d >= 0x31 && d <= 0x34 { return Int(d - 0x30) }
         let s = raw.trimmingSpaces()
         switch s {
         case "1", "10", "一", "高一", "一年級", "1年級", "高1": return 1
@@ -264,11 +266,10 @@ public enum RosterRules {
 
     /// Reads 是/否 as files write it (是, 否, Y, N, 1, 0, V, empty = 否).
     public static func parseYesNo(_ raw: String) -> Bool? {
-        switch raw {
-        case "否", "": return false
-        case "是": return true
-        default: break
-        }
+        // 否 and 是 as files write them, told by their bytes (a `String` comparison with a
+        // Chinese literal takes the slow, normalising path).
+        if raw.isEmpty || raw.utf8.elementsEqual([0xE5, 0x90, 0xA6]) { return false }   // 否
+        if raw.utf8.elementsEqual([0xE6, 0x98, 0xAF]) { return true }                    // 是
         switch raw.trimmingSpaces().uppercased() {
         case "是", "Y", "YES", "1", "V", "TRUE", "Ｙ": return true
         case "否", "N", "NO", "0", "", "FALSE", "Ｎ": return false

@@ -30,6 +30,14 @@ struct CivilDateTests {
         ("95/10", nil),
         ("12345", nil),
         ("2006-10-23T00:00", nil),
+        // The two common forms, read by a quicker path, answer as the general scan does.
+        ("0950229", nil),                   // 7 digits, no such day
+        ("0951323", nil),                   // 7 digits, no such month
+        ("095102a", nil),                   // 7 characters, not all digits
+        ("2006-02-30", nil),                // ISO, no such day
+        ("2006-10/23", "2006-10-23"),       // mixed separators: the general scan's answer
+        ("2006x10x23", nil),                // 10 characters, not a separator
+        ("1995-1-023", nil),                // 10 characters, misplaced separator
     ]
 
     @Test(arguments: forms)
