@@ -592,7 +592,7 @@ public struct RosterIntake {
         // reads the registry snapshot at the start of a large file, the reading one goes on
         // through the first two chunks (the writing thread then decides them).
         let capacity = 2 * max(1, sortChunk / Self.handOver)
-        reading.pipeline = RowPipeline.start(batchSize: 1, capacity: capacity, held: held) { (emit: (IntakeItem) throws -> Void) in
+        reading.pipeline = RowPipeline.start(batchSize: 1, capacity: capacity, held: held) { (emit: (IntakeItem) throws -> Void, backlog: () -> Int) in
             var chunk: [ReadRow] = []
             chunk.reserveCapacity(sortChunk)
             // The registry in memory once it is ready (asked of the hand-over, a lock, until
@@ -626,6 +626,9 @@ public struct RosterIntake {
                         tally.add(.one, to: OutcomeKey(county: a.countyCode, kind: kind, state: a.state, reason: a.reason),
                                           school: school, date: date)
                         if packed.count == Self.handOver || n == order.count - 1 {
+                            // The storing thread is behind (half the hand-overs in flight wait
+                            // for it): this one, which would soon wait, hashes the rows for it.
+                            if backlog() >= capacity / 2 { packed.makeHashes() }
                             try emit(.packed(packed))
                             packed = PackedRosterRows(capacity: min(Self.handOver, order.count - n - 1))
                         }

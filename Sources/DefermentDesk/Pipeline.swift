@@ -22,6 +22,14 @@ final class RowPipeline<T>: @unchecked Sendable {
     ///   - produce: called on the new thread with an `emit` function.
     static func start(batchSize: Int = 1024, capacity: Int = 8, held: Bool = false,
                       produce: @escaping (_ emit: (T) throws -> Void) throws -> Void) -> RowPipeline<T> {
+        RowPipeline(Channel.start(batchSize: batchSize, capacity: capacity, held: held) { emit, _ in try produce(emit) })
+    }
+
+    /// ``start(batchSize:capacity:held:produce:)`` for a producer that also asks how many
+    /// batches wait for the consumer (`backlog`): one that can do some of the consumer's work
+    /// does it when the consumer falls behind.
+    static func start(batchSize: Int = 1024, capacity: Int = 8, held: Bool = false,
+                      produce: @escaping (_ emit: (T) throws -> Void, _ backlog: () -> Int) throws -> Void) -> RowPipeline<T> {
         RowPipeline(Channel.start(batchSize: batchSize, capacity: capacity, held: held, produce: produce))
     }
 
@@ -66,7 +74,7 @@ private final class Channel<T>: @unchecked Sendable {
     private init(capacity: Int) { self.capacity = capacity }
 
     static func start(batchSize: Int, capacity: Int, held: Bool,
-                      produce: @escaping (_ emit: (T) throws -> Void) throws -> Void) -> Channel<T> {
+                      produce: @escaping (_ emit: (T) throws -> Void, _ backlog: () -> Int) throws -> Void) -> Channel<T> {
         let channel = Channel(capacity: capacity)
         channel.released = !held
         let producer = Box(produce)
@@ -83,7 +91,14 @@ private final class Channel<T>: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func runProducer(batchSize: Int, _ produce: (_ emit: (T) throws -> Void) throws -> Void) {
+    /// Batches waiting for the consumer.
+    private func backlog() -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return batches.count
+    }
+
+    private func runProducer(batchSize: Int, _ produce: (_ emit: (T) throws -> Void, _ backlog: () -> Int) throws -> Void) {
         var batch: [T] = []
         batch.reserveCapacity(batchSize)
         func flush() throws {
@@ -106,10 +121,10 @@ private final class Channel<T>: @unchecked Sendable {
         condition.unlock()
         if !stoppedBeforeStart {
             do {
-                try produce { item in
+                try produce({ item in
                     batch.append(item)
                     if batch.count >= batchSize { try flush() }
-                }
+                }, backlog)
                 if !batch.isEmpty { try flush() }
             } catch is Stopped {
             } catch {

@@ -275,6 +275,8 @@ public final class PackedRosterRows: @unchecked Sendable {
         var sourceRow: Int64
         var experimental: Bool
         var startsPair: Bool
+        /// ``rowHash(_:)`` and ``keyHash(_:)``, once ``makeHashes()`` has made them.
+        var hashes: (row: UInt64, key: UInt64)?
     }
 
     /// The rows' values: each its length as four bytes (little-endian; `UInt32.max` for NULL),
@@ -417,9 +419,23 @@ public final class PackedRosterRows: @unchecked Sendable {
         rows.removeAll(keepingCapacity: true)
     }
 
+    /// Makes every row's ``rowHash(_:)`` and ``keyHash(_:)`` now, on the thread that packed
+    /// them, when the storing thread falls behind.
+    public func makeHashes() {
+        for i in rows.indices where rows[i].hashes == nil { rows[i].hashes = (makeRowHash(i), makeKeyHash(i)) }
+    }
+
+    /// FNV-1a of row `i`'s unique key (school, upload date, roster, ``StoredRosterFields/key``),
+    /// as ``makeHashes()`` made it or made now.
+    public func keyHash(_ i: Int) -> UInt64 { rows[i].hashes?.key ?? makeKeyHash(i) }
+
+    /// The hash of row `i`'s values and outcome, as ``makeHashes()`` made it or made now: see
+    /// ``makeRowHash(_:)``.
+    public func rowHash(_ i: Int) -> UInt64 { rows[i].hashes?.row ?? makeRowHash(i) }
+
     /// FNV-1a of row `i`'s unique key (school, upload date, roster, ``StoredRosterFields/key``):
     /// its first four values, which are packed first for this.
-    public func keyHash(_ i: Int) -> UInt64 {
+    private func makeKeyHash(_ i: Int) -> UInt64 {
         withBytes { b in
             var end = rows[i].offset
             for _ in 0..<4 {
@@ -438,9 +454,10 @@ public final class PackedRosterRows: @unchecked Sendable {
     /// The hash of row `i`'s values and outcome (stored as 16 lowercase hex digits): FNV-1a of
     /// the row's own values (national ID to end date, then 1 or 0 for experimental education)
     /// as decimal digits, then of the county, reason and check results (NULL as empty). Made
-    /// from the packed bytes on the writing thread, which has time to spare where the reading
-    /// one has none; the same as stored by earlier files, so a resent row is still recognised.
-    public func rowHash(_ i: Int) -> UInt64 {
+    /// from the packed bytes, by the storing thread or, when it is behind, by the packing one
+    /// (``makeHashes()``); the same as stored by earlier files, so a resent row is still
+    /// recognised.
+    private func makeRowHash(_ i: Int) -> UInt64 {
         withBytes { b in
             var content = FNV1a(), row = FNV1a()
             let experimental = rows[i].experimental
