@@ -372,6 +372,9 @@ public final class PackedRosterRows: @unchecked Sendable {
         c.put(st.birthDate); c.put(p.program); c.put(p.grade); c.put(p.status); c.put(st.start); c.put(st.end)
         c.put(a.countyCode); c.put(a.state.rawValue); c.put(reason); c.put(checks)
         c.put(p.schoolName)
+        // The room reserved is exactly what was written: a value added to one list and not to
+        // the other would write past the buffer.
+        precondition(c.at == used + size, "packed row size")
         used = c.at
     }
 
