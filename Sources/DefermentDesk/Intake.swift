@@ -312,6 +312,10 @@ struct OutcomeCount {
                      duplicates: a.duplicates + b.duplicates)
     }
 
+    /// Adds `b` in place: a dictionary's entry is then looked up once, not once to read it and
+    /// once to write it back.
+    static func += (a: inout OutcomeCount, b: OutcomeCount) { a = a + b }
+
     /// One row, counted as inserted when it is packed: the writing thread corrects the count
     /// of a row that storing found stored already (``correction(_:)``).
     static let one = OutcomeCount(all: 1, inserted: 1)
@@ -340,7 +344,7 @@ struct OutcomeTally {
             pair = (school, date)
             current = byPair.removeValue(forKey: [school, date.iso]) ?? [:]
         }
-        current[key, default: OutcomeCount()] = current[key, default: OutcomeCount()] + count
+        current[key, default: OutcomeCount()] += count
     }
 
     private mutating func stash() {
@@ -450,6 +454,16 @@ public struct RosterIntake {
             recorded = try lookup.recordedDeferments(row.parsed.nationalID)
         }
         return RosterRules.assess(row.parsed, person: person, recordedDeferments: recorded, rules: reference.rules)
+    }
+
+    /// Packs a decided row as it is stored and counts its outcome as inserted (``OutcomeCount/one``,
+    /// corrected later if storing finds it stored already): the same step on the reading thread
+    /// for a large file and on the storing thread for the rest.
+    func pack(_ row: ReadRow, _ a: RowAssessment, startsPair: Bool, arrivalDay: CivilDate, into packed: PackedRosterRows,
+              tally: inout OutcomeTally) {
+        let (school, date, kind, _) = row.storageKey(arrivalDay: arrivalDay)
+        packed.append(parsed: row.parsed, stored: row.stored, uploadDate: date.iso, rosterKind: kind, assessment: a, startsPair: startsPair)
+        tally.add(.one, to: OutcomeKey(county: a.countyCode, kind: kind, state: a.state, reason: a.reason), school: school, date: date)
     }
 
     /// Completes a row's outcome with the registry.
@@ -613,18 +627,15 @@ public struct RosterIntake {
                 var read: [(row: ReadRow, startsPair: Bool)] = []
                 for (n, i) in order.enumerated() {
                     let row = chunk[i]
-                    let (school, date, kind, _) = row.storageKey(arrivalDay: arrivalDay)
+                    let (school, date, _, _) = row.storageKey(arrivalDay: arrivalDay)
                     let startsPair: Bool
                     if let lastPair, lastPair.school == school, lastPair.date == date { startsPair = false } else {
                         startsPair = true
                         lastPair = (school, date)
                     }
                     if let registry {
-                        let a = try assessment(of: row, person: people[n], lookup: registry)
-                        packed.append(parsed: row.parsed, stored: row.stored, uploadDate: date.iso, rosterKind: kind, assessment: a,
-                                      startsPair: startsPair)
-                        tally.add(.one, to: OutcomeKey(county: a.countyCode, kind: kind, state: a.state, reason: a.reason),
-                                          school: school, date: date)
+                        try pack(row, assessment(of: row, person: people[n], lookup: registry), startsPair: startsPair,
+                                 arrivalDay: arrivalDay, into: packed, tally: &tally)
                         if packed.count == Self.handOver || n == order.count - 1 {
                             // The storing thread is behind (half the hand-overs in flight wait
                             // for it): this one, which would soon wait, hashes the rows for it.
@@ -696,11 +707,8 @@ public struct RosterIntake {
             case .read(let read):
                 packed = PackedRosterRows(capacity: read.count)
                 for (row, startsPair) in read {
-                    let a = try assessment(of: row, lookup: lookup ?? snapshot.ready!)
-                    let (school, date, kind, _) = row.storageKey(arrivalDay: reading.arrivalDay)
-                    packed.append(parsed: row.parsed, stored: row.stored, uploadDate: date.iso, rosterKind: kind, assessment: a,
-                                  startsPair: startsPair)
-                    tally.add(.one, to: OutcomeKey(county: a.countyCode, kind: kind, state: a.state, reason: a.reason), school: school, date: date)
+                    try pack(row, assessment(of: row, lookup: lookup ?? snapshot.ready!), startsPair: startsPair,
+                             arrivalDay: reading.arrivalDay, into: packed, tally: &tally)
                 }
             }
             for i in 0..<packed.count {

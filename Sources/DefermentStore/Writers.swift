@@ -440,11 +440,7 @@ public final class PackedRosterRows: @unchecked Sendable {
     /// its first four values, which are packed first for this.
     private func makeKeyHash(_ i: Int) -> UInt64 {
         withBytes { b in
-            var end = rows[i].offset
-            for _ in 0..<4 {
-                let n = UInt32(littleEndian: UnsafeRawPointer(b.baseAddress! + end).loadUnaligned(as: UInt32.self))
-                end += 4 + (n == .max ? 0 : Int(n))
-            }
+            let end = Self.walk(b, from: rows[i].offset, values: 4) { _, _, _ in }
             var h = FNV1a()
             h.add(bytes: UnsafeBufferPointer(rebasing: b[rows[i].offset..<end]))
             return h.value
