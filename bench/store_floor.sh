@@ -7,7 +7,8 @@
 #
 # Needs bench/out/root-full from `python3 bench/intake_bench.py` (its database holds the
 # million roster rows and the registry as the desk stored them). Copies the desk's own schema
-# (person, roster_row and the roster's two indexes) into an empty database and inserts:
+# (person, roster_row and the roster's two indexes) into an empty database with the desk's page
+# size and inserts:
 #   - the roster rows in the order the desk stored them (sorted chunks), with both indexes;
 #   - the same rows into the bare table alone, then with only the unique key index;
 #   - the registry's people in the extract's order, and in ID order (the best case).
@@ -24,6 +25,8 @@ table=$(sqlite3 "$src" ".schema roster_row" | grep -v "^CREATE INDEX\|^CREATE UN
 key=$(sqlite3 "$src" "SELECT sql FROM sqlite_schema WHERE name = 'roster_row_key'")
 county=$(sqlite3 "$src" "SELECT sql FROM sqlite_schema WHERE name = 'roster_row_county'")
 person=$(sqlite3 "$src" "SELECT sql FROM sqlite_schema WHERE name = 'person'")
+# The desk's page size, which a new database takes from its first statement.
+page="PRAGMA page_size = $(sqlite3 "$src" "PRAGMA page_size")"
 # The registry's people as stored, in the extract's order (untimed).
 sqlite3 "$work/extract.db" ".mode csv" ".import $out/registry.csv raw" "ATTACH '$src' AS s" \
   "CREATE TABLE ordered AS SELECT p.* FROM raw JOIN s.person p ON p.national_id = raw.\"身分證字號\" ORDER BY raw.rowid" "DROP TABLE raw"
@@ -32,7 +35,8 @@ best() { # label, setup SQL, insert SQL
   local label=$1 setup=$2 insert=$3 best=""
   for _ in $(seq "$rounds"); do
     rm -f "$work/x.db"
-    sqlite3 "$work/x.db" "$setup"
+    # The reference (no setup) as intake_bench.py runs it: the shell's defaults.
+    if [ -n "$setup" ]; then sqlite3 "$work/x.db" "$page" "$setup"; fi
     local t
     t=$( { /usr/bin/time -f "%e" sqlite3 "$work/x.db" "PRAGMA cache_size = -262144" "ATTACH '$src' AS s" \
            "ATTACH '$work/extract.db' AS e" "$insert" >/dev/null; } 2>&1 | tail -1)

@@ -4,7 +4,8 @@ import CSQLiteTuning
 import DefermentCore
 
 /// The desk's SQLite database (狀態資料庫): reference data, the registry, every roster row and
-/// the ledger of processed files. One file under `state/`, opened in WAL mode.
+/// the ledger of processed files. One file under `state/`, with a rollback journal
+/// (`journal_mode = TRUNCATE`) and ``pageSize``-byte pages.
 public final class DeskStore: @unchecked Sendable {
     /// The connection queue; every write goes through it.
     public let queue: DatabaseQueue
@@ -20,6 +21,9 @@ public final class DeskStore: @unchecked Sendable {
         // A reader waits while a long file is being written (rollback journal).
         config.busyMode = .timeout(60)
         config.prepareDatabase { db in
+            // Before anything else: a new database takes its page size from its first write
+            // (an existing one keeps the size it was made with until a VACUUM).
+            try db.execute(sql: "PRAGMA page_size = \(DeskStore.pageSize)")
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA cache_size = -\(DeskStore.cacheKiB)")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
@@ -38,6 +42,11 @@ public final class DeskStore: @unchecked Sendable {
 
     /// The page cache of every connection, in KiB (64 MB).
     public static let cacheKiB = 65_536
+    /// The page size of a new database, in bytes (SQLite's default is 4,096). A million-row
+    /// roster is written as about 350 MB of pages: in 16 KiB pages it takes a quarter of the
+    /// write calls and B-tree page splits, and is stored about a fifth faster
+    /// (`bench/store_floor.sh`).
+    public static let pageSize = 16_384
     /// The page cache while a registry extract is stored, in KiB (256 MB).
     public static let bulkCacheKiB = 262_144
 

@@ -295,6 +295,31 @@ struct IntakeTests {
         }
     }
 
+    /// A new database file is made with the desk's page size; a database made with SQLite's
+    /// default pages (an earlier desk's) opens with its pages and its contents as they were.
+    @Test func aNewDatabaseHasTheDesksPageSizeAndAnOlderOneKeepsItsOwn() throws {
+        let root = try temporaryRoot()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let fresh = root.appendingPathComponent("fresh.sqlite").path
+        #expect(try DeskStore(path: fresh).queue.read { try Int.fetchOne($0, sql: "PRAGMA page_size") } == DeskStore.pageSize)
+
+        let older = root.appendingPathComponent("older.sqlite").path
+        let made = try DatabaseQueue(path: older)
+        try made.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA page_size = 4096")
+            try db.execute(sql: "CREATE TABLE kept(x TEXT); INSERT INTO kept VALUES ('前一版')")
+        }
+        try made.close()
+        let reopened = try DeskStore(path: older)
+        let (pageSize, kept, migrated) = try reopened.queue.read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA page_size"), try String.fetchOne(db, sql: "SELECT x FROM kept"),
+             try db.tableExists("roster_row"))
+        }
+        #expect(pageSize == 4096)
+        #expect(kept == "前一版")
+        #expect(migrated)
+    }
+
     /// A packed row is stored with the values the row has, its check results joined by ；, and
     /// the row hash made from those texts (hashes stored by earlier files must still match, or
     /// a resent row would count as changed and lose its draft decision).
