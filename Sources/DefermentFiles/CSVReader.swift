@@ -144,8 +144,12 @@ public final class CSVReader: TableReader {
         var rowNumber = 0
         var skippedBOM = encoding != .utf8BOM
         let sep = separator
-        // The current record's fields, unquoted, one after another, and where each ends.
+        // The current record's cells. A record without quotes is passed over the buffer itself:
+        // where each cell starts and ends in it (a copy of every cell cost a `memmove` call per
+        // cell). Once a quoted cell comes up, the record's cells are copied, unquoted, one after
+        // another into `fields`, with where each ends.
         var fields: [UInt8] = []
+        var starts: [Int] = []
         var ends: [Int] = []
 
         /// Parses complete records from `buffer`, leaving an incomplete one for the next chunk.
@@ -156,11 +160,21 @@ public final class CSVReader: TableReader {
             func field(_ from: Int, _ to: Int) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: buf[from..<to]) }
             outer: while recordStart < n {
                 fields.removeAll(keepingCapacity: true)
+                starts.removeAll(keepingCapacity: true)
                 ends.removeAll(keepingCapacity: true)
+                var copying = false
                 var i = recordStart
                 var recordDone = false
                 while !recordDone {
                     if i < n && buf[i] == 0x22 {
+                        if !copying {
+                            // The cells so far, copied: from here on they go into `fields`.
+                            for c in starts.indices {
+                                fields.append(contentsOf: field(starts[c], ends[c]))
+                                ends[c] = fields.count
+                            }
+                            copying = true
+                        }
                         // Quoted field.
                         var j = i + 1
                         while true {
@@ -192,18 +206,36 @@ public final class CSVReader: TableReader {
                         if k == n && !atEnd { break outer }
                         var end = k
                         if end > i && buf[end - 1] == 0x0D && (k == n || buf[k] == 0x0A) { end -= 1 }
-                        fields.append(contentsOf: field(i, end))
-                        ends.append(fields.count)
+                        if copying {
+                            fields.append(contentsOf: field(i, end))
+                            ends.append(fields.count)
+                        } else {
+                            starts.append(i)
+                            ends.append(end)
+                        }
                         i = k
                     }
                     if i >= n { recordDone = true; i = n }
                     else if buf[i] == 0x0A { recordDone = true; i += 1 }
-                    else { i += 1 /* separator */; if i == n && atEnd { ends.append(fields.count); recordDone = true } }
+                    else {
+                        i += 1 // separator
+                        if i == n && atEnd {
+                            // A last, empty cell after a final separator.
+                            if copying { ends.append(fields.count) } else { starts.append(n); ends.append(n) }
+                            recordDone = true
+                        }
+                    }
                 }
                 rowNumber += 1
                 recordStart = i
-                try fields.withUnsafeBufferPointer { f in
-                    try ends.withUnsafeBufferPointer { e in try body(TableRowBytes(number: rowNumber, bytes: f, ends: e)) }
+                if copying {
+                    try fields.withUnsafeBufferPointer { f in
+                        try ends.withUnsafeBufferPointer { e in try body(TableRowBytes(number: rowNumber, bytes: f, ends: e)) }
+                    }
+                } else {
+                    try starts.withUnsafeBufferPointer { st in
+                        try ends.withUnsafeBufferPointer { e in try body(TableRowBytes(number: rowNumber, bytes: buf, starts: st, ends: e)) }
+                    }
                 }
             }
             if n - recordStart > Self.maximumRecordBytes { throw TableFileError.unterminatedQuote(row: rowNumber + 1) }

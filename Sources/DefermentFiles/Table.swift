@@ -25,6 +25,8 @@ public struct TableRowBytes {
     /// Row number as a spreadsheet program shows it (the first line of the file is row 1).
     public let number: Int
     private let bytes: UnsafeBufferPointer<UInt8>
+    /// Where each cell starts in `bytes`; `nil` when each starts where the one before it ends.
+    private let starts: UnsafeBufferPointer<Int>?
     private let ends: UnsafeBufferPointer<Int>
     /// Indexes of cells whose bytes could not be decoded in the file's encoding (read as empty).
     public let undecodable: Set<Int>
@@ -35,8 +37,23 @@ public struct TableRowBytes {
     public init(number: Int, bytes: UnsafeBufferPointer<UInt8>, ends: UnsafeBufferPointer<Int>, undecodable: Set<Int> = []) {
         self.number = number
         self.bytes = bytes
+        self.starts = nil
         self.ends = ends
         self.undecodable = undecodable
+    }
+
+    /// Cells anywhere in `bytes` (a CSV record's unquoted cells, where the file's bytes hold
+    /// them as they are, with separators between).
+    /// - Parameters:
+    ///   - starts: where each cell starts in `bytes`.
+    ///   - ends: where each cell ends in `bytes`.
+    public init(number: Int, bytes: UnsafeBufferPointer<UInt8>, starts: UnsafeBufferPointer<Int>, ends: UnsafeBufferPointer<Int>) {
+        precondition(starts.count == ends.count)
+        self.number = number
+        self.bytes = bytes
+        self.starts = starts
+        self.ends = ends
+        self.undecodable = []
     }
 
     /// The number of cells.
@@ -45,7 +62,8 @@ public struct TableRowBytes {
     /// Cell `i`'s bytes (0 = column A); empty for a cell past the row's last.
     public subscript(i: Int) -> UnsafeBufferPointer<UInt8> {
         guard i >= 0, i < ends.count else { return UnsafeBufferPointer(start: nil, count: 0) }
-        return UnsafeBufferPointer(rebasing: bytes[(i == 0 ? 0 : ends[i - 1])..<ends[i]])
+        let start = starts?[i] ?? (i == 0 ? 0 : ends[i - 1])
+        return UnsafeBufferPointer(rebasing: bytes[start..<ends[i]])
     }
 
     /// Whether every cell is blank, as ``TableRow/isBlank`` tells.
