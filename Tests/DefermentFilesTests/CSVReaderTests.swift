@@ -100,18 +100,6 @@ struct CSVReaderTests {
         #expect(rows.map(\.cells) == expected)
     }
 
-    @Test func unquotedRecordsAcrossChunkBoundaries() throws {
-        let url = try temporaryFolder().appendingPathComponent("big.csv")
-        var text = "身分證字號,姓名,備註\r\n"
-        for i in 0..<60_000 { text += "A\(100000000 + i),王大明\(i),第\(i)列\r\n" }
-        try Data(text.utf8).write(to: url)
-        let (_, rows) = try rows(url)
-        for row in rows where row.number > 1 {
-            #expect(row.cells == ["A\(100000000 + row.number - 2)", "王大明\(row.number - 2)", "第\(row.number - 2)列"])
-        }
-        #expect(rows.count == 60_001)
-    }
-
     @Test func unterminatedQuoteIsAFileError() throws {
         let url = try temporaryFolder().appendingPathComponent("a.csv")
         try Data("a,b\n\"x,2\n3,4\n".utf8).write(to: url)
