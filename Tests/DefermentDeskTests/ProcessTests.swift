@@ -30,12 +30,19 @@ struct ProcessTests {
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
-        // Wait until the file has been claimed, then a little into the rows.
+        // Wait until the file has been claimed and its transaction has begun (the rollback
+        // journal has the database's first pages), then a little into the rows. Waiting a fixed
+        // time instead had the run's storing done before the kill once intake got faster.
         let active = paths.active(.rosters)
+        let journal = root.appendingPathComponent("state/deferment.sqlite-journal").path
+        func journalSize() -> Int { ((try? FileManager.default.attributesOfItem(atPath: journal))?[.size] as? Int) ?? 0 }
         let deadline = Date().addingTimeInterval(20)
-        while (try FileManager.default.contentsOfDirectory(atPath: active.path)).isEmpty && Date() < deadline { usleep(20_000) }
-        usleep(1_500_000)
+        while ((try FileManager.default.contentsOfDirectory(atPath: active.path)).isEmpty || journalSize() == 0) && Date() < deadline {
+            usleep(5_000)
+        }
+        usleep(200_000)
         #expect(p.isRunning, "the run finished before it could be killed; raise the row count")
+        #expect(journalSize() > 0, "the roster's transaction ended before the kill; raise the row count")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         #expect(p.terminationReason == .uncaughtSignal)
