@@ -414,17 +414,33 @@ public struct RosterIntake {
         var source: UploadDateSource = nameDate != nil ? .fileName : .arrival
         let rules = reference.rules
         let header: HeaderMap<RosterColumn>?
+        func emit(_ raw: RosterRow) throws {
+            var date = nameDate
+            if date == nil, let d = CivilDate.parse(raw.text(.uploadDate)) { date = d; source = .column }
+            let parsed = RosterRules.parse(raw, rules: rules)
+            try body(ReadRow(raw: raw, parsed: parsed, stored: StoredRosterFields(parsed), uploadDate: date))
+        }
         do {
-            header = try findHeader(reader, match: RosterColumn.matching(header:)) { header, row in
-                var raw = RosterRow(sourceRow: row.number)
-                for (column, index) in header.columns where index < row.cells.count {
-                    raw[column] = row.cells[index]
-                    if !row.undecodable.isEmpty && row.undecodable.contains(index) { raw.markUndecodable(column) }
+            if reader.handsOverBytes {
+                // A UTF-8 CSV: a `String` is made of the roster's own columns only, straight
+                // from the bytes read (not of every cell first, in an array per row).
+                header = try findHeader(reader, match: RosterColumn.matching(header:), rowBytes: { header, row in
+                    var raw = RosterRow(sourceRow: row.number)
+                    for (column, index) in header.columns where index < row.count {
+                        raw[column] = String(decoding: row[index], as: UTF8.self)
+                        if !row.undecodable.isEmpty && row.undecodable.contains(index) { raw.markUndecodable(column) }
+                    }
+                    try emit(raw)
+                })
+            } else {
+                header = try findHeader(reader, match: RosterColumn.matching(header:)) { header, row in
+                    var raw = RosterRow(sourceRow: row.number)
+                    for (column, index) in header.columns where index < row.cells.count {
+                        raw[column] = row.cells[index]
+                        if !row.undecodable.isEmpty && row.undecodable.contains(index) { raw.markUndecodable(column) }
+                    }
+                    try emit(raw)
                 }
-                var date = nameDate
-                if date == nil, let d = CivilDate.parse(raw.text(.uploadDate)) { date = d; source = .column }
-                let parsed = RosterRules.parse(raw, rules: rules)
-                try body(ReadRow(raw: raw, parsed: parsed, stored: StoredRosterFields(parsed), uploadDate: date))
             }
         } catch let e as TableFileError {
             throw FileRejection(e)

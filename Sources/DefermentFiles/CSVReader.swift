@@ -126,6 +126,8 @@ public final class CSVReader: TableReader {
         }
     }
 
+    public var handsOverBytes: Bool { encoding != .cp950 }
+
     /// A UTF-8 file's cells straight from the bytes read, with no `String` made; a CP950 file's
     /// as decoded (``TableReader/forEachRowBytes(_:)``'s default).
     public func forEachRowBytes(_ body: (TableRowBytes) throws -> Void) throws {

@@ -124,10 +124,16 @@ public protocol TableReader {
     /// UTF-8 bytes: a reader of a UTF-8 file hands over the bytes it read, without making a
     /// `String` of each cell.
     func forEachRowBytes(_ body: (TableRowBytes) throws -> Void) throws
+    /// Whether ``forEachRowBytes(_:)`` hands over the bytes read, with no `String` made per
+    /// cell (a UTF-8 CSV's reader), rather than the cells of ``forEachRow(_:)`` copied back
+    /// into bytes.
+    var handsOverBytes: Bool { get }
 }
 
 extension TableReader {
     public var bytesLeft: Int? { nil }
+
+    public var handsOverBytes: Bool { false }
 
     public func forEachRowBytes(_ body: (TableRowBytes) throws -> Void) throws {
         try forEachRowBytesDecoded(body)
