@@ -386,9 +386,16 @@ public final class Desk {
                         snapshot = try self.heldRegistry ?? RegistrySnapshot(db)
                         self.heldRegistry = nil
                     }
-                    let next = self.readAhead
+                    // The roster read ahead starts once the extract has been read, and is given
+                    // the registry in memory as soon as it holds the whole extract: its rows are
+                    // then checked on its own thread while this one stores the extract. Should
+                    // the extract not be committed, that reading is dropped (below).
+                    let next = self.readAhead, built = snapshot
                     let result = try RegistryIntake(reference: reference).apply(db, fileID: fileID, url: url, snapshot: snapshot,
-                                                                                readingDone: { next?.release() }, progress: report)
+                                                                                readingDone: { complete in
+                        if complete, let built { next?.reading.provide(registry: built) }
+                        next?.release()
+                    }, progress: report)
                     builtRegistry = snapshot
                     var line = "更新役政資料 \(result.rows) 筆"
                     if !result.problems.isEmpty {
@@ -431,6 +438,15 @@ public final class Desk {
         } catch {
             outcome.result = .failed(String(describing: error))
             logger.error("處理 \(kind.rawValue)/\(name) 失敗，檔案保留於佇列：\(error)")
+        }
+        switch (kind, outcome.result) {
+        case (.registry, .rejected), (.registry, .failed):
+            // An extract that was not committed may have given the roster read ahead a registry
+            // the database does not hold: that reading and its checks are dropped (stopping its
+            // thread), and the roster is read again in its turn.
+            readAhead = nil
+        default:
+            break
         }
         return outcome
     }

@@ -617,12 +617,16 @@ public struct RosterIntake {
         let size = fileSize(of: url)
         let reading = Reading(url: url, arrivalDay: arrivalDay, inMemory: tuning.readsRegistryIntoMemory(fileSize: size), size: size)
         let snapshot = reading.snapshot, inMemory = reading.inMemory, sortChunk = max(1, tuning.sortChunk), outcome = reading.outcome
-        // Room for two sorted chunks in flight (64 hand-overs of 1,024 rows): with room for less
-        // than one, each thread waits on the other at every chunk; and while the writing thread
-        // reads the registry snapshot at the start of a large file, the reading one goes on
-        // through the first two chunks (the writing thread then decides them).
-        let capacity = 2 * max(1, sortChunk / Self.handOver)
-        reading.pipeline = RowPipeline.start(batchSize: 1, capacity: capacity, held: held) { (emit: (IntakeItem) throws -> Void, backlog: () -> Int) in
+        // Two sorted chunks of rows as read (64 hand-overs of 1,024 rows) may wait for the
+        // writing thread: with room for less than one, each thread waits on the other at every
+        // chunk; and while the writing thread reads the registry snapshot at the start of a
+        // large file, the reading one goes on through the first two chunks (the writing thread
+        // then decides them). Of rows decided and packed (smaller), six chunks may wait: a file
+        // read ahead while the registry extract before it is still being stored gets that far
+        // ahead instead of waiting, and the writing thread then does not wait for rows.
+        let chunkHandOvers = max(1, sortChunk / Self.handOver)
+        let readAhead = 2 * chunkHandOvers, capacity = 6 * chunkHandOvers
+        reading.pipeline = RowPipeline.start(batchSize: 1, capacity: capacity, held: held) { (emit: (IntakeItem) throws -> Void, flow: PipelineFlow) in
             var chunk: [ReadRow] = []
             chunk.reserveCapacity(sortChunk)
             // The registry in memory once it is ready (asked of the hand-over, a lock, until
@@ -653,15 +657,16 @@ public struct RosterIntake {
                         try pack(row, assessment(of: row, person: people[n], lookup: registry), startsPair: startsPair,
                                  arrivalDay: arrivalDay, into: packed, tally: &tally)
                         if packed.count == Self.handOver || n == order.count - 1 {
-                            // The storing thread is behind (half the hand-overs in flight wait
-                            // for it): this one, which would soon wait, hashes the rows for it.
-                            if backlog() >= capacity / 2 { packed.makeHashes() }
+                            // The storing thread is behind (a chunk's hand-overs wait for it):
+                            // this one, which would soon wait, hashes the rows for it.
+                            if flow.backlog() >= chunkHandOvers { packed.makeHashes() }
                             try emit(.packed(packed))
                             packed = PackedRosterRows(capacity: min(Self.handOver, order.count - n - 1))
                         }
                     } else {
                         read.append((row, startsPair))
                         if read.count == Self.handOver || n == order.count - 1 {
+                            try flow.waitForRoom(readAhead)
                             try emit(.read(read))
                             read = []
                         }
@@ -942,9 +947,10 @@ public struct RegistryIntake {
     ///   registry in memory without reading it back; `nil` when no large roster is waiting. It
     ///   is only valid once the caller's transaction commits.
     /// - Parameter readingDone: called on the reading thread once the whole file has been read
-    ///   (or its reading failed): the next file may start being read.
+    ///   (`true`: `snapshot` now holds every person of the extract) or its reading failed
+    ///   (`false`: `snapshot` is incomplete): the next file may start being read.
     public func apply(_ db: Database, fileID: Int64?, url: URL, snapshot: RegistrySnapshot? = nil,
-                      readingDone: (@Sendable () -> Void)? = nil,
+                      readingDone: (@Sendable (_ complete: Bool) -> Void)? = nil,
                       progress: (Int) throws -> Void) throws -> (rows: Int, problems: [RegistryRowProblem], format: String) {
         let writer = try PersonWriter(db, fileID: fileID)
         // The keyed person table of a national registry (about 90 MB) fits in a 256 MB page
@@ -960,7 +966,8 @@ public struct RegistryIntake {
         // less than one, the reading thread waits for the writing one to take half of a chunk
         // and the writing one then waits for the next chunk to be read and sorted.
         try PipelinedRows.run(batchSize: 1, capacity: 2 * max(1, sortChunk / Self.handOver), produce: { emit in
-            defer { readingDone?() }
+            var complete = false
+            defer { readingDone?(complete) }
             // About 70 bytes a person in a CSV extract; reserved here, where the memory is
             // first touched, rather than on the writing thread.
             snapshot?.reserve(fileSize(of: url) / 64)
@@ -985,6 +992,7 @@ public struct RegistryIntake {
                 if chunk.count == sortChunk { try flush() }
             }, problem: { problems.append($0) })
             try flush()
+            complete = true
         }, consume: { (slice: (chunk: PersonChunk, people: Range<Int>)) in
             for i in slice.people {
                 try slice.chunk.withValues(of: i) { try writer.save(packed: $0, from: $1) }

@@ -25,11 +25,12 @@ final class RowPipeline<T>: @unchecked Sendable {
         RowPipeline(Channel.start(batchSize: batchSize, capacity: capacity, held: held) { emit, _ in try produce(emit) })
     }
 
-    /// ``start(batchSize:capacity:held:produce:)`` for a producer that also asks how many
-    /// batches wait for the consumer (`backlog`): one that can do some of the consumer's work
-    /// does it when the consumer falls behind.
+    /// ``start(batchSize:capacity:held:produce:)`` for a producer that also asks about the
+    /// batches waiting for the consumer (``PipelineFlow``): one that can do some of the
+    /// consumer's work does it when the consumer falls behind, and one whose items differ in
+    /// size keeps fewer of its large ones waiting.
     static func start(batchSize: Int = 1024, capacity: Int = 8, held: Bool = false,
-                      produce: @escaping (_ emit: (T) throws -> Void, _ backlog: () -> Int) throws -> Void) -> RowPipeline<T> {
+                      produce: @escaping (_ emit: (T) throws -> Void, _ flow: PipelineFlow) throws -> Void) -> RowPipeline<T> {
         RowPipeline(Channel.start(batchSize: batchSize, capacity: capacity, held: held, produce: produce))
     }
 
@@ -48,6 +49,15 @@ final class RowPipeline<T>: @unchecked Sendable {
 
     /// A pipeline dropped unconsumed (or half consumed) stops its producer and waits for it.
     deinit { channel.stop() }
+}
+
+/// What a pipeline's producer may ask besides handing items over.
+struct PipelineFlow {
+    /// The batches waiting for the consumer.
+    let backlog: () -> Int
+    /// Waits until fewer than `limit` batches (and fewer than the capacity) wait for the
+    /// consumer; throws when the consumer has stopped.
+    let waitForRoom: (_ limit: Int) throws -> Void
 }
 
 private final class Box<T>: @unchecked Sendable {
@@ -74,7 +84,7 @@ private final class Channel<T>: @unchecked Sendable {
     private init(capacity: Int) { self.capacity = capacity }
 
     static func start(batchSize: Int, capacity: Int, held: Bool,
-                      produce: @escaping (_ emit: (T) throws -> Void, _ backlog: () -> Int) throws -> Void) -> Channel<T> {
+                      produce: @escaping (_ emit: (T) throws -> Void, _ flow: PipelineFlow) throws -> Void) -> Channel<T> {
         let channel = Channel(capacity: capacity)
         channel.released = !held
         let producer = Box(produce)
@@ -98,7 +108,16 @@ private final class Channel<T>: @unchecked Sendable {
         return batches.count
     }
 
-    private func runProducer(batchSize: Int, _ produce: (_ emit: (T) throws -> Void, _ backlog: () -> Int) throws -> Void) {
+    /// Waits until fewer than `limit` batches wait (see ``PipelineFlow/waitForRoom``).
+    private func waitForRoom(_ limit: Int) throws {
+        condition.lock()
+        while batches.count >= min(limit, capacity) && !consumerStopped { condition.wait() }
+        let stopped = consumerStopped
+        condition.unlock()
+        if stopped { throw Stopped() }
+    }
+
+    private func runProducer(batchSize: Int, _ produce: (_ emit: (T) throws -> Void, _ flow: PipelineFlow) throws -> Void) {
         var batch: [T] = []
         batch.reserveCapacity(batchSize)
         func flush() throws {
@@ -124,7 +143,7 @@ private final class Channel<T>: @unchecked Sendable {
                 try produce({ item in
                     batch.append(item)
                     if batch.count >= batchSize { try flush() }
-                }, backlog)
+                }, PipelineFlow(backlog: backlog, waitForRoom: waitForRoom))
                 if !batch.isEmpty { try flush() }
             } catch is Stopped {
             } catch {

@@ -175,16 +175,23 @@ struct IntakeTests {
         #expect(summary.files.last?.roster?.rows == 44)
     }
 
+    /// A desk on `root` that reads every roster ahead after an extract (each counts as large),
+    /// with an extract naming `people` (Taipei, no deferment) and a roster of the same people.
+    func readAheadCase(_ root: URL, people: Range<Int>) throws -> (ids: [String], registry: String, roster: String, desk: Desk) {
+        let ids = people.map { Fixture.id($0) }
+        let registry = Fixture.registryHeader + ids.map { "\($0),0951023,甲,63000,高中肄業,未經徵兵處理,,\n" }.joined()
+        let roster = Fixture.rosterHeader + ids.map { "\($0),0951023,王小明,110000,範例高中,普通科,3,1151015,1160630,在學,否\n" }.joined()
+        let desk = try openDesk(root)
+        desk.rosterTuning.snapshotThreshold = 0
+        return (ids, registry, roster, desk)
+    }
+
     /// The roster after the run's last extract is claimed and read while the extract is still
     /// being stored. Read ahead, it is still refused as a repeat when its bytes were applied
     /// before, and applied in full when the extract before it is refused.
     @Test func aRosterReadAheadOfItsTurnIsHandledAsAnyOther() throws {
         let root = try temporaryRoot("readAhead")
-        let ids = (200..<260).map { Fixture.id($0) }
-        let registry = Fixture.registryHeader + ids.map { "\($0),0951023,甲,63000,高中肄業,未經徵兵處理,,\n" }.joined()
-        let roster = Fixture.rosterHeader + ids.map { "\($0),0951023,王小明,110000,範例高中,普通科,3,1151015,1160630,在學,否\n" }.joined()
-        let desk = try openDesk(root)
-        desk.rosterTuning.snapshotThreshold = 0   // every roster is "large": read ahead after an extract
+        let (ids, registry, roster, desk) = try readAheadCase(root, people: 200..<260)
         try drop(registry, as: "r1.csv", into: .registry, root: root)
         try drop(roster, as: "roster-20261015.csv", into: .rosters, root: root)
         var summary = try desk.runOnce()
@@ -211,6 +218,26 @@ struct IntakeTests {
         // Nothing is left claimed in the queue.
         let active = try FileManager.default.subpathsOfDirectory(atPath: desk.paths.active(.rosters).path)
         #expect(active.isEmpty)
+    }
+
+    /// The roster read ahead is checked against the extract before it once that extract has
+    /// been read, before it is committed. When storing the extract then fails, the roster is
+    /// checked again against the registry the database holds, not the extract that failed.
+    @Test func aRosterReadAheadOfAnExtractThatFailsToStoreIsCheckedAgainstTheStoredRegistry() throws {
+        let root = try temporaryRoot("readAheadFails")
+        let (ids, registry, roster, desk) = try readAheadCase(root, people: 300..<360)
+        // Storing the extract's last person fails, after the whole extract has been read.
+        let db = try DatabaseQueue(path: root.appendingPathComponent("state/deferment.sqlite").path)
+        try db.write { try $0.execute(sql: "CREATE TRIGGER refuse BEFORE INSERT ON person WHEN NEW.national_id = '\(ids.last!)' BEGIN SELECT RAISE(ABORT, 'refused'); END") }
+        try db.close()
+        try drop(registry, as: "r1.csv", into: .registry, root: root)
+        try drop(roster, as: "roster-20261015.csv", into: .rosters, root: root)
+        let summary = try desk.runOnce()
+        guard summary.files.count == 2 else { Issue.record("\(summary.files)"); return }
+        if case .failed = summary.files[0].result {} else { Issue.record("extract: \(summary.files[0].result)") }
+        #expect(try count(root, "SELECT COUNT(*) FROM person WHERE national_id = '\(ids[0])'") == 0)
+        #expect(summary.files[1].roster?.rows == 60)
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE review_state = '不分派' AND reason = '查無役政資料'") == 60)
     }
 
     /// The registry in memory answers as the `person` table would: the latest record of each
