@@ -420,11 +420,9 @@ public final class Desk {
                     return line
                 }
             }
-            // Committed: the extract's snapshot is now what the database holds.
-            if let builtRegistry {
-                heldRegistry = builtRegistry
-                readAhead?.reading.provide(registry: builtRegistry)
-            }
+            // Committed: the extract's snapshot is now what the database holds (the roster read
+            // ahead already has it, from when the extract had been read).
+            if let builtRegistry { heldRegistry = builtRegistry }
             try QueueFiles.move(url, to: archive)
             outcome.result = .applied(line)
             outcome.roster = rosterSummary

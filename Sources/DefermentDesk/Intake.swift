@@ -414,7 +414,14 @@ public struct RosterIntake {
         var source: UploadDateSource = nameDate != nil ? .fileName : .arrival
         let rules = reference.rules
         let header: HeaderMap<RosterColumn>?
-        func emit(_ raw: RosterRow) throws {
+        /// Takes the header's columns of a row of `count` cells (`cell(i)`: cell `i`'s text) and
+        /// runs the checks that need no registry.
+        func emit(_ header: HeaderMap<RosterColumn>, number: Int, count: Int, undecodable: Set<Int>, cell: (Int) -> String) throws {
+            var raw = RosterRow(sourceRow: number)
+            for (column, index) in header.columns where index < count {
+                raw[column] = cell(index)
+                if !undecodable.isEmpty && undecodable.contains(index) { raw.markUndecodable(column) }
+            }
             var date = nameDate
             if date == nil, let d = CivilDate.parse(raw.text(.uploadDate)) { date = d; source = .column }
             let parsed = RosterRules.parse(raw, rules: rules)
@@ -425,21 +432,11 @@ public struct RosterIntake {
                 // A UTF-8 CSV: a `String` is made of the roster's own columns only, straight
                 // from the bytes read (not of every cell first, in an array per row).
                 header = try findHeader(reader, match: RosterColumn.matching(header:), rowBytes: { header, row in
-                    var raw = RosterRow(sourceRow: row.number)
-                    for (column, index) in header.columns where index < row.count {
-                        raw[column] = String(decoding: row[index], as: UTF8.self)
-                        if !row.undecodable.isEmpty && row.undecodable.contains(index) { raw.markUndecodable(column) }
-                    }
-                    try emit(raw)
+                    try emit(header, number: row.number, count: row.count, undecodable: row.undecodable) { String(decoding: row[$0], as: UTF8.self) }
                 })
             } else {
                 header = try findHeader(reader, match: RosterColumn.matching(header:)) { header, row in
-                    var raw = RosterRow(sourceRow: row.number)
-                    for (column, index) in header.columns where index < row.cells.count {
-                        raw[column] = row.cells[index]
-                        if !row.undecodable.isEmpty && row.undecodable.contains(index) { raw.markUndecodable(column) }
-                    }
-                    try emit(raw)
+                    try emit(header, number: row.number, count: row.cells.count, undecodable: row.undecodable) { row.cells[$0] }
                 }
             }
         } catch let e as TableFileError {
@@ -596,7 +593,8 @@ public struct RosterIntake {
         public func release() { pipeline.release() }
 
         /// Gives a large file the registry in memory, as the extract applied just before it left
-        /// it, once that extract is committed; without it, ``RosterIntake/apply(_:fileID:reading:progress:)``
+        /// it (once that extract has been read whole; a reading given the registry of an extract
+        /// that then is not committed must be dropped); without it, ``RosterIntake/apply(_:fileID:reading:progress:)``
         /// reads it from the database. Rows read before it arrives are checked on the writing thread.
         public func provide(registry: RegistrySnapshot) {
             if inMemory { try? snapshot.load { registry } }
@@ -945,7 +943,8 @@ public struct RegistryIntake {
     /// - Parameter snapshot: a registry snapshot to complete with the extract's people as they
     ///   are read (on the reading thread), so that rosters applied after this extract find the
     ///   registry in memory without reading it back; `nil` when no large roster is waiting. It
-    ///   is only valid once the caller's transaction commits.
+    ///   holds the whole extract once `readingDone(true)` is called, and matches the database
+    ///   only once the caller's transaction commits.
     /// - Parameter readingDone: called on the reading thread once the whole file has been read
     ///   (`true`: `snapshot` now holds every person of the extract) or its reading failed
     ///   (`false`: `snapshot` is incomplete): the next file may start being read.
