@@ -186,7 +186,8 @@ public struct RosterFileSummary: Sendable {
 enum IntakeItem: Sendable {
     /// Read and checked; the writing thread decides them with the registry. Each with whether
     /// its school or upload date differs from the row before it (see ``PackedRosterRows``).
-    case read([(row: RosterIntake.ReadRow, startsPair: Bool)])
+    /// And with whether its key is certainly the first of its kind in the file (``SeenRowKeys``).
+    case read([(row: RosterIntake.ReadRow, startsPair: Bool, keyFirstSeen: Bool)])
     /// Decided on the reading thread, against the registry in memory, and packed as stored.
     case packed(PackedRosterRows)
 }
@@ -194,34 +195,58 @@ enum IntakeItem: Sendable {
 /// The keys a file's rows were stored under so far, to tell a row whose key comes up for the
 /// first time in the file (school, upload date, roster, national ID).
 ///
-/// A Bloom filter over a 64-bit hash of each key (``PackedRosterRows/keyHash(_:)``): about ten bits a
-/// row, so a national roster's filter stays in the processor's cache where a set of a million
-/// hashes would not. It never misses a key it
-/// was given; it may now and then take a new key for one seen before (about one row in a
-/// hundred at the expected size, more past it), which only sends that row the slower way.
-struct SeenRowKeys {
-    private var bits: [UInt64]
-    private let mask: UInt64
+/// A Bloom filter over a 64-bit hash of each key (``RosterIntake/indexOrder(_:arrivalDay:)``
+/// makes them): about ten bits a row, so a national roster's filter stays in the processor's
+/// cache where a set of a million hashes would not. It never misses a key it was given; it may
+/// now and then take a new key for one seen before (about one row in a hundred at the expected
+/// size, more past it), which only sends that row the slower way.
+///
+/// Blocked: a key's three bits lie in one 64-byte block, so a row costs one cache miss rather
+/// than three (the three probes were about 5% of the reading thread's time).
+///
+/// Kept by the reading thread, in the order rows are handed over (the order they are stored):
+/// the storing thread, the slower of the two on a large roster, only reads the answer.
+final class SeenRowKeys {
+    private let words: UnsafeMutablePointer<UInt64>
+    private let blockMask: UInt64
+    private let count: Int
 
     /// A filter sized for about `expectedRows` rows.
     init(expectedRows: Int) {
-        var words = 1024
-        while words * 64 < max(expectedRows, 1) * 10 { words *= 2 }
-        bits = Array(repeating: 0, count: words)
-        mask = UInt64(words * 64 - 1)
+        var blocks = 128
+        while blocks * 512 < max(expectedRows, 1) * 10 { blocks *= 2 }
+        count = blocks * 8
+        words = .allocate(capacity: count)
+        words.initialize(repeating: 0, count: count)
+        blockMask = UInt64(blocks - 1)
     }
 
-    /// Records a row's key, given as ``PackedRosterRows/keyHash(_:)``; true when it was
-    /// certainly not seen before.
-    mutating func insert(_ keyHash: UInt64) -> Bool {
-        // Spread over all 64 bits, then three probes from two halves (double hashing).
-        let h = keyHash &* 0x9E3779B97F4A7C15
-        let a = h >> 32 ^ h, b = (h << 17 | h >> 47) | 1
+    /// A filter for the rows of a file of `size` bytes: a roster row takes at least about 60
+    /// bytes of CSV, or 15 of XLSX.
+    convenience init(fileSize size: Int, url: URL) {
+        self.init(expectedRows: size / (url.pathExtension.lowercased() == "xlsx" ? 15 : 60))
+    }
+
+    deinit { words.deallocate() }
+
+    /// Mixes `value` into the hash `h` (a multiplication and a shift: the parts hashed are
+    /// fixed-size numbers, where a byte-wise hash cost a multiplication per byte).
+    static func mix(_ h: UInt64, _ value: UInt64) -> UInt64 {
+        let x = (h ^ value) &* 0x9E37_79B9_7F4A_7C15
+        return x ^ x >> 29
+    }
+
+    /// Records a row's key, given as its hash; true when it was certainly not seen before.
+    func insert(_ keyHash: UInt64) -> Bool {
+        // Spread over all 64 bits; the block from the top bits, three bits of its 512 from the
+        // bottom 27.
+        let h = Self.mix(keyHash, 0x5851_F42D_4C95_7F2D)
+        let block = Int((h >> 32) & blockMask) * 8
         var new = false
-        for i: UInt64 in 0..<3 {
-            let bit = (a &+ i &* b) & mask
-            let word = Int(bit >> 6), flag: UInt64 = 1 << (bit & 63)
-            if bits[word] & flag == 0 { new = true; bits[word] |= flag }
+        for probe in 0..<3 {
+            let bit = (h >> UInt64(9 * probe)) & 511
+            let word = block + Int(bit >> 6), flag: UInt64 = 1 << (bit & 63)
+            if words[word] & flag == 0 { new = true; words[word] |= flag }
         }
         return new
     }
@@ -372,9 +397,10 @@ public struct RosterIntake {
 
     /// A roster row read and checked without the registry, with the upload date it carries.
     ///
-    /// A class: rows are buffered, sorted and handed between threads, and a reference moves
-    /// where a copy would retain each of the row's strings.
-    public final class ReadRow: Sendable {
+    /// A structure of references (the parsed row is an object): rows are sorted by index, not
+    /// moved, and a class of its own cost an allocation and a release per row (same-round
+    /// intake wall 0.96 of the class's, `bench/intake_ab.sh 8`).
+    public struct ReadRow: Sendable {
         public let raw: RosterRow
         public let parsed: ParsedRosterRow
         public let stored: StoredRosterFields
@@ -472,10 +498,11 @@ public struct RosterIntake {
     /// Packs a decided row as it is stored and counts its outcome as inserted (``OutcomeCount/one``,
     /// corrected later if storing finds it stored already): the same step on the reading thread
     /// for a large file and on the storing thread for the rest.
-    func pack(_ row: ReadRow, _ a: RowAssessment, startsPair: Bool, arrivalDay: CivilDate, into packed: PackedRosterRows,
-              tally: inout OutcomeTally) {
+    func pack(_ row: ReadRow, _ a: RowAssessment, startsPair: Bool, keyFirstSeen: Bool, arrivalDay: CivilDate,
+              into packed: PackedRosterRows, tally: inout OutcomeTally) {
         let (school, date, kind, _) = row.storageKey(arrivalDay: arrivalDay)
-        packed.append(parsed: row.parsed, stored: row.stored, uploadDate: date.iso, rosterKind: kind, assessment: a, startsPair: startsPair)
+        packed.append(parsed: row.parsed, stored: row.stored, uploadDate: date.iso, rosterKind: kind, assessment: a,
+                      startsPair: startsPair, keyFirstSeen: keyFirstSeen)
         tally.add(.one, to: OutcomeKey(county: a.countyCode, kind: kind, state: a.state, reason: a.reason), school: school, date: date)
     }
 
@@ -535,18 +562,35 @@ public struct RosterIntake {
     /// 6.7 s to insert, in sorted chunks 4.1 s). Rows with the same key keep their file order, so
     /// a resent row still replaces the earlier one. A row without an upload date of its own is
     /// stored under `arrivalDay`.
-    static func indexOrder(_ rows: [ReadRow], arrivalDay: CivilDate) -> [Int] {
-        func prefix(_ s: String) -> UInt64 {
-            var v: UInt64 = 0
-            var n = 0
-            for b in s.utf8 { v = v << 8 | UInt64(b); n += 1; if n == 8 { break } }
-            return n == 8 ? v : v << (8 * UInt64(8 - n))
+    ///
+    /// Each row comes with a hash of its key for ``SeenRowKeys``, made from the sort key's parts.
+    static func indexOrder(_ rows: [ReadRow], arrivalDay: CivilDate) -> [(index: Int, keyHash: UInt64)] {
+        /// The first sixteen bytes of `s` as two numbers, big-endian (so that they order as the
+        /// bytes do), zero-filled, and its length in bytes.
+        func prefix(_ s: String) -> (UInt64, UInt64, Int) {
+            func word(_ b: UnsafeBufferPointer<UInt8>, from start: Int) -> UInt64 {
+                var v: UInt64 = 0
+                for i in start..<(start + 8) { v = v << 8 | UInt64(i < b.count ? b[i] : 0) }
+                return v
+            }
+            return s.utf8.withContiguousStorageIfAvailable { b in (word(b, from: 0), word(b, from: 8), b.count) }
+                ?? Array(s.utf8).withUnsafeBufferPointer { b in (word(b, from: 0), word(b, from: 8), b.count) }
         }
         struct Key { var school: UInt64; var dateKind: Int64; var id: UInt64; var index: Int }
+        var hashes = [UInt64](repeating: 0, count: rows.count)
         var keys = rows.indices.map { i -> Key in
             let k = rows[i].storageKey(arrivalDay: arrivalDay)
-            return Key(school: prefix(k.school), dateKind: Int64(k.date.daysSinceEpoch) * 2 + (k.kind == .leaving ? 1 : 0),
-                       id: prefix(k.key), index: i)
+            let school = prefix(k.school), id = prefix(k.key)
+            let key = Key(school: school.0, dateKind: Int64(k.date.daysSinceEpoch) * 2 + (k.kind == .leaving ? 1 : 0),
+                          id: id.0, index: i)
+            // Equal keys hash alike, which is all the filter needs; bytes past the sixteenth of
+            // a school code or key (longer than any national ID) are left out, so such keys only
+            // collide more.
+            var h = SeenRowKeys.mix(school.0, school.1 ^ UInt64(school.2))
+            h = SeenRowKeys.mix(h, UInt64(bitPattern: key.dateKind))
+            h = SeenRowKeys.mix(h, id.0)
+            hashes[i] = SeenRowKeys.mix(h, id.1 ^ UInt64(id.2))
+            return key
         }
         keys.sort { a, b in
             if a.school != b.school { return a.school < b.school }
@@ -557,7 +601,7 @@ public struct RosterIntake {
             if ra.key != rb.key { return ra.key.utf8.lexicographicallyPrecedes(rb.key.utf8) }
             return a.index < b.index
         }
-        return keys.map(\.index)
+        return keys.map { ($0.index, hashes[$0.index]) }
     }
 
     /// A roster being read and checked on its own thread (名冊讀取), ready for
@@ -634,18 +678,20 @@ public struct RosterIntake {
             // Kept here and handed to the reading's outcome at the end: counting into the
             // object's property checked exclusive access at run time for every row.
             var tally = OutcomeTally()
+            let seen = SeenRowKeys(fileSize: size, url: url)
             func flush() throws {
                 let order = Self.indexOrder(chunk, arrivalDay: arrivalDay)
                 // Decided and packed here once the registry is in memory; before that (or for a
                 // small file), handed over as read, for the writing thread to decide. The whole
                 // chunk's people are looked up at once (``RegistrySnapshot/people(_:)``).
                 if inMemory && registry == nil { registry = snapshot.ready }
-                let people = registry?.people(order.map { chunk[$0].asksRegistry ? chunk[$0].parsed.nationalID : "" }) ?? []
+                let people = registry?.people(order.map { chunk[$0.index].asksRegistry ? chunk[$0.index].parsed.nationalID : "" }) ?? []
                 var packed = PackedRosterRows(capacity: min(Self.handOver, order.count))
-                var read: [(row: ReadRow, startsPair: Bool)] = []
-                for (n, i) in order.enumerated() {
+                var read: [(row: ReadRow, startsPair: Bool, keyFirstSeen: Bool)] = []
+                for (n, (i, keyHash)) in order.enumerated() {
                     let row = chunk[i]
                     let (school, date, _, _) = row.storageKey(arrivalDay: arrivalDay)
+                    let keyFirstSeen = seen.insert(keyHash)
                     let startsPair: Bool
                     if let lastPair, lastPair.school == school, lastPair.date == date { startsPair = false } else {
                         startsPair = true
@@ -653,7 +699,7 @@ public struct RosterIntake {
                     }
                     if let registry {
                         try pack(row, assessment(of: row, person: people[n], lookup: registry), startsPair: startsPair,
-                                 arrivalDay: arrivalDay, into: packed, tally: &tally)
+                                 keyFirstSeen: keyFirstSeen, arrivalDay: arrivalDay, into: packed, tally: &tally)
                         if packed.count == Self.handOver || n == order.count - 1 {
                             // The storing thread is behind (a chunk's hand-overs wait for it):
                             // this one, which would soon wait, hashes the rows for it.
@@ -662,7 +708,7 @@ public struct RosterIntake {
                             packed = PackedRosterRows(capacity: min(Self.handOver, order.count - n - 1))
                         }
                     } else {
-                        read.append((row, startsPair))
+                        read.append((row, startsPair, keyFirstSeen))
                         if read.count == Self.handOver || n == order.count - 1 {
                             try flow.waitForRoom(readAhead)
                             try emit(.read(read))
@@ -713,9 +759,6 @@ public struct RosterIntake {
         /// the pair's rows were new, its counts are the file's tally.
         var seenPairs: [[String]: Bool] = [:]
         var pairIsFresh = false
-        // The keys of rows in fresh pairs, in storing order. A roster row takes at least about
-        // 60 bytes of CSV, or 15 of XLSX.
-        var seen = SeenRowKeys(expectedRows: reading.size / (reading.url.pathExtension.lowercased() == "xlsx" ? 15 : 60))
         try reading.pipeline.consume(prepare: {
             if lookup == nil && snapshot.ready == nil { try snapshot.load { try RegistrySnapshot(db) } }
         }) { item in
@@ -725,9 +768,9 @@ public struct RosterIntake {
                 packed = p
             case .read(let read):
                 packed = PackedRosterRows(capacity: read.count)
-                for (row, startsPair) in read {
+                for (row, startsPair, keyFirstSeen) in read {
                     try pack(row, assessment(of: row, lookup: lookup ?? snapshot.ready!), startsPair: startsPair,
-                             arrivalDay: reading.arrivalDay, into: packed, tally: &tally)
+                             keyFirstSeen: keyFirstSeen, arrivalDay: reading.arrivalDay, into: packed, tally: &tally)
                 }
             }
             for i in 0..<packed.count {
@@ -750,7 +793,7 @@ public struct RosterIntake {
                         summary.newSchools.append(code)
                     }
                 }
-                let written = try writer.write(packed, i, isNew: pairIsFresh && seen.insert(packed.keyHash(i)))
+                let written = try writer.write(packed, i, isNew: pairIsFresh && packed.keyFirstSeen(i))
                 if let correction = OutcomeCount.correction(written), let pair {
                     tally.add(correction, to: outcomeKey(packed, i), school: pair.school, date: pair.date)
                 }
@@ -952,7 +995,7 @@ public struct RegistryIntake {
                       readingDone: (@Sendable (_ complete: Bool) -> Void)? = nil,
                       progress: (Int) throws -> Void) throws -> (rows: Int, problems: [RegistryRowProblem], format: String) {
         let writer = try PersonWriter(db, fileID: fileID)
-        // The keyed person table of a national registry (about 90 MB) fits in a 256 MB page
+        // The person table and its ID index for a national registry (about 110 MB) fit in a 256 MB page
         // cache, so the sorted chunks update it in memory instead of spilling and re-reading
         // pages: a million-person extract is stored about a fifth faster.
         try db.execute(sql: "PRAGMA cache_size = -\(DeskStore.bulkCacheKiB)")

@@ -122,7 +122,30 @@ public final class DeskStore: @unchecked Sendable {
         }
         m.registerMigration("v4-decisions", migrate: migrateDecisions)
         m.registerMigration("v5-mail", migrate: migrateMail)
+        m.registerMigration("v6-person-rowid", migrate: migratePersonToRowidTable)
         return m
+    }
+}
+
+extension DeskStore {
+    /// Stores registry records (役政資料) in a table with row ids and a unique index on the
+    /// national ID, instead of a table keyed by the national ID (`WITHOUT ROWID`, as `v1` made
+    /// it). An extract's people then go to the end of the table in the order they arrive, and
+    /// only the index's small entries (ID and row id) are placed by ID: a million-person extract,
+    /// stored in sorted chunks, took 0.92 s instead of 1.22 s in the `sqlite3` shell (best of
+    /// two each, `bench/store_floor.sh`'s data). Look-ups by ID read the index, then the row.
+    static func migratePersonToRowidTable(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE person_by_rowid(
+              national_id TEXT NOT NULL, birth_date TEXT NOT NULL, name TEXT NOT NULL,
+              county_code TEXT NOT NULL, education TEXT NOT NULL, service_status TEXT NOT NULL,
+              deferment_start TEXT, deferment_end TEXT, file_id INTEGER);
+            INSERT INTO person_by_rowid SELECT national_id, birth_date, name, county_code, education, service_status,
+              deferment_start, deferment_end, file_id FROM person ORDER BY national_id;
+            DROP TABLE person;
+            ALTER TABLE person_by_rowid RENAME TO person;
+            CREATE UNIQUE INDEX person_national_id ON person(national_id);
+            """)
     }
 }
 

@@ -275,8 +275,9 @@ public final class PackedRosterRows: @unchecked Sendable {
         var sourceRow: Int64
         var experimental: Bool
         var startsPair: Bool
-        /// ``rowHash(_:)`` and ``keyHash(_:)``, once ``makeHashes()`` has made them.
-        var hashes: (row: UInt64, key: UInt64)?
+        var keyFirstSeen: Bool
+        /// ``rowHash(_:)``, once ``makeHashes()`` has made it.
+        var rowHash: UInt64?
     }
 
     /// The rows' values: each its length as four bytes (little-endian; `UInt32.max` for NULL),
@@ -353,8 +354,10 @@ public final class PackedRosterRows: @unchecked Sendable {
     /// Packs a decided row.
     /// - Parameter startsPair: its school or upload date differs from the row handed over
     ///   before it.
+    /// - Parameter keyFirstSeen: no row before it in the file had its key (school, upload date,
+    ///   roster, ``StoredRosterFields/key``), for certain; `false` when that is not known.
     public func append(parsed p: ParsedRosterRow, stored st: StoredRosterFields, uploadDate: String, rosterKind: RosterKind,
-                       assessment a: RowAssessment, startsPair: Bool) {
+                       assessment a: RowAssessment, startsPair: Bool, keyFirstSeen: Bool) {
         let reason = a.reason?.text
         let checks = a.checks.isEmpty ? "" : a.checks.map(\.text).joined(separator: "；")
         // Room for the row first, so that the values are then written without a check each.
@@ -366,7 +369,8 @@ public final class PackedRosterRows: @unchecked Sendable {
         size += (a.countyCode?.utf8.count ?? 0) + a.state.rawValue.utf8.count + (reason?.utf8.count ?? 0)
         size += checks.utf8.count + p.schoolName.utf8.count
         reserve(used + size)
-        rows.append(Row(offset: used, sourceRow: Int64(p.sourceRow), experimental: p.experimental, startsPair: startsPair))
+        rows.append(Row(offset: used, sourceRow: Int64(p.sourceRow), experimental: p.experimental, startsPair: startsPair,
+                        keyFirstSeen: keyFirstSeen))
         var c = Cursor(base: storage, at: used)
         c.put(uploadDate); c.put(p.schoolCode); c.put(rosterKind.rawValue); c.put(st.key); c.put(p.nationalID); c.put(p.name)
         c.put(st.birthDate); c.put(p.program); c.put(p.grade); c.put(p.status); c.put(st.start); c.put(st.end)
@@ -411,9 +415,9 @@ public final class PackedRosterRows: @unchecked Sendable {
     }
 
     /// Packs a row made by ``RecordedRosterRow``.
-    public func append(_ r: RecordedRosterRow, startsPair: Bool) {
+    public func append(_ r: RecordedRosterRow, startsPair: Bool, keyFirstSeen: Bool) {
         append(parsed: r.parsed, stored: r.stored, uploadDate: r.uploadDate.iso, rosterKind: r.rosterKind,
-               assessment: r.assessment, startsPair: startsPair)
+               assessment: r.assessment, startsPair: startsPair, keyFirstSeen: keyFirstSeen)
     }
 
     /// Empties the buffer, keeping its room.
@@ -422,33 +426,21 @@ public final class PackedRosterRows: @unchecked Sendable {
         rows.removeAll(keepingCapacity: true)
     }
 
-    /// Makes every row's ``rowHash(_:)`` and ``keyHash(_:)`` now, on the thread that packed
-    /// them, when the storing thread falls behind.
+    /// Makes every row's ``rowHash(_:)`` now, on the thread that packed them, when the storing
+    /// thread falls behind.
     public func makeHashes() {
-        for i in rows.indices where rows[i].hashes == nil { rows[i].hashes = (makeRowHash(i), makeKeyHash(i)) }
+        for i in rows.indices where rows[i].rowHash == nil { rows[i].rowHash = makeRowHash(i) }
     }
-
-    /// FNV-1a of row `i`'s unique key (school, upload date, roster, ``StoredRosterFields/key``),
-    /// as ``makeHashes()`` made it or made now.
-    public func keyHash(_ i: Int) -> UInt64 { rows[i].hashes?.key ?? makeKeyHash(i) }
 
     /// The hash of row `i`'s values and outcome, as ``makeHashes()`` made it or made now: see
     /// ``makeRowHash(_:)``.
-    public func rowHash(_ i: Int) -> UInt64 { rows[i].hashes?.row ?? makeRowHash(i) }
-
-    /// FNV-1a of row `i`'s unique key (school, upload date, roster, ``StoredRosterFields/key``):
-    /// its first four values, which are packed first for this.
-    private func makeKeyHash(_ i: Int) -> UInt64 {
-        withBytes { b in
-            let end = Self.walk(b, from: rows[i].offset, values: 4) { _, _, _ in }
-            var h = FNV1a()
-            h.add(bytes: UnsafeBufferPointer(rebasing: b[rows[i].offset..<end]))
-            return h.value
-        }
-    }
+    public func rowHash(_ i: Int) -> UInt64 { rows[i].rowHash ?? makeRowHash(i) }
 
     /// Whether row `i`'s school or upload date differs from the row before it.
     public func startsPair(_ i: Int) -> Bool { rows[i].startsPair }
+
+    /// Whether, for certain, no row before row `i` in its file had its key (as packed).
+    public func keyFirstSeen(_ i: Int) -> Bool { rows[i].keyFirstSeen }
 
     /// The hash of row `i`'s values and outcome (stored as 16 lowercase hex digits): FNV-1a of
     /// the row's own values (national ID to end date, then 1 or 0 for experimental education)
@@ -604,7 +596,7 @@ public final class RosterRowWriter {
     /// Stores one row (packed on the way: see ``write(_:_:isNew:)``).
     public func write(_ r: RecordedRosterRow, isNew: Bool = false) throws -> RosterRowWrite {
         scratch.removeAll()
-        scratch.append(r, startsPair: false)
+        scratch.append(r, startsPair: false, keyFirstSeen: false)
         return try write(scratch, 0, isNew: isNew)
     }
 

@@ -76,6 +76,48 @@ struct IntakeTests {
         #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 2)
     }
 
+    /// A row listed twice in one file, for a school and upload date with no rows before it: the
+    /// second is not taken for a new row (the reading thread's record of the keys seen, kept in
+    /// storing order, says it was seen), so the later values replace the earlier ones, whether
+    /// the two land in one sorted chunk or in different ones, on the small or the large path.
+    @Test(arguments: [(false, 100), (true, 100), (true, 7), (true, 3)])
+    func aRowListedTwiceInANewRosterIsStoredOnceWithItsLaterValues(_ c: (large: Bool, sortChunk: Int)) throws {
+        let root = try temporaryRoot()
+        let ids = (1...12).map { Fixture.id($0) }
+        try drop(Fixture.registryHeader + ids.map { "\($0),0951023,王小明,63000,高中肄業,未經徵兵處理,,\n" }.joined(),
+                 as: "reg.csv", into: .registry, root: root)
+        func line(_ id: String, grade: Int) -> String { "\(id),0951023,王小明,110000,範例高中,普通科,\(grade),1151015,1160630,在學,否\n" }
+        let rows = [line(ids[0], grade: 1)] + ids.dropFirst().map { line($0, grade: 2) } + [line(ids[0], grade: 3)]
+        try drop(Fixture.rosterHeader + rows.joined(), as: "twice-20261015.csv", into: .rosters, root: root)
+        let desk = try openDesk(root)
+        if c.large {
+            desk.rosterTuning.snapshotThreshold = 0
+            desk.rosterTuning.sortChunk = c.sortChunk
+        }
+        let summary = try desk.runOnce()
+        #expect(summary.rejectedCount == 0)
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 12)
+        #expect(try count(root, "SELECT grade FROM roster_row WHERE national_id = '\(ids[0])'") == 3)
+        #expect(summary.files.compactMap(\.roster).map(\.replaced) == [1])
+        #expect(try count(root, "SELECT SUM(n) FROM roster_counts") == 12)
+    }
+
+    /// The filter of keys seen never takes a key it was given for a new one, and takes few new
+    /// keys for seen ones at the size it was made for (each such row only goes the slower way).
+    @Test func theFilterOfKeysSeenNeverMissesAndRarelyMistakesANewKey() {
+        let rows = 200_000
+        let seen = SeenRowKeys(expectedRows: rows)
+        var rng = SystemRandomNumberGenerator()
+        let given = (0..<rows).map { _ in rng.next() as UInt64 }
+        #expect(given.filter { seen.insert($0) }.count >= rows - 5_000)
+        #expect(given.allSatisfy { !seen.insert($0) })
+        // About 2% in theory (three bits in a 512-bit block, ten bits a key); 4% would mean a
+        // filter much worse than made.
+        let fresh = 20_000
+        let mistaken = (0..<fresh).filter { _ in !seen.insert(rng.next()) }.count
+        #expect(mistaken < fresh / 25)
+    }
+
     /// A large file's path (registry read into memory, rows checked on the reading thread and
     /// stored sorted in chunks, counts taken while storing) records exactly what the small-file
     /// path (a look-up per row, rows in file order, counts read back) records. The chunks are
@@ -294,6 +336,37 @@ struct IntakeTests {
         #expect(RosterIntake.nextChunkSize(32_768, rowsRead: c.0, fileSize: c.1, bytesLeft: nil) == 32_768)
     }
 
+    /// A database made before registry records were stored by row id keeps every person
+    /// through the change, and an extract then still replaces what it says of them.
+    @Test func registryRecordsSurviveTheMoveToATableWithRowIDs() throws {
+        let path = try temporaryRoot().appendingPathComponent("old.sqlite").path
+        let old = try DatabaseQueue(path: path)
+        try DeskStore.migrator.migrate(old, upTo: "v5-mail")
+        try old.write { db in
+            try db.execute(sql: """
+                INSERT INTO person VALUES ('\(Fixture.id(1))', '2006-10-23', '王小明', '63000', '高中肄業', '未經徵兵處理', NULL, NULL, 1),
+                                          ('\(Fixture.id(2))', '2006-01-02', '李大同', '64000', '高中畢業', '免役', '2025-09-01', NULL, 1)
+                """)
+        }
+        try old.close()
+        let store = try DeskStore(path: path)
+        try store.queue.write { db in
+            #expect(try String.fetchAll(db, sql: "SELECT name FROM person ORDER BY national_id") == ["王小明", "李大同"])
+            #expect(try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE tbl_name = 'person' ORDER BY name")
+                        == ["person", "person_national_id"])
+            #expect(try PersonLookup(db).person(Fixture.id(2))?.deferment?.start == CivilDate(year: 2025, month: 9, day: 1))
+            let writer = try PersonWriter(db, fileID: 2)
+            var packed: [UInt8] = []
+            for v in [Fixture.id(1), "2006-10-23", "王小明", "65000", "高中畢業", "未經徵兵處理"] as [String?] + [nil, nil] {
+                PackedRosterRows.put(v, &packed)
+            }
+            try packed.withUnsafeBufferPointer { try writer.save(packed: $0, from: 0) }
+            try writer.finish()
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM person") == 2)
+            #expect(try String.fetchOne(db, sql: "SELECT county_code FROM person WHERE national_id = ?", arguments: [Fixture.id(1)]) == "65000")
+        }
+    }
+
     /// A row sent to the batch as new when its key is in fact stored is not dropped quietly:
     /// storing its batch fails (and with it the file's transaction), and the rows of a batch
     /// that was stored are all there.
@@ -391,14 +464,13 @@ struct IntakeTests {
             #expect(stored["checks"] as String == "就讀同等級或低於原等級學校；役別不符：免役")
             #expect(stored["row_hash"] as String == String(format: "%016llx", hash.value))
         }
-        // Made ahead by the packing thread (when the storing one is behind), the hashes are
-        // the same as made when the row is stored.
+        // Made ahead by the packing thread, the hash is the same as made when the row is stored.
         let packed = PackedRosterRows(capacity: 1)
-        packed.append(row, startsPair: true)
-        let (rowHash, keyHash) = (packed.rowHash(0), packed.keyHash(0))
+        packed.append(row, startsPair: true, keyFirstSeen: true)
+        let rowHash = packed.rowHash(0)
         packed.makeHashes()
         #expect(packed.rowHash(0) == hash.value && rowHash == hash.value)
-        #expect(packed.keyHash(0) == keyHash)
+        #expect(packed.keyFirstSeen(0) && packed.startsPair(0))
     }
 
     /// A row's hash mixes in its values' hash as decimal text: the digits fed straight in give
