@@ -185,8 +185,8 @@ public struct RosterFileSummary: Sendable {
 /// in the order they are stored.
 enum IntakeItem: Sendable {
     /// Read and checked; the writing thread decides them with the registry. Each with whether
-    /// its school or upload date differs from the row before it (see ``PackedRosterRows``).
-    /// And with whether its key is certainly the first of its kind in the file (``SeenRowKeys``).
+    /// its school or upload date differs from the row before it (see ``PackedRosterRows``) and
+    /// whether its key certainly comes up for the first time in the file (``SeenRowKeys``).
     case read([(row: RosterIntake.ReadRow, startsPair: Bool, keyFirstSeen: Bool)])
     /// Decided on the reading thread, against the registry in memory, and packed as stored.
     case packed(PackedRosterRows)
@@ -198,26 +198,25 @@ enum IntakeItem: Sendable {
 /// A Bloom filter over a 64-bit hash of each key (``RosterIntake/indexOrder(_:arrivalDay:)``
 /// makes them): about ten bits a row, so a national roster's filter stays in the processor's
 /// cache where a set of a million hashes would not. It never misses a key it was given; it may
-/// now and then take a new key for one seen before (about one row in a hundred at the expected
+/// now and then take a new key for one seen before (about two rows in a hundred at the expected
 /// size, more past it), which only sends that row the slower way.
 ///
 /// Blocked: a key's three bits lie in one 64-byte block, so a row costs one cache miss rather
 /// than three (the three probes were about 5% of the reading thread's time).
 ///
-/// Kept by the reading thread, in the order rows are handed over (the order they are stored):
-/// the storing thread, the slower of the two on a large roster, only reads the answer.
+/// Kept by the reading thread, in the order rows are handed over (the order they are stored),
+/// so that one filter sees every row of the file however it is handed over; the storing thread
+/// only reads the answer (``PackedRosterRows/keyFirstSeen(_:)``).
 final class SeenRowKeys {
     private let words: UnsafeMutablePointer<UInt64>
     private let blockMask: UInt64
-    private let count: Int
 
     /// A filter sized for about `expectedRows` rows.
     init(expectedRows: Int) {
         var blocks = 128
         while blocks * 512 < max(expectedRows, 1) * 10 { blocks *= 2 }
-        count = blocks * 8
-        words = .allocate(capacity: count)
-        words.initialize(repeating: 0, count: count)
+        words = .allocate(capacity: blocks * 8)
+        words.initialize(repeating: 0, count: blocks * 8)
         blockMask = UInt64(blocks - 1)
     }
 
@@ -398,8 +397,9 @@ public struct RosterIntake {
     /// A roster row read and checked without the registry, with the upload date it carries.
     ///
     /// A structure of references (the parsed row is an object): rows are sorted by index, not
-    /// moved, and a class of its own cost an allocation and a release per row (same-round
-    /// intake wall 0.96 of the class's, `bench/intake_ab.sh 8`).
+    /// moved, and a class of its own cost an allocation and a release per row (in the same 8
+    /// rounds of `bench/intake_ab.sh` against an earlier build, intake wall 0.986 as a structure,
+    /// 1.030 as a class).
     public struct ReadRow: Sendable {
         public let raw: RosterRow
         public let parsed: ParsedRosterRow
