@@ -160,7 +160,8 @@ public struct RowAssessment: Equatable, Sendable {
 /// The roster rules of domain.md, as pure functions.
 public enum RosterRules {
     /// Reads a raw row into typed values and finds the first problem that needs no registry.
-    public static func parse(_ row: RosterRow, rules: DefermentRules) -> ParsedRosterRow {
+    /// `today` is the day of processing: a birth date after it is 欄位錯誤：出生年月日.
+    public static func parse(_ row: RosterRow, rules: DefermentRules, today: CivilDate) -> ParsedRosterRow {
         let rawID = row.text(.nationalID)
         let id = NationalID.normalise(rawID)
         let idKind = NationalID.classify(id)
@@ -185,9 +186,10 @@ public enum RosterRules {
                 return .fieldError(bad.rawValue)
             }
             if rawID.isEmpty { return .fieldError(RosterColumn.nationalID.rawValue) }
-            if parsed.birthDate == nil { return .fieldError(RosterColumn.birthDate.rawValue) }
+            guard let birth = parsed.birthDate, birth <= today else { return .fieldError(RosterColumn.birthDate.rawValue) }
             if parsed.name.isEmpty { return .fieldError(RosterColumn.name.rawValue) }
-            if parsed.schoolCode.isEmpty { return .fieldError(RosterColumn.schoolCode.rawValue) }
+            // The code names the school's folder on the site: only the one whitelisted form.
+            if !PathGate.accepts(parsed.schoolCode, as: .schoolCode) { return .fieldError(RosterColumn.schoolCode.rawValue) }
             guard let kind = parsed.rosterKind else { return .fieldError(RosterColumn.status.rawValue) }
             // A leaving row may leave the start empty; anything written must be a date.
             if parsed.start == nil && (kind == .application || !startText.isEmpty) {

@@ -35,7 +35,9 @@ extension Desk {
         }
         var wanted: [(String, AccountRecord.Kind, String)] = []
         for c in counties where !existing.contains(c.code) { wanted.append((c.code, .county, c.email)) }
-        for s in schools where !existing.contains(s.code) { wanted.append((s.code, .school, s.email ?? "")) }
+        for s in schools where !existing.contains(s.code) && PathGate.accepts(s.code, as: .schoolCode) {
+            wanted.append((s.code, .school, s.email ?? ""))
+        }
         guard !wanted.isEmpty else { return [] }
         let rounds = Self.keyDerivationRounds
         final class Results: @unchecked Sendable {

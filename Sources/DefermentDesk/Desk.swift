@@ -163,7 +163,7 @@ public final class Desk {
         var county: String? = nil
     }
 
-    static func day(of date: Date) -> CivilDate {
+    public static func day(of date: Date) -> CivilDate {
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = timeZone
         let c = cal.dateComponents([.year, .month, .day], from: date)

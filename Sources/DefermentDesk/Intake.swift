@@ -389,9 +389,12 @@ struct OutcomeTally {
 /// Reads a roster and decides each row (名冊檢核): the same code serves `run` and `check`.
 public struct RosterIntake {
     public var reference: ReferenceData
+    /// The day of processing (a birth date after it is an error).
+    public var today: CivilDate
 
-    public init(reference: ReferenceData) {
+    public init(reference: ReferenceData, today: CivilDate = Desk.day(of: Date())) {
         self.reference = reference
+        self.today = today
     }
 
     /// A roster row read and checked without the registry, with the upload date it carries.
@@ -438,7 +441,7 @@ public struct RosterIntake {
         opened(reader)
         let nameDate = uploadDate(inFileName: originalName)
         var source: UploadDateSource = nameDate != nil ? .fileName : .arrival
-        let rules = reference.rules
+        let rules = reference.rules, today = self.today
         let header: HeaderMap<RosterColumn>?
         /// Takes the header's columns of a row of `count` cells (`cell(i)`: cell `i`'s text) and
         /// runs the checks that need no registry.
@@ -450,7 +453,7 @@ public struct RosterIntake {
             }
             var date = nameDate
             if date == nil, let d = CivilDate.parse(raw.text(.uploadDate)) { date = d; source = .column }
-            let parsed = RosterRules.parse(raw, rules: rules)
+            let parsed = RosterRules.parse(raw, rules: rules, today: today)
             try body(ReadRow(raw: raw, parsed: parsed, stored: StoredRosterFields(parsed), uploadDate: date))
         }
         do {
@@ -744,6 +747,7 @@ public struct RosterIntake {
     public func apply(_ db: Database, fileID: Int64, reading: Reading, progress: (Int) throws -> Void) throws -> (RosterFileSummary, String) {
         var summary = RosterFileSummary()
         var knownSchools = try DeskStore.schoolCodes(db)
+        var schoolToAdd: String?
         let writer = try RosterRowWriter(db, fileID: fileID)
         let snapshot = reading.snapshot
         // A large file: the registry is read into memory once, while the first rows are parsed,
@@ -787,11 +791,15 @@ public struct RosterIntake {
                         pairIsFresh = try !DeskStore.hasRows(db, schoolCode: code, uploadDate: day)
                         seenPairs[key] = pairIsFresh
                     }
-                    if !code.isEmpty && !knownSchools.contains(code) {
-                        try DeskStore.addRosterSchool(db, code: code, name: packed.text(i, .schoolName) ?? "")
-                        knownSchools.insert(code)
-                        summary.newSchools.append(code)
-                    }
+                    schoolToAdd = knownSchools.contains(code) ? nil : code
+                }
+                // A school first seen here is added by its first row given to a county: a row
+                // that is 不分派 (an unreadable code among them) never creates a school.
+                if let code = schoolToAdd, packed.text(i, .reviewState) != ReviewState.notAssigned.rawValue {
+                    try DeskStore.addRosterSchool(db, code: code, name: packed.text(i, .schoolName) ?? "")
+                    knownSchools.insert(code)
+                    summary.newSchools.append(code)
+                    schoolToAdd = nil
                 }
                 let written = try writer.write(packed, i, isNew: pairIsFresh && packed.keyFirstSeen(i))
                 if let correction = OutcomeCount.correction(written), let pair {

@@ -72,8 +72,12 @@ public final class SiteBuilder: @unchecked Sendable {
     public func build(store: DeskStore, force: Bool = false) throws -> SiteBuildResult {
         let started = Date()
         var result = SiteBuildResult()
+        // Only codes of the whitelisted forms name a folder (a database from before the school
+        // code rule may hold a school made from a hostile cell: it gets no page).
         let (schools, counties, counts, versions, state) = try store.queue.read { db in
-            (try DeskStore.schools(db), try DeskStore.counties(db), try DeskStore.rosterCounts(db),
+            (try DeskStore.schools(db).filter { PathGate.accepts($0.code, as: .schoolCode) },
+             try DeskStore.counties(db).filter { PathGate.accepts($0.code, as: .countyCode) },
+             try DeskStore.rosterCounts(db).filter { PathGate.accepts($0.schoolCode, as: .schoolCode) },
              try DeskStore.groupVersions(db), try DeskStore.siteState(db))
         }
         let (decisionDates, awaiting, notices, seeds) = try store.queue.read { db in

@@ -120,6 +120,9 @@ public final class SitePublisher: @unchecked Sendable {
 
     /// Publishes `data` at `path` (relative, `/`-separated) unless the same bytes are there already.
     public func publish(_ path: String, _ data: Data) throws {
+        // The last line of defence: whatever a page's path was built from, only safe ASCII
+        // components reach the file system (codes and dates from data passed ``PathGate`` already).
+        guard PathGate.isSafeRelativePath(path) else { throw SiteError("網站檔案路徑不合規定，未寫入：\(ShownText.escaped(path))") }
         let hash = Self.sha256(data)
         let entry = ManifestEntry(path: path, size: data.count, sha256: hash)
         let url = root.appendingPathComponent(path)

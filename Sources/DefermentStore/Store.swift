@@ -205,6 +205,7 @@ extension DeskStore {
 
     /// Adds a school first seen in a roster (name from the file).
     public static func addRosterSchool(_ db: Database, code: String, name: String) throws {
+        let code = try PathGate.component(code, as: .schoolCode)
         try db.execute(sql: "INSERT INTO school(code, name, county_code, email, source) VALUES (?, ?, NULL, NULL, 'roster') ON CONFLICT(code) DO NOTHING",
                        arguments: [code, name.isEmpty ? "（學校代碼 \(code)）" : name])
     }

@@ -13,6 +13,8 @@ struct RosterRulesTests {
                                   "專科畢業": true, "大學肄業": true, "大學畢業": true, "碩士以上": true])
 
     static let id = "A123456789"
+    /// The day of processing the cases are read on.
+    static let today = CivilDate(year: 2026, month: 12, day: 4)!
 
     static func row(_ changes: [RosterColumn: String] = [:]) -> RosterRow {
         var values: [RosterColumn: String] = [
@@ -54,6 +56,15 @@ struct RosterRulesTests {
         Case(name: "欄位錯誤：出生年月日 (unreadable)", row: row([.birthDate: "95/13/45"]), person: person(), state: .notAssigned, reason: .fieldError("出生年月日")),
         Case(name: "欄位錯誤：姓名 (missing)", row: row([.name: " "]), person: person(), state: .notAssigned, reason: .fieldError("姓名")),
         Case(name: "欄位錯誤：學校代碼 (missing)", row: row([.schoolCode: ""]), person: person(), state: .notAssigned, reason: .fieldError("學校代碼")),
+        Case(name: "欄位錯誤：學校代碼 (..: a path, not a school)", row: row([.schoolCode: ".."]), person: person(), state: .notAssigned, reason: .fieldError("學校代碼")),
+        Case(name: "欄位錯誤：學校代碼 (../../../../../x)", row: row([.schoolCode: "../../../../../x"]), person: person(), state: .notAssigned, reason: .fieldError("學校代碼")),
+        Case(name: "欄位錯誤：學校代碼 (a school name from shifted columns)", row: row([.schoolCode: "國立範例高級中學"]), person: person(), state: .notAssigned, reason: .fieldError("學校代碼")),
+        Case(name: "欄位錯誤：學校代碼 (5 characters)", row: row([.schoolCode: "11000"]), person: person(), state: .notAssigned, reason: .fieldError("學校代碼")),
+        Case(name: "欄位錯誤：學校代碼 (7 characters)", row: row([.schoolCode: "1100000"]), person: person(), state: .notAssigned, reason: .fieldError("學校代碼")),
+        Case(name: "欄位錯誤：學校代碼 (a full-width digit)", row: row([.schoolCode: "11000１"]), person: person(), state: .notAssigned, reason: .fieldError("學校代碼")),
+        Case(name: "學校代碼 of 6 ASCII letters and digits is read", row: row([.schoolCode: "A1b2C3"]), person: person(), state: .pending),
+        Case(name: "欄位錯誤：出生年月日 (after the day of processing)", row: row([.birthDate: "2026-12-05", .grade: "3", .end: "1160630"]), person: person(birth: "2026-12-05"), state: .notAssigned, reason: .fieldError("出生年月日")),
+        Case(name: "出生年月日 on the day of processing is a date, not an error", row: row([.birthDate: "2026-12-04", .grade: "3", .end: "1160630"]), person: person(birth: "2026-12-04"), state: .pending),
         Case(name: "欄位錯誤：學籍狀態 (unknown 畢業)", row: row([.status: "畢業"]), person: person(), state: .notAssigned, reason: .fieldError("學籍狀態"), kind: nil),
         Case(name: "欄位錯誤：緩徵起始日期 (application without start)", row: row([.start: ""]), person: person(), state: .notAssigned, reason: .fieldError("緩徵起始日期")),
         Case(name: "欄位錯誤：緩徵終止日期 (unreadable)", row: row([.end: "明年"]), person: person(), state: .notAssigned, reason: .fieldError("緩徵終止日期")),
@@ -85,7 +96,7 @@ struct RosterRulesTests {
 
     @Test(arguments: cases)
     func outcome(_ c: Case) {
-        let parsed = RosterRules.parse(c.row, rules: Self.rules)
+        let parsed = RosterRules.parse(c.row, rules: Self.rules, today: Self.today)
         let a = RosterRules.assess(parsed, person: c.person, recordedDeferments: c.recorded, rules: Self.rules)
         #expect(a.state == c.state)
         #expect(a.reason == c.reason)
@@ -109,7 +120,7 @@ struct RosterRulesTests {
     func ageLimit(_ c: (String, String, Bool, Bool)) {
         let birth = CivilDate.parse(c.1)!
         let row = Self.row([.birthDate: birth.iso, .experimental: c.2 ? "是" : "否", .grade: "3", .end: "1160630"])
-        let parsed = RosterRules.parse(row, rules: Self.rules)
+        let parsed = RosterRules.parse(row, rules: Self.rules, today: Self.today)
         let a = RosterRules.assess(parsed, person: Self.person(birth: c.1), recordedDeferments: [], rules: Self.rules)
         let over = a.checks.contains { if case .overAgeLimit = $0 { return true }; return false }
         #expect(over == c.3, "\(c.0)")

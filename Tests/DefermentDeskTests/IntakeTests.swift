@@ -377,7 +377,7 @@ struct IntakeTests {
             let raw = RosterRow(sourceRow: n + 1, values: [
                 .nationalID: Fixture.id(n), .birthDate: "0951023", .name: "王小明", .schoolCode: "110000", .schoolName: "範例高中",
                 .program: "普通科", .grade: "3", .start: "1151015", .end: "1160630", .status: "在學", .experimental: "否"])
-            let parsed = RosterRules.parse(raw, rules: rules)
+            let parsed = RosterRules.parse(raw, rules: rules, today: CivilDate(year: 2026, month: 12, day: 4)!)
             return RecordedRosterRow(sourceRow: n + 1, uploadDate: CivilDate(year: 2026, month: 10, day: 15)!, parsed: parsed,
                                      rosterKind: .application,
                                      assessment: RowAssessment(state: .pending, reason: nil, countyCode: "63000", checks: []))
@@ -429,7 +429,7 @@ struct IntakeTests {
         let raw = RosterRow(sourceRow: 7, values: [
             .nationalID: Fixture.id(3), .birthDate: "0951023", .name: "林", .schoolCode: "110000", .schoolName: "範例高中",
             .program: "普通科", .grade: "11", .start: "1151015", .end: "1160630", .status: "在學", .experimental: "是"])
-        let parsed = RosterRules.parse(raw, rules: rules)
+        let parsed = RosterRules.parse(raw, rules: rules, today: CivilDate(year: 2026, month: 12, day: 4)!)
         let checks: [CheckResult] = [.sameOrLowerLevel, .serviceStatus("免役")]
         let row = RecordedRosterRow(sourceRow: 7, uploadDate: CivilDate(year: 2026, month: 10, day: 15)!, parsed: parsed,
                                     rosterKind: .application,
