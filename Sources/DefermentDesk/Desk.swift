@@ -47,10 +47,15 @@ public final class Desk {
     private let seedsDirectory: URL
     private let lock: RootLock
     let logger: Logger
-    /// A file must be unchanged this long before it is claimed.
-    public var settleSeconds: Double = 1.0
+    /// A file written in place must be closed and unchanged this long before it is claimed
+    /// (`settle_seconds` in `settings.csv`, default 3); a file renamed in is taken at once.
+    public var settleSeconds: Double = 3
     /// How long `run` waits for a growing file before leaving it for later.
     public var maximumSettleWait: Double = 30
+    /// Entries refused by a scan and reported by this process already (a `watch` reports each once).
+    private var reportedEntries: Set<String> = []
+    /// Paths the watcher saw renamed into the inbox (complete: taken without a settle time).
+    public var renamedIn: Set<String> = []
     /// Roster intake's memory and speed settings.
     public var rosterTuning = RosterIntake.Tuning()
 
@@ -97,6 +102,7 @@ public final class Desk {
         seedsDirectory = seeds ?? paths.root.appendingPathComponent("seeds")
         store = try DeskStore(path: paths.database.path)
         reference = try ReferenceData.load(from: seedsDirectory)
+        if let value = reference.settings["settle_seconds"].flatMap(Double.init), value >= 0 { settleSeconds = value }
         try applySeeds(reference)
         createCountyFolders()
     }
@@ -176,23 +182,43 @@ public final class Desk {
 
     /// Files waiting: first those claimed by an interrupted run, then the drop folders; registry,
     /// rosters, decisions, accounts, each by upload date, then name. Decision workbooks are
-    /// looked for one level down, in the county folders.
-    func waitingFiles() -> [Candidate] {
+    /// looked for one level down, in the county folders. Entries are told by `lstat`: only
+    /// regular files are candidates; a link, a FIFO, a socket, a device or a folder where none
+    /// belongs is refused (left where it is) and one found in the queue is moved to its hold
+    /// folder, so nothing there can block a run.
+    func scanInbox() -> (files: [Candidate], refused: [RefusedEntry]) {
         let fm = FileManager.default
         var result: [Candidate] = []
+        var refused: [RefusedEntry] = []
         func scan(_ folder: URL, kind: InputKind, claimed: Bool, county: String?, descend: Bool) {
             let names = (try? fm.contentsOfDirectory(atPath: folder.path)) ?? []
             for name in names where !QueueFiles.isIgnored(name) {
                 let url = folder.appendingPathComponent(name)
-                var isDir: ObjCBool = false
-                guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else { continue }
-                if isDir.boolValue {
-                    if descend { scan(url, kind: kind, claimed: claimed, county: name, descend: false) }
+                let shownName = county.map { "\($0)/\(name)" } ?? name
+                let type = EntryType.of(url.path)
+                switch type {
+                case .regularFile:
+                    let original = claimed ? QueueFiles.originalName(ofClaimed: url) : name
+                    let date = uploadDate(inFileName: original) ?? Self.day(of: modificationDate(url))
+                    result.append(Candidate(kind: kind, url: url, name: original, orderDate: date, claimed: claimed, county: county))
+                case .missing:
                     continue
+                case .directory where descend && PathGate.accepts(name, as: .countyCode):
+                    scan(url, kind: kind, claimed: claimed, county: name, descend: false)
+                default:
+                    var entry = RefusedEntry(kind: kind, name: shownName, type: type.label,
+                                             problem: "「\(ShownText.escaped(shownName))」是\(type.label)，不是一般檔案，系統不會讀取或移動它。",
+                                             fix: "請將檔案本身（不是連結、管道或資料夾）以暫存名稱寫入後改名放入收件資料夾。")
+                    if type == .directory {
+                        entry.problem = "「\(ShownText.escaped(shownName))」是資料夾" + (descend ? "，但名稱不是縣市代碼（5 位數字）" : "，收件資料夾內不收資料夾") + "，系統不會讀取其中檔案。"
+                        entry.fix = descend ? "請將審核名冊放入 inbox/decisions/<縣市代碼>/（例如 inbox/decisions/63000/）。" : "請將檔案直接放入收件資料夾。"
+                    }
+                    if claimed {
+                        // Out of the queue, so that it can never block a later run.
+                        try? QueueFiles.move(url, to: QueueFiles.unusedPath(in: paths.hold(kind), name: StoredName.of(name)))
+                    }
+                    refused.append(entry)
                 }
-                let original = claimed ? Self.originalName(ofClaimed: name) : name
-                let date = uploadDate(inFileName: original) ?? Self.day(of: modificationDate(url))
-                result.append(Candidate(kind: kind, url: url, name: original, orderDate: date, claimed: claimed, county: county))
             }
         }
         for kind in InputKind.allCases {
@@ -200,34 +226,47 @@ public final class Desk {
             scan(paths.inbox(kind), kind: kind, claimed: false, county: nil, descend: kind == .decisions)
         }
         let order = Dictionary(uniqueKeysWithValues: InputKind.allCases.enumerated().map { ($1, $0) })
-        return result.sorted {
+        let files = result.sorted {
             let a = (order[$0.kind]!, $0.claimed ? 0 : 1)
             let b = (order[$1.kind]!, $1.claimed ? 0 : 1)
             if a != b { return a < b }
             if $0.orderDate != $1.orderDate { return $0.orderDate < $1.orderDate }
             return $0.name < $1.name
         }
+        return (files, refused)
     }
 
-    /// Claimed files are named `<arrival epoch>-<original name>`.
-    static func originalName(ofClaimed name: String) -> String {
-        guard let dash = name.firstIndex(of: "-"), name[..<dash].allSatisfy(\.isNumber) else { return name }
-        return String(name[name.index(after: dash)...])
+    /// The waiting files of ``scanInbox()``.
+    func waitingFiles() -> [Candidate] { scanInbox().files }
+
+    /// Reports a refused entry once per process: in the run's summary and in
+    /// `outbox/rejected/<kind>/…退件說明.txt` (written once; the entry itself stays where it is).
+    private func report(_ entry: RefusedEntry, into summary: inout RunSummary) {
+        let key = "\(entry.kind.rawValue)/\(entry.name)"
+        guard !reportedEntries.contains(key) else { return }
+        reportedEntries.insert(key)
+        let rejection = FileRejection(problem: entry.problem, fix: entry.fix)
+        summary.files.append(FileOutcome(kind: entry.kind, name: entry.name, result: .rejected(rejection)))
+        let url = paths.rejected.appendingPathComponent("\(entry.kind.rawValue)/\(StoredName.of(entry.name)).退件說明.txt")
+        if EntryType.of(url.path) == .missing {
+            try? QueueFiles.writeAtomically(rejectionReport(name: entry.name, kind: entry.kind, rejection,
+                                                            outcome: "未處理；該項目留在原處，未被讀取、跟隨或移動。"), to: url)
+        }
+        logger.warning("不處理 \(entry.kind.rawValue)/\(ShownText.escaped(entry.name))：\(entry.type)")
     }
 
-    /// Waits until a file has not changed for `settleSeconds`; false if it keeps growing.
-    func waitUntilStable(_ url: URL) -> Bool {
-        let fm = FileManager.default
+    /// Whether a dropped file is complete and may be claimed now: one renamed into the inbox
+    /// after it was written is; one written in place must have been closed by every writer and
+    /// unchanged for `settleSeconds`. `run` waits for it up to `maximumSettleWait`; `nil` when
+    /// it is still being written then.
+    func settledState(_ url: URL, renamedIn: Bool = false) -> FileState? {
         let deadline = Date().addingTimeInterval(maximumSettleWait)
-        var last: (UInt64, Date)? = nil
         while true {
-            guard let attrs = try? fm.attributesOfItem(atPath: url.path) else { return false }
-            let size = (attrs[.size] as? NSNumber)?.uint64Value ?? 0
-            let mtime = (attrs[.modificationDate] as? Date) ?? Date()
-            let quiet = Date().timeIntervalSince(mtime)
-            if quiet >= settleSeconds, last == nil || (last!.0 == size && last!.1 == mtime) { return true }
-            last = (size, mtime)
-            if Date() > deadline { return false }
+            guard let state = FileState.of(url.path) else { return nil }
+            if renamedIn || state.renamedAfterLastWrite { return state }
+            let quiet = state.quietSeconds
+            if quiet >= settleSeconds && !OpenFiles.isOpen(url.path) { return state }
+            if Date() > deadline { return nil }
             Thread.sleep(forTimeInterval: max(0.05, min(settleSeconds - quiet, 0.25)))
         }
     }
@@ -243,7 +282,8 @@ public final class Desk {
                         shouldStop: @escaping () -> Bool = { false }) throws -> RunSummary {
         try reloadSeedsIfChanged()
         var summary = RunSummary()
-        let candidates = waitingFiles()
+        let (candidates, refused) = scanInbox()
+        for entry in refused { report(entry, into: &summary) }
         largeRosterWaiting = candidates.contains { c in
             c.kind == .rosters && rosterTuning.readsRegistryIntoMemory(fileSize: fileSize(of: c.url))
         }
@@ -293,26 +333,49 @@ public final class Desk {
         return intake
     }
 
-    /// Claims a dropped file (an atomic rename into the queue's active folder) once it has stopped
-    /// growing; `nil` when it is still growing (reported in `summary`) or another process took it.
+    /// Claims a dropped file (an atomic rename into the queue's active folder) once it is
+    /// complete (``settledState(_:renamedIn:)``); `nil` when it is still being written (reported
+    /// in `summary`), when it changed while being claimed (put back for a later run) or another
+    /// process took it. The queue name is bounded (``StoredName``); a name that had to be
+    /// shortened or cleaned is kept whole beside it (``QueueFiles/originalName(ofClaimed:)``).
     private func claim(_ candidate: Candidate, into summary: inout RunSummary) -> URL? {
-        guard waitUntilStable(candidate.url) else {
-            summary.files.append(FileOutcome(kind: candidate.kind, name: candidate.name, result: .stillGrowing))
+        guard let before = settledState(candidate.url, renamedIn: renamedIn.contains(candidate.url.path)) else {
+            if EntryType.of(candidate.url.path) == .regularFile {
+                summary.files.append(FileOutcome(kind: candidate.kind, name: candidate.name, result: .stillGrowing))
+            }
             return nil
         }
-        let claimedName = "\(Int(Date().timeIntervalSince1970))-\(candidate.name)"
+        renamedIn.remove(candidate.url.path)
+        let stored = StoredName.of(candidate.name)
         var folder = paths.active(candidate.kind)
         if let county = candidate.county { folder = folder.appendingPathComponent(county) }
-        let target = QueueFiles.unusedPath(in: folder, name: claimedName)
-        do { try QueueFiles.move(candidate.url, to: target) } catch { return nil } // another process took it
-        return target
+        let target = QueueFiles.unusedPath(in: folder, name: "\(Int(Date().timeIntervalSince1970))-\(stored)")
+        do {
+            if stored != candidate.name { try QueueFiles.keepOriginalName(candidate.name, of: target) }
+            try QueueFiles.move(candidate.url, to: target)
+        } catch {
+            QueueFiles.forgetOriginalName(of: target)
+            return nil   // another process took it
+        }
+        // Checked again once claimed: an entry swapped for something else meanwhile goes to the
+        // hold folder; a file that changed goes back, whole, for a later run.
+        let after = FileState.of(target.path)
+        if after == before { return target }
+        if after == nil {
+            try? QueueFiles.move(target, to: QueueFiles.unusedPath(in: paths.hold(candidate.kind), name: target.lastPathComponent))
+            return nil
+        }
+        let back = QueueFiles.unusedPath(in: candidate.url.deletingLastPathComponent(), name: StoredName.of(candidate.name))
+        if (try? QueueFiles.move(target, to: back)) == nil { return target }
+        summary.files.append(FileOutcome(kind: candidate.kind, name: candidate.name, result: .stillGrowing))
+        return nil
     }
 
     func archivePath(kind: InputKind, sha: String, name: String, county: String? = nil) -> URL {
         let day = Self.day(of: Date())
         let month = String(day.iso.prefix(7))
         let folder = county.map { "\(kind.rawValue)/\($0)" } ?? kind.rawValue
-        return paths.archive.appendingPathComponent("\(folder)/\(month)/\(sha.prefix(16))-\(name)")
+        return paths.archive.appendingPathComponent("\(folder)/\(month)/\(sha.prefix(16))-\(StoredName.of(name))")
     }
 
     /// Applies one claimed file. Never throws: every outcome is reported.
@@ -332,10 +395,10 @@ public final class Desk {
                     try QueueFiles.move(url, to: archived)
                     outcome.result = .applied(earlier.summary + "（前次中斷，已補完歸檔）")
                 } else {
-                    try QueueFiles.move(url, to: QueueFiles.unusedPath(in: paths.archive.appendingPathComponent("duplicates"), name: "\(sha.prefix(16))-\(name)"))
-                    outcome.result = .duplicate("與 \(earlier.receivedAt) 已處理的「\(earlier.originalName)」內容完全相同，未重複處理。")
+                    try QueueFiles.move(url, to: QueueFiles.unusedPath(in: paths.archive.appendingPathComponent("duplicates"), name: "\(sha.prefix(16))-\(StoredName.of(name))"))
+                    outcome.result = .duplicate("與 \(earlier.receivedAt) 已處理的「\(ShownText.escaped(earlier.originalName))」內容完全相同，未重複處理。")
                 }
-                logger.info("重複檔案 \(kind.rawValue)/\(name)，未重複處理")
+                logger.info("重複檔案 \(kind.rawValue)/\(ShownText.escaped(name))，未重複處理")
                 return outcome
             }
             let archive = archivePath(kind: kind, sha: sha, name: name, county: county)
@@ -344,7 +407,7 @@ public final class Desk {
                 let line = try applyDecisionFile(url: url, name: name, folderCounty: county, sha: sha, archive: archive)
                 try QueueFiles.move(url, to: archive)
                 outcome.result = .applied(line)
-                logger.info("已處理 decisions/\(county ?? "")/\(name)：\(line)")
+                logger.info("已處理 decisions/\(county ?? "")/\(ShownText.escaped(name))：\(line)")
                 return outcome
             }
             if kind == .accounts {
@@ -359,7 +422,7 @@ public final class Desk {
                 try QueueFiles.writeAtomically(redacted, to: archive)
                 try FileManager.default.removeItem(at: url)
                 outcome.result = .applied("更新帳號 \(rows) 筆")
-                logger.info("已處理 accounts/\(name)：更新帳號 \(rows) 筆")
+                logger.info("已處理 accounts/\(ShownText.escaped(name))：更新帳號 \(rows) 筆")
                 return outcome
             }
             let relativeArchive = String(archive.path.dropFirst(paths.root.path.count + 1))
@@ -401,7 +464,7 @@ public final class Desk {
                     if !result.problems.isEmpty {
                         line += "，略過有誤的 \(result.problems.count) 列（見 state/reports/）"
                         let text = result.problems.map { "第 \($0.row) 列「\($0.column)」：\($0.message)" }.joined(separator: "\n")
-                        try QueueFiles.writeAtomically("役政資料檔：\(name)\n\(text)\n", to: paths.reports.appendingPathComponent("\(sha.prefix(16))-\(name).txt"))
+                        try QueueFiles.writeAtomically("役政資料檔：\(ShownText.escaped(name))\n\(text)\n", to: paths.reports.appendingPathComponent("\(sha.prefix(16))-\(StoredName.of(name)).txt"))
                     }
                     try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: result.rows, summary: line, format: result.format)
                     return line
@@ -426,16 +489,16 @@ public final class Desk {
             try QueueFiles.move(url, to: archive)
             outcome.result = .applied(line)
             outcome.roster = rosterSummary
-            logger.info("已處理 \(kind.rawValue)/\(name)：\(line)（\(String(format: "%.1f", Date().timeIntervalSince(started))) 秒）")
+            logger.info("已處理 \(kind.rawValue)/\(ShownText.escaped(name))：\(line)（\(String(format: "%.1f", Date().timeIntervalSince(started))) 秒）")
         } catch let rejection as FileRejection {
             outcome.result = .rejected(rejection)
             reject(url: url, name: name, kind: kind, county: county, rejection)
         } catch is StopRequested {
             outcome.result = .failed("已中止，檔案保留於佇列，下次執行時重新處理")
-            logger.notice("中止處理 \(kind.rawValue)/\(name)；檔案保留於佇列")
+            logger.notice("中止處理 \(kind.rawValue)/\(ShownText.escaped(name))；檔案保留於佇列")
         } catch {
             outcome.result = .failed(String(describing: error))
-            logger.error("處理 \(kind.rawValue)/\(name) 失敗，檔案保留於佇列：\(error)")
+            logger.error("處理 \(kind.rawValue)/\(ShownText.escaped(name)) 失敗，檔案保留於佇列：\(error)")
         }
         switch (kind, outcome.result) {
         case (.registry, .rejected), (.registry, .failed):
@@ -456,27 +519,32 @@ public final class Desk {
             folder = folder.appendingPathComponent("decisions/\(county ?? "未放入縣市資料夾")")
             noteRejectedDecisionFile(county: county, name: name, rejection)
         }
-        let target = QueueFiles.unusedPath(in: folder, name: name)
+        let target = QueueFiles.unusedPath(in: folder, name: StoredName.of(name))
+        let report = rejectionReport(name: name, kind: kind, rejection, outcome: "整個檔案未處理，資料庫中原有資料均未變動。")
+        do {
+            try QueueFiles.move(url, to: target)
+            try QueueFiles.writeAtomically(report, to: target.deletingLastPathComponent().appendingPathComponent(target.lastPathComponent + ".退件說明.txt"))
+        } catch {
+            logger.error("無法移動退件檔案 \(ShownText.escaped(name))：\(error)")
+        }
+        logger.warning("退件 \(kind.rawValue)/\(ShownText.escaped(name))：\(rejection.problem)")
+    }
+
+    /// A refusal's report (退件說明), for the person who sent the file.
+    func rejectionReport(name: String, kind: InputKind, _ rejection: FileRejection, outcome: String) -> String {
         let formatter = DateFormatter()
         formatter.timeZone = Self.timeZone
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        let report = """
+        return """
         退件通知
-        檔案名稱：\(name)
+        檔案名稱：\(ShownText.escaped(name))
         檔案類別：\(kind.label)
         處理時間：\(formatter.string(from: Date()))
-        結果：整個檔案未處理，資料庫中原有資料均未變動。
+        結果：\(outcome)
 
         問題：\(rejection.problem)
         處理方式：\(rejection.fix)
 
         """
-        do {
-            try QueueFiles.move(url, to: target)
-            try QueueFiles.writeAtomically(report, to: target.deletingLastPathComponent().appendingPathComponent(target.lastPathComponent + ".退件說明.txt"))
-        } catch {
-            logger.error("無法移動退件檔案 \(name)：\(error)")
-        }
-        logger.warning("退件 \(kind.rawValue)/\(name)：\(rejection.problem)")
     }
 }

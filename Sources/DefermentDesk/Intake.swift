@@ -112,14 +112,23 @@ private struct HeaderFinder<Column: Hashable> {
 
     /// Takes a row as the header when it names at least three known columns; throws
     /// ``NoHeader`` after the tenth row without one.
+    /// A header naming one column twice is refused (which of the two holds the data is a guess).
     mutating func look(at cells: [String], number: Int, match: (String) -> Column?) throws {
         looked += 1
         var map: [Column: Int] = [:]
+        var repeated: (cell: String, first: Int, again: Int)?
         for (i, cell) in cells.enumerated() {
-            if let c = match(cell), map[c] == nil { map[c] = i }
+            guard let c = match(cell) else { continue }
+            if let first = map[c] { if repeated == nil { repeated = (cell, first, i) } } else { map[c] = i }
         }
-        if map.count >= 3 { header = HeaderMap(indexOf: map, headerRow: number) }
-        else if looked >= 10 { throw NoHeader() }
+        if map.count >= 3 {
+            if let r = repeated {
+                throw FileRejection(problem: "第 \(number) 列的標題列有重複的欄位「\(ShownText.escaped(r.cell.trimmingSpaces()))」"
+                                        + "（第 \(r.first + 1) 欄與第 \(r.again + 1) 欄），無法判斷應採用哪一欄。",
+                                    fix: "請刪除或更名其中一欄，使每個欄位名稱只出現一次，再重新上傳。")
+            }
+            header = HeaderMap(indexOf: map, headerRow: number)
+        } else if looked >= 10 { throw NoHeader() }
     }
 }
 

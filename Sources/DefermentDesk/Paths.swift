@@ -20,6 +20,9 @@ public struct DeskPaths: Sendable {
     public var lockFile: URL { state.appendingPathComponent("deferment.lock") }
     /// Claimed files being processed (Postfix's "active" queue).
     public func active(_ kind: InputKind) -> URL { state.appendingPathComponent("queue/active/\(kind.rawValue)") }
+    /// Entries found in the queue that are not regular files, moved out of its way (Postfix's
+    /// "hold" queue): the operator looks at them; nothing reads them.
+    public func hold(_ kind: InputKind) -> URL { state.appendingPathComponent("queue/hold/\(kind.rawValue)") }
     /// Raw inputs, kept forever.
     public var archive: URL { state.appendingPathComponent("archive") }
     /// Operator reports (no personal data).
@@ -103,26 +106,54 @@ public final class RootLock {
 
 /// File operations of the queue: atomic renames and atomically written small files.
 enum QueueFiles {
-    /// A path in `folder` named `name`, or `name (2)`, `name (3)` … if that is taken.
+    /// A path in `folder` named `name`, or `name (2)`, `name (3)` … if that is taken (by any
+    /// entry, a dangling link included).
     static func unusedPath(in folder: URL, name: String) -> URL {
-        let fm = FileManager.default
         var candidate = folder.appendingPathComponent(name)
         var n = 2
         let ext = (name as NSString).pathExtension
         let stem = (name as NSString).deletingPathExtension
-        while fm.fileExists(atPath: candidate.path) {
+        while EntryType.of(candidate.path) != .missing {
             candidate = folder.appendingPathComponent(ext.isEmpty ? "\(stem) (\(n))" : "\(stem) (\(n)).\(ext)")
             n += 1
         }
         return candidate
     }
 
-    /// Moves a file by `rename(2)`: atomic within one file system.
+    /// Moves a file by `rename(2)`: atomic within one file system. The original name kept
+    /// beside a claimed file (``keepOriginalName(_:of:)``) is dropped once the file has moved.
     static func move(_ from: URL, to: URL) throws {
         try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
         if rename(from.path, to.path) != 0 {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: from.path])
         }
+        forgetOriginalName(of: from)
+    }
+
+    /// Where the original name of a claimed file is kept when its queue name had to be shortened
+    /// or cleaned: a dotfile beside it, which no scan picks up.
+    private static func originalNameFile(of claimed: URL) -> URL {
+        claimed.deletingLastPathComponent().appendingPathComponent(".\(claimed.lastPathComponent).name")
+    }
+
+    /// Keeps `name` as the original name of the file about to be claimed as `claimed`.
+    static func keepOriginalName(_ name: String, of claimed: URL) throws {
+        try AtomicFile.write(Data(name.utf8), to: originalNameFile(of: claimed))
+    }
+
+    static func forgetOriginalName(of claimed: URL) {
+        unlink(originalNameFile(of: claimed).path)
+    }
+
+    /// The name a claimed file was dropped under: the one kept beside it, else its queue name
+    /// (`<arrival epoch>-<name>`) without the arrival time.
+    static func originalName(ofClaimed url: URL) -> String {
+        if let data = FileManager.default.contents(atPath: originalNameFile(of: url).path), !data.isEmpty {
+            return String(decoding: data, as: UTF8.self)
+        }
+        let name = url.lastPathComponent
+        guard let dash = name.firstIndex(of: "-"), name[..<dash].allSatisfy(\.isNumber) else { return name }
+        return String(name[name.index(after: dash)...])
     }
 
     /// Writes a file under a temporary name and renames it into place.

@@ -1,4 +1,5 @@
 import Foundation
+import DefermentCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,6 +12,15 @@ public final class InboxWatcher {
     private let fd: Int32
     private var watches: [Int32: URL] = [:]
     private let decisionsFolder: URL
+    /// Paths renamed into the inbox since the last ``takeMovedIn()``: complete files, which are
+    /// taken without waiting for them to settle.
+    private var movedIn: Set<String> = []
+
+    /// The paths renamed into the inbox since the last call.
+    public func takeMovedIn() -> Set<String> {
+        defer { movedIn = [] }
+        return movedIn
+    }
 
     /// Whether SIGINT or SIGTERM arrived.
     public static var stopRequested: Bool { stopSignalled != 0 }
@@ -47,8 +57,8 @@ public final class InboxWatcher {
         let fm = FileManager.default
         for name in (try? fm.contentsOfDirectory(atPath: decisionsFolder.path)) ?? [] where !name.hasPrefix(".") {
             let url = decisionsFolder.appendingPathComponent(name)
-            var isDir: ObjCBool = false
-            guard fm.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else { continue }
+            // Only real county folders: never a link to a folder elsewhere.
+            guard PathGate.accepts(name, as: .countyCode), EntryType.of(url.path) == .directory else { continue }
             let wd = inotify_add_watch(fd, url.path, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO))
             if wd >= 0 { watches[wd] = url }
         }
@@ -82,9 +92,15 @@ public final class InboxWatcher {
             if n <= 0 { break }
             var offset = 0
             while offset + MemoryLayout<inotify_event>.size <= n {
-                let (mask, len) = buffer.withUnsafeBytes { raw -> (UInt32, UInt32) in
+                let (wd, mask, len) = buffer.withUnsafeBytes { raw -> (Int32, UInt32, UInt32) in
                     let e = raw.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
-                    return (e.mask, e.len)
+                    return (e.wd, e.mask, e.len)
+                }
+                if mask & UInt32(IN_MOVED_TO) != 0, len > 0, let folder = watches[wd] {
+                    // The name, NUL-padded after the event.
+                    let start = offset + MemoryLayout<inotify_event>.size
+                    let bytes = buffer[start..<min(n, start + Int(len))].prefix { $0 != 0 }
+                    movedIn.insert(folder.appendingPathComponent(String(decoding: bytes, as: UTF8.self)).path)
                 }
                 if mask & UInt32(IN_Q_OVERFLOW) != 0 { wake = .overflow } else if wake != .overflow { wake = .files }
                 offset += MemoryLayout<inotify_event>.size + Int(len)

@@ -170,7 +170,7 @@ public func fileSize(of url: URL) -> Int {
 public enum TableFile {
     /// Chooses a reader by the file's first bytes: a ZIP container is read as XLSX, text as CSV.
     public static func open(_ url: URL, limits: XLSXLimits = .default) throws -> TableReader {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else { throw TableFileError.io("無法開啟") }
+        let handle = FileHandle(fileDescriptor: try CSVReader.openRegularFile(url), closeOnDealloc: true)
         let head = handle.readData(ofLength: 4096)
         try? handle.close()
         guard !head.isEmpty else { throw TableFileError.empty }
@@ -180,7 +180,7 @@ public enum TableFile {
         }
         if bytes.starts(with: [0xD0, 0xCF, 0x11, 0xE0]) { throw TableFileError.notASpreadsheet("舊版 Excel 97-2003 .xls") }
         if bytes.starts(with: Array("%PDF".utf8)) { throw TableFileError.notASpreadsheet("PDF") }
-        if bytes.contains(0) { throw TableFileError.notASpreadsheet("二進位檔") }
+        if bytes.contains(0) { throw TableFileError.notASpreadsheet("含有 NUL 位元組的二進位檔") }
         return try CSVReader(url: url)
     }
 }

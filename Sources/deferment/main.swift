@@ -87,12 +87,14 @@ func printSummary(_ summary: RunSummary) -> Int32 {
     if summary.files.isEmpty { print("沒有待處理的檔案。"); return Exit.ok }
     for f in summary.files {
         let label = f.kind.label
+        // A file name from outside, on one line (a newline in it cannot forge a line).
+        let name = ShownText.escaped(f.name)
         switch f.result {
-        case .applied(let line): print("✔ \(label) \(f.name)：\(line)")
-        case .duplicate(let why): print("＝ \(label) \(f.name)：\(why)")
-        case .rejected(let r): print("✘ \(label) \(f.name)：退件。\(r.problem) 說明已放在 outbox/rejected/。")
-        case .stillGrowing: print("… \(label) \(f.name)：檔案仍在寫入中，留待下次處理。")
-        case .failed(let why): print("! \(label) \(f.name)：處理失敗，檔案保留於佇列（\(why)）")
+        case .applied(let line): print("✔ \(label) \(name)：\(line)")
+        case .duplicate(let why): print("＝ \(label) \(name)：\(why)")
+        case .rejected(let r): print("✘ \(label) \(name)：退件。\(r.problem) 說明已放在 outbox/rejected/。")
+        case .stillGrowing: print("… \(label) \(name)：檔案仍在寫入中，留待下次處理。")
+        case .failed(let why): print("! \(label) \(name)：處理失敗，檔案保留於佇列（\(why)）")
         }
     }
     if summary.rejectedCount > 0 { return Exit.rejected }
@@ -104,7 +106,7 @@ func printSummary(_ summary: RunSummary) -> Int32 {
 func terminalProgress() -> (String, Int) -> Void {
     guard isatty(STDERR_FILENO) != 0 else { return { _, _ in } }
     return { name, rows in
-        FileHandle.standardError.write(Data("\r處理中 \(name)：已讀 \(rows) 列\u{1B}[K".utf8))
+        FileHandle.standardError.write(Data("\r處理中 \(ShownText.escaped(name))：已讀 \(rows) 列\u{1B}[K".utf8))
     }
 }
 
@@ -114,15 +116,15 @@ struct Run: ParsableCommand {
         discussion: Exit.help)
 
     @OptionGroup var options: RootOptions
-    @Option(help: "Seconds a file must stay unchanged before it is claimed.")
-    var settle: Double = 1.0
+    @Option(help: "Seconds a file written in place must stay closed and unchanged before it is claimed (default: settle_seconds of settings.csv, else 3). A file renamed into the inbox is taken at once.")
+    var settle: Double?
     @Flag(help: "Do not regenerate the site afterwards.")
     var noSite = false
 
     func run() throws {
         let logger = options.makeLogger()
         let desk = try options.openDesk(logger: logger)
-        desk.settleSeconds = settle
+        if let settle { desk.settleSeconds = settle }
         InboxWatcher.installSignalHandlers()
         let progress = terminalProgress()
         let summary = try desk.runOnce(progress: progress, shouldStop: { InboxWatcher.stopRequested })
@@ -139,13 +141,13 @@ struct Watch: ParsableCommand {
         discussion: Exit.help)
 
     @OptionGroup var options: RootOptions
-    @Option(help: "Seconds a file must stay unchanged before it is claimed.")
-    var settle: Double = 0.2
+    @Option(help: "Seconds a file written in place must stay closed and unchanged before it is claimed (default: settle_seconds of settings.csv, else 3). A file renamed into the inbox is taken at once.")
+    var settle: Double?
 
     func run() throws {
         let logger = options.makeLogger()
         let desk = try options.openDesk(logger: logger)
-        desk.settleSeconds = settle
+        if let settle { desk.settleSeconds = settle }
         desk.maximumSettleWait = 2
         InboxWatcher.installSignalHandlers()
         let watcher = try InboxWatcher(paths: desk.paths)
@@ -156,6 +158,7 @@ struct Watch: ParsableCommand {
         var pendingGrowth = false
         while !InboxWatcher.stopRequested {
             if rescan || pendingGrowth {
+                desk.renamedIn.formUnion(watcher.takeMovedIn())
                 let summary = try desk.runOnce(shouldStop: { InboxWatcher.stopRequested })
                 pendingGrowth = summary.files.contains { $0.result == .stillGrowing }
                 if !summary.files.isEmpty { _ = printSummary(summary) }

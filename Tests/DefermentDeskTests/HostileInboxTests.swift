@@ -76,4 +76,189 @@ struct HostileInboxTests {
         _ = try desk.runOnce()
         #expect(try count(root, "SELECT COUNT(*) FROM school WHERE code = 'Q00001'") == 1)
     }
+
+    /// A roster of `n` rows for people 400…, with the registry extract that knows them.
+    func month(_ n: Int, school: String = "110000") -> (registry: String, roster: String) {
+        let ids = (0..<n).map { Fixture.id(400 + $0) }
+        return (Fixture.registryHeader + ids.map { "\($0),0951023,王小明,63000,高中肄業,未經徵兵處理,,\n" }.joined(),
+                Fixture.rosterHeader + ids.map { "\($0),0951023,王小明,\(school),範例高中,普通科,3,1151015,1160630,在學,否\n" }.joined())
+    }
+
+    @Test func aSymlinkedFolderOrFileInTheInboxIsReportedAndNeverFollowed() throws {
+        let root = try temporaryRoot()
+        let desk = try openDesk(root)
+        // Somewhere else on the server: a folder of files, and one file.
+        let elsewhere = root.appendingPathComponent("elsewhere")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        let (_, roster) = month(3)
+        for name in ["a.xlsx", "b.csv", "secret-20261115.csv"] { try Data(roster.utf8).write(to: elsewhere.appendingPathComponent(name)) }
+        let decisions = desk.paths.inbox(.decisions)
+        #expect(symlink(elsewhere.path, decisions.appendingPathComponent("63000x").path) == 0)
+        #expect(symlink(elsewhere.path, decisions.appendingPathComponent("99999").path) == 0)
+        #expect(symlink(elsewhere.appendingPathComponent("secret-20261115.csv").path, desk.paths.inbox(.rosters).appendingPathComponent("link-20261115.csv").path) == 0)
+        try FileManager.default.createDirectory(at: decisions.appendingPathComponent("不是縣市"), withIntermediateDirectories: true)
+        try Data(roster.utf8).write(to: decisions.appendingPathComponent("不是縣市/x.csv"))
+
+        let summary = try desk.runOnce()
+        // The target is untouched; the links are where they were; nothing was processed.
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path)) == ["a.xlsx", "b.csv", "secret-20261115.csv"])
+        #expect(EntryType.of(decisions.appendingPathComponent("63000x").path) == .symbolicLink)
+        #expect(EntryType.of(desk.paths.inbox(.rosters).appendingPathComponent("link-20261115.csv").path) == .symbolicLink)
+        #expect(FileManager.default.fileExists(atPath: decisions.appendingPathComponent("不是縣市/x.csv").path))
+        #expect(try count(root, "SELECT COUNT(*) FROM input_file") == 0)
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 0)
+        // Each is reported, in the summary and with a 退件說明.
+        let refused = summary.files.filter { if case .rejected = $0.result { return true }; return false }.map(\.name)
+        #expect(Set(refused) == ["63000x", "99999", "link-20261115.csv", "不是縣市"])
+        let reports = Set(try FileManager.default.contentsOfDirectory(atPath: desk.paths.rejected.appendingPathComponent("decisions").path))
+        #expect(reports.isSuperset(of: ["63000x.退件說明.txt", "99999.退件說明.txt", "不是縣市.退件說明.txt"]))
+        let linkReport = try String(contentsOf: desk.paths.rejected.appendingPathComponent("rosters/link-20261115.csv.退件說明.txt"), encoding: .utf8)
+        #expect(linkReport.contains("符號連結"))
+        // The same desk reports each entry once; a new process (the next `run`) again.
+        #expect(try desk.runOnce().files.isEmpty)
+    }
+
+    /// Runs `deferment run` on `root` and fails the test if it does not end within `seconds`.
+    func runWithin(_ seconds: Double, _ root: URL) throws -> (status: Int32, out: String) {
+        let p = Process()
+        p.executableURL = deferment
+        p.arguments = ["run", "--root", root.path, "--seeds", seedsFolder.path, "--templates", templatesFolder.path, "--settle", "0", "--no-site"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(seconds)
+        while p.isRunning && Date() < deadline { usleep(20_000) }
+        let hung = p.isRunning
+        if hung { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        #expect(!hung, "deferment run hung")
+        return (p.terminationStatus, String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    @Test func aFIFOInTheInboxOrTheQueueBlocksNoRun() throws {
+        let root = try temporaryRoot()
+        let paths = DeskPaths(root: root)
+        try paths.createFolders()
+        #expect(mkfifo(paths.inbox(.rosters).appendingPathComponent("x-20261115.csv").path, 0o600) == 0)
+        // One already claimed by an earlier run.
+        #expect(mkfifo(paths.active(.rosters).appendingPathComponent("1700000000-y.csv").path, 0o600) == 0)
+        let (registry, roster) = month(4)
+        try drop(registry, as: "reg.csv", into: .registry, root: root)
+        try drop(roster, as: "roster-20261115.csv", into: .rosters, root: root)
+        let first = try runWithin(30, root)
+        #expect(first.status == 1, "\(first.out)")
+        #expect(first.out.contains("具名管道"))
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 4)
+        // The FIFO in the inbox stays there; the one in the queue is held, out of the way.
+        #expect(EntryType.of(paths.inbox(.rosters).appendingPathComponent("x-20261115.csv").path) == .fifo)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: paths.active(.rosters).path).isEmpty)
+        #expect(EntryType.of(paths.hold(.rosters).appendingPathComponent("1700000000-y.csv").path) == .fifo)
+        // Every later run ends too.
+        _ = try runWithin(30, root)
+    }
+
+    @Test(arguments: [240, 244, 246, 252, 255])
+    func anyNameAFilesystemTakesIsProcessed(_ bytes: Int) throws {
+        let root = try temporaryRoot()
+        let (registry, roster) = month(2)
+        try drop(registry, as: "reg.csv", into: .registry, root: root)
+        // 名冊 with Chinese characters (3 bytes each) up to `bytes`, then the date and extension.
+        let tail = "-20261115.csv"
+        let name = String(repeating: "名", count: (bytes - tail.utf8.count) / 3) + String(repeating: "x", count: (bytes - tail.utf8.count) % 3) + tail
+        #expect(name.utf8.count == bytes)
+        func dropLong(_ text: String, as name: String) throws {
+            let folder = DeskPaths(root: root).inbox(.rosters)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: folder.appendingPathComponent(".t.part"))
+            #expect(rename(folder.appendingPathComponent(".t.part").path, folder.appendingPathComponent(name).path) == 0)
+        }
+        try dropLong(roster, as: name)
+        let desk = try openDesk(root)
+        let summary = try desk.runOnce()
+        #expect(summary.files.map(\.result).allSatisfy { if case .applied = $0 { return true }; return false }, "\(summary.files)")
+        #expect(summary.files.last?.name == name)
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE upload_date = '2026-11-15'") == 2)
+        let ledger = try desk.store.queue.read { db in try String.fetchOne(db, sql: "SELECT original_name FROM input_file WHERE kind = 'rosters'") }
+        #expect(ledger == name)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: desk.paths.active(.rosters).path).isEmpty)
+        // A long refused file and its report fit too.
+        try dropLong("%PDF-1.4 not a roster", as: String(name.dropLast(4)) + ".pdf")
+        let refused = try desk.runOnce()
+        #expect(refused.rejectedCount == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: desk.paths.rejected.path).contains { $0.hasSuffix(".退件說明.txt") })
+    }
+
+    @Test func aNewlineInAFileNameForgesNoLineOfTheSummary() throws {
+        let root = try temporaryRoot()
+        let (registry, roster) = month(1)
+        try drop(registry, as: "reg.csv", into: .registry, root: root)
+        try drop(roster, as: "a-20261115.csv\n✔ 學生名冊 forged.csv：新增 999 列", into: .rosters, root: root)
+        let run = try runWithin(30, root)
+        #expect(run.status == 0, "\(run.out)")
+        #expect(!run.out.split(separator: "\n").contains { $0.hasPrefix("✔ 學生名冊 forged") }, "\(run.out)")
+        #expect(run.out.contains("\\n✔ 學生名冊 forged"))
+    }
+
+    @Test func aFileWrittenInPlaceIsTakenOnlyOnceClosedAndStill() throws {
+        let root = try temporaryRoot()
+        let (registry, roster) = month(10)
+        try drop(registry, as: "reg.csv", into: .registry, root: root)
+        let desk = try openDesk(root)
+        _ = try desk.runOnce()
+        desk.settleSeconds = 0.6
+        desk.maximumSettleWait = 0.2
+        // Appended in pieces in place, as `>>` does, with the writer between pieces.
+        let url = desk.paths.inbox(.rosters).appendingPathComponent("roster-20261115.csv")
+        let lines = roster.split(separator: "\n", omittingEmptySubsequences: false).map { $0 + "\n" }
+        let handle = try FileHandle(forWritingTo: { FileManager.default.createFile(atPath: url.path, contents: nil); return url }())
+        handle.write(Data(lines[0..<4].joined().utf8))
+        handle.write(Data(String(lines[4].prefix(7)).utf8))   // half a row
+        #expect(try desk.runOnce().files.map(\.result) == [.stillGrowing])
+        try handle.close()
+        // Closed but changed a moment ago: still left alone.
+        #expect(try desk.runOnce().files.map(\.result) == [.stillGrowing])
+        let more = try FileHandle(forWritingTo: url)
+        try more.seekToEnd()
+        more.write(Data((String(lines[4].dropFirst(7)) + lines[5...].joined()).utf8))
+        try more.close()
+        Thread.sleep(forTimeInterval: 0.8)
+        let done = try desk.runOnce()
+        #expect(done.files.count == 1)
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE review_state = '待審核'") == 10)
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 10)
+        // A file renamed in is complete: taken at once whatever the settle time.
+        desk.settleSeconds = 60
+        try drop(month(10, school: "110001").roster, as: "roster-20261201.csv", into: .rosters, root: root)
+        #expect(try desk.runOnce().files.map(\.result).allSatisfy { if case .applied = $0 { return true }; return false })
+    }
+
+    @Test(arguments: [10, 6000])
+    func aNULByteRefusesTheFileWhereverItIs(_ offset: Int) throws {
+        let root = try temporaryRoot()
+        let (registry, roster) = month(300)
+        try drop(registry, as: "reg.csv", into: .registry, root: root)
+        var bytes = Array(roster.utf8)
+        let at = bytes[offset...].firstIndex(of: UInt8(ascii: ","))!   // inside a row, not the header only
+        bytes.insert(0, at: at)
+        try drop(Data(bytes), as: "roster-20261115.csv", into: .rosters, root: root)
+        let desk = try openDesk(root)
+        let summary = try desk.runOnce()
+        guard case .rejected(let r) = summary.files.last?.result else { Issue.record("not refused: \(summary.files)"); return }
+        #expect(r.problem.contains("NUL"))
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 0)
+    }
+
+    @Test func aHeaderNamingAColumnTwiceIsRefusedNamingIt() throws {
+        let root = try temporaryRoot()
+        let (registry, _) = month(1)
+        try drop(registry, as: "reg.csv", into: .registry, root: root)
+        try drop("身分證字號,出生年月日,姓名,學校代碼,姓名,緩徵起始日期,緩徵終止日期,學籍狀態\n\(Fixture.id(400)),0951023,王小明,110000,李小華,1151015,1160630,在學\n",
+                 as: "roster-20261115.csv", into: .rosters, root: root)
+        let desk = try openDesk(root)
+        guard case .rejected(let r) = try desk.runOnce().files.last?.result else { Issue.record("not refused"); return }
+        #expect(r.problem.contains("「姓名」"))
+        #expect(r.problem.contains("第 3 欄與第 5 欄"))
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 0)
+    }
 }

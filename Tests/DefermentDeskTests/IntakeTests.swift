@@ -549,7 +549,8 @@ struct IntakeTests {
         let desk = try openDesk(root)
         desk.settleSeconds = 5
         desk.maximumSettleWait = 0.3
-        try drop(Fixture.rosterHeader, as: "fresh.csv", into: .rosters, root: root)
+        // Written in place (not renamed in), a moment ago.
+        try Data(Fixture.rosterHeader.utf8).write(to: desk.paths.inbox(.rosters).appendingPathComponent("fresh.csv"))
         let summary = try desk.runOnce()
         #expect(summary.files.first?.result == .stillGrowing)
         #expect(FileManager.default.fileExists(atPath: desk.paths.inbox(.rosters).appendingPathComponent("fresh.csv").path))
