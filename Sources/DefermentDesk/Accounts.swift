@@ -47,7 +47,7 @@ extension Desk {
             init(_ n: Int) { items = Array(repeating: nil, count: n) }
         }
         let results = Results(wanted.count)
-        let jobs = wanted
+        let jobs = wanted, hostKey = self.hostKey
         DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
             let (code, kind, email) = jobs[i]
             do {
@@ -56,7 +56,8 @@ extension Desk {
                 let wrapped = try Envelope.wrap(key, password: password, account: code, rounds: rounds)
                 let json = String(decoding: try JSONEncoder().encode(wrapped), as: UTF8.self)
                 let record = AccountRecord(code: code, kind: kind, contactName: "", contactEmail: email, notify: true,
-                                           dataKey: key.withUnsafeBytes { Data($0) }, wrappedKey: json, passwordSetAt: "")
+                                           dataKey: try hostKey.seal(key.withUnsafeBytes { Data($0) }, account: code),
+                                           wrappedKey: json, passwordSetAt: "")
                 results.lock.lock(); results.items[i] = (record, password); results.lock.unlock()
             } catch {
                 results.lock.lock(); results.error = error; results.lock.unlock()
@@ -100,7 +101,7 @@ extension Desk {
         guard password.count >= Self.minimumPasswordLength else {
             throw AccountError(description: "密碼至少需要 \(Self.minimumPasswordLength) 個字元。")
         }
-        guard let account = try store.queue.read({ try DeskStore.accounts($0).first { $0.code == code } }) else {
+        guard let account = try accounts().first(where: { $0.code == code }) else {
             throw AccountError(description: "查無帳號 \(code)。")
         }
         let wrapped = try Envelope.wrap(SymmetricKey(data: account.dataKey), password: password, account: code, rounds: rounds)
@@ -120,8 +121,22 @@ extension Desk {
     }
 
     /// Every account.
+    /// Every account, its data key unsealed with the host key (``HostKey``).
     public func accounts() throws -> [AccountRecord] {
-        try store.queue.read { try DeskStore.accounts($0) }
+        try store.queue.read { try DeskStore.accounts($0) }.map { a in
+            var a = a
+            a.dataKey = try hostKey.open(a.dataKey, account: a.code)
+            return a
+        }
+    }
+
+    /// Seals under the host key every data key an older desk stored in clear (one transaction).
+    func sealAccountKeys() throws {
+        try store.queue.write { db in
+            for a in try DeskStore.accounts(db) where !HostKey.isSealed(a.dataKey) {
+                try DeskStore.setDataKey(db, code: a.code, dataKey: try hostKey.seal(a.dataKey, account: a.code))
+            }
+        }
     }
 
     /// Applies an account maintenance CSV (`inbox/accounts/`): columns 帳號, and any of 聯絡人,

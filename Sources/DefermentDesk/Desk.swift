@@ -94,18 +94,33 @@ public final class Desk {
     /// Opens a root: takes its lock (or throws ``RootLock/Held``), creates its folders, opens the
     /// database and loads the reference data of `seeds`.
     public init(root: URL, seeds: URL? = nil, templates: URL? = nil, logger: Logger = Logger(label: "deferment")) throws {
+        Self.makeOwnerOnlyUmask()
         paths = DeskPaths(root: root)
         templatesDirectory = templates ?? paths.root.appendingPathComponent("templates")
         lock = try RootLock(paths: paths)
         try paths.createFolders()
+        hostKey = try HostKey.load(paths.hostKey)
         self.logger = logger
         seedsDirectory = seeds ?? paths.root.appendingPathComponent("seeds")
         store = try DeskStore(path: paths.database.path)
         reference = try ReferenceData.load(from: seedsDirectory)
         if let value = reference.settings["settle_seconds"].flatMap(Double.init), value >= 0 { settleSeconds = value }
         try applySeeds(reference)
+        try sealAccountKeys()
         createCountyFolders()
     }
+
+    /// The umask the process was started with: the inbox folders follow it.
+    public private(set) nonisolated(unsafe) static var operatorUmask: mode_t = 0o022
+    nonisolated(unsafe) private static var umaskTaken = false
+    /// Everything the desk creates is owner-only unless it says otherwise (the site, the
+    /// inbox), whatever umask the desk was started with.
+    private static func makeOwnerOnlyUmask() {
+        let previous = umask(0o077)
+        if !umaskTaken { operatorUmask = previous; umaskTaken = true }
+    }
+    /// Seals account data keys in the database (``HostKey``).
+    let hostKey: HostKey
 
     /// Creates `inbox/decisions/<county>/` for every county, so staff know where to drop.
     func createCountyFolders() {
@@ -353,6 +368,7 @@ public final class Desk {
         do {
             if stored != candidate.name { try QueueFiles.keepOriginalName(candidate.name, of: target) }
             try QueueFiles.move(candidate.url, to: target)
+            chmod(target.path, 0o600)   // the sender's mode does not follow the file into state/
         } catch {
             QueueFiles.forgetOriginalName(of: target)
             return nil   // another process took it

@@ -36,13 +36,47 @@ public struct DeskPaths: Sendable {
     /// A county's drop folder for returned decision workbooks.
     public func decisions(county: String) -> URL { inbox(.decisions).appendingPathComponent(county) }
 
-    /// Creates every folder the desk uses.
+    /// The key that seals account data keys in the database (``HostKey``).
+    public var hostKey: URL { state.appendingPathComponent("host.key") }
+
+    /// Folders holding personal data or keys, owner-only (0700, files 0600) whatever the umask.
+    public var privateFolders: [URL] { [state, exports, rejected, outbox.appendingPathComponent("mail")] }
+
+    /// Creates every folder the desk uses: the private ones owner-only (and made so, with
+    /// everything in them, when an older desk left them readable), the inbox and the site as the
+    /// operator's umask says (senders write into the one, a web server reads the other).
     public func createFolders() throws {
-        let fm = FileManager.default
-        var folders = [rejected, state, archive, reports, outbox.appendingPathComponent("site"),
-                       outbox.appendingPathComponent("exports"), outbox.appendingPathComponent("mail")]
-        for kind in InputKind.allCases { folders += [inbox(kind), active(kind)] }
-        for f in folders { try fm.createDirectory(at: f, withIntermediateDirectories: true) }
+        let shared = 0o777 & ~Desk.operatorUmask
+        try AtomicFile.makeFolders(outbox, mode: AtomicFile.folderMode(for: 0o644))
+        for f in privateFolders {
+            var st = stat()
+            let existed = lstat(f.path, &st) == 0
+            try AtomicFile.makeFolders(f, mode: 0o700)
+            if existed && st.st_mode & 0o077 != 0 { Self.makeOwnerOnly(f) }
+        }
+        try AtomicFile.makeFolders(site, mode: AtomicFile.folderMode(for: 0o644))
+        for kind in InputKind.allCases {
+            try AtomicFile.makeFolders(inbox(kind), mode: shared)
+            try AtomicFile.makeFolders(active(kind), mode: 0o700)
+        }
+        for f in [archive, reports] { try AtomicFile.makeFolders(f, mode: 0o700) }
+    }
+
+    /// Takes group and other access away from `folder` and everything under it (links are
+    /// not followed).
+    static func makeOwnerOnly(_ folder: URL) {
+        chmod(folder.path, 0o700)
+        let walker = FileManager.default.enumerator(atPath: folder.path)
+        while let relative = walker?.nextObject() as? String {
+            let path = folder.path + "/" + relative
+            var st = stat()
+            guard lstat(path, &st) == 0 else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: chmod(path, 0o700)
+            case S_IFREG: chmod(path, st.st_mode & 0o700)
+            default: break
+            }
+        }
     }
 }
 

@@ -11,18 +11,49 @@ public enum AtomicFile {
     /// (`fsync`) before the rename; without, they reach the disk when the kernel writes them
     /// back (for derived files that a caller can check and write again, such as the site's).
     /// `createFolder: false` skips making the folder (a caller that knows it is there).
-    public static func write(_ data: Data, to url: URL, durable: Bool = true, createFolder: Bool = true) throws {
+    /// `mode`, when given, is the file's mode whatever the umask (folders made get it plus the
+    /// search bits), e.g. 0644 for the public site or 0600 for a key.
+    public static func write(_ data: Data, to url: URL, durable: Bool = true, createFolder: Bool = true, mode: mode_t? = nil) throws {
         let folder = url.deletingLastPathComponent()
-        if createFolder { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        if createFolder { try makeFolders(folder, mode: mode.map(folderMode(for:))) }
         let tmp = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
-        if durable {
-            try data.write(to: tmp)
-        } else {
-            try writeWithoutSync(data, to: tmp.path)
+        do {
+            if durable {
+                try data.write(to: tmp)
+            } else {
+                try writeWithoutSync(data, to: tmp.path)
+            }
+            if let mode, chmod(tmp.path, mode) != 0 { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: tmp.path]) }
+        } catch {
+            unlink(tmp.path)   // a full disk leaves no temporary file behind
+            throw error
         }
         guard rename(tmp.path, url.path) == 0 else {
             try? FileManager.default.removeItem(at: tmp)
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
+    }
+
+    /// The mode of a folder holding files of `mode`: the read bits also allow search.
+    public static func folderMode(for mode: mode_t) -> mode_t {
+        mode | ((mode & 0o444) >> 2)
+    }
+
+    /// Makes `folder` and any missing parents; with `mode`, each folder made gets that mode
+    /// whatever the umask (folders already there are left as they are).
+    public static func makeFolders(_ folder: URL, mode: mode_t?) throws {
+        guard let mode else { return try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        var missing: [String] = []
+        var path = folder.path
+        while !path.isEmpty && path != "/" {
+            var st = stat()
+            if lstat(path, &st) == 0 { break }
+            missing.append(path)
+            path = (path as NSString).deletingLastPathComponent
+        }
+        for p in missing.reversed() {
+            if mkdir(p, mode) != 0 && errno != EEXIST { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: p]) }
+            chmod(p, mode)
         }
     }
 

@@ -31,6 +31,9 @@ public final class SitePublisher: @unchecked Sendable {
     /// Folders made (or found) in this build, so each is made once.
     private var folders: Set<String> = []
     public static let manifestName = "manifest.json"
+    /// The site is public (pages with personal data are sealed): its files are readable by the
+    /// web server whatever the desk's umask (which keeps everything else owner-only).
+    public static let publicMode: mode_t = 0o644
 
     /// The root as a path ending in `/`, for joining with site paths without `URL`.
     private let rootPath: String
@@ -38,7 +41,7 @@ public final class SitePublisher: @unchecked Sendable {
     public init(root: URL) throws {
         self.root = root
         rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try AtomicFile.makeFolders(root, mode: AtomicFile.folderMode(for: Self.publicMode))
         let manifestURL = root.appendingPathComponent(Self.manifestName)
         guard let data = try? Data(contentsOf: manifestURL) else { return }
         if let entries = Self.readOwnManifest(data) {
@@ -136,7 +139,7 @@ public final class SitePublisher: @unchecked Sendable {
         lock.lock()
         let folderKnown = folders.contains(folder)
         lock.unlock()
-        try AtomicFile.write(data, to: url, durable: false, createFolder: !folderKnown)
+        try AtomicFile.write(data, to: url, durable: false, createFolder: !folderKnown, mode: Self.publicMode)
         if !folderKnown { lock.lock(); folders.insert(folder); lock.unlock() }
         lock.lock()
         written.append(path)
@@ -197,7 +200,7 @@ public final class SitePublisher: @unchecked Sendable {
             out.append(0x0A)
         }
         out.append(contentsOf: "]\n".utf8)
-        try AtomicFile.write(Data(out), to: root.appendingPathComponent(Self.manifestName))
+        try AtomicFile.write(Data(out), to: root.appendingPathComponent(Self.manifestName), mode: Self.publicMode)
         previous = current
         return removed
     }

@@ -9,7 +9,8 @@ public struct AccountRecord: Sendable, Equatable {
     public var contactName: String
     public var contactEmail: String
     public var notify: Bool
-    /// The raw 32-byte data key: never leaves `state/`.
+    /// The 32-byte data key (as stored: sealed under the desk's host key; as the desk hands it
+    /// out: in clear). Never leaves `state/`.
     public var dataKey: Data
     /// The password-wrapped data key, as JSON (published as the account's `key.json`).
     public var wrappedKey: String
@@ -47,6 +48,11 @@ extension DeskStore {
     /// Replaces an account's wrapped key (a new password); the data key stays.
     public static func setWrappedKey(_ db: Database, code: String, wrappedKey: String) throws {
         try db.execute(sql: "UPDATE account SET wrapped_key = ?, password_set_at = datetime('now') WHERE code = ?", arguments: [wrappedKey, code])
+    }
+
+    /// Replaces an account's stored data key (sealing it under the host key).
+    public static func setDataKey(_ db: Database, code: String, dataKey: Data) throws {
+        try db.execute(sql: "UPDATE account SET data_key = ? WHERE code = ?", arguments: [dataKey, code])
     }
 
     /// Updates an account's contact details; `nil` leaves a field as it is.

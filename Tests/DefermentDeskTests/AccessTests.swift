@@ -103,7 +103,10 @@ struct AccountTests {
         let w = try publishedKey(root, "110000")
         let key = try Envelope.unwrap(w, password: password)
         let stored = try DatabaseQueue(path: root.appendingPathComponent("state/deferment.sqlite").path).read { try Data.fetchOne($0, sql: "SELECT data_key FROM account WHERE code = '110000'") }
-        #expect(key.withUnsafeBytes { Data($0) } == stored)
+        // The database holds it sealed under the host key (state/host.key), never in clear.
+        let hostKey = try HostKey.load(root.appendingPathComponent("state/host.key"))
+        #expect(try hostKey.open(try #require(stored), account: "110000") == key.withUnsafeBytes { Data($0) })
+        #expect(stored?.range(of: key.withUnsafeBytes { Data($0) }) == nil)
         // A second run creates nothing new and writes no password again.
         _ = try runCLI(["run", "--root", root.path, "--seeds", seedsFolder.path, "--templates", templatesFolder.path, "--settle", "0"])
         #expect(try String(contentsOf: file, encoding: .utf8).split(separator: "\n").count == lines.count + 1)

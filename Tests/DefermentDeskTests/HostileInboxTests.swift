@@ -262,3 +262,72 @@ struct HostileInboxTests {
         #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 0)
     }
 }
+
+/// Personal data and keys stay with the desk's own user, whatever the umask it was started with.
+@Suite(.serialized)
+struct PrivateStateTests {
+    /// Paths under `folder` whose mode lets the group or others in (links are not followed).
+    func readableByOthers(_ folder: URL) -> [String] {
+        var found: [String] = []
+        var st = stat()
+        if lstat(folder.path, &st) == 0, st.st_mode & 0o077 != 0 { found.append(".") }
+        let walker = FileManager.default.enumerator(atPath: folder.path)
+        while let p = walker?.nextObject() as? String {
+            if lstat(folder.path + "/" + p, &st) == 0, st.st_mode & S_IFMT != S_IFLNK, st.st_mode & 0o077 != 0 { found.append(p) }
+        }
+        return found
+    }
+
+    @Test func stateExportsAndRejectedFilesAreOwnerOnlyUnderUmask022() throws {
+        let old = umask(0o022)
+        defer { umask(old) }
+        let fixture = try DecisionFixture()
+        let desk = fixture.desk
+        try drop("not a roster at all", as: "bad.csv", into: .rosters, root: fixture.root)
+        _ = try desk.runOnce()
+        try desk.publishSite()
+        _ = try desk.exportDefermentRecords()
+        for folder in desk.paths.privateFolders {
+            #expect(readableByOthers(folder) == [], "\(folder.lastPathComponent)")
+        }
+        #expect(FileManager.default.fileExists(atPath: desk.paths.hostKey.path))
+        // The site stays readable by a web server.
+        var st = stat()
+        #expect(stat(desk.paths.site.appendingPathComponent("index.html").path, &st) == 0 && st.st_mode & 0o777 == 0o644)
+        #expect(stat(desk.paths.site.appendingPathComponent("schools").path, &st) == 0 && st.st_mode & 0o777 == 0o755)
+        #expect(stat(desk.paths.outbox.path, &st) == 0 && st.st_mode & 0o005 == 0o005)
+    }
+
+    @Test func theDatabaseAloneHoldsNoDataKeyAndAnOlderOneIsSealedWhenOpened() throws {
+        let root = try temporaryRoot()
+        var desk: Desk? = try openDesk(root)
+        try desk!.ensureAccounts()
+        let keys = Dictionary(uniqueKeysWithValues: try desk!.accounts().map { ($0.code, $0.dataKey) })
+        let stored = try desk!.store.queue.read { db in try DeskStore.accounts(db) }
+        #expect(!stored.isEmpty)
+        for a in stored {
+            #expect(a.dataKey != keys[a.code])
+            #expect(a.dataKey.range(of: keys[a.code]!) == nil)
+        }
+        // A database written before the host key: data keys in clear.
+        try desk!.store.queue.write { db in
+            for (code, key) in keys { try DeskStore.setDataKey(db, code: code, dataKey: key) }
+        }
+        desk = nil
+        let reopened = try openDesk(root)
+        let after = try reopened.store.queue.read { db in try DeskStore.accounts(db) }
+        #expect(after.allSatisfy { HostKey.isSealed($0.dataKey) && $0.dataKey.range(of: keys[$0.code]!) == nil })
+        #expect(Dictionary(uniqueKeysWithValues: try reopened.accounts().map { ($0.code, $0.dataKey) }) == keys)
+    }
+
+    @Test func anOlderRootLeftReadableIsMadeOwnerOnly() throws {
+        let root = try temporaryRoot()
+        let paths = DeskPaths(root: root)
+        for f in paths.privateFolders + [paths.archive] { try FileManager.default.createDirectory(at: f, withIntermediateDirectories: true) }
+        try Data("x".utf8).write(to: paths.archive.appendingPathComponent("old.csv"), options: [])
+        chmod(paths.archive.appendingPathComponent("old.csv").path, 0o644)
+        chmod(paths.state.path, 0o755)
+        _ = try openDesk(root)
+        #expect(readableByOthers(paths.state) == [])
+    }
+}
