@@ -154,7 +154,7 @@ extension Desk {
             try queueResultNotices(db, county: county, fileID: fileID, changes: schoolChanges)
             try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: returned.rows.count, summary: summary.line, format: returned.format,
                                             uploadDate: token.uploadDate.iso, uploadDateSource: nil)
-            try DeskStore.addCountyNotice(db, county: county, fileName: name, accepted: true, summary: summary.line,
+            try DeskStore.addCountyNotice(db, county: county, fileName: name, fileDigest: sha, accepted: true, summary: summary.line,
                                           problems: summary.problems + summary.notes)
         }
         if !summary.problems.isEmpty {
@@ -166,11 +166,11 @@ extension Desk {
     }
 
     /// Records on the county's page that a decision file was refused.
-    func noteRejectedDecisionFile(county: String?, name: String, _ rejection: FileRejection) {
+    func noteRejectedDecisionFile(county: String?, name: String, sha: String, _ rejection: FileRejection) {
         guard let county, reference.counties.county(code: county) != nil else { return }
         do {
             try store.queue.write { db in
-                try DeskStore.addCountyNotice(db, county: county, fileName: name, accepted: false,
+                try DeskStore.addCountyNotice(db, county: county, fileName: name, fileDigest: sha, accepted: false,
                                               summary: "整份退件，未做任何變更", problems: [rejection.problem, "處理方式：" + rejection.fix])
             }
         } catch {

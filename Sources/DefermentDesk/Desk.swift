@@ -533,7 +533,7 @@ public final class Desk {
         var folder = paths.rejected
         if kind == .decisions {
             folder = folder.appendingPathComponent("decisions/\(county ?? "未放入縣市資料夾")")
-            noteRejectedDecisionFile(county: county, name: name, rejection)
+            noteRejectedDecisionFile(county: county, name: name, sha: (try? FileDigest.sha256(of: url)) ?? "", rejection)
         }
         let target = QueueFiles.unusedPath(in: folder, name: StoredName.of(name))
         let report = rejectionReport(name: name, kind: kind, rejection, outcome: "整個檔案未處理，資料庫中原有資料均未變動。")

@@ -705,7 +705,7 @@ public final class SiteBuilder: @unchecked Sendable {
             return c
         }
         let noticeContexts: [[String: Any]] = notices.map {
-            ["receivedAt": $0.receivedAt, "fileName": $0.fileName, "accepted": $0.accepted, "summary": $0.summary,
+            ["receivedAt": $0.receivedAt, "fileReference": $0.fileReference, "accepted": $0.accepted, "summary": $0.summary,
              "problems": $0.problems.map { ["line": $0] }, "hasProblems": !$0.problems.isEmpty]
         }
         try publisher.publish("counties/\(county.code)/index.html", text: templates.render("county", [

@@ -116,7 +116,9 @@ public struct DecisionHistoryEntry: Sendable {
 /// What a county was told about a decision file (處理結果通知), without personal data.
 public struct CountyNotice: Sendable {
     public var receivedAt: String
-    public var fileName: String
+    /// The file as public pages name it: its digest's first characters, never its name (a
+    /// name may hold personal data).
+    public var fileReference: String
     public var accepted: Bool
     public var summary: String
     public var problems: [String]
@@ -312,21 +314,24 @@ extension DeskStore {
     }
 
     /// Records what a county was told about a decision file.
-    public static func addCountyNotice(_ db: Database, county: String, fileName: String, accepted: Bool, summary: String, problems: [String]) throws {
+    public static func addCountyNotice(_ db: Database, county: String, fileName: String, fileDigest: String, accepted: Bool,
+                                       summary: String, problems: [String]) throws {
         try db.execute(sql: """
-            INSERT INTO county_notice(county_code, received_at, file_name, accepted, summary, problems)
-            VALUES (?, datetime('now', 'localtime'), ?, ?, ?, ?)
-            """, arguments: [county, fileName, accepted, summary, problems.joined(separator: "\n")])
+            INSERT INTO county_notice(county_code, received_at, file_name, file_digest, accepted, summary, problems)
+            VALUES (?, datetime('now', 'localtime'), ?, ?, ?, ?, ?)
+            """, arguments: [county, fileName, fileDigest, accepted, summary, problems.joined(separator: "\n")])
     }
 
     /// The latest notices of every county, newest first (at most `limit` each).
     public static func countyNotices(_ db: Database, limit: Int = 20) throws -> [String: [CountyNotice]] {
         var result: [String: [CountyNotice]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT county_code, received_at, file_name, accepted, summary, problems FROM county_notice ORDER BY id DESC") {
+        for row in try Row.fetchAll(db, sql: "SELECT county_code, received_at, file_digest, accepted, summary, problems FROM county_notice ORDER BY id DESC") {
             let county: String = row[0]
             if result[county, default: []].count >= limit { continue }
             let problems: String = row[5]
-            result[county, default: []].append(CountyNotice(receivedAt: row[1], fileName: row[2], accepted: row[3], summary: row[4],
+            let digest: String? = row[2]
+            result[county, default: []].append(CountyNotice(receivedAt: row[1], fileReference: digest.map { "檔案 " + $0.prefix(8) } ?? "檔案",
+                                                            accepted: row[3], summary: row[4],
                                                             problems: problems.isEmpty ? [] : problems.components(separatedBy: "\n")))
         }
         return result

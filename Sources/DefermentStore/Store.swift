@@ -123,6 +123,10 @@ public final class DeskStore: @unchecked Sendable {
         m.registerMigration("v4-decisions", migrate: migrateDecisions)
         m.registerMigration("v5-mail", migrate: migrateMail)
         m.registerMigration("v6-person-rowid", migrate: migratePersonToRowidTable)
+        // A county's public page names a returned file by its arrival and digest, never its name.
+        m.registerMigration("v7-notice-digest") { db in
+            try db.execute(sql: "ALTER TABLE county_notice ADD COLUMN file_digest TEXT")
+        }
         return m
     }
 }

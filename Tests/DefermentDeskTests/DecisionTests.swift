@@ -429,7 +429,7 @@ struct SiteFixtureView {
     let desk: Desk
     func opened(_ path: String) throws -> Data {
         let account = path.split(separator: "/").map(String.init)[1]
-        let key = try desk.store.queue.read { db in try DeskStore.accounts(db).first { $0.code == account }!.dataKey }
+        let key = try desk.accounts().first { $0.code == account }!.dataKey
         let sealed = try Data(contentsOf: desk.paths.site.appendingPathComponent(path + ".enc"))
         return try Envelope.open(sealed, key: .init(data: key), account: account, path: path + ".enc")
     }

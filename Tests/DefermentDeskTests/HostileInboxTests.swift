@@ -1,4 +1,5 @@
 import Foundation
+import Crypto
 import GRDB
 import Testing
 @testable import DefermentDesk
@@ -329,5 +330,28 @@ struct PrivateStateTests {
         chmod(paths.state.path, 0o755)
         _ = try openDesk(root)
         #expect(readableByOthers(paths.state) == [])
+    }
+}
+
+/// A file's name may hold personal data: public pages never show it.
+struct PublicNoticeTests {
+    @Test func aRefusedFileIsNamedOnTheCountyPageByArrivalAndDigestOnly() throws {
+        let fixture = try DecisionFixture()
+        let name = "J143329174-丁明騰.xlsx"
+        let bytes = Data("這不是審核名冊".utf8)
+        let folder = DeskPaths(root: fixture.root).decisions(county: fixture.county)
+        try bytes.write(to: folder.appendingPathComponent(".x.part"))
+        try FileManager.default.moveItem(at: folder.appendingPathComponent(".x.part"), to: folder.appendingPathComponent(name))
+        let summary = try fixture.desk.runOnce()
+        #expect(summary.rejectedCount == 1)
+        try fixture.desk.publishSite()
+        let page = try String(contentsOf: fixture.desk.paths.site.appendingPathComponent("counties/\(fixture.county)/index.html"), encoding: .utf8)
+        #expect(!page.contains("J143329174") && !page.contains("丁明騰"))
+        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        #expect(page.contains("檔案 " + digest.prefix(8)))
+        #expect(page.contains("退件"))
+        // The 退件說明 for the county still names the file.
+        let report = try FileManager.default.contentsOfDirectory(atPath: fixture.desk.paths.rejected.appendingPathComponent("decisions/\(fixture.county)").path)
+        #expect(report.contains(name + ".退件說明.txt"))
     }
 }
