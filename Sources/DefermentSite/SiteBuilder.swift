@@ -580,9 +580,12 @@ public final class SiteBuilder: @unchecked Sendable {
         let sealedPath = path + ".enc"
         try publisher.publish(sealedPath, try Envelope.seal(Data(bytes[start..<end]), key: key, account: account, path: sealedPath, compress: true))
         let name = (path as NSString).lastPathComponent
+        // The account's key.json is in its own folder (`schools/<code>/`, `counties/<code>/`):
+        // a page in a folder below it (a county's `schools/<code>.html`) reaches it from there.
+        let below = max(0, path.split(separator: "/").count - 3)
         try publisher.publish(path, text: templates.render("secure-page", [
             "root": root, "title": title, "account": account, "accountName": accountName,
-            "src": name + ".enc", "sealedPath": sealedPath, "keyHref": "key.json",
+            "src": name + ".enc", "sealedPath": sealedPath, "keyHref": String(repeating: "../", count: below) + "key.json",
         ]))
     }
 

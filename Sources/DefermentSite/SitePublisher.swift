@@ -26,6 +26,11 @@ public final class SitePublisher: @unchecked Sendable {
     private let lock = NSLock()
     private var previous: [String: ManifestEntry] = [:]
     private var current: [String: ManifestEntry] = [:]
+    /// Pages held until every other file is written (``linksToOthers(_:)``).
+    private var deferredPages: [(String, Data)] = []
+    /// Present while a build writes into the site: a build that did not finish (a full disk, a
+    /// kill) may have left temporary files, which the next build removes.
+    private var unfinishedMarker: URL { root.appendingPathComponent(".publishing") }
     /// Paths written (new or changed) in this build.
     public private(set) var written: [String] = []
     /// Folders made (or found) in this build, so each is made once.
@@ -42,6 +47,10 @@ public final class SitePublisher: @unchecked Sendable {
         self.root = root
         rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
         try AtomicFile.makeFolders(root, mode: AtomicFile.folderMode(for: Self.publicMode))
+        if access(unfinishedMarker.path, F_OK) == 0 { Self.removeTemporaryFiles(in: root) }
+        guard FileManager.default.createFile(atPath: unfinishedMarker.path, contents: nil) else {
+            throw SiteError("無法寫入網站資料夾 \(root.path)")
+        }
         let manifestURL = root.appendingPathComponent(Self.manifestName)
         guard let data = try? Data(contentsOf: manifestURL) else { return }
         if let entries = Self.readOwnManifest(data) {
@@ -52,6 +61,15 @@ public final class SitePublisher: @unchecked Sendable {
                 guard let path = e["path"] as? String, let size = e["size"] as? Int, let sha = e["sha256"] as? String else { continue }
                 previous[path] = ManifestEntry(path: path, size: size, sha256: sha)
             }
+        }
+    }
+
+    /// Removes the temporary files (`.*.tmp`) an unfinished build left anywhere in the site.
+    static func removeTemporaryFiles(in root: URL) {
+        let walker = FileManager.default.enumerator(atPath: root.path)
+        while let p = walker?.nextObject() as? String {
+            let name = (p as NSString).lastPathComponent
+            if name.hasPrefix(".") && name.hasSuffix(".tmp") { unlink(root.path + "/" + p) }
         }
     }
 
@@ -128,12 +146,52 @@ public final class SitePublisher: @unchecked Sendable {
         guard PathGate.isSafeRelativePath(path) else { throw SiteError("網站檔案路徑不合規定，未寫入：\(ShownText.escaped(path))") }
         let hash = Self.sha256(data)
         let entry = ManifestEntry(path: path, size: data.count, sha256: hash)
-        let url = root.appendingPathComponent(path)
         lock.lock()
         let old = previous[path]
         current[path] = entry
         lock.unlock()
         if old == entry, intact(path, size: entry.size) { return }
+        if Self.linksToOthers(path) {
+            // Pages are written once everything they may link to is in place (``finish()``).
+            lock.lock()
+            deferredPages.append((path, data))
+            lock.unlock()
+            return
+        }
+        try write(path, data)
+    }
+
+    /// Whether a file is a page that links to other files of the site (every `.html`): such
+    /// pages are written after every other file, so that a page never links to a file that is
+    /// not there yet, even when a build stops half way (a full disk, a kill).
+    static func linksToOthers(_ path: String) -> Bool { path.hasSuffix(".html") }
+
+    /// The order in which held pages are written: pages that are no folder's index first, then
+    /// indexes from the deepest folder up, the home page last.
+    static func pageOrder(_ a: String, _ b: String) -> Bool {
+        func rank(_ p: String) -> (Int, Int, String) {
+            let isIndex = p.hasSuffix("index.html") || p.contains("/page-")
+            return (isIndex ? 1 : 0, -p.split(separator: "/").count, p)
+        }
+        return rank(a) < rank(b)
+    }
+
+    /// Faults put into the writer by tests, by site root: called with each path about to be
+    /// written, one throws as a full disk would.
+    nonisolated(unsafe) private static var injectedFaults: [String: (String) throws -> Void] = [:]
+    private static let faultLock = NSLock()
+
+    /// Injects (or, with `nil`, removes) a fault into every write under `root`.
+    static func injectFault(root: URL, _ fault: ((String) throws -> Void)?) {
+        faultLock.withLock { injectedFaults[root.standardizedFileURL.path] = fault }
+    }
+
+    /// Writes a file under a temporary name and renames it into place.
+    private func write(_ path: String, _ data: Data) throws {
+        if let fault = Self.faultLock.withLock({ Self.injectedFaults.isEmpty ? nil : Self.injectedFaults[root.standardizedFileURL.path] }) {
+            try fault(path)
+        }
+        let url = root.appendingPathComponent(path)
         // Not flushed file by file (see ``intact(_:size:)``): the site can always be built again.
         let folder = (path as NSString).deletingLastPathComponent
         lock.lock()
@@ -177,6 +235,8 @@ public final class SitePublisher: @unchecked Sendable {
     /// Removes files no longer produced and writes the manifest. Returns the removed paths.
     @discardableResult
     public func finish() throws -> [String] {
+        for (path, data) in deferredPages.sorted(by: { Self.pageOrder($0.0, $1.0) }) { try write(path, data) }
+        deferredPages = []
         var removed: [String] = []
         for path in previous.keys where current[path] == nil {
             try? FileManager.default.removeItem(at: root.appendingPathComponent(path))
@@ -201,6 +261,7 @@ public final class SitePublisher: @unchecked Sendable {
         }
         out.append(contentsOf: "]\n".utf8)
         try AtomicFile.write(Data(out), to: root.appendingPathComponent(Self.manifestName), mode: Self.publicMode)
+        unlink(unfinishedMarker.path)
         previous = current
         return removed
     }

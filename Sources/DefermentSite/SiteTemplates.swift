@@ -63,3 +63,20 @@ public struct SiteError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// Why a site build failed, in words an operator acts on (網站產生失敗): a full disk says so,
+/// and that the site still shows the previous build, whole.
+public enum SiteFailure {
+    public static func explain(_ error: Error) -> String {
+        if let e = error as? SiteError { return e.description }
+        let ns = error as NSError
+        let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError
+        let full = ns.code == CocoaError.fileWriteOutOfSpace.rawValue
+            || (ns.domain == NSPOSIXErrorDomain && (ns.code == Int(ENOSPC) || ns.code == Int(EDQUOT)))
+            || (underlying?.domain == NSPOSIXErrorDomain && (underlying?.code == Int(ENOSPC) || underlying?.code == Int(EDQUOT)))
+        if full {
+            return "磁碟空間不足，網站未能完整更新。已發布的頁面仍彼此一致（新頁面尚未連結），請釋出 outbox/site 所在磁碟的空間後再執行 deferment publish。"
+        }
+        return "寫入網站檔案時發生錯誤（\(ns.localizedDescription)）；已發布的頁面仍彼此一致，請排除問題後再執行 deferment publish。"
+    }
+}

@@ -163,7 +163,7 @@ struct Watch: ParsableCommand {
                 pendingGrowth = summary.files.contains { $0.result == .stillGrowing }
                 if !summary.files.isEmpty { _ = printSummary(summary) }
                 if firstPass || summary.files.contains(where: { if case .applied = $0.result { return true }; return false }) {
-                    do { try desk.publishSite() } catch { logger.error("網站更新失敗：\(error)") }
+                    do { try desk.publishSite() } catch { logger.error("網站更新失敗：\(SiteFailure.explain(error))") }
                     firstPass = false
                 }
                 rescan = false
@@ -190,8 +190,8 @@ func publish(_ desk: Desk, force: Bool = false) throws {
     do {
         let r = try desk.publishSite(force: force)
         print("網站：\(desk.paths.site.path)（寫入 \(r.written) 個檔案，重繪 \(r.schoolsRendered) 校，沿用 \(r.schoolsKept) 校）")
-    } catch let e as SiteError {
-        FileHandle.standardError.write(Data("網站產生失敗：\(e.description)\n".utf8))
+    } catch {
+        FileHandle.standardError.write(Data("網站產生失敗：\(SiteFailure.explain(error))\n".utf8))
         throw ExitCode(Exit.failed)
     }
 }
