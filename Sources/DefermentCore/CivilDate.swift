@@ -32,6 +32,9 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// `yyyy-mm-dd`, the form every report and export uses.
+    /// The date as a clerk reads it, in the ROC calendar: `115/11/15` (民國日期).
+    public var roc: String { "\(year - 1911)/" + (month < 10 ? "0" : "") + "\(month)/" + (day < 10 ? "0" : "") + "\(day)" }
+
     public var iso: String {
         let y = year, m = month, d = day
         return String(unsafeUninitializedCapacity: 10) { b in

@@ -50,8 +50,11 @@ extension Desk {
     public func writeDecisionWorkbook(county: String, uploadDate: CivilDate, to url: URL,
                                       fill: ((DecisionSheetRow) -> RowDecision?)? = nil, signOff: SignOff? = nil) throws -> Int {
         guard let c = reference.counties.county(code: county) else { throw SiteError("沒有縣市代碼 \(county)") }
-        let rows = try store.queue.read { try DeskStore.decisionSheetRows($0, county: county, uploadDate: uploadDate.iso) }
-        let token = DecisionToken(county: county, uploadDate: uploadDate)
+        let (rows, generation) = try store.queue.read { db in
+            (try DeskStore.decisionSheetRows(db, county: county, uploadDate: uploadDate.iso),
+             try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM input_file") ?? 0)
+        }
+        let token = DecisionToken(county: county, uploadDate: uploadDate, generation: generation)
         try DecisionWorkbook.write(to: url.path, countyName: c.name, token: token, tokenText: token.signed(with: try decisionTokenKey()),
                                    rows: rows, fill: fill, signOff: signOff)
         return rows.count
@@ -96,6 +99,10 @@ extension Desk {
             throw FileRejection(problem: "封面「核定日期」無法辨識（「\(shown)」）。", fix: "請填寫如 115/11/30 或 2026-11-30 的日期後重新上傳。")
         }
         let signOff = returned.signOff
+        if let day = signOff.approvedOn, day > Self.day(of: Date()) {
+            throw FileRejection(problem: "封面「核定日期」（\(day.roc)）晚於今日：核定日期不可晚於今日。",
+                                fix: "請填寫實際核定的日期（今日或之前）後重新上傳。")
+        }
         let relativeArchive = String(archive.path.dropFirst(paths.root.path.count + 1))
         var summary = DecisionFileSummary()
         summary.final = signOff.isFinal
@@ -131,7 +138,13 @@ extension Desk {
                         summary.problems.append("\(at)「序號」：同一序號出現兩次，此列未處理")
                         continue
                     }
-                    switch DecisionRules.change(row.current, to: decision, final: signOff.isFinal) {
+                    let change = DecisionRules.change(row.current, to: decision, final: signOff.isFinal)
+                    // A workbook made before the row's latest final decision does not override it.
+                    if change != .unchanged, let later = row.lastFinal, later.fileID > token.generation {
+                        summary.problems.append("\(at)：此列已於 \(later.day?.roc ?? later.recordedAt) 另有核定結果，請下載最新審核名冊")
+                        continue
+                    }
+                    switch change {
                     case .unchanged:
                         summary.unchanged += 1
                     case .awaitingSignOff:

@@ -45,35 +45,53 @@ public enum DecisionColumn: String, CaseIterable, Sendable {
 public struct DecisionToken: Sendable, Equatable {
     public var county: String
     public var uploadDate: CivilDate
+    /// What the workbook was made from: the last file the desk had applied when it was written
+    /// (its ledger id). A row finally decided by a later file is not changed by this workbook.
+    /// 0 for a token of the first form (`DDT1`), which carried none.
+    public var generation: Int64
 
-    public init(county: String, uploadDate: CivilDate) {
+    public init(county: String, uploadDate: CivilDate, generation: Int64 = 0) {
         self.county = county
         self.uploadDate = uploadDate
+        self.generation = generation
     }
 
-    static let prefix = "DDT1"
+    static let prefix = "DDT2"
+    static let firstPrefix = "DDT1"
 
-    private static func mac(county: String, date: String, key: SymmetricKey) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: Data("deferment-decision|\(county)|\(date)".utf8), using: key)
+    private static func mac(_ fields: String, key: SymmetricKey) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Data("deferment-decision|\(fields)".utf8), using: key)
         return Data(code).prefix(16).lowercaseHex
     }
 
-    /// The token text, e.g. `DDT1-63000-20261015-<32 hex digits>`.
+    /// The token text, e.g. `DDT2-63000-20261015-42-<32 hex digits>`.
     public func signed(with key: SymmetricKey) -> String {
         let date = uploadDate.iso.filter { $0 != "-" }
-        return "\(Self.prefix)-\(county)-\(date)-\(Self.mac(county: county, date: date, key: key))"
+        return "\(Self.prefix)-\(county)-\(date)-\(generation)-\(Self.mac("\(county)|\(date)|\(generation)", key: key))"
     }
 
-    /// Reads and verifies a token; `nil` if it is malformed or its HMAC does not match.
+    /// Reads and verifies a token (either form); `nil` if it is malformed or its HMAC does not match.
     public static func verify(_ text: String, key: SymmetricKey) -> DecisionToken? {
         let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "-").map(String.init)
-        guard parts.count == 4, parts[0] == prefix, parts[2].count == 8, let date = CivilDate.parse(parts[2]) else { return nil }
-        let expected = Array(mac(county: parts[1], date: parts[2], key: key).utf8)
-        let given = Array(parts[3].lowercased().utf8)
+        let generation: Int64, fields: String
+        switch (parts.first, parts.count) {
+        case (prefix?, 5):
+            guard let g = Int64(parts[3]), g >= 0, String(g) == parts[3] else { return nil }
+            generation = g
+            fields = "\(parts[1])|\(parts[2])|\(parts[3])"
+        case (firstPrefix?, 4):
+            generation = 0
+            fields = "\(parts[1])|\(parts[2])"
+        default:
+            return nil
+        }
+        guard parts[2].count == 8, let date = CivilDate.parse(parts[2]) else { return nil }
+        let expected = Array(mac(fields, key: key).utf8)
+        let given = Array(parts[parts.count - 1].lowercased().utf8)
         guard expected.count == given.count else { return nil }
         var diff: UInt8 = 0
         for (a, b) in zip(expected, given) { diff |= a ^ b }
-        return diff == 0 ? DecisionToken(county: parts[1], uploadDate: date) : nil
+        return diff == 0 ? DecisionToken(county: parts[1], uploadDate: date, generation: generation) : nil
     }
 }
 

@@ -65,6 +65,9 @@ public final class SiteBuilder: @unchecked Sendable {
         self.today = today
     }
 
+    /// The last file applied when this build began: the decision workbooks' generation.
+    private(set) var workbookGeneration: Int64 = 0
+
     var fingerprint: String { templates.fingerprint + "/" + Self.codeVersion }
 
     /// Builds the site. `store` is the desk's own connection (used for the small reads and to
@@ -80,6 +83,7 @@ public final class SiteBuilder: @unchecked Sendable {
              try DeskStore.rosterCounts(db).filter { PathGate.accepts($0.schoolCode, as: .schoolCode) },
              try DeskStore.groupVersions(db), try DeskStore.siteState(db))
         }
+        workbookGeneration = try store.queue.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM input_file") ?? 0 }
         let (decisionDates, awaiting, notices, seeds) = try store.queue.read { db in
             (try DeskStore.decisionDates(db), try DeskStore.awaitingSignOffCounts(db), try DeskStore.countyNotices(db),
              try String.fetchAll(db, sql: "SELECT name || '=' || sha256 FROM seed_state ORDER BY name"))
@@ -301,7 +305,7 @@ public final class SiteBuilder: @unchecked Sendable {
             // Kept for the next build; a cache that cannot be written only costs time then.
             try? cache?.store(zip(wanted, pieces).map { (stamp($0.school), $1!) })
         }
-        let token = DecisionToken(county: county.code, uploadDate: day)
+        let token = DecisionToken(county: county.code, uploadDate: day, generation: workbookGeneration)
         let workbook = try DecisionWorkbook.data(countyName: county.name, token: token, tokenText: token.signed(with: decisionKey),
                                                  pieces: pieces.map { $0! })
         try publishSealedFile(Self.workbookPath(county: county.code, date: date), data: workbook, account: county.code)

@@ -93,6 +93,8 @@ public struct DecidableRow: Sendable {
     public var start: String
     public var end: String
     public var current: DecisionRules.Current
+    /// The row's latest final decision: the file that recorded it and its 核定日期.
+    public var lastFinal: (fileID: Int64, day: CivilDate?, recordedAt: String)?
 }
 
 /// One entry of a row's decision history (審核歷程).
@@ -201,16 +203,20 @@ extension DeskStore {
     /// A row as a returned workbook is checked against it, by id.
     public static func decidableRow(_ db: Database, id: Int64) throws -> DecidableRow? {
         try Row.fetchOne(db, sql: """
-            SELECT id, county_code, upload_date, school_code, roster_kind, national_id, name, birth_date, start_date, end_date,
-                   review_state, comment, draft_decision, draft_comment
-            FROM roster_row WHERE id = ?
+            SELECT r.id, r.county_code, r.upload_date, r.school_code, r.roster_kind, r.national_id, r.name, r.birth_date, r.start_date,
+                   r.end_date, r.review_state, r.comment, r.draft_decision, r.draft_comment, h.file_id, h.approved_on, h.recorded_at
+            FROM roster_row r
+            LEFT JOIN decision_history h ON h.id = (SELECT MAX(id) FROM decision_history WHERE roster_row_id = r.id AND final = 1)
+            WHERE r.id = ?
             """, arguments: [id]).map { row in
-            DecidableRow(
+            let finalFile: Int64? = row[14]
+            return DecidableRow(
                 id: row[0], countyCode: row[1], uploadDate: row[2], schoolCode: row[3],
                 rosterKind: RosterKind(rawValue: row[4]) ?? .application, nationalID: row[5], name: row[6], birthDate: row[7],
                 start: row[8], end: row[9],
                 current: DecisionRules.Current(state: ReviewState(rawValue: row[10]) ?? .pending, comment: row[11],
-                                               draft: storedDraft(row, word: 12, comment: 13)))
+                                               draft: storedDraft(row, word: 12, comment: 13)),
+                lastFinal: finalFile.map { ($0, (row[15] as String?).flatMap(CivilDate.parse), row[16] ?? "") })
         }
     }
 

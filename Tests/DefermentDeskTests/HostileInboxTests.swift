@@ -486,3 +486,59 @@ func runProcess(_ path: String, _ args: [String]) throws -> Int32 {
     p.waitUntilExit()
     return p.terminationStatus
 }
+
+/// A workbook downloaded before a row's latest final decision does not reverse it.
+@Suite(.serialized)
+struct StaleWorkbookTests {
+    static let application = DecisionWorkbook.sheetName(.application)
+    static var signed: [String: Any] { ["reviewer": "王承辦", "approver": "李科長", "date": "2026-11-30"] }
+
+    @Test func aStaleWorkbookIsARowProblemAndTheRestApplies() throws {
+        let f = try DecisionFixture()
+        let stale = try f.download()          // downloaded first, left on a desk
+        let fresh = try f.edit(try f.download(), ["decisions": [["sheet": Self.application, "row": 0, "decision": "核准"]], "signoff": Self.signed])
+        guard case .applied = try f.submit(fresh).result else { Issue.record("fresh not applied"); return }
+        let rows = try f.rows()
+        #expect(rows[0].state == .approved)
+        #expect(try f.value("SELECT COUNT(*) FROM deferment_record WHERE status = 'active'") == 1)
+        // The old download, filled later: row 0 refused, row 1 approved.
+        let late = try f.edit(stale, ["decisions": [["sheet": Self.application, "row": 0, "decision": "未核准", "comment": "資料不符"],
+                                                    ["sheet": Self.application, "row": 1, "decision": "核准"]], "signoff": Self.signed])
+        let outcome = try f.submit(late)
+        guard case .applied = outcome.result else { Issue.record("late file not applied: \(outcome.result)"); return }
+        let after = try f.rows()
+        #expect(after[0].state == .approved)
+        #expect(after[1].state == .approved)
+        #expect(try f.value("SELECT COUNT(*) FROM deferment_record WHERE status = 'active'") == 2)
+        let problems = try #require(try f.text("SELECT problems FROM county_notice ORDER BY id DESC LIMIT 1"))
+        #expect(problems.contains("此列已於 115/11/30 另有核定結果，請下載最新審核名冊"))
+        // A workbook downloaded now may change it.
+        let now = try f.edit(try f.download(), ["decisions": [["sheet": Self.application, "row": 0, "decision": "未核准", "comment": "資料不符"]], "signoff": Self.signed])
+        _ = try f.submit(now)
+        #expect(try f.rows()[0].state == .refused)
+    }
+
+    @Test func tokensCarryTheirGenerationAndTheFirstFormStillReads() throws {
+        let key = SymmetricKey(size: .bits256)
+        let day = CivilDate(year: 2026, month: 10, day: 15)!
+        let token = DecisionToken(county: "63000", uploadDate: day, generation: 42)
+        #expect(DecisionToken.verify(token.signed(with: key), key: key) == token)
+        // The generation is signed: changed, the token is no longer valid.
+        #expect(DecisionToken.verify(token.signed(with: key).replacingOccurrences(of: "-42-", with: "-99-"), key: key) == nil)
+        // A token of the first form (no generation) reads as generation 0.
+        let mac = Data(HMAC<SHA256>.authenticationCode(for: Data("deferment-decision|63000|20261015".utf8), using: key)).prefix(16)
+        let first = "DDT1-63000-20261015-" + mac.map { String(format: "%02x", $0) }.joined()
+        #expect(DecisionToken.verify(first, key: key) == DecisionToken(county: "63000", uploadDate: day, generation: 0))
+    }
+
+    @Test func aSignOffDateAfterTodayIsRefused() throws {
+        let f = try DecisionFixture()
+        let tomorrow = Calendar(identifier: .gregorian).date(byAdding: .day, value: 1, to: Date())!
+        let day = Desk.day(of: tomorrow)
+        let file = try f.edit(try f.download(), ["decisions": [["sheet": Self.application, "row": 0, "decision": "核准"]],
+                                                 "signoff": ["reviewer": "王承辦", "approver": "李科長", "date": day.iso]])
+        guard case .rejected(let r) = try f.submit(file).result else { Issue.record("not refused"); return }
+        #expect(r.problem.contains("核定日期不可晚於今日"))
+        #expect(try f.value("SELECT COUNT(*) FROM decision_history") == 0)
+    }
+}

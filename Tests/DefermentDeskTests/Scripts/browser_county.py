@@ -37,7 +37,7 @@ browser.screenshot("01-logged-in.png")
 import openpyxl
 wb = openpyxl.load_workbook(os.path.join(downloads, name))
 check(wb.sheetnames == ["封面", "申請緩徵名冊", "離校學生名冊"], f"workbook sheets {wb.sheetnames}")
-check(str(wb["封面"]["B2"].value).startswith(f"DDT1-{county}-{date}-"), "token on the cover")
+check(str(wb["封面"]["B2"].value).startswith(f"DDT2-{county}-{date}-"), "token on the cover")
 sheet = wb["申請緩徵名冊"]
 check(sheet["N3"].value == "審核結果" and sheet.protection.sheet, "decision column under a protected sheet")
 check(any("核准" in str(v.formula1) for v in sheet.data_validations.dataValidation), "審核結果 dropdown")
