@@ -140,22 +140,25 @@ extension Desk {
     }
 
     /// Applies an account maintenance CSV (`inbox/accounts/`): columns 帳號, and any of 聯絡人,
-    /// 電子郵件, 接收通知 (是/否), 新密碼. Every row is checked first; one bad row refuses the
-    /// whole file, naming its row and column, and nothing changes.
+    /// 電子郵件, 接收通知 (是/否), 新密碼. Every row is checked first; any bad row refuses the
+    /// whole file, listing every problem with its row and column, and nothing changes. The
+    /// copy kept (archive or rejected) has the passwords masked.
     func applyAccountsFile(_ url: URL) throws -> (rows: Int, redacted: String) {
         let reader: TableReader
         do { reader = try TableFile.open(url) } catch let e as TableFileError { throw FileRejection(e) }
         var header: [String: Int] = [:]
         var rows: [(row: Int, code: String, name: String?, email: String?, notify: Bool?, password: String?)] = []
         var redacted = ""
+        var problems: [String] = []
         let known = Set(try accounts().map(\.code))
+        func line(_ cells: [String]) -> String { cells.map(RosterReport.csvField).joined(separator: ",") + "\n" }
         try reader.forEachRow { row in
             if header.isEmpty {
                 for (i, c) in row.cells.enumerated() { header[RosterColumn.normaliseHeader(c)] = i }
                 guard header["帳號"] != nil else {
                     throw FileRejection(problem: "第 \(row.number) 列標題列缺少「帳號」欄。", fix: "請使用欄位：帳號、聯絡人、電子郵件、接收通知、新密碼。")
                 }
-                redacted += row.cells.joined(separator: ",") + "\n"
+                redacted += line(row.cells)
                 return
             }
             func cell(_ name: String) -> String? {
@@ -163,28 +166,33 @@ extension Desk {
                 let v = row.cells[i].trimmingSpaces()
                 return v.isEmpty ? nil : v
             }
+            var cells = row.cells
+            if let i = header["新密碼"], i < cells.count, !cells[i].isEmpty { cells[i] = "（已遮蔽）" }
+            redacted += line(cells)
+            let before = problems.count
             let code = cell("帳號") ?? ""
-            guard known.contains(code) else {
-                throw FileRejection(problem: "第 \(row.number) 列「帳號」欄：查無帳號「\(code)」。", fix: "請填寫學校代碼或縣市代碼。")
+            if !known.contains(code) {
+                problems.append("第 \(row.number) 列「帳號」欄：查無帳號「\(ShownText.escaped(code))」，請填寫學校代碼或縣市代碼。")
             }
             var notify: Bool?
             if let v = cell("接收通知") {
-                guard let b = RosterRules.parseYesNo(v) else {
-                    throw FileRejection(problem: "第 \(row.number) 列「接收通知」欄：「\(v)」不是 是 或 否。", fix: "請填寫 是 或 否。")
-                }
-                notify = b
+                notify = RosterRules.parseYesNo(v)
+                if notify == nil { problems.append("第 \(row.number) 列「接收通知」欄：「\(ShownText.escaped(v))」不是 是 或 否。") }
             }
             if let email = cell("電子郵件"), !(email.contains("@") && email.contains(".")) {
-                throw FileRejection(problem: "第 \(row.number) 列「電子郵件」欄格式不正確。", fix: "請填寫正確的電子郵件地址。")
+                problems.append("第 \(row.number) 列「電子郵件」欄格式不正確，請填寫正確的電子郵件地址。")
             }
             let password = cell("新密碼")
             if let password, password.count < Self.minimumPasswordLength {
-                throw FileRejection(problem: "第 \(row.number) 列「新密碼」欄：密碼至少需要 \(Self.minimumPasswordLength) 個字元。", fix: "請設定較長的密碼後重新上傳。")
+                problems.append("第 \(row.number) 列「新密碼」欄：密碼至少需要 \(Self.minimumPasswordLength) 個字元。")
             }
-            rows.append((row.number, code, cell("聯絡人"), cell("電子郵件"), notify, password))
-            var cells = row.cells
-            if let i = header["新密碼"], i < cells.count, !cells[i].isEmpty { cells[i] = "（已遮蔽）" }
-            redacted += cells.joined(separator: ",") + "\n"
+            if problems.count == before { rows.append((row.number, code, cell("聯絡人"), cell("電子郵件"), notify, password)) }
+        }
+        if !problems.isEmpty {
+            var rejection = FileRejection(problem: "下列 \(problems.count) 項有誤，整個檔案未處理：\n" + problems.joined(separator: "\n"),
+                                          fix: "請更正以上各列後重新上傳整個檔案。")
+            rejection.keptCopy = Data(redacted.utf8)
+            throw rejection
         }
         // All rows are valid: derive the new wrapped keys, then change everything in one transaction.
         var wrappedKeys: [String: String] = [:]

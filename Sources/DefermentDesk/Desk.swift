@@ -538,7 +538,15 @@ public final class Desk {
         let target = QueueFiles.unusedPath(in: folder, name: StoredName.of(name))
         let report = rejectionReport(name: name, kind: kind, rejection, outcome: "整個檔案未處理，資料庫中原有資料均未變動。")
         do {
-            try QueueFiles.move(url, to: target)
+            if let copy = rejection.keptCopy {
+                try AtomicFile.write(copy, to: target)
+                try FileManager.default.removeItem(at: url)
+            } else if kind == .accounts {
+                // An account request that could not be read may hold passwords: not kept.
+                try FileManager.default.removeItem(at: url)
+            } else {
+                try QueueFiles.move(url, to: target)
+            }
             try QueueFiles.writeAtomically(report, to: target.deletingLastPathComponent().appendingPathComponent(target.lastPathComponent + ".退件說明.txt"))
         } catch {
             logger.error("無法移動退件檔案 \(ShownText.escaped(name))：\(error)")

@@ -11,6 +11,10 @@ public struct FileRejection: Error, Sendable, Equatable {
     /// What to do, in zh-TW.
     public var fix: String
 
+    /// What is kept in `outbox/rejected/` instead of the file itself (an account request with
+    /// its passwords masked).
+    public var keptCopy: Data?
+
     public init(problem: String, fix: String) {
         self.problem = problem
         self.fix = fix

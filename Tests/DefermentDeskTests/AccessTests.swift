@@ -154,6 +154,20 @@ struct AccountTests {
         guard case .rejected(let r) = first.files.first?.result else { Issue.record("not rejected"); return }
         #expect(r.problem.contains("第 3 列「帳號」欄"))
         #expect(try count(root, "SELECT COUNT(*) FROM account WHERE contact_name = '林承辦'") == 0)
+        // The refused file is kept with its passwords masked too.
+        let refused = try FileManager.default.contentsOfDirectory(atPath: desk.paths.rejected.path).filter { $0.hasPrefix("accounts-1") }
+        #expect(Set(refused) == ["accounts-1.csv", "accounts-1.csv.退件說明.txt"])
+        let kept = try String(contentsOf: desk.paths.rejected.appendingPathComponent("accounts-1.csv"), encoding: .utf8)
+        #expect(!kept.contains("a long enough password") && kept.contains("（已遮蔽）") && kept.contains("123456"))
+        // Every error of every row is reported, not only the first.
+        try drop("帳號,聯絡人,電子郵件,接收通知,新密碼\n110037,林,not-an-address,也許,short\n654321,王,wang@example.edu.tw,是,another long password\n",
+                 as: "accounts-3.csv", into: .accounts, root: root)
+        guard case .rejected(let all) = try desk.runOnce().files.first?.result else { Issue.record("not rejected"); return }
+        for wanted in ["第 2 列「接收通知」欄", "第 2 列「電子郵件」欄", "第 2 列「新密碼」欄", "第 3 列「帳號」欄"] {
+            #expect(all.problem.contains(wanted), "\(wanted)")
+        }
+        let kept3 = try String(contentsOf: desk.paths.rejected.appendingPathComponent("accounts-3.csv"), encoding: .utf8)
+        #expect(!kept3.contains("short") && !kept3.contains("another long password"))
         // A good file applies every row; the archive keeps no password.
         try drop("帳號,聯絡人,電子郵件,接收通知,新密碼\n110037,林承辦,lin@example.edu.tw,否,a long enough password\n",
                  as: "accounts-2.csv", into: .accounts, root: root)
