@@ -47,7 +47,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "deferment", dependencies: [
-            "DefermentDesk", "DefermentCore",
+            "DefermentDesk", "DefermentCore", "DefermentFiles", "DefermentSite", "DefermentStore",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

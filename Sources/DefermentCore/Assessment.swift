@@ -232,7 +232,10 @@ public enum RosterRules {
                 checks.append(.overAgeLimit(limit))
             }
             let requested = DefermentPeriod(start: start, end: end)
-            let onRecord = recordedDeferments + (person.deferment.map { [$0] } ?? [])
+            // The desk's record of a deferment the registry holds (same start: one a signed
+            // leaving row ended, or one the desk approved) is more current than the registry's.
+            let registry = person.deferment.flatMap { held in recordedDeferments.contains { $0.start == held.start } ? nil : held }
+            let onRecord = recordedDeferments + (registry.map { [$0] } ?? [])
             if onRecord.contains(where: { $0.overlaps(requested) }) { checks.append(.openDeferment) }
             if rules.serviceStatusBlocks[person.serviceStatus] == true {
                 checks.append(.serviceStatus(person.serviceStatus))

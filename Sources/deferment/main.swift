@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import DefermentCore
 import DefermentDesk
 import DefermentFiles
@@ -419,16 +420,27 @@ struct DecisionsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Read a returned decision workbook (XLSX, or CSV exported from it) with the streaming reader and print what it holds; changes nothing.")
         @Argument(help: "The file.") var file: String
+        @OptionGroup var options: RootOptions
         func run() throws {
             do {
                 let r = try ReturnedDecisions.read(URL(fileURLWithPath: file))
                 let decided = r.rows.filter { !$0.decision.trimmingSpaces().isEmpty }.count
-                print("格式 \(r.format)：資料列 \(r.rows.count)，已填審核結果 \(decided)，驗證碼\(r.tokenText == nil ? "缺" : "有")，"
-                      + (r.signOff.isFinal ? "已核定（\(r.signOff.approvedOn!.iso)）" : "未核定（陳核中）"))
+                print("格式 \(r.format)：資料列 \(r.rows.count)，已填審核結果 \(decided)，驗證碼\(tokenState(r.tokenText))，"
+                      + (r.signOff.isFinal ? "已核定（\(r.signOff.approvedOn!.roc)）" : "未核定（陳核中）"))
             } catch let e as TableFileError {
                 print("無法讀取：\(e.problem) \(e.fix)")
                 throw ExitCode(Exit.rejected)
             }
+        }
+
+        /// The token checked against the root's key, read without taking the root's lock (a
+        /// running `watch` does not stop this command).
+        func tokenState(_ text: String?) -> String {
+            guard let text else { return "缺" }
+            let keyFile = DeskPaths(root: options.rootURL).decisionKey
+            guard let key = FileManager.default.contents(atPath: keyFile.path), key.count == 32 else { return "有（未檢查：此根目錄沒有驗證金鑰）" }
+            guard let token = DecisionToken.verify(text, key: SymmetricKey(data: key)) else { return "無效" }
+            return "有效（縣市 \(token.county)，上傳日期 \(token.uploadDate.roc)）"
         }
     }
 

@@ -79,6 +79,8 @@ struct RosterRulesTests {
         Case(name: "國中以下 is a higher level now: no flag", row: row(), person: person(education: "國中以下"), state: .pending),
         Case(name: "已有未結束之在學緩徵註記 (registry, open-ended)", row: row(), person: person(deferment: DefermentPeriod(start: d("2025-09-01"), end: nil)), state: .pending, checks: [.openDeferment]),
         Case(name: "已有未結束之在學緩徵註記 (desk record overlapping)", row: row(), person: person(), recorded: [DefermentPeriod(start: d("2025-09-01"), end: d("2027-06-30"))], state: .pending, checks: [.openDeferment]),
+        Case(name: "a registry deferment a signed leaving row ended (desk record, same start) counts as ended", row: row(), person: person(deferment: DefermentPeriod(start: d("2025-09-01"), end: nil)), recorded: [DefermentPeriod(start: d("2025-09-01"), end: d("2026-01-31"))], state: .pending),
+        Case(name: "a registry deferment ended after the new start still overlaps", row: row(), person: person(deferment: DefermentPeriod(start: d("2025-09-01"), end: nil)), recorded: [DefermentPeriod(start: d("2025-09-01"), end: d("2026-11-30"))], state: .pending, checks: [.openDeferment]),
         Case(name: "an ended deferment before the period is no flag", row: row(), person: person(deferment: DefermentPeriod(start: d("2024-09-01"), end: d("2025-06-30"))), state: .pending),
         Case(name: "役別不符：現役", row: row(), person: person(service: "現役"), state: .pending, checks: [.serviceStatus("現役")]),
         Case(name: "役別不符：免役", row: row(), person: person(service: "免役"), state: .pending, checks: [.serviceStatus("免役")]),

@@ -531,6 +531,16 @@ struct StaleWorkbookTests {
         #expect(DecisionToken.verify(first, key: key) == DecisionToken(county: "63000", uploadDate: day, generation: 0))
     }
 
+    @Test func decisionsReadTakesTheOptionsEveryCommandTakesAndChecksTheToken() throws {
+        let f = try DecisionFixture()
+        let file = try f.download()
+        let read = try runCLI(["decisions", "read", file.path, "--root", f.root.path, "--seeds", seedsFolder.path, "--templates", templatesFolder.path])
+        #expect(read.status == 0, "\(read.err)")
+        #expect(read.out.contains("驗證碼有效（縣市 \(f.county)，上傳日期 115/10/15）"), "\(read.out)")
+        let elsewhere = try runCLI(["decisions", "read", file.path, "--root", try temporaryRoot().path])
+        #expect(elsewhere.status == 0 && elsewhere.out.contains("未檢查"), "\(elsewhere.out)")
+    }
+
     @Test func aSignOffDateAfterTodayIsRefused() throws {
         let f = try DecisionFixture()
         let tomorrow = Calendar(identifier: .gregorian).date(byAdding: .day, value: 1, to: Date())!
@@ -540,5 +550,34 @@ struct StaleWorkbookTests {
         guard case .rejected(let r) = try f.submit(file).result else { Issue.record("not refused"); return }
         #expect(r.problem.contains("核定日期不可晚於今日"))
         #expect(try f.value("SELECT COUNT(*) FROM decision_history") == 0)
+    }
+}
+
+/// The decision cycle across months: a deferment a signed leaving row ended is ended.
+@Suite(.serialized)
+struct EndedDefermentTests {
+    @Test func aRegistryDefermentEndedByALeavingRowRaisesNoOpenDefermentCheckNextMonth() throws {
+        let root = try temporaryRoot()
+        let id = Fixture.id(777)
+        // The registry holds an open in-school deferment since 2025-09-01.
+        try drop(Fixture.registryHeader + "\(id),0951023,王小明,63000,高中肄業,未經徵兵處理,1140901,\n", as: "reg.csv", into: .registry, root: root)
+        try drop(Fixture.rosterHeader + "\(id),0951023,王小明,110000,範例高中,普通科,2,,1151101,退學,否\n", as: "leaving-20261015.csv", into: .rosters, root: root)
+        let desk = try Desk(root: root, seeds: seedsFolder, templates: templatesFolder)
+        desk.settleSeconds = 0
+        _ = try desk.runOnce()
+        // 63000 approves the leaving row, signed off.
+        let workbook = root.appendingPathComponent("wb.xlsx")
+        try desk.writeDecisionWorkbook(county: "63000", uploadDate: CivilDate(year: 2026, month: 10, day: 15)!, to: workbook,
+                                       fill: { _ in RowDecision(word: .approve, comment: "") },
+                                       signOff: SignOff(reviewer: "王承辦", approver: "李科長", approvedOn: CivilDate(year: 2026, month: 11, day: 2)))
+        try drop(try Data(contentsOf: workbook), as: "審核名冊.xlsx", into: .decisions, root: root, county: "63000")
+        _ = try desk.runOnce()
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE review_state = '核准'") == 1)
+        // He enrols again: the ended deferment is no open deferment.
+        try drop(Fixture.rosterHeader + "\(id),0951023,王小明,110001,另一高中,普通科,3,1151201,1160630,復學,否\n", as: "back-20261201.csv", into: .rosters, root: root)
+        _ = try desk.runOnce()
+        let checks = try desk.store.queue.read { db in try String.fetchOne(db, sql: "SELECT checks FROM roster_row WHERE upload_date = '2026-12-01'") }
+        #expect(checks != nil)
+        #expect(!(checks ?? "").contains("已有未結束之在學緩徵註記"), "\(checks ?? "")")
     }
 }

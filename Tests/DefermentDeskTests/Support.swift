@@ -35,8 +35,9 @@ func openDesk(_ root: URL) throws -> Desk {
 
 /// Drops a file into an inbox folder, as a sender would: written under a temporary name, then renamed.
 @discardableResult
-func drop(_ data: Data, as name: String, into kind: InputKind, root: URL) throws -> URL {
-    let folder = DeskPaths(root: root).inbox(kind)
+func drop(_ data: Data, as name: String, into kind: InputKind, root: URL, county: String? = nil) throws -> URL {
+    var folder = DeskPaths(root: root).inbox(kind)
+    if let county { folder = folder.appendingPathComponent(county) }
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let tmp = folder.appendingPathComponent(".\(name).part")
     try data.write(to: tmp)
