@@ -124,7 +124,7 @@ public final class Desk {
 
     /// Creates `inbox/decisions/<county>/` for every county, so staff know where to drop.
     func createCountyFolders() {
-        for c in reference.counties.counties {
+        for c in reference.counties.counties where PathGate.accepts(c.code, as: .countyCode) {
             try? FileManager.default.createDirectory(at: paths.decisions(county: c.code), withIntermediateDirectories: true)
         }
     }

@@ -235,6 +235,38 @@ struct HostileInboxTests {
         #expect(try desk.runOnce().files.map(\.result).allSatisfy { if case .applied = $0 { return true }; return false })
     }
 
+    /// Under `watch`, a roster appended in place a row at a time (`>>` every 0.3 s) is taken only
+    /// once its writer has stopped for settle_seconds (3, the settings' default): every row
+    /// recorded right, no fragment refused.
+    @Test func watchTakesAFileAppendedInPiecesOnlyWhenItIsStill() throws {
+        let root = try temporaryRoot()
+        let (registry, roster) = month(10)
+        try drop(registry, as: "reg.csv", into: .registry, root: root)
+        let p = Process()
+        p.executableURL = deferment
+        p.arguments = ["watch", "--root", root.path, "--seeds", seedsFolder.path, "--templates", templatesFolder.path]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) }; p.waitUntilExit() }
+        var deadline = Date().addingTimeInterval(20)
+        while (try? count(root, "SELECT COUNT(*) FROM person")) ?? 0 < 10 && Date() < deadline { usleep(50_000) }
+        let url = DeskPaths(root: root).inbox(.rosters).appendingPathComponent("roster-20261115.csv")
+        for line in roster.split(separator: "\n").map({ String($0) + "\n" }) {
+            // As `echo … >> file` does: open for appending, write, close.
+            let fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            _ = line.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+            close(fd)
+            usleep(300_000)
+        }
+        deadline = Date().addingTimeInterval(20)
+        while (try? count(root, "SELECT COUNT(*) FROM input_file WHERE kind = 'rosters'")) ?? 0 < 1 && Date() < deadline { usleep(50_000) }
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row WHERE review_state = '待審核'") == 10)
+        #expect(try count(root, "SELECT COUNT(*) FROM roster_row") == 10)
+        #expect(try count(root, "SELECT COUNT(*) FROM input_file WHERE kind = 'rosters'") == 1)
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: DeskPaths(root: root).rejected.appendingPathComponent("rosters").path))?.isEmpty ?? true)
+    }
+
     @Test(arguments: [10, 6000])
     func aNULByteRefusesTheFileWhereverItIs(_ offset: Int) throws {
         let root = try temporaryRoot()
