@@ -93,8 +93,7 @@ public enum ShownText {
             case "\t": out += "\\t"
             case "\\": out += "\\\\"
             default:
-                if s.properties.generalCategory == .control || s.properties.generalCategory == .format
-                    || s.properties.generalCategory == .lineSeparator || s.properties.generalCategory == .paragraphSeparator {
+                if isControl(s) {
                     out += "\\u{" + String(s.value, radix: 16, uppercase: true) + "}"
                 } else {
                     out.unicodeScalars.append(s)
@@ -102,5 +101,14 @@ public enum ShownText {
             }
         }
         return out
+    }
+
+    /// Whether a character is one that moves or hides text rather than showing it: a control
+    /// or format character, or a line or paragraph separator.
+    public static func isControl(_ s: Unicode.Scalar) -> Bool {
+        switch s.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: return true
+        default: return false
+        }
     }
 }

@@ -118,8 +118,7 @@ enum StoredName {
     static func of(_ name: String, limit: Int = limit) -> String {
         var clean = ""
         for s in name.unicodeScalars {
-            let category = s.properties.generalCategory
-            if s == "/" || s == "\0" || category == .control || category == .format || category == .lineSeparator || category == .paragraphSeparator {
+            if s == "/" || ShownText.isControl(s) {
                 clean += "_"
             } else {
                 clean.unicodeScalars.append(s)
