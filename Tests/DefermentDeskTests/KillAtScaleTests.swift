@@ -32,8 +32,8 @@ struct KillAtScaleTests {
     }
 
     /// What a run leaves that users depend on, as digests: every stored row and person, the
-    /// ledger's counts, the mail queue, the deferment records, each school's report and the
-    /// site's list of files.
+    /// ledger's counts, the mail queue, every school's and county's report and the site's list
+    /// of files.
     func outcome(_ root: URL) throws -> [String: String] {
         let q = try DatabaseQueue(path: DeskPaths(root: root).database.path)
         var result: [String: String] = [:]
@@ -52,10 +52,16 @@ struct KillAtScaleTests {
                 result[name] = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
             }
         }
-        let schools = try q.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT school_code FROM roster_row ORDER BY 1 LIMIT 5") }
-        for school in schools {
-            let report = try runCLI(["report", "--school", school, "--format", "csv"] + args(root))
-            result["report " + school] = SHA256.hash(data: Data(report.out.utf8)).map { String(format: "%02x", $0) }.joined()
+        // Every school's and every county's report.
+        let (schools, counties) = try q.read { db in
+            (try String.fetchAll(db, sql: "SELECT DISTINCT school_code FROM roster_row ORDER BY 1"),
+             try String.fetchAll(db, sql: "SELECT DISTINCT county_code FROM roster_row WHERE county_code IS NOT NULL ORDER BY 1"))
+        }
+        for (option, codes) in [("--school", schools), ("--county", counties)] {
+            for code in codes {
+                let report = try runCLI(["report", option, code, "--format", "csv"] + args(root))
+                result["report \(option) \(code)"] = SHA256.hash(data: Data(report.out.utf8)).map { String(format: "%02x", $0) }.joined()
+            }
         }
         let manifest = try JSONDecoder().decode([ManifestEntry].self, from: Data(contentsOf: DeskPaths(root: root).site.appendingPathComponent("manifest.json")))
         result["site files"] = manifest.map(\.path).sorted().joined(separator: "\n")
