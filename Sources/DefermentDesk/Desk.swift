@@ -59,31 +59,11 @@ public final class Desk {
     /// Roster intake's memory and speed settings.
     public var rosterTuning = RosterIntake.Tuning()
 
-    /// Whether the current run has a roster large enough to check against the registry in
-    /// memory (``RosterIntake/Tuning/snapshotThreshold``): a registry extract applied earlier
-    /// in the run then builds that snapshot as it is read.
-    private var largeRosterWaiting = false
-    /// The registry in memory as the last extract of this run left it (役政資料快照), for the
-    /// large rosters after it. Dropped at the end of each run and whenever a file changes the
-    /// desk's deferment records (a decision file).
-    private var heldRegistry: RegistrySnapshot?
-    /// The large roster after the run's last registry extract, claimed and read ahead (預讀):
-    /// its reading and digest start once the extract has been read, while the extract is still
-    /// being stored and committed. Dropped (stopping its thread) at the end of each run.
-    private var readAhead: ReadAhead?
-
-    /// A claimed roster being read ahead of its turn.
-    struct ReadAhead {
-        var url: URL
-        var reading: RosterIntake.Reading
-        var digest: DigestAhead
-
-        /// Lets the reading and the digest begin.
-        func release() {
-            reading.release()
-            digest.start()
-        }
-    }
+    /// The read-ahead of a large roster after a registry extract (the runner's one scheduling
+    /// decision beyond file order).
+    let schedule = ReadAheadSchedule()
+    /// Seconds before a held file is tried again, doubled per attempt (`hold_retry_seconds`).
+    public var holdRetrySeconds: Double = 60
 
     /// The time zone of the desk's calendar days (arrival days, archive folders).
     public static let timeZone = TimeZone(identifier: "Asia/Taipei")!
@@ -105,6 +85,7 @@ public final class Desk {
         store = try DeskStore(path: paths.database.path)
         reference = try ReferenceData.load(from: seedsDirectory)
         if let value = reference.settings["settle_seconds"].flatMap(Double.init), value >= 0 { settleSeconds = value }
+        if let value = reference.settings["hold_retry_seconds"].flatMap(Double.init), value >= 0 { holdRetrySeconds = value }
         try applySeeds(reference)
         try sealAccountKeys()
         createCountyFolders()
@@ -191,7 +172,7 @@ public final class Desk {
         return CivilDate(year: c.year!, month: c.month!, day: c.day!)!
     }
 
-    private func modificationDate(_ url: URL) -> Date {
+    func modificationDate(_ url: URL) -> Date {
         ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date) ?? Date()
     }
 
@@ -288,24 +269,26 @@ public final class Desk {
 
     // MARK: - Running
 
-    /// Processes every waiting file once.
+    /// Processes every waiting file once: held files whose time has come (all with `flush`),
+    /// files claimed by an interrupted run, then the drop folders, each kind by its handler.
     /// - Parameters:
     ///   - progress: called with the file name and rows read so far, every 10,000 rows.
     ///   - shouldStop: polled between files and during long files; returning true stops the run,
     ///     leaving the current file queued and the database as before it.
-    public func runOnce(progress: @escaping (String, Int) -> Void = { _, _ in },
+    public func runOnce(flush: Bool = false, progress: @escaping (String, Int) -> Void = { _, _ in },
                         shouldStop: @escaping () -> Bool = { false }) throws -> RunSummary {
         try reloadSeedsIfChanged()
+        releaseHeldFiles(flush: flush)
         var summary = RunSummary()
         let (candidates, refused) = scanInbox()
         for entry in refused { report(entry, into: &summary) }
-        largeRosterWaiting = candidates.contains { c in
+        schedule.largeRosterWaiting = candidates.contains { c in
             c.kind == .rosters && rosterTuning.readsRegistryIntoMemory(fileSize: fileSize(of: c.url))
         }
-        defer { heldRegistry = nil; largeRosterWaiting = false; readAhead = nil }
+        defer { schedule.reset() }
         var claimedAhead: [Int: URL] = [:]
-        var settled: Set<Int> = []
-        for (index, candidate) in candidates.enumerated() where !settled.contains(index) {
+        var skipped: Set<Int> = []
+        for (index, candidate) in candidates.enumerated() where !skipped.contains(index) {
             if shouldStop() { break }
             var url = candidate.url
             if let claimed = claimedAhead[index] {
@@ -314,19 +297,9 @@ public final class Desk {
                 guard let claimed = claim(candidate, into: &summary) else { continue }
                 url = claimed
             }
-            // The last extract before a large roster: claim the roster now and read it ahead.
-            if candidate.kind == .registry, index + 1 < candidates.count, candidates[index + 1].kind == .rosters,
-               rosterTuning.readsRegistryIntoMemory(fileSize: fileSize(of: candidates[index + 1].url)) {
-                let next = candidates[index + 1]
-                if let nextURL = next.claimed ? next.url : claim(next, into: &summary) {
-                    claimedAhead[index + 1] = nextURL
-                    readAhead = ReadAhead(url: nextURL, reading: rosterIntake(reference).startReading(url: nextURL, originalName: next.name,
-                                                                                      arrivalDay: Self.day(of: modificationDate(nextURL)), held: true),
-                                          digest: DigestAhead(url: nextURL))
-                } else {
-                    settled.insert(index + 1)
-                }
-            }
+            let ahead = scheduleReadAhead(after: index, of: candidates, summary: &summary)
+            if let next = ahead.url { claimedAhead[index + 1] = next }
+            if ahead.skip { skipped.insert(index + 1) }
             let outcome = process(kind: candidate.kind, url: url, name: candidate.name, county: candidate.county,
                                   progress: progress, shouldStop: shouldStop)
             summary.files.append(outcome)
@@ -342,7 +315,7 @@ public final class Desk {
     }
 
     /// Roster intake with this desk's tuning.
-    private func rosterIntake(_ reference: ReferenceData) -> RosterIntake {
+    func rosterIntake(_ reference: ReferenceData) -> RosterIntake {
         var intake = RosterIntake(reference: reference)
         intake.tuning = rosterTuning
         return intake
@@ -353,7 +326,7 @@ public final class Desk {
     /// in `summary`), when it changed while being claimed (put back for a later run) or another
     /// process took it. The queue name is bounded (``StoredName``); a name that had to be
     /// shortened or cleaned is kept whole beside it (``QueueFiles/originalName(ofClaimed:)``).
-    private func claim(_ candidate: Candidate, into summary: inout RunSummary) -> URL? {
+    func claim(_ candidate: Candidate, into summary: inout RunSummary) -> URL? {
         guard let before = settledState(candidate.url, renamedIn: renamedIn.contains(candidate.url.path)) else {
             if EntryType.of(candidate.url.path) == .regularFile {
                 summary.files.append(FileOutcome(kind: candidate.kind, name: candidate.name, result: .stillGrowing))
@@ -394,138 +367,68 @@ public final class Desk {
         return paths.archive.appendingPathComponent("\(folder)/\(month)/\(sha.prefix(16))-\(StoredName.of(name))")
     }
 
-    /// Applies one claimed file. Never throws: every outcome is reported.
+    /// Takes one claimed file through the runner's steps: the ledger (a repeat is a no-op), the
+    /// handler of its kind, then the archive, or `outbox/rejected/` with a report (content
+    /// refused), or the hold state (any other failure). Never throws: every outcome is reported.
     func process(kind: InputKind, url: URL, name: String, county: String? = nil, progress: @escaping (String, Int) -> Void,
                  shouldStop: @escaping () -> Bool) -> FileOutcome {
         var outcome = FileOutcome(kind: kind, name: name, result: .failed(""))
+        let shown = "\(kind.rawValue)/" + (county.map { "\($0)/" } ?? "") + ShownText.escaped(name)
         // A roster read ahead: its reading (already under way) and digest are taken over.
-        var ahead: ReadAhead?
-        if kind == .rosters, let readAhead, readAhead.url == url { ahead = readAhead }
-        if kind == .rosters { readAhead = nil }
+        let ahead = kind == .rosters ? schedule.takeReading(for: url) : nil
         do {
             let sha = try ahead?.digest.value() ?? FileDigest.sha256(of: url)
-            if let earlier = try store.ledgerEntry(sha256: sha) {
-                let archived = paths.root.appendingPathComponent(earlier.archivedPath)
-                if !FileManager.default.fileExists(atPath: archived.path) {
-                    // Applied, then interrupted before the archive move: finish the move.
-                    try QueueFiles.move(url, to: archived)
-                    outcome.result = .applied(earlier.summary + "（前次中斷，已補完歸檔）")
-                } else {
-                    try QueueFiles.move(url, to: QueueFiles.unusedPath(in: paths.archive.appendingPathComponent("duplicates"), name: "\(sha.prefix(16))-\(StoredName.of(name))"))
-                    outcome.result = .duplicate("與 \(earlier.receivedAt) 已處理的「\(ShownText.escaped(earlier.originalName))」內容完全相同，未重複處理。")
-                }
-                logger.info("重複檔案 \(kind.rawValue)/\(ShownText.escaped(name))，未重複處理")
+            if let repeated = try repeatedFile(url, sha: sha, name: name) {
+                outcome.result = repeated
+                logger.info("重複檔案 \(shown)，未重複處理")
                 return outcome
             }
             let archive = archivePath(kind: kind, sha: sha, name: name, county: county)
-            if kind == .decisions {
-                heldRegistry = nil   // a decision changes deferment records, which the snapshot holds
-                let line = try applyDecisionFile(url: url, name: name, folderCounty: county, sha: sha, archive: archive)
-                try QueueFiles.move(url, to: archive)
-                outcome.result = .applied(line)
-                logger.info("已處理 decisions/\(county ?? "")/\(ShownText.escaped(name))：\(line)")
-                return outcome
-            }
-            if kind == .accounts {
-                // Passwords are never archived: the archive keeps a copy with them masked.
-                let (rows, redacted) = try applyAccountsFile(url)
-                let relative = String(archive.path.dropFirst(paths.root.path.count + 1))
-                try store.queue.write { db in
-                    let id = try DeskStore.addLedgerEntry(db, sha256: sha, kind: kind.rawValue, originalName: name, archivedPath: relative,
-                                                          uploadDate: nil, uploadDateSource: nil, format: "")
-                    try DeskStore.finishLedgerEntry(db, id: id, rowCount: rows, summary: "更新帳號 \(rows) 筆", format: "CSV")
-                }
-                try QueueFiles.writeAtomically(redacted, to: archive)
-                try FileManager.default.removeItem(at: url)
-                outcome.result = .applied("更新帳號 \(rows) 筆")
-                logger.info("已處理 accounts/\(ShownText.escaped(name))：更新帳號 \(rows) 筆")
-                return outcome
-            }
-            let relativeArchive = String(archive.path.dropFirst(paths.root.path.count + 1))
-            let arrivalDay = Self.day(of: modificationDate(url))
-            let reference = self.reference
+            let file = ClaimedFile(kind: kind, url: url, name: name, county: county, sha: sha, archive: archive,
+                                   relativeArchive: String(archive.path.dropFirst(paths.root.path.count + 1)),
+                                   arrivalDay: Self.day(of: modificationDate(url)), readAhead: ahead)
             let started = Date()
-            var rosterSummary: RosterFileSummary?
-            var builtRegistry: RegistrySnapshot?
-            let line: String = try store.queue.write { db in
-                let report = { (rows: Int) throws in
-                    progress(name, rows)
-                    if shouldStop() { throw StopRequested() }
-                }
-                let fileID = try DeskStore.addLedgerEntry(db, sha256: sha, kind: kind.rawValue, originalName: name,
-                                                          archivedPath: relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
-                switch kind {
-                case .registry:
-                    // The registry as it stands, to be completed with this extract: read
-                    // inside this transaction, so nothing else can change it meanwhile.
-                    // Taken out while it changes: an extract that fails leaves no snapshot held
-                    // rather than a half-updated one.
-                    var snapshot: RegistrySnapshot?
-                    if self.largeRosterWaiting {
-                        snapshot = try self.heldRegistry ?? RegistrySnapshot(db)
-                        self.heldRegistry = nil
-                    }
-                    // The roster read ahead starts once the extract has been read, and is given
-                    // the registry in memory as soon as it holds the whole extract: its rows are
-                    // then checked on its own thread while this one stores the extract. Should
-                    // the extract not be committed, that reading is dropped (below).
-                    let next = self.readAhead, built = snapshot
-                    let result = try RegistryIntake(reference: reference).apply(db, fileID: fileID, url: url, snapshot: snapshot,
-                                                                                readingDone: { complete in
-                        if complete, let built { next?.reading.provide(registry: built) }
-                        next?.release()
-                    }, progress: report)
-                    builtRegistry = snapshot
-                    var line = "更新役政資料 \(result.rows) 筆"
-                    if !result.problems.isEmpty {
-                        line += "，略過有誤的 \(result.problems.count) 列（見 state/reports/）"
-                        let text = result.problems.map { "第 \($0.row) 列「\($0.column)」：\($0.message)" }.joined(separator: "\n")
-                        try QueueFiles.writeAtomically("役政資料檔：\(ShownText.escaped(name))\n\(text)\n", to: paths.reports.appendingPathComponent("\(sha.prefix(16))-\(StoredName.of(name)).txt"))
-                    }
-                    try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: result.rows, summary: line, format: result.format)
-                    return line
-                case .accounts, .decisions:
-                    return "" // handled above
-                case .rosters:
-                    let intake = self.rosterIntake(reference)
-                    let reading = ahead?.reading ?? intake.startReading(url: url, originalName: name, arrivalDay: arrivalDay)
-                    if let registry = self.heldRegistry { reading.provide(registry: registry) }
-                    let (summary, format) = try intake.apply(db, fileID: fileID, reading: reading, progress: report)
-                    let line = summary.line(counties: reference.counties)
-                    try self.queueRosterNotices(db, summary: summary)
-                    try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: summary.rows, summary: line, format: format,
-                                                    uploadDate: summary.uploadDates.max()?.iso, uploadDateSource: summary.uploadDateSource.rawValue)
-                    rosterSummary = summary
-                    return line
-                }
+            let handled = try handler(for: kind).handle(file) { rows in
+                progress(name, rows)
+                if shouldStop() { throw StopRequested() }
             }
-            // Committed: the extract's snapshot is now what the database holds (the roster read
-            // ahead already has it, from when the extract had been read).
-            if let builtRegistry { heldRegistry = builtRegistry }
-            try QueueFiles.move(url, to: archive)
-            outcome.result = .applied(line)
-            outcome.roster = rosterSummary
-            logger.info("已處理 \(kind.rawValue)/\(ShownText.escaped(name))：\(line)（\(String(format: "%.1f", Date().timeIntervalSince(started))) 秒）")
+            if let copy = handled.archivedCopy {
+                try AtomicFile.write(copy, to: archive)
+                try QueueFiles.remove(url)
+            } else {
+                try QueueFiles.move(url, to: archive)
+            }
+            outcome.result = .applied(handled.line)
+            outcome.roster = handled.roster
+            logger.info("已處理 \(shown)：\(handled.line)（\(String(format: "%.1f", Date().timeIntervalSince(started))) 秒）")
         } catch let rejection as FileRejection {
             outcome.result = .rejected(rejection)
             reject(url: url, name: name, kind: kind, county: county, rejection)
         } catch is StopRequested {
             outcome.result = .failed("已中止，檔案保留於佇列，下次執行時重新處理")
-            logger.notice("中止處理 \(kind.rawValue)/\(ShownText.escaped(name))；檔案保留於佇列")
+            logger.notice("中止處理 \(shown)；檔案保留於佇列")
         } catch {
-            outcome.result = .failed(String(describing: error))
-            logger.error("處理 \(kind.rawValue)/\(ShownText.escaped(name)) 失敗，檔案保留於佇列：\(error)")
+            outcome.result = .failed(hold(url, kind: kind, county: county, error: error))
+            logger.error("處理 \(shown) 失敗，已移至暫緩區：\(error)")
         }
-        switch (kind, outcome.result) {
-        case (.registry, .rejected), (.registry, .failed):
-            // An extract that was not committed may have given the roster read ahead a registry
-            // the database does not hold: that reading and its checks are dropped (stopping its
-            // thread), and the roster is read again in its turn.
-            readAhead = nil
-        default:
-            break
+        if kind == .registry {
+            if case .applied = outcome.result {} else { schedule.extractFailed() }
         }
         return outcome
+    }
+
+    /// A file whose bytes the ledger has seen: a no-op that is reported (重複檔案), or the archive
+    /// move that a run interrupted after its commit; `nil` for a new file.
+    private func repeatedFile(_ url: URL, sha: String, name: String) throws -> FileOutcome.Result? {
+        guard let earlier = try store.ledgerEntry(sha256: sha) else { return nil }
+        let archived = paths.root.appendingPathComponent(earlier.archivedPath)
+        if !FileManager.default.fileExists(atPath: archived.path) {
+            try QueueFiles.move(url, to: archived)
+            return .applied(earlier.summary + "（前次中斷，已補完歸檔）")
+        }
+        try QueueFiles.move(url, to: QueueFiles.unusedPath(in: paths.archive.appendingPathComponent("duplicates"),
+                                                           name: "\(sha.prefix(16))-\(StoredName.of(name))"))
+        return .duplicate("與 \(earlier.receivedAt) 已處理的「\(ShownText.escaped(earlier.originalName))」內容完全相同，未重複處理。")
     }
 
     /// Moves a refused file to `outbox/rejected/` with a zh-TW report beside it.
@@ -540,10 +443,10 @@ public final class Desk {
         do {
             if let copy = rejection.keptCopy {
                 try AtomicFile.write(copy, to: target)
-                try FileManager.default.removeItem(at: url)
+                try QueueFiles.remove(url)
             } else if kind == .accounts {
                 // An account request that could not be read may hold passwords: not kept.
-                try FileManager.default.removeItem(at: url)
+                try QueueFiles.remove(url)
             } else {
                 try QueueFiles.move(url, to: target)
             }

@@ -154,19 +154,58 @@ enum QueueFiles {
         return candidate
     }
 
-    /// Moves a file by `rename(2)`: atomic within one file system. The original name kept
-    /// beside a claimed file (``keepOriginalName(_:of:)``) is dropped once the file has moved.
+    /// Moves a file by `rename(2)`: atomic within one file system. What the queue kept beside a
+    /// claimed file (its original name, its hold note) is dropped once the file has left it.
     static func move(_ from: URL, to: URL) throws {
         try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
         if rename(from.path, to.path) != 0 {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: from.path])
         }
         forgetOriginalName(of: from)
+        unlink(holdNoteFile(of: from).path)
+    }
+
+    /// Removes a claimed file (handled, a copy kept instead) with what is kept beside it.
+    static func remove(_ url: URL) throws {
+        try FileManager.default.removeItem(at: url)
+        forgetOriginalName(of: url)
+        unlink(holdNoteFile(of: url).path)
+    }
+
+    /// Moves a claimed file within the queue (active ⇄ hold) with what is kept beside it.
+    static func carry(_ from: URL, to: URL) throws {
+        try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
+        for (a, b) in [(originalNameFile(of: from), originalNameFile(of: to)), (holdNoteFile(of: from), holdNoteFile(of: to))]
+            where EntryType.of(a.path) == .regularFile {
+            rename(a.path, b.path)
+        }
+        if rename(from.path, to.path) != 0 {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: from.path])
+        }
+    }
+
+    private static func holdNoteFile(of claimed: URL) -> URL {
+        claimed.deletingLastPathComponent().appendingPathComponent(".\(claimed.lastPathComponent).hold")
+    }
+
+    /// Why a claimed file is on hold and when it is tried again (``HoldNote``).
+    static func holdNote(of claimed: URL) -> HoldNote? {
+        guard let data = FileManager.default.contents(atPath: holdNoteFile(of: claimed).path) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(HoldNote.self, from: data)
+    }
+
+    static func keepHoldNote(_ note: HoldNote, of claimed: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try AtomicFile.write(try encoder.encode(note), to: holdNoteFile(of: claimed))
     }
 
     /// Where the original name of a claimed file is kept when its queue name had to be shortened
     /// or cleaned: a dotfile beside it, which no scan picks up.
-    private static func originalNameFile(of claimed: URL) -> URL {
+    static func originalNameFile(of claimed: URL) -> URL {
         claimed.deletingLastPathComponent().appendingPathComponent(".\(claimed.lastPathComponent).name")
     }
 

@@ -121,6 +121,8 @@ struct Run: ParsableCommand {
     var settle: Double?
     @Flag(help: "Do not regenerate the site afterwards.")
     var noSite = false
+    @Flag(help: "Try every file on hold (state/queue/hold/) now, not only those whose retry time has come.")
+    var flush = false
 
     func run() throws {
         let logger = options.makeLogger()
@@ -128,7 +130,7 @@ struct Run: ParsableCommand {
         if let settle { desk.settleSeconds = settle }
         InboxWatcher.installSignalHandlers()
         let progress = terminalProgress()
-        let summary = try desk.runOnce(progress: progress, shouldStop: { InboxWatcher.stopRequested })
+        let summary = try desk.runOnce(flush: flush, progress: progress, shouldStop: { InboxWatcher.stopRequested })
         if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let code = printSummary(summary)
         if !noSite { try publish(desk) }
@@ -177,7 +179,7 @@ struct Watch: ParsableCommand {
             }
             switch watcher.wait(timeout: pendingGrowth ? 0.5 : 1.0) {
             case .files, .overflow: rescan = true
-            case .timeout: break
+            case .timeout: if let due = desk.nextHeldRetry(), due <= Date() { rescan = true }
             case .stop: break
             }
         }

@@ -1,0 +1,29 @@
+import Foundation
+import DefermentCore
+import DefermentStore
+
+/// 學生名冊: a monthly roster's rows are checked, assigned to counties and stored in one
+/// transaction; the counties it gives rows to are sent a notice.
+struct RosterHandler: InputHandler {
+    let desk: Desk
+
+    func handle(_ file: ClaimedFile, progress: @escaping (Int) throws -> Void) throws -> HandledFile {
+        let reference = desk.reference
+        let intake = desk.rosterIntake(reference)
+        let reading = file.readAhead?.reading ?? intake.startReading(url: file.url, originalName: file.name, arrivalDay: file.arrivalDay)
+        if let registry = desk.schedule.heldRegistry { reading.provide(registry: registry) }
+        var summary: RosterFileSummary?
+        let line: String = try desk.store.queue.write { db in
+            let fileID = try DeskStore.addLedgerEntry(db, sha256: file.sha, kind: file.kind.rawValue, originalName: file.name,
+                                                      archivedPath: file.relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
+            let (applied, format) = try intake.apply(db, fileID: fileID, reading: reading, progress: progress)
+            let line = applied.line(counties: reference.counties)
+            try desk.queueRosterNotices(db, summary: applied)
+            try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: applied.rows, summary: line, format: format,
+                                            uploadDate: applied.uploadDates.max()?.iso, uploadDateSource: applied.uploadDateSource.rawValue)
+            summary = applied
+            return line
+        }
+        return HandledFile(line: line, roster: summary)
+    }
+}
