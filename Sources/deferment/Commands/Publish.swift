@@ -1,0 +1,38 @@
+import ArgumentParser
+import Crypto
+import DefermentCore
+import DefermentDesk
+import DefermentFiles
+import DefermentSite
+import DefermentStore
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Regenerates the site and says where it is.
+func publish(_ desk: Desk, force: Bool = false) throws {
+    do {
+        let r = try desk.publishSite(force: force)
+        print("網站：\(desk.paths.site.path)（寫入 \(r.written) 個檔案，重繪 \(r.schoolsRendered) 校，沿用 \(r.schoolsKept) 校）")
+    } catch {
+        FileHandle.standardError.write(Data("網站產生失敗：\(SiteFailure.explain(error))\n".utf8))
+        throw ExitCode(Exit.failed)
+    }
+}
+
+struct Publish: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Regenerate the static site in outbox/site/ (only what changed, unless --force).",
+        discussion: Exit.help)
+
+    @OptionGroup var options: RootOptions
+    @Flag(help: "Render every page again, even if its inputs did not change.") var force = false
+
+    func run() throws {
+        let desk = try options.openDesk(logger: options.makeLogger())
+        try publish(desk, force: force)
+    }
+}

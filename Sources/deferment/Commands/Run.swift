@@ -1,0 +1,68 @@
+import ArgumentParser
+import Crypto
+import DefermentCore
+import DefermentDesk
+import DefermentFiles
+import DefermentSite
+import DefermentStore
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Prints a run's summary and returns its exit code.
+func printSummary(_ summary: RunSummary) -> Int32 {
+    if summary.files.isEmpty { print("沒有待處理的檔案。"); return Exit.ok }
+    for f in summary.files {
+        let label = f.kind.label
+        // A file name from outside, on one line (a newline in it cannot forge a line).
+        let name = ShownText.escaped(f.name)
+        switch f.result {
+        case .applied(let line): print("✔ \(label) \(name)：\(line)")
+        case .duplicate(let why): print("＝ \(label) \(name)：\(why)")
+        case .rejected(let r): print("✘ \(label) \(name)：退件。\(r.problem) 說明已放在 outbox/rejected/。")
+        case .stillGrowing: print("… \(label) \(name)：檔案仍在寫入中，留待下次處理。")
+        case .failed(let why): print("! \(label) \(name)：處理失敗，檔案保留於佇列（\(why)）")
+        }
+    }
+    if summary.rejectedCount > 0 { return Exit.rejected }
+    if summary.failedCount > 0 { return Exit.failed }
+    return Exit.ok
+}
+
+/// Progress on a terminal: rows read so far, redrawn in place.
+func terminalProgress() -> (String, Int) -> Void {
+    guard isatty(STDERR_FILENO) != 0 else { return { _, _ in } }
+    return { name, rows in
+        FileHandle.standardError.write(Data("\r處理中 \(ShownText.escaped(name))：已讀 \(rows) 列\u{1B}[K".utf8))
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Process every waiting file once, print a summary and exit.",
+        discussion: Exit.help)
+
+    @OptionGroup var options: RootOptions
+    @Option(help: "Seconds a file written in place must stay closed and unchanged before it is claimed (default: settle_seconds of settings.csv, else 3). A file renamed into the inbox is taken at once.")
+    var settle: Double?
+    @Flag(help: "Do not regenerate the site afterwards.")
+    var noSite = false
+    @Flag(help: "Try every file on hold (state/queue/hold/) now, not only those whose retry time has come.")
+    var flush = false
+
+    func run() throws {
+        let logger = options.makeLogger()
+        let desk = try options.openDesk(logger: logger)
+        if let settle { desk.settleSeconds = settle }
+        InboxWatcher.installSignalHandlers()
+        let progress = terminalProgress()
+        let summary = try desk.runOnce(flush: flush, progress: progress, shouldStop: { InboxWatcher.stopRequested })
+        if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let code = printSummary(summary)
+        if !noSite { try publish(desk) }
+        if code != Exit.ok { throw ExitCode(code) }
+    }
+}
