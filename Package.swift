@@ -43,6 +43,7 @@ let package = Package(
         ]),
         .target(name: "DefermentDesk", dependencies: [
             "DefermentCore", "DefermentFiles", "DefermentStore", "DefermentSite",
+            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -55,7 +56,9 @@ let package = Package(
         .testTarget(name: "DefermentCoreTests", dependencies: ["DefermentCore"]),
         // Fixtures and helper scripts are read from the source tree at test time.
         .testTarget(name: "DefermentFilesTests", dependencies: ["DefermentFiles", "DefermentCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "DefermentDeskTests", dependencies: ["DefermentDesk", "DefermentStore", "DefermentFiles", "DefermentCore", "DefermentSite"],
+        .testTarget(name: "DefermentDeskTests", dependencies: ["DefermentDesk", "DefermentStore", "DefermentFiles", "DefermentCore", "DefermentSite",
+                                                           .product(name: "GRDB", package: "GRDB.swift"),
+                                                           .product(name: "Crypto", package: "swift-crypto")],
                     exclude: ["Fixtures", "Scripts"]),
     ]
 )
