@@ -157,7 +157,7 @@ public struct RowAssessment: Equatable, Sendable {
     }
 }
 
-/// The roster rules of domain.md, as pure functions.
+/// The roster rules of docs/rules.md, as pure functions.
 public enum RosterRules {
     /// Reads a raw row into typed values and finds the first problem that needs no registry.
     /// `today` is the day of processing: a birth date after it is 欄位錯誤：出生年月日.

@@ -28,7 +28,7 @@ public struct County: Sendable, Equatable {
     }
 }
 
-/// The county list (縣市代碼表), with the normalisation domain.md asks for.
+/// The county list (縣市代碼表), with the normalisation of docs/rules.md (台→臺, 9020→09020, 63→63000).
 public struct CountyDirectory: Sendable {
     /// Counties in the order of the seed file.
     public let counties: [County]

@@ -1,7 +1,7 @@
 import Testing
 @testable import DefermentCore
 
-/// Every date form of domain.md: ROC (民國) and ISO.
+/// Every date form of docs/rules.md: ROC (民國) and ISO.
 struct CivilDateTests {
     static let forms: [(String, String?)] = [
         ("0951023", "2006-10-23"),          // ROC, 7 digits

@@ -1,7 +1,7 @@
 import Testing
 @testable import DefermentCore
 
-/// 身分證字號 rules: the vectors of domain.md plus the shapes schools really send.
+/// 身分證字號 rules: the vectors of docs/rules.md plus the shapes schools really send.
 struct NationalIDTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let name: String
@@ -11,8 +11,8 @@ struct NationalIDTests {
     }
 
     static let cases: [Case] = [
-        Case(name: "domain.md: A123456789 is valid", raw: "A123456789", expected: .citizen(male: true)),
-        Case(name: "domain.md: A123456788 fails the check digit", raw: "A123456788", expected: .invalid),
+        Case(name: "docs/rules.md: A123456789 is valid", raw: "A123456789", expected: .citizen(male: true)),
+        Case(name: "docs/rules.md: A123456788 fails the check digit", raw: "A123456788", expected: .invalid),
         Case(name: "lower-case letter is normalised", raw: "a123456789", expected: .citizen(male: true)),
         Case(name: "full-width characters are normalised", raw: "Ａ１２３４５６７８９", expected: .citizen(male: true)),
         Case(name: "surrounding spaces are ignored", raw: " A123456789 ", expected: .citizen(male: true)),

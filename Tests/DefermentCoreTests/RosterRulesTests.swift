@@ -140,7 +140,7 @@ struct RosterRulesTests {
         #expect(RosterRules.expectedEnd(grade: 1, start: Self.d("2027-03-15")).iso == "2029-06-30")
     }
 
-    /// domain.md's county-code normalisation, one row per form a file may write.
+    /// docs/rules.md's county-code normalisation, one row per form a file may write.
     @Test(arguments: [
         ("官方代碼", "63000", "63000"),
         ("直轄市二碼代碼補三個零", "63", "63000"),

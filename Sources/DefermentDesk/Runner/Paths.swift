@@ -4,7 +4,7 @@ import DefermentFiles
 import Glibc
 #endif
 
-/// Where everything lives under a root (`--root`), as design.md lays it out.
+/// Where everything lives under a root (`--root`), as docs/architecture.md lays it out.
 public struct DeskPaths: Sendable {
     public let root: URL
     public init(root: URL) { self.root = root.standardizedFileURL }

@@ -1,0 +1,89 @@
+import Crypto
+import Foundation
+import GRDB
+import DefermentCore
+import DefermentStore
+
+/// What a build works from, read from the database once: the schools and counties (codes of
+/// the whitelisted forms only: a school made from a hostile cell by an older desk gets no
+/// folder), the counts pages show, and what each group of pages was last built from.
+struct SiteInputs {
+    var schools: [SchoolEntry]
+    var counties: [County]
+    var counts: [RosterCount]
+    var versions: [String: Int64]
+    var state: [String: (Int64, String)]
+    var decisionDates: [String: [String]]
+    var awaiting: [String: [String: [String: Int]]]
+    var notices: [String: [CountyNotice]]
+    /// What every page is rendered from besides its rows: the templates, the code and the
+    /// reference data (a school renamed in `seeds/` shows everywhere).
+    var fingerprint: String
+    /// The last file applied: the decision workbooks' generation.
+    var generation: Int64
+
+    var countyNames: [String: String] { Dictionary(uniqueKeysWithValues: counties.map { ($0.code, $0.name) }) }
+    var schoolsWithRows: Set<String> { Set(counts.map(\.schoolCode)) }
+
+    static func read(_ store: DeskStore, code fingerprint: String) throws -> SiteInputs {
+        try store.queue.read { db in
+            let seeds = try String.fetchAll(db, sql: "SELECT name || '=' || sha256 FROM seed_state ORDER BY name")
+            return SiteInputs(
+                schools: try DeskStore.schools(db).filter { PathGate.accepts($0.code, as: .schoolCode) },
+                counties: try DeskStore.counties(db).filter { PathGate.accepts($0.code, as: .countyCode) },
+                counts: try DeskStore.rosterCounts(db).filter { PathGate.accepts($0.schoolCode, as: .schoolCode) },
+                versions: try DeskStore.groupVersions(db), state: try DeskStore.siteState(db),
+                decisionDates: try DeskStore.decisionDates(db), awaiting: try DeskStore.awaitingSignOffCounts(db),
+                notices: try DeskStore.countyNotices(db),
+                fingerprint: fingerprint + "/" + SHA256.hash(data: Data(seeds.joined(separator: "\n").utf8)).prefix(8).lowercaseHex,
+                generation: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM input_file") ?? 0)
+        }
+    }
+}
+
+/// What a build renders again and what it keeps (change detection): a school's pages, or a
+/// county's workbook of an upload date, are rendered when a file touched them since the last
+/// build (their group version), when the templates, code or reference data changed, or when a
+/// file of theirs is missing from the site.
+struct SitePlan {
+    var workbooks: [(County, String)] = []
+    var schools: [SchoolEntry] = []
+    var schoolsKept = 0
+    /// What each school's pieces of decision workbooks are written from.
+    var stamps: [String: String] = [:]
+
+    init(_ inputs: SiteInputs, publisher: SitePublisher, force: Bool) {
+        func unchanged(_ key: String) -> Bool {
+            !force && inputs.state[key].map { $0.0 == (inputs.versions[key] ?? 0) && $0.1 == inputs.fingerprint } == true
+                && publisher.stillPresent(group: key)
+        }
+        publisher.indexGroups(SiteBuilder.group(of:))
+        for county in inputs.counties {
+            for date in inputs.decisionDates[county.code] ?? [] {
+                let key = DeskStore.workbookKey(county: county.code, uploadDate: date)
+                if unchanged(key) { publisher.keep(group: key) } else { workbooks.append((county, date)) }
+            }
+        }
+        let withRows = inputs.schoolsWithRows
+        for school in inputs.schools where withRows.contains(school.code) {
+            let key = "school:" + school.code
+            if unchanged(key) {
+                publisher.keep(group: key)
+                schoolsKept += 1
+            } else {
+                schools.append(school)
+            }
+        }
+        for school in inputs.schools {
+            stamps[school.code] = "\(DecisionWorkbook.pieceFormat)|\(inputs.fingerprint)|\(inputs.versions["school:" + school.code] ?? 0)|\(school.name)"
+        }
+    }
+
+    /// Records what was rendered from, for the next build's change detection.
+    func record(_ inputs: SiteInputs, in store: DeskStore) throws {
+        try store.queue.write { db in
+            let keys = schools.map { "school:" + $0.code } + workbooks.map { DeskStore.workbookKey(county: $0.0.code, uploadDate: $0.1) }
+            for key in keys { try DeskStore.recordSiteState(db, key, version: inputs.versions[key] ?? 0, fingerprint: inputs.fingerprint) }
+        }
+    }
+}
