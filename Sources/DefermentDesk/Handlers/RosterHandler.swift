@@ -1,5 +1,6 @@
 import Foundation
 import DefermentCore
+import DefermentFiles
 import DefermentStore
 
 /// 學生名冊: a monthly roster's rows are checked, assigned to counties and stored in one
@@ -10,13 +11,16 @@ struct RosterHandler: InputHandler {
     func handle(_ file: ClaimedFile, progress: @escaping (Int) throws -> Void) throws -> HandledFile {
         let reference = desk.reference
         let intake = desk.rosterIntake(reference)
-        let reading = file.readAhead?.reading ?? intake.startReading(url: file.url, originalName: file.name, arrivalDay: file.arrivalDay)
-        if let registry = desk.schedule.heldRegistry { reading.provide(registry: registry) }
+        // A small file takes the plain path; a large one (or one read ahead) the engine.
+        let plain = file.readAhead == nil && fileSize(of: file.url) < intake.tuning.plainBelow
+        let reading = plain ? nil : file.readAhead?.reading ?? intake.startReading(url: file.url, originalName: file.name, arrivalDay: file.arrivalDay)
+        if let registry = desk.schedule.heldRegistry { reading?.provide(registry: registry) }
         var summary: RosterFileSummary?
         let line: String = try desk.store.queue.write { db in
             let fileID = try DeskStore.addLedgerEntry(db, sha256: file.sha, kind: file.kind.rawValue, originalName: file.name,
                                                       archivedPath: file.relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
-            let (applied, format) = try intake.apply(db, fileID: fileID, reading: reading, progress: progress)
+            let (applied, format) = try reading.map { try intake.apply(db, fileID: fileID, reading: $0, progress: progress) }
+                ?? intake.applyPlainly(db, fileID: fileID, url: file.url, originalName: file.name, arrivalDay: file.arrivalDay, progress: progress)
             let line = applied.line(counties: reference.counties)
             try desk.queueRosterNotices(db, summary: applied)
             try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: applied.rows, summary: line, format: format,
