@@ -84,3 +84,51 @@ public enum RegistryColumn: String, Sendable, CaseIterable {
         return allCases.first { RosterColumn.normaliseHeader($0.rawValue) == key }
     }
 }
+
+/// The registry extract's row rules (役政資料檢核), as a pure function over a row's cells: a
+/// usable row's typed values, or the first column that makes it unusable and why.
+public enum RegistryRules {
+    /// A usable row. Name, education and service status stay the caller's cells (bytes, as
+    /// written and trimmed); the rest is typed.
+    public struct Checked: Equatable {
+        /// The national ID, normalised (a citizen's).
+        public var nationalID: String
+        public var birthDate: CivilDate
+        /// The household county as its five-digit code (台→臺, 9020→09020, 63→63000).
+        public var countyCode: String
+        public var deferment: DefermentPeriod?
+    }
+
+    /// Why a row cannot be used: its column and the message for the operator.
+    public struct Problem: Error, Equatable {
+        public var column: RegistryColumn
+        public var message: String
+    }
+
+    /// Checks one row. `cell` gives a column's cell, trimmed, as UTF-8 bytes.
+    public static func check(_ cell: (RegistryColumn) -> UnsafeBufferPointer<UInt8>, rules: DefermentRules,
+                             counties: CountyDirectory) -> Result<Checked, Problem> {
+        // Short cells (IDs, dates, codes) as strings: fifteen bytes or less are held inline.
+        func text(_ c: RegistryColumn) -> String { String(decoding: cell(c), as: UTF8.self) }
+        func problem(_ c: RegistryColumn, _ message: String) -> Result<Checked, Problem> { .failure(Problem(column: c, message: message)) }
+        let id = NationalID.normalise(text(.nationalID))
+        guard case .citizen = NationalID.classify(id) else { return problem(.nationalID, "身分證字號格式錯誤") }
+        guard let birth = CivilDate.parse(text(.birthDate)) else { return problem(.birthDate, "日期無法辨識") }
+        guard !cell(.name).isEmpty else { return problem(.name, "空白") }
+        guard let county = counties.normalise(text(.countyCode)) else { return problem(.countyCode, "不在縣市代碼表中") }
+        guard rules.educationIsSameOrHigher[utf8: cell(.education)] != nil else { return problem(.education, "不是已知的教育程度") }
+        guard rules.serviceStatusBlocks[utf8: cell(.serviceStatus)] != nil else { return problem(.serviceStatus, "不是已知的兵役狀態") }
+        var deferment: DefermentPeriod?
+        let startText = text(.defermentStart), endText = text(.defermentEnd)
+        if !startText.isEmpty {
+            guard let start = CivilDate.parse(startText) else { return problem(.defermentStart, "日期無法辨識") }
+            var end: CivilDate?
+            if !endText.isEmpty {
+                guard let e = CivilDate.parse(endText) else { return problem(.defermentEnd, "日期無法辨識") }
+                end = e
+            }
+            deferment = DefermentPeriod(start: start, end: end)
+        }
+        return .success(Checked(nationalID: id, birthDate: birth, countyCode: county, deferment: deferment))
+    }
+}

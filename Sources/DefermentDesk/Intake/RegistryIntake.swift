@@ -54,37 +54,15 @@ public struct RegistryIntake {
                 let indexes = cellIndex ?? RegistryColumn.allCases.map { header.indexOf[$0] ?? -1 }
                 cellIndex = indexes
                 func cell(_ c: RegistryColumn) -> UnsafeBufferPointer<UInt8> { trimmedSpaces(row[indexes[c.ordinal]]) }
-                // Short cells (IDs, dates, codes) as strings: fifteen bytes or less are held
-                // inline, with no allocation.
-                func text(_ c: RegistryColumn) -> String { String(decoding: cell(c), as: UTF8.self) }
-                func reject(_ c: RegistryColumn, _ message: String) throws {
-                    try problem(RegistryRowProblem(row: row.number, column: c.rawValue, message: message))
-                }
-                let id = NationalID.normalise(text(.nationalID))
-                guard case .citizen = NationalID.classify(id) else { return try reject(.nationalID, "身分證字號格式錯誤") }
-                guard let birth = CivilDate.parse(text(.birthDate)) else { return try reject(.birthDate, "日期無法辨識") }
-                let name = cell(.name)
-                guard !name.isEmpty else { return try reject(.name, "空白") }
-                guard var county = counties.normalise(text(.countyCode)) else { return try reject(.countyCode, "不在縣市代碼表中") }
-                let education = cell(.education)
-                guard rules.educationIsSameOrHigher[utf8: education] != nil else { return try reject(.education, "不是已知的教育程度") }
-                let service = cell(.serviceStatus)
-                guard rules.serviceStatusBlocks[utf8: service] != nil else { return try reject(.serviceStatus, "不是已知的兵役狀態") }
-                var deferment: DefermentPeriod?
-                let startText = text(.defermentStart)
-                let endText = text(.defermentEnd)
-                if !startText.isEmpty {
-                    guard let start = CivilDate.parse(startText) else { return try reject(.defermentStart, "日期無法辨識") }
-                    var end: CivilDate?
-                    if !endText.isEmpty {
-                        guard let e = CivilDate.parse(endText) else { return try reject(.defermentEnd, "日期無法辨識") }
-                        end = e
+                switch RegistryRules.check(cell, rules: rules, counties: counties) {
+                case .failure(let p):
+                    try problem(RegistryRowProblem(row: row.number, column: p.column.rawValue, message: p.message))
+                case .success(var checked):
+                    try checked.countyCode.withUTF8 { county in
+                        try person(PersonRead(nationalID: checked.nationalID, key: RegistrySnapshot.pack(checked.nationalID),
+                                              birthDate: checked.birthDate, deferment: checked.deferment, name: cell(.name),
+                                              countyCode: county, education: cell(.education), serviceStatus: cell(.serviceStatus)))
                     }
-                    deferment = DefermentPeriod(start: start, end: end)
-                }
-                try county.withUTF8 { county in
-                    try person(PersonRead(nationalID: id, key: RegistrySnapshot.pack(id), birthDate: birth, deferment: deferment,
-                                          name: name, countyCode: county, education: education, serviceStatus: service))
                 }
             })
         } catch let e as TableFileError {
