@@ -1,4 +1,5 @@
 import Foundation
+import DefermentSite
 
 /// A notification e-mail (通知信) as RFC 5322 text: UTF-8 headers encoded as RFC 2047
 /// encoded-words, a text/plain body in base64.
