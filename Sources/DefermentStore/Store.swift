@@ -42,10 +42,9 @@ public final class DeskStore: @unchecked Sendable {
 
     /// The page cache of every connection, in KiB (64 MB).
     public static let cacheKiB = 65_536
-    /// The page size of a new database, in bytes (SQLite's default is 4,096). A million-row
-    /// roster and its registry are written as about 350 MB of pages: in 16 KiB pages that is a
-    /// quarter of the write calls and B-tree page splits (in the `sqlite3` shell, the roster's
-    /// rows were stored into this schema in 3.0 s against 3.5–4.0 s with 4 KiB pages).
+    /// The page size of a new database, in bytes (SQLite's default is 4,096): a million-row
+    /// roster and its registry are written in a quarter of the write calls and B-tree page
+    /// splits (measured in `bench/README.md`).
     public static let pageSize = 16_384
     /// The page cache while a registry extract is stored, in KiB (256 MB).
     public static let bulkCacheKiB = 262_144
@@ -135,9 +134,8 @@ extension DeskStore {
     /// Stores registry records (役政資料) in a table with row ids and a unique index on the
     /// national ID, instead of a table keyed by the national ID (`WITHOUT ROWID`, as `v1` made
     /// it). An extract's people then go to the end of the table in the order they arrive, and
-    /// only the index's small entries (ID and row id) are placed by ID: a million-person extract,
-    /// stored in sorted chunks, took 0.92 s instead of 1.22 s in the `sqlite3` shell (best of
-    /// two each, `bench/store_floor.sh`'s data). Look-ups by ID read the index, then the row.
+    /// only the index's small entries (ID and row id) are placed by ID (faster; see
+    /// `bench/README.md`). Look-ups by ID read the index, then the row.
     static func migratePersonToRowidTable(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE person_by_rowid(

@@ -18,9 +18,7 @@ public struct RosterIntake {
     /// A roster row read and checked without the registry, with the upload date it carries.
     ///
     /// A structure of references (the parsed row is an object): rows are sorted by index, not
-    /// moved, and a class of its own cost an allocation and a release per row (in the same 8
-    /// rounds of `bench/intake_ab.sh` against an earlier build, intake wall 0.986 as a structure,
-    /// 1.030 as a class).
+    /// moved; a class of its own would cost an allocation and a release per row.
     public struct ReadRow: Sendable {
         public let raw: RosterRow
         public let parsed: ParsedRosterRow

@@ -32,8 +32,7 @@ extension RosterIntake {
 
     /// How many rows to sort together next. Near the end of the file, chunks shrink to a quarter
     /// of the rows estimated to be left (down to 1,024): the writing thread stores the last chunk
-    /// alone, after the reading thread is done, so a small last chunk is time saved (the rows of
-    /// a national roster's last full chunk took about 0.2 s to store).
+    /// alone, after the reading thread is done, so a small last chunk is time saved.
     static func nextChunkSize(_ sortChunk: Int, rowsRead: Int, fileSize: Int, bytesLeft: Int?) -> Int {
         guard let bytesLeft, rowsRead > 0, fileSize > bytesLeft else { return sortChunk }
         let bytesPerRow = max(1, (fileSize - bytesLeft) / rowsRead)
@@ -43,8 +42,7 @@ extension RosterIntake {
 
     /// The order of the roster's unique index (school, upload date, roster, national ID) for a
     /// chunk of rows, as their places in `rows`: storing them so walks the index forwards instead
-    /// of jumping about it (in the sqlite3 shell, a million rows in no particular order take
-    /// 6.7 s to insert, in sorted chunks 4.1 s). Rows with the same key keep their file order, so
+    /// of jumping about it (see `bench/README.md`). Rows with the same key keep their file order, so
     /// a resent row still replaces the earlier one. A row without an upload date of its own is
     /// stored under `arrivalDay`.
     ///
