@@ -166,14 +166,31 @@ public final class SitePublisher: @unchecked Sendable {
     /// not there yet, even when a build stops half way (a full disk, a kill).
     static func linksToOthers(_ path: String) -> Bool { path.hasSuffix(".html") }
 
-    /// The order in which held pages are written: pages that are no folder's index first, then
-    /// indexes from the deepest folder up, the home page last.
-    static func pageOrder(_ a: String, _ b: String) -> Bool {
-        func rank(_ p: String) -> (Int, Int, String) {
-            let isIndex = p.hasSuffix("index.html") || p.contains("/page-")
-            return (isIndex ? 1 : 0, -p.split(separator: "/").count, p)
+    /// The group a held page is written in, in increasing order: pages that are no folder's
+    /// index first (0), then indexes from the deepest folder up, the home page last. A page
+    /// links only to files written before its group.
+    static func pageGroup(_ p: String) -> Int {
+        let isIndex = p.hasSuffix("index.html") || p.contains("/page-")
+        return isIndex ? 1_000 - p.split(separator: "/").count : 0
+    }
+
+    /// Writes the held pages group by group (``pageGroup(_:)``), each group's pages on all
+    /// cores; a group starts once the one before it is written.
+    private func writeHeldPages() throws {
+        let groups = Dictionary(grouping: deferredPages) { Self.pageGroup($0.0) }
+        deferredPages = []
+        final class FirstError: @unchecked Sendable {
+            let lock = NSLock()
+            var error: Error?
+            func keep(_ e: Error) { lock.withLock { if error == nil { error = e } } }
         }
-        return rank(a) < rank(b)
+        for key in groups.keys.sorted() {
+            let pages = groups[key]!, failure = FirstError()
+            DispatchQueue.concurrentPerform(iterations: pages.count) { i in
+                do { try write(pages[i].0, pages[i].1) } catch { failure.keep(error) }
+            }
+            if let error = failure.error { throw error }
+        }
     }
 
     /// Faults put into the writer by tests, by site root: called with each path about to be
@@ -235,8 +252,7 @@ public final class SitePublisher: @unchecked Sendable {
     /// Removes files no longer produced and writes the manifest. Returns the removed paths.
     @discardableResult
     public func finish() throws -> [String] {
-        for (path, data) in deferredPages.sorted(by: { Self.pageOrder($0.0, $1.0) }) { try write(path, data) }
-        deferredPages = []
+        try writeHeldPages()
         var removed: [String] = []
         for path in previous.keys where current[path] == nil {
             try? FileManager.default.removeItem(at: root.appendingPathComponent(path))
