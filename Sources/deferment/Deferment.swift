@@ -83,3 +83,14 @@ struct Deferment: ParsableCommand {
         discussion: "Drop rosters into inbox/rosters/, registry extracts into inbox/registry/ and counties' returned decision workbooks into inbox/decisions/<county code>/, then run or watch.\n\n" + Exit.help,
         subcommands: [Run.self, Watch.self, Check.self, Report.self, Publish.self, Serve.self, AccountCommand.self, DecisionsCommand.self, MailCommand.self, Demo.self, Samples.self])
 }
+
+/// Options of the commands that take files from the inbox (`run`, `watch`).
+struct IntakeOptions: ParsableArguments {
+    @Option(help: "Seconds a file written in place must stay closed and unchanged before it is claimed (default: settle_seconds of settings.csv, else 3). A file renamed into the inbox is taken at once.")
+    var settle: Double?
+
+    func apply(to desk: Desk) {
+        if let settle { desk.settleSeconds = settle }
+    }
+}
+

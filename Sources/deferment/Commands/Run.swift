@@ -46,8 +46,7 @@ struct Run: ParsableCommand {
         discussion: Exit.help)
 
     @OptionGroup var options: RootOptions
-    @Option(help: "Seconds a file written in place must stay closed and unchanged before it is claimed (default: settle_seconds of settings.csv, else 3). A file renamed into the inbox is taken at once.")
-    var settle: Double?
+    @OptionGroup var intake: IntakeOptions
     @Flag(help: "Do not regenerate the site afterwards.")
     var noSite = false
     @Flag(help: "Try every file on hold (state/queue/hold/) now, not only those whose retry time has come.")
@@ -56,7 +55,7 @@ struct Run: ParsableCommand {
     func run() throws {
         let logger = options.makeLogger()
         let desk = try options.openDesk(logger: logger)
-        if let settle { desk.settleSeconds = settle }
+        intake.apply(to: desk)
         InboxWatcher.installSignalHandlers()
         let progress = terminalProgress()
         let summary = try desk.runOnce(flush: flush, progress: progress, shouldStop: { InboxWatcher.stopRequested })

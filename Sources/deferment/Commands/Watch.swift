@@ -18,13 +18,12 @@ struct Watch: ParsableCommand {
         discussion: Exit.help)
 
     @OptionGroup var options: RootOptions
-    @Option(help: "Seconds a file written in place must stay closed and unchanged before it is claimed (default: settle_seconds of settings.csv, else 3). A file renamed into the inbox is taken at once.")
-    var settle: Double?
+    @OptionGroup var intake: IntakeOptions
 
     func run() throws {
         let logger = options.makeLogger()
         let desk = try options.openDesk(logger: logger)
-        if let settle { desk.settleSeconds = settle }
+        intake.apply(to: desk)
         desk.maximumSettleWait = 2
         InboxWatcher.installSignalHandlers()
         let watcher = try InboxWatcher(paths: desk.paths)
