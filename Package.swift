@@ -54,9 +54,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "DefermentCoreTests", dependencies: ["DefermentCore"]),
+        // What the test targets share: temporary folders, the repository's folders, Python.
+        .target(name: "DefermentTestSupport", path: "Tests/TestSupport"),
         // Fixtures and helper scripts are read from the source tree at test time.
-        .testTarget(name: "DefermentFilesTests", dependencies: ["DefermentFiles", "DefermentCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "DefermentFilesTests", dependencies: ["DefermentFiles", "DefermentCore", "DefermentTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DefermentDeskTests", dependencies: ["DefermentDesk", "DefermentStore", "DefermentFiles", "DefermentCore", "DefermentSite",
+                                                           "DefermentTestSupport",
                                                            .product(name: "GRDB", package: "GRDB.swift"),
                                                            .product(name: "Crypto", package: "swift-crypto")],
                     exclude: ["Fixtures", "Scripts"]),

@@ -1,10 +1,10 @@
 import Foundation
+// Shared by every file of this target: temporary folders, the repository, Python.
+@_exported import DefermentTestSupport
 import GRDB
 @testable import DefermentDesk
 @testable import DefermentStore
 
-/// The repository's root, found from this file's path.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 let seedsFolder = repositoryRoot.appendingPathComponent("seeds")
 
 /// The `deferment` executable built with the tests.
@@ -20,10 +20,7 @@ let fastKeyDerivation: Void = { setenv("DEFERMENT_PBKDF2_ROUNDS", "2000", 0) }()
 /// A fresh, empty desk root.
 func temporaryRoot(_ name: String = #function) throws -> URL {
     _ = fastKeyDerivation
-    let safe = name.filter { $0.isLetter || $0.isNumber }
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-desk-\(safe)-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+    return try temporaryFolder(prefix: "deferment-desk", name)
 }
 
 /// Opens a desk on `root` with the repository's seeds, claiming files at once.

@@ -12,22 +12,7 @@ let templatesFolder = repositoryRoot.appendingPathComponent("templates")
 let scriptsFolder = repositoryRoot.appendingPathComponent("Tests/DefermentDeskTests/Scripts")
 
 /// Runs a Python script with arguments and returns its stdout.
-func pythonOutput(_ args: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3"] + args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else {
-        throw NSError(domain: "python", code: Int(p.terminationStatus), userInfo: [NSLocalizedDescriptionKey: String(decoding: e, as: UTF8.self)])
-    }
-    return String(decoding: data, as: UTF8.self)
-}
+func pythonOutput(_ args: [String]) throws -> String { try runPython(args) }
 
 /// A page as Python's html.parser sees it.
 struct PageOutline: Decodable {

@@ -1,4 +1,5 @@
 import Foundation
+import DefermentTestSupport
 import Testing
 @testable import DefermentFiles
 
@@ -7,19 +8,7 @@ import Testing
 struct XLSXWriterTests {
     /// Runs a Python script with arguments and returns what it printed.
     func pythonOutput(_ script: String, _ arguments: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script] + arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        if p.terminationStatus != 0 {
-            Issue.record("python: \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
-        }
-        return String(decoding: data, as: UTF8.self)
+        try runPython(["-c", script] + arguments)
     }
 
     /// A two-sheet workbook whose first sheet is large enough to be compressed while it is
