@@ -57,6 +57,8 @@ let package = Package(
         // What the test targets share: temporary folders, the repository's folders, Python.
         .target(name: "DefermentTestSupport", path: "Tests/TestSupport"),
         // Fixtures and helper scripts are read from the source tree at test time.
+        .testTarget(name: "DefermentStoreTests", dependencies: ["DefermentStore", "DefermentCore"]),
+        .testTarget(name: "DefermentSiteTests", dependencies: ["DefermentSite", "DefermentCore"]),
         .testTarget(name: "DefermentFilesTests", dependencies: ["DefermentFiles", "DefermentCore", "DefermentTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DefermentDeskTests", dependencies: ["DefermentDesk", "DefermentStore", "DefermentFiles", "DefermentCore", "DefermentSite",
                                                            "DefermentTestSupport",

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+@testable import DefermentSite
+
+/// The publisher reads back the manifest it wrote (and any other valid JSON one), so an
+/// unchanged file is never written twice.
+struct SitePublisherTests {
+    func site() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-publisher-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test(arguments: ["own", "pretty JSON", "escaped path"])
+    func unchangedFilesAreNotWrittenAgain(_ manifestForm: String) throws {
+        let root = try site()
+        // The publisher writes only safe ASCII paths; another tool's JSON may escape them (`\/`).
+        let odd = "schools/110000/plain-roster_2.html"
+        let first = try SitePublisher(root: root)
+        try first.publish("index.html", text: "<p>首頁</p>")
+        try first.publish(odd, text: "<p>明細</p>")
+        try first.finish()
+        let manifestURL = root.appendingPathComponent(SitePublisher.manifestName)
+        if manifestForm != "own" {
+            // The same entries as another tool would write them.
+            let entries = try JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL))
+            try JSONSerialization.data(withJSONObject: entries, options: manifestForm == "pretty JSON" ? [.prettyPrinted, .sortedKeys] : [])
+                .write(to: manifestURL)
+            if manifestForm == "escaped path" { #expect(try String(contentsOf: manifestURL, encoding: .utf8).contains("\\/")) }
+        }
+        #expect(SitePublisher.readOwnManifest(try Data(contentsOf: manifestURL)) == nil || manifestForm == "own")
+
+        let second = try SitePublisher(root: root)
+        try second.publish("index.html", text: "<p>首頁</p>")
+        try second.publish(odd, text: "<p>明細（改）</p>")
+        try second.finish()
+        #expect(second.written == [odd])
+        let entries = try JSONDecoder().decode([ManifestEntry].self, from: Data(contentsOf: manifestURL))
+        #expect(entries.map(\.path) == ["index.html", odd].sorted())
+        #expect(entries.first { $0.path == odd }?.size == Data("<p>明細（改）</p>".utf8).count)
+    }
+}
+
+extension SitePublisherTests {
+    /// Site files are not flushed one by one; one that a crash left empty (or removed) must be
+    /// written again even though the manifest lists it as published.
+    @Test(arguments: ["emptied", "removed"])
+    func aFileLostInACrashIsWrittenAgain(_ loss: String) throws {
+        let root = try site()
+        let first = try SitePublisher(root: root)
+        try first.publish("index.html", text: "<p>首頁</p>")
+        try first.publish("directory.html", text: "<p>通訊錄</p>")
+        try first.finish()
+        let lost = root.appendingPathComponent("index.html")
+        if loss == "emptied" { try Data().write(to: lost) } else { try FileManager.default.removeItem(at: lost) }
+        let second = try SitePublisher(root: root)
+        try second.publish("index.html", text: "<p>首頁</p>")
+        try second.publish("directory.html", text: "<p>通訊錄</p>")
+        try second.finish()
+        #expect(second.written == ["index.html"])
+        #expect(try String(contentsOf: lost, encoding: .utf8) == "<p>首頁</p>")
+    }
+}
