@@ -271,10 +271,9 @@ public enum RosterRules {
 
     /// Reads 是/否 as files write it (是, 否, Y, N, 1, 0, V, empty = 否).
     public static func parseYesNo(_ raw: String) -> Bool? {
-        // 否 and 是 as files write them, told by their bytes (a `String` comparison with a
-        // Chinese literal takes the slow, normalising path).
-        if raw.isEmpty || raw.utf8.elementsEqual([0xE5, 0x90, 0xA6]) { return false }   // 否
-        if raw.utf8.elementsEqual([0xE6, 0x98, 0xAF]) { return true }                    // 是
+        // 否 and 是 as files write them, told by their bytes (``ByteText``).
+        if raw.isEmpty || ByteText.sameBytes(raw, "否") { return false }
+        if ByteText.sameBytes(raw, "是") { return true }
         switch raw.trimmingSpaces().uppercased() {
         case "是", "Y", "YES", "1", "V", "TRUE", "Ｙ": return true
         case "否", "N", "NO", "0", "", "FALSE", "Ｎ": return false

@@ -82,12 +82,7 @@ struct TextKeys: Sendable {
 
     /// The entry whose bytes are `wanted`'s.
     private func sameBytes(_ wanted: UnsafeBufferPointer<UInt8>) -> Int? {
-        for i in bytes.indices where bytes[i].count == wanted.count {
-            if wanted.isEmpty || bytes[i].withUnsafeBufferPointer({ memcmp($0.baseAddress!, wanted.baseAddress!, wanted.count) }) == 0 {
-                return i
-            }
-        }
-        return nil
+        bytes.indices.first { i in bytes[i].withUnsafeBufferPointer { ByteText.same($0, wanted) } }
     }
 
     mutating func append(_ key: String) {

@@ -38,7 +38,7 @@ public final class ReportRow: Sendable {
     /// The state a stored word names, compared byte for byte (the words are the desk's own).
     static func parseState(_ word: String?) -> ReviewState? {
         guard let word else { return nil }
-        for s in ReviewState.allCases where s.rawValue.utf8.elementsEqual(word.utf8) { return s }
+        for s in ReviewState.allCases where ByteText.sameBytes(s.rawValue, word) { return s }
         return nil
     }
 

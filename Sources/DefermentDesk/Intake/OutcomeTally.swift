@@ -19,25 +19,14 @@ struct OutcomeKey: Hashable {
         guard a.kind == b.kind, a.state == b.state, a.reason == b.reason else { return false }
         switch (a.county, b.county) {
         case (nil, nil): return true
-        case let (x?, y?): return sameBytes(x, y)
+        case let (x?, y?): return ByteText.sameBytes(x, y)
         default: return false
         }
     }
 
-    /// Whether two texts have the same UTF-8 bytes (as they are hashed), compared in place: a
-    /// comparison through the UTF-8 views went a byte at a time through an iterator.
-    private static func sameBytes(_ x: String, _ y: String) -> Bool {
-        guard x.utf8.count == y.utf8.count else { return false }
-        guard !x.isEmpty else { return true }
-        let compared: Bool?? = x.utf8.withContiguousStorageIfAvailable { a in
-            y.utf8.withContiguousStorageIfAvailable { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
-        }
-        return (compared ?? nil) ?? x.utf8.elementsEqual(y.utf8)
-    }
-
     func hash(into hasher: inout Hasher) {
-        if var county {
-            county.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        if let county {
+            ByteText(county).hash(into: &hasher)
         } else {
             hasher.combine(UInt8(0xFF))
         }
