@@ -30,6 +30,22 @@ public struct FileOutcome: Sendable {
 /// The summary of a run (處理摘要).
 public struct RunSummary: Sendable {
     public var files: [FileOutcome] = []
+
+    /// One line per file, as `run` prints it (names on one line: a newline in a name cannot
+    /// forge a line).
+    public var lines: [String] {
+        if files.isEmpty { return ["沒有待處理的檔案。"] }
+        return files.map { f in
+            let label = f.kind.label, name = ShownText.escaped(f.name)
+            switch f.result {
+            case .applied(let line): return "✔ \(label) \(name)：\(line)"
+            case .duplicate(let why): return "＝ \(label) \(name)：\(why)"
+            case .rejected(let r): return "✘ \(label) \(name)：退件。\(r.problem) 說明已放在 outbox/rejected/。"
+            case .stillGrowing: return "… \(label) \(name)：檔案仍在寫入中，留待下次處理。"
+            case .failed(let why): return "! \(label) \(name)：處理失敗，檔案保留於佇列（\(why)）"
+            }
+        }
+    }
     public var rejectedCount: Int { files.filter { if case .rejected = $0.result { return true }; return false }.count }
     public var failedCount: Int { files.filter { if case .failed = $0.result { return true }; return false }.count }
 }

@@ -14,19 +14,7 @@ import Glibc
 
 /// Prints a run's summary and returns its exit code.
 func printSummary(_ summary: RunSummary) -> Int32 {
-    if summary.files.isEmpty { print("沒有待處理的檔案。"); return Exit.ok }
-    for f in summary.files {
-        let label = f.kind.label
-        // A file name from outside, on one line (a newline in it cannot forge a line).
-        let name = ShownText.escaped(f.name)
-        switch f.result {
-        case .applied(let line): print("✔ \(label) \(name)：\(line)")
-        case .duplicate(let why): print("＝ \(label) \(name)：\(why)")
-        case .rejected(let r): print("✘ \(label) \(name)：退件。\(r.problem) 說明已放在 outbox/rejected/。")
-        case .stillGrowing: print("… \(label) \(name)：檔案仍在寫入中，留待下次處理。")
-        case .failed(let why): print("! \(label) \(name)：處理失敗，檔案保留於佇列（\(why)）")
-        }
-    }
+    for line in summary.lines { print(line) }
     if summary.rejectedCount > 0 { return Exit.rejected }
     if summary.failedCount > 0 { return Exit.failed }
     return Exit.ok
