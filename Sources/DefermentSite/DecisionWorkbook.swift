@@ -39,9 +39,9 @@ public enum DecisionColumn: String, CaseIterable, Sendable {
     }
 }
 
-/// The token a decision workbook carries (驗證碼): the county and upload date it was issued for,
-/// with an HMAC-SHA256 under the desk's key in `state/`. It proves the workbook came from the
-/// desk for that county and date; rows are checked one by one against the database.
+/// The token a decision workbook carries (驗證碼): the county, upload date and generation it was
+/// issued for. Its text, signed with an HMAC under the desk's key, is made and checked by the
+/// desk (`Sources/DefermentDesk/Decisions/DecisionTokenSigning.swift`); the site only writes it.
 public struct DecisionToken: Sendable, Equatable {
     public var county: String
     public var uploadDate: CivilDate
@@ -54,44 +54,6 @@ public struct DecisionToken: Sendable, Equatable {
         self.county = county
         self.uploadDate = uploadDate
         self.generation = generation
-    }
-
-    static let prefix = "DDT2"
-    static let firstPrefix = "DDT1"
-
-    private static func mac(_ fields: String, key: SymmetricKey) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: Data("deferment-decision|\(fields)".utf8), using: key)
-        return Data(code).prefix(16).lowercaseHex
-    }
-
-    /// The token text, e.g. `DDT2-63000-20261015-42-<32 hex digits>`.
-    public func signed(with key: SymmetricKey) -> String {
-        let date = uploadDate.iso.filter { $0 != "-" }
-        return "\(Self.prefix)-\(county)-\(date)-\(generation)-\(Self.mac("\(county)|\(date)|\(generation)", key: key))"
-    }
-
-    /// Reads and verifies a token (either form); `nil` if it is malformed or its HMAC does not match.
-    public static func verify(_ text: String, key: SymmetricKey) -> DecisionToken? {
-        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "-").map(String.init)
-        let generation: Int64, fields: String
-        switch (parts.first, parts.count) {
-        case (prefix?, 5):
-            guard let g = Int64(parts[3]), g >= 0, String(g) == parts[3] else { return nil }
-            generation = g
-            fields = "\(parts[1])|\(parts[2])|\(parts[3])"
-        case (firstPrefix?, 4):
-            generation = 0
-            fields = "\(parts[1])|\(parts[2])"
-        default:
-            return nil
-        }
-        guard parts[2].count == 8, let date = CivilDate.parse(parts[2]) else { return nil }
-        let expected = Array(mac(fields, key: key).utf8)
-        let given = Array(parts[parts.count - 1].lowercased().utf8)
-        guard expected.count == given.count else { return nil }
-        var diff: UInt8 = 0
-        for (a, b) in zip(expected, given) { diff |= a ^ b }
-        return diff == 0 ? DecisionToken(county: parts[1], uploadDate: date, generation: generation) : nil
     }
 }
 

@@ -162,7 +162,7 @@ public final class Desk {
         try ensureAccounts()
         let builder = try SiteBuilder(databasePath: paths.database.path, templatesDirectory: templatesDirectory,
                                       outputDirectory: paths.site, rules: reference.rules, today: Self.day(of: Date()),
-                                      accounts: try accounts(), decisionKey: try decisionTokenKey())
+                                      accounts: try accounts(), signToken: TokenSigner(key: try decisionTokenKey()).sign)
         builder.pieceCacheFolder = paths.siteCache
         let result = try builder.build(store: store, force: force)
         logger.info("網站已更新：產生 \(result.rendered) 頁／檔，寫入 \(result.written)，移除 \(result.removed)，重繪學校 \(result.schoolsRendered)、沿用 \(result.schoolsKept)，審核名冊 \(result.workbooks) 份（執行緒合計 \(String(format: "%.1f", result.workbookSeconds)) 秒）（共 \(String(format: "%.1f", result.seconds)) 秒）")

@@ -46,16 +46,16 @@ public final class SiteBuilder: @unchecked Sendable {
     let dataKeys: [String: SymmetricKey]
     let wrappedKeys: [String: String]
 
-    /// Signs the tokens of decision workbooks.
-    let decisionKey: SymmetricKey
+    /// Signs the tokens of decision workbooks (the desk holds the key; the site never sees it).
+    let signToken: @Sendable (DecisionToken) -> String
 
     /// Where decision workbooks' pieces are kept between builds (``DecisionPieceCache``);
     /// `nil` writes every workbook from the database.
     public var pieceCacheFolder: URL?
 
     public init(databasePath: String, templatesDirectory: URL, outputDirectory: URL, rules: DefermentRules, today: CivilDate,
-                accounts: [AccountRecord], decisionKey: SymmetricKey) throws {
-        self.decisionKey = decisionKey
+                accounts: [AccountRecord], signToken: @escaping @Sendable (DecisionToken) -> String) throws {
+        self.signToken = signToken
         self.templates = try SiteTemplates(directory: templatesDirectory)
         self.dataKeys = Dictionary(uniqueKeysWithValues: accounts.map { ($0.code, SymmetricKey(data: $0.dataKey)) })
         self.wrappedKeys = Dictionary(uniqueKeysWithValues: accounts.map { ($0.code, $0.wrappedKey) })

@@ -54,7 +54,7 @@ extension SiteBuilder {
             try? cache?.store(zip(wanted, pieces).map { (stamp($0.school), $1!) })
         }
         let token = DecisionToken(county: county.code, uploadDate: day, generation: workbookGeneration)
-        let workbook = try DecisionWorkbook.data(countyName: county.name, token: token, tokenText: token.signed(with: decisionKey),
+        let workbook = try DecisionWorkbook.data(countyName: county.name, token: token, tokenText: signToken(token),
                                                  pieces: pieces.map { $0! })
         try publishSealedFile(Self.workbookPath(county: county.code, date: date), data: workbook, account: county.code)
     }
