@@ -25,7 +25,8 @@ public struct DemoPlay {
         desk.settleSeconds = 0
         let rosters = try fm.contentsOfDirectory(atPath: seeds.appendingPathComponent("rosters").path).sorted()
         func drop(_ name: String) throws {
-            try fm.copyItem(at: seeds.appendingPathComponent("rosters/\(name)"), to: desk.paths.inbox(.rosters).appendingPathComponent(name))
+            try fm.copyItem(at: seeds.appendingPathComponent("rosters/\(name)"),
+                            to: desk.paths.inbox(.rosters).appendingPathComponent(name))
         }
         say("【第 1 個月】學生名冊 \(rosters.first ?? "")")
         if let first = rosters.first { try drop(first) }

@@ -33,7 +33,8 @@ public final class PreviewServer: @unchecked Sendable {
         addr.sin_port = port.bigEndian
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard rc == 0, listen(fd, 64) == 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSLocalizedDescriptionKey: "port \(port) 無法使用"]) }
+        guard rc == 0, listen(fd, 64) == 0 else { throw CocoaError(.fileWriteNoPermission,
+                                                                   userInfo: [NSLocalizedDescriptionKey: "port \(port) 無法使用"]) }
         var bound = sockaddr_in()
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
@@ -73,7 +74,8 @@ public final class PreviewServer: @unchecked Sendable {
         guard url.path.hasPrefix(root.path + "/"), !url.lastPathComponent.hasPrefix("."),
               FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue,
               let data = try? Data(contentsOf: url) else {
-            return respond(client, 404, "text/html; charset=utf-8", Data("<!DOCTYPE html><meta charset=utf-8><p>找不到此頁面。</p>".utf8), head: line[0] == "HEAD")
+            return respond(client, 404, "text/html; charset=utf-8", Data("<!DOCTYPE html><meta charset=utf-8><p>找不到此頁面。</p>".utf8),
+                           head: line[0] == "HEAD")
         }
         let type = Self.mimeTypes[url.pathExtension.lowercased()] ?? "application/octet-stream"
         respond(client, 200, type, data, head: line[0] == "HEAD")

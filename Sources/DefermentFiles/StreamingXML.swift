@@ -87,15 +87,18 @@ final class StreamingXMLTokenizer {
             guard position + 1 < buf.count else { if final { throw XMLSafetyError.malformed("unexpected end") }; return }
             let next = buf[position + 1]
             if next == UInt8(ascii: "?") {
-                guard let e = find(buf, Array("?>".utf8), from: position + 2) else { if final { throw XMLSafetyError.malformed("pi") }; return }
+                guard let e = find(buf, Array("?>".utf8),
+                                   from: position + 2) else { if final { throw XMLSafetyError.malformed("pi") }; return }
                 position = e + 2
             } else if next == UInt8(ascii: "!") {
                 guard position + 3 < buf.count else { if final { throw XMLSafetyError.malformed("decl") }; return }
                 if buf[position + 2] == UInt8(ascii: "-") {
-                    guard let e = find(buf, Array("-->".utf8), from: position + 4) else { if final { throw XMLSafetyError.malformed("comment") }; return }
+                    guard let e = find(buf, Array("-->".utf8),
+                                       from: position + 4) else { if final { throw XMLSafetyError.malformed("comment") }; return }
                     position = e + 3
                 } else if buf[position + 2] == UInt8(ascii: "[") {
-                    guard let e = find(buf, Array("]]>".utf8), from: position + 9) else { if final { throw XMLSafetyError.malformed("cdata") }; return }
+                    guard let e = find(buf, Array("]]>".utf8),
+                                       from: position + 9) else { if final { throw XMLSafetyError.malformed("cdata") }; return }
                     let text = String(decoding: buf[(position + 9)..<e], as: UTF8.self)
                     try handler(.text(text))
                     position = e + 3

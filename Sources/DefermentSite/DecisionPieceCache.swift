@@ -48,7 +48,8 @@ struct DecisionPieceCache {
                 let crc = try r.u32()
                 let size = try r.u64()
                 let compressed = try r.bytes(Int(try r.u32()))
-                let fragment = XLSXRowsFragment(deflated: DeflateFragment(compressed: compressed, crc: crc, size: size), count: count, width: width)
+                let fragment = XLSXRowsFragment(deflated: DeflateFragment(compressed: compressed, crc: crc, size: size), count: count,
+                                                width: width)
                 result[Key(kind: kind, school: school)] = (stamp, DecisionSheetPiece(kind: kind, schoolCode: school, rows: fragment, counts: counts))
             }
             guard r.at == body else { throw Damaged() }

@@ -87,7 +87,8 @@ public enum Envelope {
     static func keyAAD(_ account: String) -> Data { Data("deferment-key|\(account)".utf8) }
 
     static func derive(password: String, salt: Data, rounds: Int) throws -> SymmetricKey {
-        try KDF.Insecure.PBKDF2.deriveKey(from: Data(password.utf8), salt: salt, using: .sha256, outputByteCount: 32, unsafeUncheckedRounds: rounds)
+        try KDF.Insecure.PBKDF2.deriveKey(from: Data(password.utf8), salt: salt, using: .sha256, outputByteCount: 32,
+                                          unsafeUncheckedRounds: rounds)
     }
 
     /// Wraps a data key under a password (a new random salt each time).

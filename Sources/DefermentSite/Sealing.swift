@@ -16,7 +16,8 @@ extension SiteBuilder {
         if let i = Self.firstIndex(of: open, in: bytes, from: 0) { start = i + open.count }
         if let j = Self.lastIndex(of: close, in: bytes), j >= start { end = j }
         let sealedPath = path + ".enc"
-        try publisher.publish(sealedPath, try Envelope.seal(Data(bytes[start..<end]), key: key, account: account, path: sealedPath, compress: true))
+        try publisher.publish(sealedPath, try Envelope.seal(Data(bytes[start..<end]), key: key, account: account, path: sealedPath,
+                                                            compress: true))
         let name = (path as NSString).lastPathComponent
         // The account's key.json is in its own folder (`schools/<code>/`, `counties/<code>/`):
         // a page in a folder below it (a county's `schools/<code>.html`) reaches it from there.

@@ -16,7 +16,8 @@ public struct AccountRecord: Sendable, Equatable {
     public var wrappedKey: String
     public var passwordSetAt: String
 
-    public init(code: String, kind: Kind, contactName: String, contactEmail: String, notify: Bool, dataKey: Data, wrappedKey: String, passwordSetAt: String) {
+    public init(code: String, kind: Kind, contactName: String, contactEmail: String, notify: Bool, dataKey: Data, wrappedKey: String,
+                passwordSetAt: String) {
         self.code = code
         self.kind = kind
         self.contactName = contactName
@@ -47,7 +48,8 @@ extension DeskStore {
 
     /// Replaces an account's wrapped key (a new password); the data key stays.
     public static func setWrappedKey(_ db: Database, code: String, wrappedKey: String) throws {
-        try db.execute(sql: "UPDATE account SET wrapped_key = ?, password_set_at = datetime('now') WHERE code = ?", arguments: [wrappedKey, code])
+        try db.execute(sql: "UPDATE account SET wrapped_key = ?, password_set_at = datetime('now') WHERE code = ?",
+                       arguments: [wrappedKey, code])
     }
 
     /// Replaces an account's stored data key (sealing it under the host key).

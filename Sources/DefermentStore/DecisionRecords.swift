@@ -169,7 +169,8 @@ extension DeskStore {
     /// The pieces of a county's decision workbook for one upload date: each roster and school with
     /// rows there, in the order of ``decisionSheetRows(_:county:uploadDate:school:kind:)``, with
     /// its number of rows.
-    public static func decisionSheetPieces(_ db: Database, county: String, uploadDate: String) throws -> [(kind: RosterKind, school: String, rows: Int)] {
+    public static func decisionSheetPieces(_ db: Database, county: String,
+                                           uploadDate: String) throws -> [(kind: RosterKind, school: String, rows: Int)] {
         try Row.fetchAll(db, sql: """
             SELECT roster_kind, school_code, SUM(n) FROM roster_counts
             WHERE county_code = ? AND upload_date = ?
@@ -237,7 +238,8 @@ extension DeskStore {
         switch effect {
         case .none: break
         case .create:
-            let existing = try Int64.fetchOne(db, sql: "SELECT id FROM deferment_record WHERE roster_row_id = ? AND source = 'decision'", arguments: [row.id])
+            let existing = try Int64.fetchOne(db, sql: "SELECT id FROM deferment_record WHERE roster_row_id = ? AND source = 'decision'",
+                                              arguments: [row.id])
             if let existing {
                 try db.execute(sql: "UPDATE deferment_record SET status = 'active', start_date = ?, end_date = ?, updated_at = datetime('now') WHERE id = ?",
                                arguments: [row.start, row.end.isEmpty ? nil : row.end, existing])
@@ -281,7 +283,8 @@ extension DeskStore {
             }
             return nil
         }
-        if let p = try Row.fetchOne(db, sql: "SELECT deferment_start, deferment_end FROM person WHERE national_id = ?", arguments: [row.nationalID]),
+        if let p = try Row.fetchOne(db, sql: "SELECT deferment_start, deferment_end FROM person WHERE national_id = ?",
+                                    arguments: [row.nationalID]),
            let start: String = p[0], !start.isEmpty, start <= leaving {
             let end: String? = p[1]
             if end == nil || end!.isEmpty || end! > leaving {

@@ -24,7 +24,8 @@ struct RawStatement {
         guard let value else { sqlite3_bind_null(handle, index); return }
         var v = value
         v.withUTF8 { buf in
-            _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(buf.count), transient)
+            _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(buf.count),
+                                  transient)
         }
     }
 

@@ -51,7 +51,8 @@ public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
     /// by comparing bytes, without hashing a `String`.
     private func intern(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt8 {
         for (i, v) in valueBytes.enumerated() where v.count == bytes.count {
-            if bytes.isEmpty || v.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) }) == 0 { return UInt8(i) }
+            if bytes.isEmpty || v.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!,
+                                                                   bytes.count) }) == 0 { return UInt8(i) }
         }
         // More than 255 distinct values cannot come from validated intake; share the last slot.
         guard valueBytes.count < 255 else { return 254 }

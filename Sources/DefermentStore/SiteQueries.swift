@@ -147,7 +147,8 @@ extension DeskStore {
     /// The whole aggregate table (small: schools × dates × counties × states).
     public static func rosterCounts(_ db: Database) throws -> [RosterCount] {
         try Row.fetchAll(db, sql: "SELECT school_code, upload_date, county_code, roster_kind, review_state, n, oldest_pending FROM roster_counts").map {
-            RosterCount(schoolCode: $0[0], uploadDate: $0[1], countyCode: $0[2], rosterKind: $0[3], reviewState: $0[4], count: $0[5], oldestPending: $0[6])
+            RosterCount(schoolCode: $0[0], uploadDate: $0[1], countyCode: $0[2], rosterKind: $0[3], reviewState: $0[4], count: $0[5],
+                        oldestPending: $0[6])
         }
     }
 
@@ -240,7 +241,8 @@ extension DeskStore {
 
     /// Versions of every group.
     public static func groupVersions(_ db: Database) throws -> [String: Int64] {
-        Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT group_key, version FROM group_version").map { ($0[0] as String, $0[1] as Int64) })
+        Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT group_key, version FROM group_version")
+            .map { ($0[0] as String, $0[1] as Int64) })
     }
 
     /// What each group was last rendered from.

@@ -477,7 +477,8 @@ public final class PackedRosterRows: @unchecked Sendable {
         withBytes { b in
             var found: String?
             _ = Self.walk(b, from: rows[i].offset) { k, start, n in
-                if k == v.rawValue && n >= 0 { found = String(decoding: UnsafeBufferPointer(rebasing: b[start..<(start + n)]), as: UTF8.self) }
+                if k == v.rawValue && n >= 0 { found = String(decoding: UnsafeBufferPointer(rebasing: b[start..<(start + n)]),
+                                                              as: UTF8.self) }
             }
             return found
         }

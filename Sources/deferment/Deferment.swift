@@ -81,7 +81,8 @@ struct Deferment: ParsableCommand {
         commandName: "deferment",
         abstract: "在學緩徵作業 (高中職) — the file-drop deferment desk.",
         discussion: "Drop rosters into inbox/rosters/, registry extracts into inbox/registry/ and counties' returned decision workbooks into inbox/decisions/<county code>/, then run or watch.\n\n" + Exit.help,
-        subcommands: [Run.self, Watch.self, Check.self, Report.self, Publish.self, Serve.self, AccountCommand.self, DecisionsCommand.self, MailCommand.self, Demo.self, Samples.self])
+        subcommands: [Run.self, Watch.self, Check.self, Report.self, Publish.self, Serve.self, AccountCommand.self, DecisionsCommand.self,
+                      MailCommand.self, Demo.self, Samples.self])
 }
 
 /// Options of the commands that take files from the inbox (`run`, `watch`).

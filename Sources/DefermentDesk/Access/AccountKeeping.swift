@@ -199,7 +199,8 @@ extension Desk {
         let existing = Dictionary(uniqueKeysWithValues: try accounts().map { ($0.code, $0) })
         for r in rows {
             guard let password = r.password, let account = existing[r.code] else { continue }
-            let wrapped = try Envelope.wrap(SymmetricKey(data: account.dataKey), password: password, account: r.code, rounds: Self.keyDerivationRounds)
+            let wrapped = try Envelope.wrap(SymmetricKey(data: account.dataKey), password: password, account: r.code,
+                                            rounds: Self.keyDerivationRounds)
             wrappedKeys[r.code] = String(decoding: try JSONEncoder().encode(wrapped), as: UTF8.self)
         }
         try store.queue.write { db in

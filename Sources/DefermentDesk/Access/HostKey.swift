@@ -35,7 +35,8 @@ struct HostKey: @unchecked Sendable {
     func open(_ stored: Data, account: String) throws -> Data {
         guard stored.starts(with: Self.mark) else { return stored }
         do {
-            return try AES.GCM.open(AES.GCM.SealedBox(combined: stored.dropFirst(Self.mark.count)), using: key, authenticating: Data(account.utf8))
+            return try AES.GCM.open(AES.GCM.SealedBox(combined: stored.dropFirst(Self.mark.count)), using: key,
+                                    authenticating: Data(account.utf8))
         } catch {
             throw AccountError(description: "帳號 \(account) 的資料金鑰無法以主機金鑰（state/host.key）解開：金鑰檔與資料庫不是同一份備份。")
         }

@@ -152,7 +152,8 @@ extension Desk {
                         summary.awaitingSignOff += 1
                         touched.insert([row.schoolCode, row.uploadDate])
                     case .final(let previous):
-                        if let note = try DeskStore.recordFinal(db, row: row, decision: decision, previous: previous, signOff: signOff, fileID: fileID) {
+                        if let note = try DeskStore.recordFinal(db, row: row, decision: decision, previous: previous, signOff: signOff,
+                                                                fileID: fileID) {
                             summary.notes.append("\(at)：\(note)")
                         }
                         if decision.word == .approve { summary.approved += 1 } else { summary.refused += 1 }

@@ -56,12 +56,14 @@ public struct ReturnedDecisions: Sendable {
         let dateText = field(DecisionWorkbook.approvedOnLabel)
         let date = CivilDate.parse(dateText)
         if !dateText.isEmpty && date == nil { result.unreadableApprovalDate = dateText }
-        result.signOff = SignOff(reviewer: field(DecisionWorkbook.reviewerLabel), approver: field(DecisionWorkbook.approverLabel), approvedOn: date)
+        result.signOff = SignOff(reviewer: field(DecisionWorkbook.reviewerLabel), approver: field(DecisionWorkbook.approverLabel),
+                                 approvedOn: date)
         if result.tokenText == nil { result.tokenText = fromCover["token"] ?? fromSheets["token"] }
         return result
     }
 
-    private static let labels: Set<String> = [DecisionWorkbook.reviewerLabel, DecisionWorkbook.approverLabel, DecisionWorkbook.approvedOnLabel]
+    private static let labels: Set<String> = [DecisionWorkbook.reviewerLabel, DecisionWorkbook.approverLabel,
+                                              DecisionWorkbook.approvedOnLabel]
 
     /// Label–value pairs of rows above the header: the token and the sign-off fields.
     private static func collectLabels(_ row: TableRow, into out: inout [String: String]) {

@@ -13,14 +13,16 @@ struct RosterHandler: InputHandler {
         let intake = desk.rosterIntake(reference)
         // A small file takes the plain path; a large one (or one read ahead) the engine.
         let plain = file.readAhead == nil && fileSize(of: file.url) < intake.tuning.plainBelow
-        let reading = plain ? nil : file.readAhead?.reading ?? intake.startReading(url: file.url, originalName: file.name, arrivalDay: file.arrivalDay)
+        let reading = plain ? nil
+            : file.readAhead?.reading ?? intake.startReading(url: file.url, originalName: file.name, arrivalDay: file.arrivalDay)
         if let registry = desk.schedule.heldRegistry { reading?.provide(registry: registry) }
         var summary: RosterFileSummary?
         let line: String = try desk.store.queue.write { db in
             let fileID = try DeskStore.addLedgerEntry(db, sha256: file.sha, kind: file.kind.rawValue, originalName: file.name,
                                                       archivedPath: file.relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
             let (applied, format) = try reading.map { try intake.apply(db, fileID: fileID, reading: $0, progress: progress) }
-                ?? intake.applyPlainly(db, fileID: fileID, url: file.url, originalName: file.name, arrivalDay: file.arrivalDay, progress: progress)
+                ?? intake.applyPlainly(db, fileID: fileID, url: file.url, originalName: file.name, arrivalDay: file.arrivalDay,
+                                       progress: progress)
             let line = applied.line(counties: reference.counties)
             try desk.queueRosterNotices(db, summary: applied)
             try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: applied.rows, summary: line, format: format,

@@ -24,12 +24,15 @@ public struct DryRun {
         } else {
             store = try DeskStore(path: nil)
             try store.queue.write { db in
-                for url in reference.registryFiles { _ = try RegistryIntake(reference: reference).apply(db, fileID: nil, url: url) { _ in } }
+                for url in reference.registryFiles {
+                    _ = try RegistryIntake(reference: reference).apply(db, fileID: nil, url: url) { _ in }
+                }
             }
         }
         var counts: [String: Int] = [:]
         let result = try store.queue.read { db in
-            try RosterIntake(reference: reference).assess(url: file, originalName: file.lastPathComponent, arrivalDay: CivilDate(year: 2000, month: 1, day: 1)!,
+            try RosterIntake(reference: reference).assess(url: file, originalName: file.lastPathComponent,
+                                                          arrivalDay: CivilDate(year: 2000, month: 1, day: 1)!,
                                                           lookup: try PersonLookup(db)) { row, _ in
                 let county = row.assessment.countyCode.flatMap { reference.counties.county(code: $0)?.name } ?? ""
                 say("第 \(row.sourceRow) 列\t\(NationalID.masked(row.parsed.nationalID))\t\(row.rosterKind.rawValue)\t"

@@ -77,7 +77,9 @@ public struct RosterIntake {
                 // A UTF-8 CSV: a `String` is made of the roster's own columns only, straight
                 // from the bytes read (not of every cell first, in an array per row).
                 header = try findHeader(reader, match: RosterColumn.matching(header:), rowBytes: { header, row in
-                    try emit(header, number: row.number, count: row.count, undecodable: row.undecodable) { String(decoding: row[$0], as: UTF8.self) }
+                    try emit(header, number: row.number, count: row.count, undecodable: row.undecodable) {
+                        String(decoding: row[$0], as: UTF8.self)
+                    }
                 })
             } else {
                 header = try findHeader(reader, match: RosterColumn.matching(header:)) { header, row in

@@ -67,7 +67,8 @@ extension Desk {
                     total += n
                     return ["name": DecisionWorkbook.sheetName(RosterKind(rawValue: r[0]) ?? .application), "count": n]
                 }
-                try DeskStore.queueMail(db, key: "county-roster:\(county):\(date.iso)", kind: "county-roster", account: county, recipient: to, context: [
+                try DeskStore.queueMail(db, key: "county-roster:\(county):\(date.iso)", kind: "county-roster", account: county,
+                                        recipient: to, context: [
                     "countyName": c.name, "countyCode": county, "uploadDate": date.iso, "rosters": rosters, "total": total,
                     "schools": schools, "link": settings.siteBaseURL + "counties/\(county)/",
                 ])
@@ -76,14 +77,16 @@ extension Desk {
     }
 
     /// Queues one message per school whose results a signed-off decision file changed.
-    func queueResultNotices(_ db: Database, county: String, fileID: Int64, changes: [String: [String: (approved: Int, refused: Int)]]) throws {
+    func queueResultNotices(_ db: Database, county: String, fileID: Int64,
+                            changes: [String: [String: (approved: Int, refused: Int)]]) throws {
         let settings = mailSettings
         let countyName = reference.counties.county(code: county)?.name ?? county
         for (school, byDate) in changes.sorted(by: { $0.key < $1.key }) {
             guard let row = try Row.fetchOne(db, sql: "SELECT name, email FROM school WHERE code = ?", arguments: [school]),
                   let to = try DeskStore.notificationAddress(db, account: school, fallback: row[1]) else { continue }
             let dates: [[String: Any]] = byDate.sorted { $0.key > $1.key }.map { ["uploadDate": $0.key, "approved": $0.value.approved, "refused": $0.value.refused] }
-            try DeskStore.queueMail(db, key: "school-results:\(school):\(fileID)", kind: "school-results", account: school, recipient: to, context: [
+            try DeskStore.queueMail(db, key: "school-results:\(school):\(fileID)", kind: "school-results", account: school, recipient: to,
+                                    context: [
                 "schoolName": row[0] as String, "schoolCode": school, "countyName": countyName, "dates": dates,
                 "approved": byDate.values.reduce(0) { $0 + $1.approved }, "refused": byDate.values.reduce(0) { $0 + $1.refused },
                 "link": settings.siteBaseURL + "schools/\(school)/",
@@ -118,7 +121,8 @@ extension Desk {
                 let days = day.daysSinceEpoch - since.daysSinceEpoch
                 guard days > settings.reminderDays,
                       let to = try DeskStore.notificationAddress(db, account: county, fallback: c.email) else { continue }
-                try DeskStore.queueMail(db, key: "county-reminder:\(county):\(weekKey)", kind: "county-reminder", account: county, recipient: to, context: [
+                try DeskStore.queueMail(db, key: "county-reminder:\(county):\(weekKey)", kind: "county-reminder", account: county,
+                                        recipient: to, context: [
                     "countyName": c.name, "pending": r[1] as Int, "oldest": oldest, "days": days, "limit": settings.reminderDays,
                     "link": settings.siteBaseURL + "counties/\(county)/",
                 ])
@@ -160,7 +164,8 @@ extension Desk {
                 let context = first.kind == "school-results" ? Self.mergeResultContexts(contexts) : contexts[0]
                 let (subject, body) = try templates.render(first.kind, context)
                 let domain = settings.from.address.split(separator: "@").last.map(String.init) ?? "localhost"
-                let message = MailMessage(from: settings.from, to: MailMessage.Mailbox(address: first.recipient), subject: subject, body: body,
+                let message = MailMessage(from: settings.from, to: MailMessage.Mailbox(address: first.recipient), subject: subject,
+                                          body: body,
                                           date: Date(), messageID: "deferment-\(first.id)-\(first.kind)@\(domain)",
                                           extraHeaders: [("X-Deferment-Kind", first.kind), ("Auto-Submitted", "auto-generated"),
                                                          ("X-Deferment-Queue-IDs", carried.map(String.init).joined(separator: ", "))])
@@ -272,7 +277,8 @@ public final class MailSender: @unchecked Sendable {
 
         // Interrupted hand-overs: never retried automatically (they may have gone out).
         for name in ((try? fm.contentsOfDirectory(atPath: spool.sending.path)) ?? []) where name.hasSuffix(".eml") {
-            try fail(name, from: spool.sending, attempts: nil, error: "投遞過程中斷（程式結束或當機），無法確認是否已寄出，為避免重複寄送未自動重寄。確認收件者未收到後，可將此檔移回 outbox/mail/ 重新寄送。")
+            try fail(name, from: spool.sending, attempts: nil,
+                     error: "投遞過程中斷（程式結束或當機），無法確認是否已寄出，為避免重複寄送未自動重寄。確認收件者未收到後，可將此檔移回 outbox/mail/ 重新寄送。")
             summary.failed += 1
         }
         for name in spool.ready() {
@@ -321,7 +327,8 @@ public final class MailSender: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if p.isRunning { p.terminate(); p.waitUntilExit(); return "寄信程式逾時（\(Int(timeout)) 秒）" }
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(),
+                          as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return p.terminationStatus == 0 ? nil : "寄信程式結束代碼 \(p.terminationStatus)：\(text)"
     }
 

@@ -130,7 +130,8 @@ public struct MailTemplates: @unchecked Sendable {
         var templates: [String: String] = [:]
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".mustache") }
         for name in names {
-            templates[String(name.dropLast(".mustache".count))] = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+            templates[String(name.dropLast(".mustache".count))] = try String(contentsOf: directory.appendingPathComponent(name),
+                                                                             encoding: .utf8)
         }
         do { renderer = try MustacheRenderer(templates: templates, escapesHTML: false) } catch { throw SiteError("郵件樣板語法錯誤：\(error)") }
     }

@@ -59,7 +59,8 @@ extension Desk {
                 let url = folder.appendingPathComponent(name)
                 switch EntryType.of(url.path) {
                 case .regularFile where QueueFiles.holdNote(of: url) != nil: found.append((url, county))
-                case .directory where county == nil && kind == .decisions && PathGate.accepts(name, as: .countyCode): scan(url, county: name)
+                case .directory where county == nil && kind == .decisions && PathGate.accepts(name, as: .countyCode):
+                    scan(url, county: name)
                 default: break
                 }
             }

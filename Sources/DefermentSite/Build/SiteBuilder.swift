@@ -108,7 +108,9 @@ public final class SiteBuilder: @unchecked Sendable {
         if force { try? FileManager.default.removeItem(at: folder); return }
         var current: Set<String> = []
         for county in inputs.counties {
-            for date in inputs.decisionDates[county.code] ?? [] { current.insert(DecisionPieceCache.fileName(county: county.code, date: date)) }
+            for date in inputs.decisionDates[county.code] ?? [] {
+                current.insert(DecisionPieceCache.fileName(county: county.code, date: date))
+            }
         }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where !current.contains(name) {
             try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
@@ -133,7 +135,8 @@ public final class SiteBuilder: @unchecked Sendable {
         }
         if parts.count == 4 && parts[2] == "decisions", parts[3].count >= 8 {
             let d = Array(parts[3].prefix(8))
-            return DeskStore.workbookKey(county: String(parts[1]), uploadDate: "\(String(d[0..<4]))-\(String(d[4..<6]))-\(String(d[6..<8]))")
+            return DeskStore.workbookKey(county: String(parts[1]),
+                                         uploadDate: "\(String(d[0..<4]))-\(String(d[4..<6]))-\(String(d[6..<8]))")
         }
         return nil
     }

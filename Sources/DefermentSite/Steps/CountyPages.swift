@@ -24,7 +24,8 @@ extension SiteBuilder {
             let students: [MustacheFrame] = order.map { id in
                 let entries = byStudent[id]!
                 return StudentFrame(entries: entries.enumerated().map { i, r in
-                    RowFrame(row: r, anchor: i, first: i == 0, count: entries.count, history: (history[r.id] ?? []).map(\.line), forCounty: true)
+                    RowFrame(row: r, anchor: i, first: i == 0, count: entries.count, history: (history[r.id] ?? []).map(\.line),
+                             forCounty: true)
                 })
             }
             let title = "\(countyNames[county] ?? county)・\(school.name)"

@@ -32,7 +32,8 @@ extension SiteBuilder {
                 // A few schools changed: read just their rows.
                 for i in missing {
                     let rows = try queue.read {
-                        try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date, school: wanted[i].school, kind: wanted[i].kind)
+                        try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date, school: wanted[i].school,
+                                                        kind: wanted[i].kind)
                     }
                     pieces[i] = try DecisionWorkbook.piece(kind: wanted[i].kind, schoolCode: wanted[i].school, rows: rows)
                 }

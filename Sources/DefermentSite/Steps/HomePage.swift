@@ -14,7 +14,9 @@ extension SiteBuilder {
             if !list.isEmpty { groups.append(["countyName": county.name, "schools": list.map { ["code": $0.code, "name": $0.name] }]) }
         }
         let unplaced = schools.filter { $0.countyCode == nil && withRows.contains($0.code) }
-        if !unplaced.isEmpty { groups.append(["countyName": "其他（名冊新增之學校）", "schools": unplaced.map { ["code": $0.code, "name": $0.name] }]) }
+        if !unplaced.isEmpty {
+            groups.append(["countyName": "其他（名冊新增之學校）", "schools": unplaced.map { ["code": $0.code, "name": $0.name] }])
+        }
         try publisher.publish("index.html", text: templates.render("home", [
             "root": "", "title": "首頁", "schoolGroups": groups,
             "counties": counties.map { ["code": $0.code, "name": $0.name] },

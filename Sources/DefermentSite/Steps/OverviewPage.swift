@@ -34,7 +34,8 @@ extension SiteBuilder {
                          "x2": f(labelWidth + a + r), "pendingWidth": f(p), "totalX": f(labelWidth + a + r + p + 4),
                          "approved": t.approved, "refused": t.refused, "pending": t.pending, "total": t.total])
         }
-        let chart: [String: Any] = ["width": Int(labelWidth + barArea + 60), "height": Int(16 + Double(counties.count) * step), "bars": bars]
+        let chart: [String: Any] = ["width": Int(labelWidth + barArea + 60), "height": Int(16 + Double(counties.count) * step),
+                                    "bars": bars]
         try publisher.publish("overview.html", text: templates.render("overview", [
             "root": "", "title": "全國審核進度", "rows": rows, "totals": totals.context, "chart": chart, "notAssigned": notAssigned,
         ]))

@@ -84,7 +84,8 @@ struct DecisionsCommand: ParsableCommand {
             let token = DecisionToken(county: "63000", uploadDate: CivilDate(year: 2026, month: 11, day: 15)!)
             let key = DecisionSamples.benchmarkKey
             try DecisionWorkbook.write(to: out, countyName: "臺北市", token: token, tokenText: token.signed(with: key), rows: list,
-                                       fill: decided ? { r in RowDecision(word: r.id % 7 == 0 ? .refuse : .approve, comment: r.id % 7 == 0 ? "資料不符，請學校查明" : "") } : nil,
+                                       fill: decided ? { r in RowDecision(word: r.id % 7 == 0 ? .refuse : .approve,
+                                                                          comment: r.id % 7 == 0 ? "資料不符，請學校查明" : "") } : nil,
                                        signOff: decided ? SignOff(reviewer: "王承辦", approver: "李科長", approvedOn: CivilDate(year: 2026, month: 11, day: 30)) : nil)
             print("已寫出 \(out)：\(rows) 列")
         }

@@ -39,7 +39,8 @@ struct MailCommand: ParsableCommand {
             if let command { values["mail_command"] = command }
             if let maxAttempts { values["mail_max_attempts"] = String(maxAttempts) }
             if let retrySeconds { values["mail_retry_seconds"] = String(retrySeconds) }
-            let sender = MailSender(spool: MailSpool(root: DeskPaths(root: rootURL).outbox.appendingPathComponent("mail")), settings: MailSettings(values))
+            let sender = MailSender(spool: MailSpool(root: DeskPaths(root: rootURL).outbox.appendingPathComponent("mail")),
+                                    settings: MailSettings(values))
             let s = try sender.sendAll()
             if s.busy { print("另一個寄信程序正在執行，本次未處理。"); throw ExitCode(Exit.lockHeld) }
             print("通知信：寄出 \(s.sent)，稍後重試 \(s.retrying)，等待重試時間 \(s.waiting)，移至 failed/ \(s.failed)")

@@ -224,7 +224,8 @@ extension RosterIntake {
     /// memory: the one given to ``Reading/provide(registry:)`` (as the extract applied just
     /// before in the same run left it, see ``RegistryIntake/apply(_:fileID:url:snapshot:readingDone:progress:)``),
     /// or else read from the database while the first rows are parsed.
-    public func apply(_ db: Database, fileID: Int64, reading: Reading, progress: (Int) throws -> Void) throws -> (RosterFileSummary, String) {
+    public func apply(_ db: Database, fileID: Int64, reading: Reading,
+                      progress: (Int) throws -> Void) throws -> (RosterFileSummary, String) {
         var summary = RosterFileSummary()
         var knownSchools = try DeskStore.schoolCodes(db)
         var schoolToAdd: String?
@@ -301,7 +302,8 @@ extension RosterIntake {
         for (key, t) in tallies where seenPairs[key] == true && t.values.allSatisfy({ $0.inserted == $0.all }) {
             var counts: [DeskStore.RosterCountKey: Int] = [:]
             for (k, c) in t {
-                counts[DeskStore.RosterCountKey(county: k.county ?? "", kind: k.kind.rawValue, state: k.state.rawValue), default: 0] += c.all
+                counts[DeskStore.RosterCountKey(county: k.county ?? "", kind: k.kind.rawValue, state: k.state.rawValue),
+                       default: 0] += c.all
             }
             fresh[key] = counts
         }
