@@ -53,19 +53,8 @@ extension Desk {
 
     /// The regular files on hold with a note (entries moved there for an operator have none).
     private func heldFiles(_ kind: InputKind) -> [(url: URL, county: String?)] {
-        var found: [(URL, String?)] = []
-        func scan(_ folder: URL, county: String?) {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where !name.hasPrefix(".") {
-                let url = folder.appendingPathComponent(name)
-                switch EntryType.of(url.path) {
-                case .regularFile where QueueFiles.holdNote(of: url) != nil: found.append((url, county))
-                case .directory where county == nil && kind == .decisions && PathGate.accepts(name, as: .countyCode):
-                    scan(url, county: name)
-                default: break
-                }
-            }
-        }
-        scan(paths.hold(kind), county: nil)
-        return found
+        FolderEntry.all(in: paths.hold(kind), countyFolders: kind == .decisions)
+            .filter { $0.type == .regularFile && QueueFiles.holdNote(of: $0.url) != nil }
+            .map { ($0.url, $0.county) }
     }
 }

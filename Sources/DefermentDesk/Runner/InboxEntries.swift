@@ -150,3 +150,33 @@ struct RefusedEntry: Sendable, Equatable {
     var problem: String
     var fix: String
 }
+
+/// An entry of a drop or queue folder, as ``FolderEntry/all(in:countyFolders:)`` finds it.
+struct FolderEntry {
+    var url: URL
+    var name: String
+    /// For an entry in a county folder of `decisions`, that county's code.
+    var county: String?
+    var type: EntryType
+
+    /// Every entry of `folder` the desk does not ignore (``QueueFiles/isIgnored(_:)``), told by
+    /// `lstat`. With `countyFolders` (the decisions kind), a folder named by a county code is
+    /// entered, one level down, instead of being listed; any other folder is listed as one.
+    static func all(in folder: URL, countyFolders: Bool) -> [FolderEntry] {
+        var found: [FolderEntry] = []
+        func walk(_ folder: URL, county: String?) {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where !QueueFiles.isIgnored(name) {
+                let url = folder.appendingPathComponent(name)
+                let type = EntryType.of(url.path)
+                if type == .directory, countyFolders, county == nil, PathGate.accepts(name, as: .countyCode) {
+                    walk(url, county: name)
+                } else if type != .missing {
+                    found.append(FolderEntry(url: url, name: name, county: county, type: type))
+                }
+            }
+        }
+        walk(folder, county: nil)
+        return found
+    }
+}
+

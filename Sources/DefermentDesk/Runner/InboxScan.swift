@@ -18,8 +18,6 @@ extension Desk {
         var county: String? = nil
     }
 
-
-
     /// Files waiting: first those claimed by an interrupted run, then the drop folders; registry,
     /// rosters, decisions, accounts, each by upload date, then name. Decision workbooks are
     /// looked for one level down, in the county folders. Entries are told by `lstat`: only
@@ -27,43 +25,38 @@ extension Desk {
     /// belongs is refused (left where it is) and one found in the queue is moved to its hold
     /// folder, so nothing there can block a run.
     func scanInbox() -> (files: [Candidate], refused: [RefusedEntry]) {
-        let fm = FileManager.default
         var result: [Candidate] = []
         var refused: [RefusedEntry] = []
-        func scan(_ folder: URL, kind: InputKind, claimed: Bool, county: String?, descend: Bool) {
-            let names = (try? fm.contentsOfDirectory(atPath: folder.path)) ?? []
-            for name in names where !QueueFiles.isIgnored(name) {
-                let url = folder.appendingPathComponent(name)
-                let shownName = county.map { "\($0)/\(name)" } ?? name
-                let type = EntryType.of(url.path)
-                switch type {
-                case .regularFile:
+        func scan(_ folder: URL, kind: InputKind, claimed: Bool) {
+            let countyFolders = kind == .decisions
+            for entry in FolderEntry.all(in: folder, countyFolders: countyFolders) {
+                let (url, name, county) = (entry.url, entry.name, entry.county)
+                guard entry.type != .regularFile else {
                     let original = claimed ? QueueFiles.originalName(ofClaimed: url) : name
                     let date = uploadDate(inFileName: original) ?? Self.day(of: modificationDate(url))
                     result.append(Candidate(kind: kind, url: url, name: original, orderDate: date, claimed: claimed, county: county))
-                case .missing:
                     continue
-                case .directory where descend && PathGate.accepts(name, as: .countyCode):
-                    scan(url, kind: kind, claimed: claimed, county: name, descend: false)
-                default:
-                    var entry = RefusedEntry(kind: kind, name: shownName, type: type.label,
-                                             problem: "「\(ShownText.escaped(shownName))」是\(type.label)，不是一般檔案，系統不會讀取或移動它。",
-                                             fix: "請將檔案本身（不是連結、管道或資料夾）以暫存名稱寫入後改名放入收件資料夾。")
-                    if type == .directory {
-                        entry.problem = "「\(ShownText.escaped(shownName))」是資料夾" + (descend ? "，但名稱不是縣市代碼（5 位數字）" : "，收件資料夾內不收資料夾") + "，系統不會讀取其中檔案。"
-                        entry.fix = descend ? "請將審核名冊放入 inbox/decisions/<縣市代碼>/（例如 inbox/decisions/63000/）。" : "請將檔案直接放入收件資料夾。"
-                    }
-                    if claimed {
-                        // Out of the queue, so that it can never block a later run.
-                        try? QueueFiles.move(url, to: QueueFiles.unusedPath(in: paths.hold(kind), name: StoredName.of(name)))
-                    }
-                    refused.append(entry)
                 }
+                let shownName = county.map { "\($0)/\(name)" } ?? name
+                var refusal = RefusedEntry(kind: kind, name: shownName, type: entry.type.label,
+                                           problem: "「\(ShownText.escaped(shownName))」是\(entry.type.label)，不是一般檔案，系統不會讀取或移動它。",
+                                           fix: "請將檔案本身（不是連結、管道或資料夾）以暫存名稱寫入後改名放入收件資料夾。")
+                if entry.type == .directory {
+                    let atTop = countyFolders && county == nil
+                    refusal.problem = "「\(ShownText.escaped(shownName))」是資料夾"
+                        + (atTop ? "，但名稱不是縣市代碼（5 位數字）" : "，收件資料夾內不收資料夾") + "，系統不會讀取其中檔案。"
+                    refusal.fix = atTop ? "請將審核名冊放入 inbox/decisions/<縣市代碼>/（例如 inbox/decisions/63000/）。" : "請將檔案直接放入收件資料夾。"
+                }
+                if claimed {
+                    // Out of the queue, so that it can never block a later run.
+                    try? QueueFiles.move(url, to: QueueFiles.unusedPath(in: paths.hold(kind), name: StoredName.of(name)))
+                }
+                refused.append(refusal)
             }
         }
         for kind in InputKind.allCases {
-            scan(paths.active(kind), kind: kind, claimed: true, county: nil, descend: kind == .decisions)
-            scan(paths.inbox(kind), kind: kind, claimed: false, county: nil, descend: kind == .decisions)
+            scan(paths.active(kind), kind: kind, claimed: true)
+            scan(paths.inbox(kind), kind: kind, claimed: false)
         }
         let order = Dictionary(uniqueKeysWithValues: InputKind.allCases.enumerated().map { ($1, $0) })
         let files = result.sorted {
@@ -75,9 +68,6 @@ extension Desk {
         }
         return (files, refused)
     }
-
-    /// The waiting files of ``scanInbox()``.
-    func waitingFiles() -> [Candidate] { scanInbox().files }
 
     /// Reports a refused entry once per process: in the run's summary and in
     /// `outbox/rejected/<kind>/…退件說明.txt` (written once; the entry itself stays where it is).
