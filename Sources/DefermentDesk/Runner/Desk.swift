@@ -17,7 +17,8 @@ public struct FileOutcome: Sendable {
         case rejected(FileRejection)
         /// Still being written: left for a later run.
         case stillGrowing
-        /// An unexpected failure (disk, database): left queued for the next run.
+        /// A failure that is not the file's content (disk, database): the file is put on hold
+        /// for a retry; or the run was stopped: the file stays queued.
         case failed(String)
     }
     public var kind: InputKind
@@ -200,7 +201,9 @@ public final class Desk {
         schedule.largeRosterWaiting = candidates.contains { c in
             c.kind == .rosters && rosterTuning.readsRegistryIntoMemory(fileSize: fileSize(of: c.url))
         }
-        defer { schedule.reset() }
+        // A file renamed in is claimed in the run that follows the event: what is left (a name
+        // that is ignored, one already gone) is forgotten, so a long `watch` keeps no list.
+        defer { schedule.reset(); renamedIn.removeAll() }
         var claimedAhead: [Int: URL] = [:]
         var skipped: Set<Int> = []
         for (index, candidate) in candidates.enumerated() where !skipped.contains(index) {
@@ -252,8 +255,9 @@ public final class Desk {
         let shown = "\(kind.rawValue)/" + (county.map { "\($0)/" } ?? "") + ShownText.escaped(name)
         // A roster read ahead: its reading (already under way) and digest are taken over.
         let ahead = kind == .rosters ? schedule.takeReading(for: url) : nil
+        var sha = ""
         do {
-            let sha = try ahead?.digest.value() ?? FileDigest.sha256(of: url)
+            sha = try ahead?.digest.value() ?? FileDigest.sha256(of: url)
             if let repeated = try repeatedFile(url, sha: sha, name: name) {
                 outcome.result = repeated
                 logger.info("重複檔案 \(shown)，未重複處理")
@@ -279,7 +283,7 @@ public final class Desk {
             logger.info("已處理 \(shown)：\(handled.line)（\(String(format: "%.1f", Date().timeIntervalSince(started))) 秒）")
         } catch let rejection as FileRejection {
             outcome.result = .rejected(rejection)
-            reject(url: url, name: name, kind: kind, county: county, rejection)
+            reject(url: url, name: name, kind: kind, county: county, sha: sha, rejection)
         } catch is StopRequested {
             outcome.result = .failed("已中止，檔案保留於佇列，下次執行時重新處理")
             logger.notice("中止處理 \(shown)；檔案保留於佇列")
@@ -308,11 +312,11 @@ public final class Desk {
     }
 
     /// Moves a refused file to `outbox/rejected/` with a zh-TW report beside it.
-    private func reject(url: URL, name: String, kind: InputKind, county: String?, _ rejection: FileRejection) {
+    private func reject(url: URL, name: String, kind: InputKind, county: String?, sha: String, _ rejection: FileRejection) {
         var folder = paths.rejected
         if kind == .decisions {
             folder = folder.appendingPathComponent("decisions/\(county ?? "未放入縣市資料夾")")
-            noteRejectedDecisionFile(county: county, name: name, sha: (try? FileDigest.sha256(of: url)) ?? "", rejection)
+            noteRejectedDecisionFile(county: county, name: name, sha: sha, rejection)
         }
         let target = QueueFiles.unusedPath(in: folder, name: StoredName.of(name))
         let report = rejectionReport(name: name, kind: kind, rejection, outcome: "整個檔案未處理，資料庫中原有資料均未變動。")
