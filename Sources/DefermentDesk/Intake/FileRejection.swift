@@ -20,6 +20,9 @@ public struct FileRejection: Error, Sendable, Equatable {
         self.fix = fix
     }
 
+    /// A roster with a header and no rows.
+    static let headerOnly = FileRejection(problem: "檔案只有標題列，沒有任何學生資料。", fix: "請確認匯出範圍後重新上傳。")
+
     init(_ error: TableFileError) {
         self.init(problem: error.problem, fix: error.fix)
     }

@@ -15,9 +15,7 @@ extension RosterIntake {
                              progress: (Int) throws -> Void) throws -> (RosterFileSummary, String) {
         var rows: [ReadRow] = []
         let (format, source) = try read(url: url, originalName: originalName) { rows.append($0) }
-        guard !rows.isEmpty else {
-            throw FileRejection(problem: "檔案只有標題列，沒有任何學生資料。", fix: "請確認匯出範圍後重新上傳。")
-        }
+        guard !rows.isEmpty else { throw FileRejection.headerOnly }
         let lookup = try PersonLookup(db)
         let writer = try RosterRowWriter(db, fileID: fileID)
         var knownSchools = try DeskStore.schoolCodes(db)

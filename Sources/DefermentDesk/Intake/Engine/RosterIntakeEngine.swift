@@ -14,14 +14,16 @@ extension RosterIntake {
         /// (``RegistrySnapshot``) and are checked on the reading thread, instead of a look-up
         /// per row on the writing thread: about 15,000 rows, where one read of a national
         /// registry starts to cost less than the look-ups.
-        public var snapshotThreshold = 2_000_000
+        public var snapshotThreshold = Self.largeFile
         /// Rows sorted together before they are stored: see ``RosterIntake/indexOrdered(_:)``.
         /// 32,768 rows hold about 40 MB.
         public var sortChunk = 32_768
         /// Files smaller than this many bytes take the plain path
         /// (``RosterIntake/applyPlainly(_:fileID:url:originalName:arrivalDay:progress:)``);
         /// larger ones the engine. The same as `snapshotThreshold` unless a test says otherwise.
-        public var plainBelow = 2_000_000
+        public var plainBelow = Self.largeFile
+        /// The size from which a roster is a national one (about 15,000 rows).
+        public static let largeFile = 2_000_000
 
         public init() {}
 
@@ -294,7 +296,7 @@ extension RosterIntake {
         let tallies = tally.total(adding: reading.outcome.tally)
         summary.add(tallies)
         if summary.rows == 0 {
-            throw FileRejection(problem: "檔案只有標題列，沒有任何學生資料。", fix: "請確認匯出範圍後重新上傳。")
+            throw FileRejection.headerOnly
         }
         summary.uploadDateSource = reading.result!.source
         // A pair with no rows before this file and only new rows in it: its counts are the tally.
