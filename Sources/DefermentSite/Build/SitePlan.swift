@@ -22,8 +22,19 @@ struct SiteInputs {
     /// The last file applied: the decision workbooks' generation.
     var generation: Int64
 
-    var countyNames: [String: String] { Dictionary(uniqueKeysWithValues: counties.map { ($0.code, $0.name) }) }
-    var schoolsWithRows: Set<String> { Set(counts.map(\.schoolCode)) }
+    /// County names by code, and the schools with rows: derived once, read by several steps.
+    let countyNames: [String: String]
+    let schoolsWithRows: Set<String>
+
+    init(schools: [SchoolEntry], counties: [County], counts: [RosterCount], versions: [String: Int64],
+         state: [String: (Int64, String)], decisionDates: [String: [String]], awaiting: [String: [String: [String: Int]]],
+         notices: [String: [CountyNotice]], fingerprint: String, generation: Int64) {
+        (self.schools, self.counties, self.counts, self.versions, self.state) = (schools, counties, counts, versions, state)
+        (self.decisionDates, self.awaiting, self.notices) = (decisionDates, awaiting, notices)
+        (self.fingerprint, self.generation) = (fingerprint, generation)
+        countyNames = Dictionary(uniqueKeysWithValues: counties.map { ($0.code, $0.name) })
+        schoolsWithRows = Set(counts.map(\.schoolCode))
+    }
 
     static func read(_ store: DeskStore, code fingerprint: String) throws -> SiteInputs {
         try store.queue.read { db in
