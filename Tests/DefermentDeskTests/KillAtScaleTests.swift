@@ -65,8 +65,10 @@ struct KillAtScaleTests {
         }
         let manifest = try JSONDecoder().decode([ManifestEntry].self, from: Data(contentsOf: DeskPaths(root: root).site.appendingPathComponent("manifest.json")))
         result["site files"] = manifest.map(\.path).sorted().joined(separator: "\n")
-        result["queue"] = (try FileManager.default.subpathsOfDirectory(atPath: DeskPaths(root: root).state.appendingPathComponent("queue/active").path))
-            .filter { !$0.hasSuffix("rosters") && !$0.hasSuffix("registry") && !$0.hasSuffix("decisions") && !$0.hasSuffix("accounts") }.joined(separator: ",")
+        // Files left in the queue (its folders aside): none after a finished run.
+        let active = DeskPaths(root: root).state.appendingPathComponent("queue/active")
+        result["queue"] = try FileManager.default.subpathsOfDirectory(atPath: active.path)
+            .filter { EntryType.of(active.appendingPathComponent($0).path) != .directory }.joined(separator: ",")
         return result
     }
 
