@@ -5,12 +5,13 @@ PY ?= python3
 
 .PHONY: demo test deps deps-test build release bench clean
 
-# Debian packages the build needs (SQLite headers for GRDB, ISA-L's DEFLATE and zlib for the
-# workbooks; iconv is in glibc).
-DEB_BUILD := libsqlite3-dev sqlite3 libisal-dev zlib1g-dev pkg-config
+# Debian packages the build needs (SQLite headers for GRDB, libxlsxwriter for every workbook,
+# ISA-L's DEFLATE and zlib for sealed pages; iconv is in glibc).
+DEB_BUILD := libsqlite3-dev sqlite3 libxlsxwriter-dev libisal-dev zlib1g-dev pkg-config
 # Debian packages the tests need: a real browser and its driver, a CJK font for screenshots, and
-# msmtp (the reference sendmail-compatible program; the tests run a real SMTP server on loopback).
-DEB_TEST := chromium chromium-driver fonts-wqy-microhei msmtp
+# msmtp (the reference sendmail-compatible program; the tests run a real SMTP server on loopback),
+# and LibreOffice's headless Calc, the second independent reader of every workbook.
+DEB_TEST := chromium chromium-driver fonts-wqy-microhei msmtp libreoffice-calc-nogui
 # Python packages the tests use as independent readers/writers, to drive the browser, and as the SMTP server.
 PIP_TEST := openpyxl selenium aiosmtpd
 # The site benchmark's reference.

@@ -16,9 +16,13 @@ let package = Package(
     ],
     targets: [
         .target(name: "DefermentCore"),
-        // Raw DEFLATE for the workbooks the desk writes, over Intel's ISA-L (libisal-dev), and
-        // zlib's CRC combination (zlib1g-dev).
+        // Raw DEFLATE for the site's sealed pages, over Intel's ISA-L (libisal-dev); inflating
+        // through zlib (zlib1g-dev).
         .target(name: "CDeflate", linkerSettings: [.linkedLibrary("isal"), .linkedLibrary("z")]),
+        // libxlsxwriter (libxlsxwriter-dev), which writes every workbook the desk makes.
+        .systemLibrary(name: "CXLSXWriter", pkgConfig: "xlsxwriter", providers: [.apt(["libxlsxwriter-dev"])]),
+        // The desk's workbooks in its own terms (sheets of rows, formats, dropdowns, locked sheets).
+        .target(name: "DefermentWorkbooks", dependencies: ["CXLSXWriter"]),
         .target(name: "DefermentFiles", dependencies: [
             "DefermentCore", "CDeflate",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -36,7 +40,7 @@ let package = Package(
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "DefermentSite", dependencies: [
-            "DefermentCore", "DefermentFiles", "DefermentStore",
+            "DefermentCore", "DefermentFiles", "DefermentStore", "DefermentWorkbooks",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -58,6 +62,7 @@ let package = Package(
         .target(name: "DefermentTestSupport", path: "Tests/TestSupport"),
         // Fixtures and helper scripts are read from the source tree at test time.
         .testTarget(name: "DefermentStoreTests", dependencies: ["DefermentStore", "DefermentCore"]),
+        .testTarget(name: "DefermentWorkbooksTests", dependencies: ["DefermentWorkbooks", "DefermentFiles", "DefermentTestSupport"]),
         .testTarget(name: "DefermentSiteTests", dependencies: ["DefermentSite", "DefermentCore"]),
         .testTarget(name: "DefermentFilesTests", dependencies: ["DefermentFiles", "DefermentCore", "DefermentTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DefermentDeskTests", dependencies: ["DefermentDesk", "DefermentStore", "DefermentFiles", "DefermentCore", "DefermentSite",

@@ -3,7 +3,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 #include <zlib.h>
 
@@ -12,7 +11,7 @@ struct deferment_deflater {
     uint8_t *level_buf;
 };
 
-deferment_deflater *deferment_deflater_new(void) {
+static deferment_deflater *deferment_deflater_new(void) {
     deferment_deflater *d = calloc(1, sizeof *d);
     if (d == NULL) return NULL;
     d->level_buf = malloc(ISAL_DEF_LVL1_DEFAULT);
@@ -26,14 +25,15 @@ deferment_deflater *deferment_deflater_new(void) {
     return d;
 }
 
-void deferment_deflater_free(deferment_deflater *d) {
+static void deferment_deflater_free(deferment_deflater *d) {
     if (d == NULL) return;
     free(d->level_buf);
     free(d);
 }
 
-int deferment_deflate(deferment_deflater *d, const uint8_t *in, size_t in_len, int mode,
-                      uint8_t *out, size_t out_cap, size_t *in_used, size_t *out_len, int *done) {
+// Feeds the stream; `*done` once the final block is written.
+static int deflate_some(deferment_deflater *d, const uint8_t *in, size_t in_len,
+                        uint8_t *out, size_t out_cap, size_t *in_used, size_t *out_len, int *done) {
     struct isal_zstream *s = &d->stream;
     // ISA-L counts in 32 bits; the caller loops over larger buffers.
     uint32_t give = in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)in_len;
@@ -42,29 +42,13 @@ int deferment_deflate(deferment_deflater *d, const uint8_t *in, size_t in_len, i
     s->avail_in = give;
     s->next_out = out;
     s->avail_out = room;
-    int last = give == in_len;
-    s->end_of_stream = (mode == DEFERMENT_DEFLATE_FINISH && last) ? 1 : 0;
-    s->flush = (mode == DEFERMENT_DEFLATE_FULL_FLUSH && last) ? FULL_FLUSH : NO_FLUSH;
+    s->end_of_stream = give == in_len ? 1 : 0;
+    s->flush = NO_FLUSH;
     int rc = isal_deflate(s);
     *in_used = give - s->avail_in;
     *out_len = room - s->avail_out;
-    if (mode == DEFERMENT_DEFLATE_FINISH) {
-        *done = s->internal_state.state == ZSTATE_END;
-    } else if (mode == DEFERMENT_DEFLATE_FULL_FLUSH) {
-        // All input taken and the aligning empty block written (ISA-L's documented test).
-        *done = last && s->avail_in == 0 && s->internal_state.state == ZSTATE_NEW_HDR;
-    } else {
-        *done = 0;
-    }
+    *done = s->internal_state.state == ZSTATE_END;
     return rc;
-}
-
-uint32_t deferment_crc32(uint32_t crc, const uint8_t *buf, size_t len) {
-    return crc32_gzip_refl(crc, buf, len);
-}
-
-uint32_t deferment_crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2) {
-    return (uint32_t)crc32_combine(crc1, crc2, (z_off_t)len2);
 }
 
 int deferment_inflate_raw(const uint8_t *in, size_t in_len, size_t limit, uint8_t **out, size_t *out_len) {
@@ -111,8 +95,7 @@ static pthread_once_t buffer_stream_once = PTHREAD_ONCE_INIT;
 static void free_buffer_stream(void *d) { deferment_deflater_free(d); }
 static void make_buffer_stream_key(void) { pthread_key_create(&buffer_stream_key, free_buffer_stream); }
 
-int deferment_deflate_buffer(const uint8_t *in, size_t in_len, int mode, uint8_t **out, size_t *out_len) {
-    if (mode != DEFERMENT_DEFLATE_FINISH && mode != DEFERMENT_DEFLATE_FULL_FLUSH) return -4;
+int deferment_deflate_buffer(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len) {
     pthread_once(&buffer_stream_once, make_buffer_stream_key);
     deferment_deflater *d = pthread_getspecific(buffer_stream_key);
     if (d == NULL) {
@@ -132,7 +115,7 @@ int deferment_deflate_buffer(const uint8_t *in, size_t in_len, int mode, uint8_t
         }
         size_t used = 0, produced = 0;
         int done = 0;
-        int rc = deferment_deflate(d, in + fed, in_len - fed, mode, buf + len, cap - len, &used, &produced, &done);
+        int rc = deflate_some(d, in + fed, in_len - fed, buf + len, cap - len, &used, &produced, &done);
         if (rc != 0) { free(buf); return rc; }
         fed += used;
         len += produced;

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import DefermentCore
 import DefermentFiles
+import DefermentWorkbooks
 import DefermentStore
 
 /// A column of a decision workbook's roster sheets (審核名冊欄位): the one definition that both
@@ -90,39 +91,10 @@ public enum DecisionWorkbook {
                              to: URL(fileURLWithPath: path))
     }
 
-    /// The workbook's bytes (see ``write(to:countyName:token:tokenText:rows:fill:signOff:)``).
-    public static func data(countyName: String, token: DecisionToken, tokenText: String,
-                            rows: [DecisionSheetRow], fill: ((DecisionSheetRow) -> RowDecision?)? = nil,
-                            signOff: SignOff? = nil) throws -> Data {
-        let pieces = try pieceRuns(rows).map { run in
-            try piece(kind: rows[run.lowerBound].rosterKind, schoolCode: rows[run.lowerBound].schoolCode, rows: rows[run], fill: fill)
-        }
-        return try data(countyName: countyName, token: token, tokenText: tokenText, pieces: pieces, signOff: signOff)
-    }
-
-    /// The runs of rows that make one piece each: consecutive rows of one roster and school (as
-    /// ``DeskStore/decisionSheetRows(_:county:uploadDate:school:kind:)`` orders them).
-    static func pieceRuns(_ rows: [DecisionSheetRow]) -> [Range<Int>] {
-        var runs: [Range<Int>] = []
-        var start = 0
-        while start < rows.count {
-            var end = start + 1
-            while end < rows.count && rows[end].rosterKind == rows[start].rosterKind && rows[end].schoolCode == rows[start].schoolCode { end += 1 }
-            runs.append(start..<end)
-            start = end
-        }
-        return runs
-    }
-
-    /// Changes whenever ``piece(kind:schoolCode:rows:fill:)`` writes different bytes for the same
-    /// rows (columns, formats, cell layout): pieces kept from before are then not used.
-    public static let pieceFormat = "piece-1"
-
-    /// The formats of a decision workbook, added to it in this order so that their numbers are
-    /// the same in every decision workbook (pieces written apart refer to them by number).
-    struct Formats: Sendable {
-        let bold, header, input, inputWrap, red, wrap: XLSXWorkbook.Format
-        init(_ wb: XLSXWorkbook) {
+    /// The formats of a decision workbook.
+    struct Formats {
+        let bold, header, input, inputWrap, red, wrap: Workbook.Format
+        init(_ wb: Workbook) {
             bold = wb.format(.init(bold: true))
             header = wb.format(.init(bold: true, background: 0xDDE6F0))
             input = wb.format(.init(background: 0xFFF5CC, unlocked: true))
@@ -130,50 +102,22 @@ public enum DecisionWorkbook {
             red = wb.format(.init(fontColor: 0xC00000))
             wrap = wb.format(.init(wrap: true))
         }
-        /// The numbers every decision workbook gives its formats.
-        static let shared = Formats(XLSXWorkbook())
     }
 
-    /// One school's rows of one roster as a piece of a decision workbook (compressed rows and
-    /// their counts by 目前狀態), to be placed by ``data(countyName:token:tokenText:pieces:signOff:)``.
-    /// A piece does not depend on where it lands: the same rows always give the same piece, which
-    /// is what lets the site keep pieces between builds.
-    public static func piece<Rows: Sequence<DecisionSheetRow>>(kind: RosterKind, schoolCode: String, rows list: Rows,
-                             fill: ((DecisionSheetRow) -> RowDecision?)? = nil) throws -> DecisionSheetPiece {
-        let f = Formats.shared
-        var rows = XLSXRows()
-        var counts: [String: Int] = [:]
-        for r in list {
-            counts[r.countyState, default: 0] += 1
-            var shown = r.shownDecision
-            if let d = fill?(r) { shown = (d.word.rawValue, d.comment) }
-            rows.startRow()
-            rows.number(Double(r.id))
-            for v in [r.schoolCode, r.schoolName, r.nationalID, r.name, r.birthDate, r.program, r.grade, r.status, r.start, r.end] {
-                rows.text(v)
-            }
-            rows.text(r.checks, r.checks.isEmpty ? nil : f.wrap)
-            rows.text(r.countyState, r.state == .refused && r.draft == nil ? f.red : nil)
-            rows.text(shown.word, f.input)
-            rows.text(shown.comment, f.inputWrap)
-        }
-        return DecisionSheetPiece(kind: kind, schoolCode: schoolCode, rows: try rows.compressed(), counts: counts)
-    }
-
-    /// The workbook's bytes from its pieces (each roster's pieces in the order given).
+    /// The workbook's bytes (see ``write(to:countyName:token:tokenText:rows:fill:signOff:)``),
+    /// written in constant-memory mode: rows are on disk, in a private folder, as they are written.
     public static func data(countyName: String, token: DecisionToken, tokenText: String,
-                            pieces: [DecisionSheetPiece], signOff: SignOff? = nil) throws -> Data {
-        let wb = XLSXWorkbook()
+                            rows: [DecisionSheetRow], fill: ((DecisionSheetRow) -> RowDecision?)? = nil,
+                            signOff: SignOff? = nil) throws -> Data {
+        let wb = try Workbook(constantMemory: true)
         wb.setProperties(title: "\(countyName)在學緩徵審核名冊 \(token.uploadDate.iso)",
                          created: Date(timeIntervalSince1970: Double(token.uploadDate.daysSinceEpoch) * 86400))
         let f = Formats(wb)
-        precondition(f.wrap == Formats.shared.wrap, "decision workbook formats must come first, in a fixed order")
-
         var counts: [String: Int] = [:]
         var total: [RosterKind: Int] = [:]
-        for p in pieces {
-            for (state, n) in p.counts { counts[state, default: 0] += n }
-            total[p.kind, default: 0] += p.rows.count
+        for r in rows {
+            counts[r.countyState, default: 0] += 1
+            total[r.rosterKind, default: 0] += 1
         }
 
         let cover = wb.addSheet(coverSheet)
@@ -216,7 +160,11 @@ public enum DecisionWorkbook {
                 sheet.write(1, i * 2 + 1, formula: "=IF('\(coverSheet)'!B\(row + 1)=\"\",\"\",'\(coverSheet)'!B\(row + 1))", result: "")
             }
             for (i, c) in columns.enumerated() { sheet.write(2, i, c.rawValue, f.header) }
-            for p in pieces where p.kind == kind { sheet.append(p.rows) }
+            var at = 3
+            for r in rows where r.rosterKind == kind {
+                writeRow(r, at: at, in: sheet, formats: f, fill: fill)
+                at += 1
+            }
             let last = max(3, 2 + (total[kind] ?? 0))
             sheet.freezeRows(3)
             sheet.autofilter(firstRow: 2, firstCol: 0, lastRow: last, lastCol: columns.count - 1)
@@ -226,23 +174,19 @@ public enum DecisionWorkbook {
         }
         return try wb.data()
     }
-}
 
-/// One school's rows of one roster in a county's decision workbook, written and compressed
-/// (審核名冊中一校一名冊的資料列): the unit a decision workbook is assembled from, and kept
-/// between site builds.
-public struct DecisionSheetPiece: Sendable, Equatable {
-    public var kind: RosterKind
-    public var schoolCode: String
-    /// The rows, compressed, without positions.
-    public var rows: XLSXRowsFragment
-    /// Its rows by 目前狀態 (待審核, 陳核中, 核准, 未核准), for the cover.
-    public var counts: [String: Int]
-
-    public init(kind: RosterKind, schoolCode: String, rows: XLSXRowsFragment, counts: [String: Int]) {
-        self.kind = kind
-        self.schoolCode = schoolCode
-        self.rows = rows
-        self.counts = counts
+    /// Writes one row of a roster sheet.
+    static func writeRow(_ r: DecisionSheetRow, at row: Int, in sheet: WorkbookSheet, formats f: Formats,
+                         fill: ((DecisionSheetRow) -> RowDecision?)?) {
+        var shown = r.shownDecision
+        if let d = fill?(r) { shown = (d.word.rawValue, d.comment) }
+        sheet.write(row, 0, number: Double(r.id))
+        for (i, v) in [r.schoolCode, r.schoolName, r.nationalID, r.name, r.birthDate, r.program, r.grade, r.status, r.start, r.end].enumerated() {
+            sheet.write(row, 1 + i, v)
+        }
+        sheet.write(row, 11, r.checks, r.checks.isEmpty ? nil : f.wrap)
+        sheet.write(row, 12, r.countyState, r.state == .refused && r.draft == nil ? f.red : nil)
+        sheet.write(row, 13, shown.word, f.input)
+        sheet.write(row, 14, shown.comment, f.inputWrap)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import DefermentCore
 import DefermentFiles
+import DefermentWorkbooks
 import DefermentStore
 
 /// A school's 產出報表: `report.xlsx` and `report.csv` with the current review state, including
@@ -48,15 +49,18 @@ enum SchoolReport {
         return out
     }
 
+    /// Reports of more rows than this are written in constant-memory mode.
+    static let largeReport = 20_000
+
     static func xlsx(rows: [ReportRow]) throws -> Data {
-        let wb = XLSXWorkbook()
+        let wb = try Workbook(constantMemory: rows.count > largeReport)
         let header = wb.format(.init(bold: true, background: 0xE6EBF2))
         let redRow = wb.format(.init(fontColor: red))
         let sheet = wb.addSheet("審核結果")
         let columns = RosterReport.columns
-        var widths = columns.map { XLSXSheet.displayWidth($0) }
+        var widths = columns.map { WorkbookSheet.displayWidth($0) }
         for r in rows {
-            for (i, v) in r.reportValues.enumerated() { widths[i] = max(widths[i], XLSXSheet.displayWidth(v)) }
+            for (i, v) in r.reportValues.enumerated() { widths[i] = max(widths[i], WorkbookSheet.displayWidth(v)) }
         }
         for (i, w) in widths.enumerated() { sheet.setColumnWidth(i, Double(min(w, 60) + 2)) }
         for (i, c) in columns.enumerated() { sheet.write(0, i, c, header) }
@@ -89,14 +93,8 @@ enum SchoolReport {
             }
         }
         if !order.isEmpty {
-            let last = order.count + 1
-            let sheetRef = "'依縣市統計'"
-            func counts(_ state: ReviewState) -> [Double] { order.map { Double(tallies[$0]![state.rawValue] ?? 0) } }
-            summary.insertChart(1, 7, XLSXWorkbook.ColumnChart(
-                title: "依分派縣市之審核狀態", categories: ("\(sheetRef)!$A$2:$A$\(last)", order),
-                series: [("待審核", "\(sheetRef)!$C$2:$C$\(last)", counts(.pending)),
-                         ("核准", "\(sheetRef)!$D$2:$D$\(last)", counts(.approved)),
-                         ("未核准", "\(sheetRef)!$E$2:$E$\(last)", counts(.refused))]))
+            summary.insertChart(1, 7, ColumnChart(title: "依分派縣市之審核狀態", sheet: "依縣市統計", rows: 1...order.count, categoryColumn: 0,
+                                                  series: [("待審核", 2), ("核准", 3), ("未核准", 4)]))
         }
         return try wb.data()
     }
@@ -127,6 +125,10 @@ enum RosterTemplateFiles {
         let label: String
     }
 
+    /// The templates' creation time, fixed so that a build writes the same bytes (and the
+    /// publisher leaves them alone) until their content changes.
+    static let created = Date(timeIntervalSince1970: 1_767_225_600)   // 2026-01-01
+
     static let kinds = [
         Kind(kind: .application, file: "application-roster-template", label: "申請緩徵名冊範本"),
         Kind(kind: .leaving, file: "leaving-roster-template", label: "離校學生名冊範本"),
@@ -151,11 +153,12 @@ enum RosterTemplateFiles {
             csv += columns.map { example[$0] ?? "" }.joined(separator: ",") + "\r\n"
             try publisher.publish("templates/\(k.file).csv", Data(csv.utf8))
             // XLSX
-            let wb = XLSXWorkbook()
+            let wb = try Workbook()
+            wb.setProperties(title: k.label, created: RosterTemplateFiles.created)
             let header = wb.format(.init(bold: true, background: 0xE6EBF2))
             let sheet = wb.addSheet("名冊")
             for (i, c) in columns.enumerated() {
-                sheet.setColumnWidth(i, Double(max(XLSXSheet.displayWidth(c.rawValue), XLSXSheet.displayWidth(example[c] ?? "")) + 4))
+                sheet.setColumnWidth(i, Double(max(WorkbookSheet.displayWidth(c.rawValue), WorkbookSheet.displayWidth(example[c] ?? "")) + 4))
                 sheet.write(0, i, c.rawValue, header)
             }
             for (i, c) in columns.enumerated() { sheet.write(1, i, example[c] ?? "") }

@@ -166,20 +166,6 @@ extension DeskStore {
         return rows
     }
 
-    /// The pieces of a county's decision workbook for one upload date: each roster and school with
-    /// rows there, in the order of ``decisionSheetRows(_:county:uploadDate:school:kind:)``, with
-    /// its number of rows.
-    public static func decisionSheetPieces(_ db: Database, county: String,
-                                           uploadDate: String) throws -> [(kind: RosterKind, school: String, rows: Int)] {
-        try Row.fetchAll(db, sql: """
-            SELECT roster_kind, school_code, SUM(n) FROM roster_counts
-            WHERE county_code = ? AND upload_date = ?
-            GROUP BY roster_kind, school_code ORDER BY roster_kind DESC, school_code
-            """, arguments: [county, uploadDate]).map { row in
-            (RosterKind(rawValue: row[0]) ?? .application, row[1], row[2])
-        }
-    }
-
     /// The upload dates with rows assigned to each county (newest first).
     public static func decisionDates(_ db: Database) throws -> [String: [String]] {
         var result: [String: [String]] = [:]

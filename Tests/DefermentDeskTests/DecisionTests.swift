@@ -245,28 +245,22 @@ struct DecisionTests {
         try workbook.write(to: plain)
         let rows = try #require(try f.readBack(plain)[Self.application])
         #expect(rows.contains { $0["身分證字號"]?.string == (r[0] as String) && $0["群科"]?.string == "資訊科" })
-        // Assembled from the other schools' pieces kept since the first build and this school's
-        // rows read again, it is byte for byte the workbook written straight from the database.
+        // Written again from the database, it is byte for byte the workbook the operator's
+        // `decisions workbook` writes (libxlsxwriter with a fixed creation time).
         #expect(workbook == (try Data(contentsOf: f.download(county))))
 
-        // A kept-pieces file that is damaged is not used: the next change still gives exactly the
-        // database's workbook (and the pieces are under state/, not in the site).
-        let kept = f.desk.paths.siteCache.appendingPathComponent("\(county)-2026-10-15.pieces")
-        var bytes = try Data(contentsOf: kept)
-        bytes[bytes.count / 2] ^= 0xFF
-        try bytes.write(to: kept)
-        // Pieces of a workbook that no longer exists are removed at the next build.
-        let stale = f.desk.paths.siteCache.appendingPathComponent("\(county)-2020-01-01.pieces")
-        try Data("old".utf8).write(to: stale)
+        // Pieces that earlier versions kept under state/site-cache/ (personal data) are removed.
+        let legacy = f.desk.paths.legacySiteCache
+        try FileManager.default.createDirectory(at: legacy, withIntermediateDirectories: true)
+        try Data("old".utf8).write(to: legacy.appendingPathComponent("\(county)-2026-10-15.pieces"))
         try drop(Fixture.rosterHeader + line.replacingOccurrences(of: "資訊科", with: "電機科") + "\n", as: "resend2-20261015.csv", into: .rosters, root: f.root)
         let second = try #require(try f.desk.runOnce().files.first)
         #expect(second.roster?.replaced == 1, "\(second)")
         #expect(try f.desk.publishSite().workbooks == 1)
+        #expect(!FileManager.default.fileExists(atPath: legacy.path))
         let again = try SiteFixtureView(desk: f.desk).opened("counties/\(county)/decisions/20261015.xlsx")
         #expect(again != workbook)
         #expect(again == (try Data(contentsOf: f.download(county))))
-        #expect(!FileManager.default.fileExists(atPath: stale.path))
-        #expect(FileManager.default.fileExists(atPath: kept.path))
         try again.write(to: plain)
         #expect(try #require(try f.readBack(plain)[Self.application]).contains { $0["身分證字號"]?.string == (r[0] as String) && $0["群科"]?.string == "電機科" })
     }

@@ -164,7 +164,9 @@ public final class Desk {
         let builder = try SiteBuilder(databasePath: paths.database.path, templatesDirectory: templatesDirectory,
                                       outputDirectory: paths.site, rules: reference.rules, today: Self.day(of: Date()),
                                       accounts: try accounts(), signToken: TokenSigner(key: try decisionTokenKey()).sign)
-        builder.pieceCacheFolder = paths.siteCache
+        // Pieces of decision workbooks that earlier versions kept between builds (personal data
+        // nothing reads any more).
+        try? FileManager.default.removeItem(at: paths.legacySiteCache)
         let result = try builder.build(store: store, force: force)
         logger.info("網站已更新：產生 \(result.rendered) 頁／檔，寫入 \(result.written)，移除 \(result.removed)，重繪學校 \(result.schoolsRendered)、沿用 \(result.schoolsKept)，審核名冊 \(result.workbooks) 份（執行緒合計 \(String(format: "%.1f", result.workbookSeconds)) 秒）（共 \(String(format: "%.1f", result.seconds)) 秒）")
         return result

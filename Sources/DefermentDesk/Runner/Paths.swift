@@ -30,7 +30,7 @@ public struct DeskPaths: Sendable {
     /// Deferment records for the military-service system (個人資料; not served).
     public var exports: URL { outbox.appendingPathComponent("exports") }
     /// Pieces of decision workbooks kept between site builds (derived data; may be deleted).
-    public var siteCache: URL { state.appendingPathComponent("site-cache") }
+    public var legacySiteCache: URL { state.appendingPathComponent("site-cache") }
     /// The key that signs decision workbooks' tokens.
     public var decisionKey: URL { state.appendingPathComponent("decision-token.key") }
     /// A county's drop folder for returned decision workbooks.

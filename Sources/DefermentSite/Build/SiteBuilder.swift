@@ -49,10 +49,6 @@ public final class SiteBuilder: @unchecked Sendable {
     /// Signs the tokens of decision workbooks (the desk holds the key; the site never sees it).
     let signToken: @Sendable (DecisionToken) -> String
 
-    /// Where decision workbooks' pieces are kept between builds (``DecisionPieceCache``);
-    /// `nil` writes every workbook from the database.
-    public var pieceCacheFolder: URL?
-
     public init(databasePath: String, templatesDirectory: URL, outputDirectory: URL, rules: DefermentRules, today: CivilDate,
                 accounts: [AccountRecord], signToken: @escaping @Sendable (DecisionToken) -> String) throws {
         self.signToken = signToken
@@ -77,7 +73,6 @@ public final class SiteBuilder: @unchecked Sendable {
         let inputs = try SiteInputs.read(store, code: fingerprint)
         workbookGeneration = inputs.generation
         let plan = SitePlan(inputs, publisher: publisher, force: force)
-        prunePieceCache(inputs, force: force)
         let times = try run([
             decisionWorkbooks(plan),      // on the workers, the longest first
             countyPages(inputs),
@@ -100,21 +95,6 @@ public final class SiteBuilder: @unchecked Sendable {
         result.removed = try publisher.finish().count
         result.seconds = Date().timeIntervalSince(started)
         return result
-    }
-
-    /// Removes the kept pieces of workbooks that no longer exist (all of them with `force`).
-    func prunePieceCache(_ inputs: SiteInputs, force: Bool) {
-        guard let folder = pieceCacheFolder else { return }
-        if force { try? FileManager.default.removeItem(at: folder); return }
-        var current: Set<String> = []
-        for county in inputs.counties {
-            for date in inputs.decisionDates[county.code] ?? [] {
-                current.insert(DecisionPieceCache.fileName(county: county.code, date: date))
-            }
-        }
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where !current.contains(name) {
-            try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
-        }
     }
 
     /// The group of pages a site path belongs to: `school:<code>` for `schools/<code>/…` and

@@ -60,8 +60,6 @@ struct SitePlan {
     var workbooks: [(County, String)] = []
     var schools: [SchoolEntry] = []
     var schoolsKept = 0
-    /// What each school's pieces of decision workbooks are written from.
-    var stamps: [String: String] = [:]
 
     init(_ inputs: SiteInputs, publisher: SitePublisher, force: Bool) {
         func unchanged(_ key: String) -> Bool {
@@ -84,9 +82,6 @@ struct SitePlan {
             } else {
                 schools.append(school)
             }
-        }
-        for school in inputs.schools {
-            stamps[school.code] = "\(DecisionWorkbook.pieceFormat)|\(inputs.fingerprint)|\(inputs.versions["school:" + school.code] ?? 0)|\(school.name)"
         }
     }
 

@@ -1,0 +1,2 @@
+// libxlsxwriter (Debian libxlsxwriter-dev), the library the desk writes its workbooks with.
+#include <xlsxwriter.h>
