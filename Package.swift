@@ -22,7 +22,10 @@ let package = Package(
         // libxlsxwriter (libxlsxwriter-dev), which writes every workbook the desk makes.
         .systemLibrary(name: "CXLSXWriter", pkgConfig: "xlsxwriter", providers: [.apt(["libxlsxwriter-dev"])]),
         // The desk's workbooks in its own terms (sheets of rows, formats, dropdowns, locked sheets).
-        .target(name: "DefermentWorkbooks", dependencies: ["CXLSXWriter"]),
+        .target(name: "DefermentWorkbooks", dependencies: ["CXLSXWriter", "CWorkbookZip"]),
+        // The zlib level libxlsxwriter's zip entries are compressed at (a speed choice, measured
+        // in bench/README.md); the executable exports it so that libxlsxwriter binds to it.
+        .target(name: "CWorkbookZip", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "DefermentFiles", dependencies: [
             "DefermentCore", "CDeflate",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),

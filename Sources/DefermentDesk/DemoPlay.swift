@@ -12,6 +12,20 @@ public struct DemoPlay {
     /// The root as the operator named it, for the commands the demo suggests.
     let rootName: String
 
+    /// Copies the reference data (without sample rosters) and the sample registry extract into
+    /// a demo root's own `seeds/`.
+    public static func copySeeds(from seeds: URL, samples: URL, into target: URL) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: target, withIntermediateDirectories: true)
+        for name in try fm.contentsOfDirectory(atPath: seeds.path) where name != "rosters" && !name.hasPrefix(".") {
+            try fm.copyItem(at: seeds.appendingPathComponent(name), to: target.appendingPathComponent(name))
+        }
+        let registry = target.appendingPathComponent("registry")
+        if !fm.fileExists(atPath: registry.path) {
+            try fm.copyItem(at: samples.appendingPathComponent("registry"), to: registry)
+        }
+    }
+
     public init(desk: Desk, seeds: URL, rootName: String) {
         self.desk = desk
         self.seeds = seeds
@@ -77,11 +91,11 @@ public struct DemoPlay {
 
         示範帳號與初始密碼（學校代碼或縣市代碼；正式環境只交給承辦人一次，見 \(desk.initialPasswordsFile.path)）：
         \((try? String(contentsOf: desk.initialPasswordsFile, encoding: .utf8)) ?? "")
-        開啟網站：執行 .build/debug/deferment serve --root \(rootName) 後以瀏覽器開啟 http://127.0.0.1:8080/
+        開啟網站：執行 \(SharedFiles.executableURL.path) serve --root \(rootName) 後以瀏覽器開啟 http://127.0.0.1:8080/
                   （含個人資料的頁面已加密，需在 https 或本機網址輸入帳號密碼解密；不含個資的頁面亦可直接開啟 \(index)）
         縣市審核：縣市頁面（counties/<縣市代碼>/）登入後下載審核名冊；處理紀錄與退件說明見該頁及 outbox/rejected/decisions/
         通知信：\(mail) 封在 \(desk.mailSpool.path)（僅統計數字與連結）；以 deferment mail send --root \(rootName) 寄出（msmtp）
-        匯出報表：.build/debug/deferment report --root \(rootName) --school \(desk.reference.schools.first?.code ?? "") --format csv
+        匯出報表：\(SharedFiles.executableURL.path) report --root \(rootName) --school \(desk.reference.schools.first?.code ?? "") --format csv
         """
     }
 }

@@ -49,11 +49,8 @@ enum SchoolReport {
         return out
     }
 
-    /// Reports of more rows than this are written in constant-memory mode.
-    static let largeReport = 20_000
-
     static func xlsx(rows: [ReportRow]) throws -> Data {
-        let wb = try Workbook(constantMemory: rows.count > largeReport)
+        let wb = try Workbook(constantMemory: true)
         let header = wb.format(.init(bold: true, background: 0xE6EBF2))
         let redRow = wb.format(.init(fontColor: red))
         let sheet = wb.addSheet("審核結果")

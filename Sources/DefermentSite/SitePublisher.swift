@@ -53,15 +53,19 @@ public final class SitePublisher: @unchecked Sendable {
         }
         let manifestURL = root.appendingPathComponent(Self.manifestName)
         guard let data = try? Data(contentsOf: manifestURL) else { return }
-        if let entries = Self.readOwnManifest(data) {
-            previous = entries
-        } else if let entries = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] {
-            // A manifest written by something else (or edited): read it as any JSON.
-            for e in entries {
-                guard let path = e["path"] as? String, let size = e["size"] as? Int, let sha = e["sha256"] as? String else { continue }
-                previous[path] = ManifestEntry(path: path, size: size, sha256: sha)
-            }
+        previous = Self.readManifest(data)
+    }
+
+    /// The entries of a manifest by path (empty for anything that is not one).
+    public static func readManifest(_ data: Data) -> [String: ManifestEntry] {
+        if let entries = readOwnManifest(data) { return entries }
+        // A manifest written by something else (or edited): read it as any JSON.
+        var found: [String: ManifestEntry] = [:]
+        for e in (try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? [] {
+            guard let path = e["path"] as? String, let size = e["size"] as? Int, let sha = e["sha256"] as? String else { continue }
+            found[path] = ManifestEntry(path: path, size: size, sha256: sha)
         }
+        return found
     }
 
     /// Removes the temporary files (`.*.tmp`) an unfinished build left anywhere in the site.
@@ -164,12 +168,12 @@ public final class SitePublisher: @unchecked Sendable {
     /// Whether a file is a page that links to other files of the site (every `.html`): such
     /// pages are written after every other file, so that a page never links to a file that is
     /// not there yet, even when a build stops half way (a full disk, a kill).
-    static func linksToOthers(_ path: String) -> Bool { path.hasSuffix(".html") }
+    public static func linksToOthers(_ path: String) -> Bool { path.hasSuffix(".html") }
 
     /// The group a held page is written in, in increasing order: pages that are no folder's
     /// index first (0), then indexes from the deepest folder up, the home page last. A page
     /// links only to files written before its group.
-    static func pageGroup(_ p: String) -> Int {
+    public static func pageGroup(_ p: String) -> Int {
         let isIndex = p.hasSuffix("index.html") || p.contains("/page-")
         return isIndex ? 1_000 - p.split(separator: "/").count : 0
     }

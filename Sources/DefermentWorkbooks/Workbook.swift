@@ -1,3 +1,4 @@
+import CWorkbookZip
 import CXLSXWriter
 import Foundation
 
@@ -46,11 +47,18 @@ public final class Workbook {
     private var kept: [UnsafeMutablePointer<CChar>] = []
     var firstError: String?
 
+    /// Where workbooks are written before their bytes are read: `/dev/shm` (memory, so personal
+    /// data never reaches a disk and no inode is churned per workbook) when it is there, else the
+    /// temporary folder.
+    static let scratchFolder: String = {
+        access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
+    }()
+
     /// A new, empty workbook.
     /// - Parameter constantMemory: rows go to a temporary file as they are written instead of
     ///   staying in memory (for sheets of many rows; strings are then stored in the cells).
     public init(constantMemory: Bool = false) throws {
-        var template = Array((NSTemporaryDirectory() + "/deferment-workbook-XXXXXX").utf8CString)
+        var template = Array((Self.scratchFolder + "/deferment-workbook-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw WorkbookError(description: "cannot make a temporary folder: \(String(cString: strerror(errno)))")
         }
@@ -128,6 +136,9 @@ public final class Workbook {
     func check(_ rc: lxw_error, _ what: @autoclosure () -> String) {
         if rc != LXW_NO_ERROR { note("\(what())：\(String(cString: lxw_strerror(rc)))") }
     }
+
+    /// The zlib level of the workbook's zip entries (`Sources/CWorkbookZip/workbook_zip.c`).
+    public static var compressionLevel: Int { Int(deferment_workbook_zip_level()) }
 
     /// Writes the workbook and returns its bytes. The workbook cannot be used afterwards.
     public func data() throws -> Data {

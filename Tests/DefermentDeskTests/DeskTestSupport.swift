@@ -49,16 +49,22 @@ func drop(_ text: String, as name: String, into kind: InputKind, root: URL) thro
 
 /// Counts from the database, read by a separate connection.
 func count(_ root: URL, _ sql: String) throws -> Int {
-    let q = try DatabaseQueue(path: DeskPaths(root: root).database.path)
+    var config = Configuration()
+    config.readonly = true
+    config.busyMode = .timeout(60)   // a desk may be storing a file meanwhile
+    let q = try DatabaseQueue(path: DeskPaths(root: root).database.path, configuration: config)
     return try q.read { try Int.fetchOne($0, sql: sql) ?? -1 }
 }
 
-/// Runs the command line and returns its exit status, stdout and stderr.
+/// Runs the command line (or another program) and returns its exit status, stdout and stderr.
 @discardableResult
-func runCLI(_ args: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+func runCLI(_ args: [String], stdin: String? = nil, executable: URL = deferment, in folder: URL? = nil,
+            environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
-    p.executableURL = deferment
+    p.executableURL = executable
     p.arguments = args
+    if let folder { p.currentDirectoryURL = folder }
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

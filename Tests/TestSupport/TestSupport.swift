@@ -15,7 +15,7 @@ public func temporaryFolder(prefix: String, _ name: String) throws -> URL {
 }
 
 /// Runs `python3` with `arguments` (a script file and its arguments, or `-c` and a script) and
-/// returns what it printed; throws with its standard error when it exits non-zero.
+/// returns what it printed; throws with its standard error and output when it exits non-zero.
 @discardableResult
 public func runPython(_ arguments: [String]) throws -> String {
     let p = Process()
@@ -29,7 +29,7 @@ public func runPython(_ arguments: [String]) throws -> String {
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     guard p.terminationStatus == 0 else {
-        throw NSError(domain: "python", code: Int(p.terminationStatus), userInfo: [NSLocalizedDescriptionKey: String(decoding: e, as: UTF8.self)])
+        throw NSError(domain: "python", code: Int(p.terminationStatus), userInfo: [NSLocalizedDescriptionKey: String(decoding: e, as: UTF8.self) + String(decoding: data, as: UTF8.self)])
     }
     return String(decoding: data, as: UTF8.self)
 }

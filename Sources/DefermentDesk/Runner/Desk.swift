@@ -85,7 +85,7 @@ public final class Desk {
     /// The time zone of the desk's calendar days (arrival days, archive folders).
     public static let timeZone = TimeZone(identifier: "Asia/Taipei")!
 
-    /// The page templates (`templates/` under the root unless given).
+    /// The page templates (the first of ``SharedFiles/locate(_:given:root:executable:)``).
     public let templatesDirectory: URL
 
     /// Opens a root: takes its lock (or throws ``RootLock/Held``), creates its folders, opens the
@@ -93,12 +93,13 @@ public final class Desk {
     public init(root: URL, seeds: URL? = nil, templates: URL? = nil, logger: Logger = Logger(label: "deferment")) throws {
         Self.makeOwnerOnlyUmask()
         paths = DeskPaths(root: root)
-        templatesDirectory = templates ?? paths.root.appendingPathComponent("templates")
+        templatesDirectory = (try? SharedFiles.locate(.templates, given: templates, root: paths.root))
+            ?? paths.root.appendingPathComponent("templates")
         lock = try RootLock(paths: paths)
         try paths.createFolders()
         hostKey = try HostKey.load(paths.hostKey)
         self.logger = logger
-        seedsDirectory = seeds ?? paths.root.appendingPathComponent("seeds")
+        seedsDirectory = (try? SharedFiles.locate(.seeds, given: seeds, root: paths.root)) ?? paths.root.appendingPathComponent("seeds")
         store = try DeskStore(path: paths.database.path)
         reference = try ReferenceData.load(from: seedsDirectory)
         if let value = reference.settings["settle_seconds"].flatMap(Double.init), value >= 0 { settleSeconds = value }

@@ -22,7 +22,15 @@ extension Desk {
                 pendingGrowth = summary.files.contains { $0.result == .stillGrowing }
                 if !summary.files.isEmpty { report(summary) }
                 if firstPass || summary.files.contains(where: { if case .applied = $0.result { return true }; return false }) {
-                    do { try publishSite() } catch { logger.error("網站更新失敗：\(SiteFailure.explain(error))") }
+                    do {
+                        try publishSite()
+                        if deploysAfterPublish, let deploy = siteDeploy() {
+                            let plan = try deploy.run()
+                            logger.info("網站已部署：傳送 \(plan.sent) 個檔案，刪除 \(plan.deletions.count) 個")
+                        }
+                    } catch {
+                        logger.error("網站更新或部署失敗：\(SiteFailure.explain(error))")
+                    }
                     firstPass = false
                 }
                 rescan = false

@@ -18,16 +18,23 @@ struct Demo: ParsableCommand {
         discussion: Exit.help)
 
     @Option(help: "The demo root; it is wiped first.") var root: String = "demo"
-    @Option(help: "Reference data and samples.") var seeds: String = "seeds"
-    @Option(help: "Page templates.") var templates: String = "templates"
+    @Option(help: "Reference data (default: the installed copy).") var seeds: String?
+    @Option(help: "Sample rosters and registry extract (default: the installed copy).") var samples: String?
+    @Option(help: "Page templates (default: the installed copy).") var templates: String?
 
     func run() throws {
         let rootURL = URL(fileURLWithPath: root)
-        for sub in ["inbox", "outbox", "state"] { try? FileManager.default.removeItem(at: rootURL.appendingPathComponent(sub)) }
+        let shipped = try SharedFiles.locate(.seeds, given: seeds.map { URL(fileURLWithPath: $0) }, root: nil)
+        let sampleFolder = try SharedFiles.locate(.samples, given: samples.map { URL(fileURLWithPath: $0) }
+            ?? (FileManager.default.fileExists(atPath: shipped.appendingPathComponent("rosters").path) ? shipped : nil), root: nil)
+        for sub in ["inbox", "outbox", "state", "seeds"] { try? FileManager.default.removeItem(at: rootURL.appendingPathComponent(sub)) }
         try DeskPaths(root: rootURL).createFolders()
-        let options = try RootOptions.parse(["--root", root, "--seeds", seeds, "--templates", templates])
+        // The demo root keeps its own reference data (with the sample registry), so that the
+        // plain commands work on it afterwards.
+        try DemoPlay.copySeeds(from: shipped, samples: sampleFolder, into: rootURL.appendingPathComponent("seeds"))
+        let options = try RootOptions.parse(["--root", root] + (templates.map { ["--templates", $0] } ?? []))
         let desk = try options.openDesk(logger: options.makeLogger())
-        try DemoPlay(desk: desk, seeds: URL(fileURLWithPath: seeds), rootName: root)
+        try DemoPlay(desk: desk, seeds: sampleFolder, rootName: root)
             .play(summary: { printSummary($0) }, publish: { try publish(desk) }, say: { print($0) })
     }
 }

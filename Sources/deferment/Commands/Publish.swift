@@ -14,12 +14,9 @@ import Glibc
 
 /// Regenerates the site and says where it is.
 func publish(_ desk: Desk, force: Bool = false) throws {
-    do {
+    try failing("網站產生失敗", explain: SiteFailure.explain) {
         let r = try desk.publishSite(force: force)
         print("網站：\(desk.paths.site.path)（寫入 \(r.written) 個檔案，重繪 \(r.schoolsRendered) 校，沿用 \(r.schoolsKept) 校）")
-    } catch {
-        FileHandle.standardError.write(Data("網站產生失敗：\(SiteFailure.explain(error))\n".utf8))
-        throw ExitCode(Exit.failed)
     }
 }
 
