@@ -299,3 +299,47 @@ struct OperationsTests {
         #expect(try count(restored, "SELECT COUNT(*) FROM roster_row WHERE review_state = '核准'") == 1)
     }
 }
+
+/// `watch` as the service runs it: it deploys after each publish when the setting says so, and
+/// its log is one line per event (what journald keeps), without personal data.
+@Suite(.serialized)
+struct ServiceLogTests {
+    @Test func watchDeploysAfterPublishAndLogsOneLinePerEventWithoutPersonalData() throws {
+        let root = try temporaryRoot()
+        let seeds = root.appendingPathComponent("seeds")
+        try FileManager.default.copyItem(at: seedsFolder, to: seeds)
+        let served = root.deletingLastPathComponent().appendingPathComponent(root.lastPathComponent + "-served")
+        let settings = seeds.appendingPathComponent("settings.csv")
+        var text = try String(contentsOf: settings, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\ndeploy_target,,", with: "\ndeploy_target,\(served.path),")
+            .replacingOccurrences(of: "\ndeploy_after_publish,否,", with: "\ndeploy_after_publish,是,")
+        try text.write(to: settings, atomically: true, encoding: .utf8)
+        let roster = seedsFolder.appendingPathComponent("rosters/roster-20261015.csv")
+        try drop(try Data(contentsOf: roster), as: roster.lastPathComponent, into: .rosters, root: root)
+
+        let p = Process()
+        p.executableURL = deferment
+        p.arguments = ["watch", "--root", root.path, "--settle", "0", "--templates", templatesFolder.path]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let manifest = served.appendingPathComponent("manifest.json")
+        for _ in 0..<300 where !FileManager.default.fileExists(atPath: manifest.path) { Thread.sleep(forTimeInterval: 0.1) }
+        p.terminate()
+        let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(FileManager.default.fileExists(atPath: served.appendingPathComponent("schools/110000/index.html").path))
+        #expect(log.contains("網站已部署"))
+        let lines = log.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        #expect(lines.allSatisfy { $0.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} (trace|debug|info|notice|warning|error|critical) "#,
+                                             options: .regularExpression) != nil }, "\(log)")
+        let people = try String(contentsOf: roster, encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        for person in people where person.count > 2 {
+            #expect(!log.contains(String(person[0])) && !log.contains(String(person[2])), "personal data in the log")
+        }
+    }
+}

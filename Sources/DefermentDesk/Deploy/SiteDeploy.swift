@@ -20,6 +20,8 @@ public struct SiteDeploy {
     /// Why a deploy failed.
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        /// rclone's exit status, when it ran.
+        public var status: Int32 = 0
     }
 
     /// The built site (`outbox/site/`).
@@ -79,11 +81,14 @@ public struct SiteDeploy {
         return plan
     }
 
-    /// The remote's `manifest.json`, or none when the remote is new (reachable, but without one).
+    /// The remote's `manifest.json`, or none when the remote is new (rclone's exit codes 3 and 4:
+    /// no such folder, no such file); any other failure (unreachable, refused) stops the deploy.
     func remoteManifest() throws -> [String: ManifestEntry] {
-        if let data = try? rcloneOutput(["cat", joined(SitePublisher.manifestName)]) { return SitePublisher.readManifest(data) }
-        _ = try rcloneOutput(["lsf", "--max-depth", "1", target])   // unreachable: this throws
-        return [:]
+        do {
+            return SitePublisher.readManifest(try rcloneOutput(["cat", joined(SitePublisher.manifestName)]))
+        } catch let failure as Failure where failure.status == 3 || failure.status == 4 {
+            return [:]
+        }
     }
 
     /// A path under the target.
@@ -107,7 +112,8 @@ public struct SiteDeploy {
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
             let last = message.split(separator: "\n").last.map(String.init) ?? ""
-            throw Failure(description: "\(program) \(arguments.first ?? "") 失敗（結束代碼 \(p.terminationStatus)）：\(last)")
+            throw Failure(description: "\(program) \(arguments.first ?? "") 失敗（結束代碼 \(p.terminationStatus)）：\(last)",
+                          status: p.terminationStatus)
         }
         return data
     }

@@ -24,12 +24,9 @@ extension Desk {
                 if firstPass || summary.files.contains(where: { if case .applied = $0.result { return true }; return false }) {
                     do {
                         try publishSite()
-                        if deploysAfterPublish, let deploy = siteDeploy() {
-                            let plan = try deploy.run()
-                            logger.info("網站已部署：傳送 \(plan.sent) 個檔案，刪除 \(plan.deletions.count) 個")
-                        }
+                        deployIfAsked()
                     } catch {
-                        logger.error("網站更新或部署失敗：\(SiteFailure.explain(error))")
+                        logger.error("網站更新失敗：\(SiteFailure.explain(error))")
                     }
                     firstPass = false
                 }
@@ -49,5 +46,17 @@ extension Desk {
         }
         mail.wait()
         logger.info("收到停止信號，已結束監看")
+    }
+
+    /// Deploys the site after a publish when `deploy_after_publish` says so; a failure is logged
+    /// and the next publish tries again.
+    func deployIfAsked() {
+        guard deploysAfterPublish, let deploy = siteDeploy() else { return }
+        do {
+            let plan = try deploy.run()
+            logger.info("網站已部署：傳送 \(plan.sent) 個檔案，刪除 \(plan.deletions.count) 個")
+        } catch {
+            logger.error("網站部署失敗（下次更新後重試）：\(error)")
+        }
     }
 }
