@@ -166,10 +166,13 @@ extension DeskStore {
         return rows
     }
 
-    /// The upload dates with rows assigned to each county (newest first).
+    /// The upload dates with rows assigned to each county (newest first), purged dates left out.
     public static func decisionDates(_ db: Database) throws -> [String: [String]] {
         var result: [String: [String]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT DISTINCT county_code, upload_date FROM roster_counts WHERE county_code <> '' ORDER BY upload_date DESC") {
+        for row in try Row.fetchAll(db, sql: """
+            SELECT DISTINCT county_code, upload_date FROM roster_counts
+            WHERE county_code <> '' AND upload_date NOT IN (SELECT upload_date FROM purged_month) ORDER BY upload_date DESC
+            """) {
             result[row[0], default: []].append(row[1])
         }
         return result

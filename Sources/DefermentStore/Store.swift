@@ -126,6 +126,7 @@ public final class DeskStore: @unchecked Sendable {
         m.registerMigration("v7-notice-digest") { db in
             try db.execute(sql: "ALTER TABLE county_notice ADD COLUMN file_digest TEXT")
         }
+        m.registerMigration("v8-retention", migrate: migrateRetention)
         return m
     }
 }

@@ -82,7 +82,7 @@ struct Deferment: ParsableCommand {
         abstract: "在學緩徵作業 (高中職) — the file-drop deferment desk.",
         discussion: "Drop rosters into inbox/rosters/, registry extracts into inbox/registry/ and counties' returned decision workbooks into inbox/decisions/<county code>/, then run or watch.\n\n" + Exit.help,
         subcommands: [Run.self, Watch.self, Check.self, Report.self, Publish.self, Serve.self, AccountCommand.self, DecisionsCommand.self,
-                      MailCommand.self, Demo.self, Samples.self, Init.self, Deploy.self, Backup.self, Restore.self])
+                      MailCommand.self, Demo.self, Samples.self, Init.self, Deploy.self, Backup.self, Restore.self, Purge.self, InventoryCommand.self])
 }
 
 /// Runs a command's work; a failure is written to stderr after `what` (e.g. 備份失敗) and the

@@ -1,4 +1,5 @@
 import Foundation
+import DefermentCore
 import Logging
 import DefermentSite
 
@@ -15,6 +16,7 @@ extension Desk {
         var firstPass = true
         let mail = BackgroundMail()
         var pendingGrowth = false
+        var lastPurge: CivilDate?
         while !InboxWatcher.stopRequested {
             if rescan || pendingGrowth {
                 renamedIn.formUnion(watcher.takeMovedIn())
@@ -32,6 +34,7 @@ extension Desk {
                 }
                 rescan = false
             }
+            purgeDaily(lastDay: &lastPurge)
             // Delivery runs beside processing, never in its way: a pass whenever messages wait
             // (also those spooled while the previous pass was still running, and retries).
             let spool = MailSpool(root: mailSpool)

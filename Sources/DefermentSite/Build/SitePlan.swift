@@ -16,6 +16,8 @@ struct SiteInputs {
     var decisionDates: [String: [String]]
     var awaiting: [String: [String: [String: Int]]]
     var notices: [String: [CountyNotice]]
+    /// Upload dates whose rows were purged (保存期限屆滿): their counts stay, their pages go.
+    var purged: [String: Int] = [:]
     /// What every page is rendered from besides its rows: the templates, the code and the
     /// reference data (a school renamed in `seeds/` shows everywhere).
     var fingerprint: String
@@ -28,10 +30,10 @@ struct SiteInputs {
 
     init(schools: [SchoolEntry], counties: [County], counts: [RosterCount], versions: [String: Int64],
          state: [String: (Int64, String)], decisionDates: [String: [String]], awaiting: [String: [String: [String: Int]]],
-         notices: [String: [CountyNotice]], fingerprint: String, generation: Int64) {
+         notices: [String: [CountyNotice]], fingerprint: String, generation: Int64, purged: [String: Int] = [:]) {
         (self.schools, self.counties, self.counts, self.versions, self.state) = (schools, counties, counts, versions, state)
         (self.decisionDates, self.awaiting, self.notices) = (decisionDates, awaiting, notices)
-        (self.fingerprint, self.generation) = (fingerprint, generation)
+        (self.fingerprint, self.generation, self.purged) = (fingerprint, generation, purged)
         countyNames = Dictionary(uniqueKeysWithValues: counties.map { ($0.code, $0.name) })
         schoolsWithRows = Set(counts.map(\.schoolCode))
     }
@@ -47,7 +49,8 @@ struct SiteInputs {
                 decisionDates: try DeskStore.decisionDates(db), awaiting: try DeskStore.awaitingSignOffCounts(db),
                 notices: try DeskStore.countyNotices(db),
                 fingerprint: fingerprint + "/" + SHA256.hash(data: Data(seeds.joined(separator: "\n").utf8)).prefix(8).lowercaseHex,
-                generation: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM input_file") ?? 0)
+                generation: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM input_file") ?? 0,
+                purged: try DeskStore.purgedMonths(db))
         }
     }
 }

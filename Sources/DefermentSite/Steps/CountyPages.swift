@@ -40,7 +40,7 @@ extension SiteBuilder {
     }
 
     func publishCounty(_ county: County, schools: [SchoolEntry], counts: [RosterCount], awaiting: [String: [String: Int]],
-                       notices: [CountyNotice]) throws {
+                       notices: [CountyNotice], purged: [String: Int] = [:]) throws {
         let names = Dictionary(uniqueKeysWithValues: schools.map { ($0.code, $0.name) })
         var byDate: [String: [String: Tally]] = [:]
         for c in counts { byDate[c.uploadDate, default: [:]][c.schoolCode, default: Tally()].add(c.reviewState, c.count) }
@@ -53,7 +53,7 @@ extension SiteBuilder {
                 var c = t.context
                 c["schoolCode"] = code
                 c["schoolName"] = names[code] ?? code
-                c["href"] = "schools/\(code).html"
+                if purged[date] == nil { c["href"] = "schools/\(code).html" }
                 c["max"] = max(t.total, 1)
                 let waiting = awaiting[date]?[code] ?? 0
                 c["awaiting"] = waiting
@@ -65,6 +65,10 @@ extension SiteBuilder {
             c["uploadDate"] = date
             c["schools"] = schoolRows
             c["awaiting"] = totalAwaiting
+            if purged[date] != nil {
+                c["purged"] = true
+                return c
+            }
             let workbook = Self.workbookPath(county: county.code, date: date)
             c["workbookHref"] = "decisions/" + (workbook as NSString).lastPathComponent + ".enc"
             c["workbookSealed"] = workbook + ".enc"
@@ -87,12 +91,12 @@ extension SiteBuilder {
     /// The step: every county's page, on the workers (after the workbooks: on a small republish
     /// they were most of the building thread's time while the workers waited).
     func countyPages(_ inputs: SiteInputs) -> SiteStep {
-        let schools = inputs.schools
+        let (schools, purged) = (inputs.schools, inputs.purged)
         return SiteStep("縣市頁 county pages", on: .workers, inputs.counties.map { county in
             let (counts, awaiting, notices) = (inputs.counts.filter { $0.countyCode == county.code },
                                                inputs.awaiting[county.code] ?? [:], inputs.notices[county.code] ?? [])
             return { [self] _ in
-                try publishCounty(county, schools: schools, counts: counts, awaiting: awaiting, notices: notices)
+                try publishCounty(county, schools: schools, counts: counts, awaiting: awaiting, notices: notices, purged: purged)
                 return 1
             }
         })

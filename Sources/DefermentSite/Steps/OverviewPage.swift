@@ -7,7 +7,7 @@ import DefermentStore
 
 /// Step: the national overview (全國進度) by county, with its SVG chart.
 extension SiteBuilder {
-    func publishOverview(counties: [County], counts: [RosterCount]) throws {
+    func publishOverview(counties: [County], counts: [RosterCount], purged: [String: Int] = [:]) throws {
         var tallies: [String: Tally] = [:]
         var notAssigned = 0
         for c in counts {
@@ -38,10 +38,11 @@ extension SiteBuilder {
                                     "bars": bars]
         try publisher.publish("overview.html", text: templates.render("overview", [
             "root": "", "title": "全國審核進度", "rows": rows, "totals": totals.context, "chart": chart, "notAssigned": notAssigned,
+            "purgedMonths": purged.count, "purgedOldest": purged.keys.min() ?? "", "purgedNewest": purged.keys.max() ?? "",
         ]))
     }
 
     func overviewPage(_ inputs: SiteInputs) -> SiteStep {
-        SiteStep("全國進度 overview") { [self] in try publishOverview(counties: inputs.counties, counts: inputs.counts); return 1 }
+        SiteStep("全國進度 overview") { [self] in try publishOverview(counties: inputs.counties, counts: inputs.counts, purged: inputs.purged); return 1 }
     }
 }

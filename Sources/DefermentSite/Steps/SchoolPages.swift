@@ -137,7 +137,7 @@ extension SiteBuilder {
     /// One school's pages: results (one roster per page), details, search index, reports, and
     /// its students' history pages under each county.
     func renderSchool(_ school: SchoolEntry, rows: [ReportRow], history: [Int64: [DecisionHistoryEntry]] = [:],
-                      countyNames: [String: String]) throws -> Int {
+                      countyNames: [String: String], purged: [[String: Any]] = []) throws -> Int {
         let base = "schools/\(school.code)/"
         var dates: [String] = []
         var byDate: [String: [ReportRow]] = [:]
@@ -159,7 +159,7 @@ extension SiteBuilder {
             let results = templates.render("school-results", [
                 "root": "../../", "title": "審核結果查詢・\(school.name)", "schoolName": school.name, "schoolCode": school.code,
                 "roster": roster, "pages": pager, "account": school.code, "accountName": school.name, "keyHref": "key.json",
-                "indexPath": base + "search-index.json.enc", "base": base,
+                "indexPath": base + "search-index.json.enc", "base": base, "purged": purged, "hasPurged": !purged.isEmpty,
             ])
             try publisher.publish(base + Self.pageName(i), text: results)
             var rowContexts: [MustacheFrame] = []
@@ -183,6 +183,15 @@ extension SiteBuilder {
                                   title: "名冊明細・\(date)・\(school.name)", root: "../../")
             pages += 2
         }
+        if dates.isEmpty && !purged.isEmpty {
+            // Every month purged: the index still shows their counts.
+            try publisher.publish(base + Self.pageName(0), text: templates.render("school-results", [
+                "root": "../../", "title": "審核結果查詢・\(school.name)", "schoolName": school.name, "schoolCode": school.code,
+                "pages": [] as [[String: Any]], "account": school.code, "accountName": school.name, "keyHref": "key.json",
+                "indexPath": base + "search-index.json.enc", "base": base, "purged": purged, "hasPurged": !purged.isEmpty,
+            ]))
+            pages += 1
+        }
         search.append(UInt8(ascii: "]"))
         try publishSealedFile(base + "search-index.json", data: Data(search), account: school.code)
         try SchoolReport.write(rows: rows, school: school, base: base) { path, data in
@@ -196,12 +205,22 @@ extension SiteBuilder {
     /// The step: the pages of the schools the plan renders, on the workers.
     func schoolPages(_ plan: SitePlan, _ inputs: SiteInputs) -> SiteStep {
         let countyNames = inputs.countyNames
+        var tallies: [String: [String: Tally]] = [:]
+        for c in inputs.counts where inputs.purged[c.uploadDate] != nil {
+            tallies[c.schoolCode, default: [:]][c.uploadDate, default: Tally()].add(c.reviewState, c.count)
+        }
+        let purgedBySchool = tallies
         return SiteStep("學校頁 school pages", on: .workers, plan.schools.map { school in { [self] queue in
             let (rows, history) = try queue!.read {
                 (try DeskStore.schoolRows($0, school: school.code),
                  try DeskStore.decisionHistory($0, school: school.code, includeDrafts: true))
             }
-            return try renderSchool(school, rows: rows, history: history, countyNames: countyNames)
+            let purged = (purgedBySchool[school.code] ?? [:]).sorted { $0.key > $1.key }.map { date, tally -> [String: Any] in
+                var c = tally.context
+                c["uploadDate"] = date
+                return c
+            }
+            return try renderSchool(school, rows: rows, history: history, countyNames: countyNames, purged: purged)
         } })
     }
 }
