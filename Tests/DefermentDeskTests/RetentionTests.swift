@@ -135,6 +135,9 @@ struct RetentionTests {
         #expect(overview.contains("12 個上傳日期（2020-12-15 至 2021-11-15）已依保存期限刪除個人資料"))
         let county = try String(contentsOf: desk.paths.site.appendingPathComponent("counties/63000/index.html"), encoding: .utf8)
         #expect(county.contains("已依保存期限刪除個人資料"))
+        let school = try String(contentsOf: desk.paths.site.appendingPathComponent("schools/110000/index.html"), encoding: .utf8)
+        #expect(school.contains("已依保存期限刪除個人資料的名冊") && school.contains("<td>2020-12-15</td><td>2</td>"))
+        #expect(!FileManager.default.fileExists(atPath: desk.paths.site.appendingPathComponent("schools/110000/roster-20201215.html.enc").path))
         #expect(!FileManager.default.fileExists(atPath: desk.paths.site.appendingPathComponent("counties/63000/decisions/20201215.xlsx.enc").path))
         #expect(FileManager.default.fileExists(atPath: desk.paths.site.appendingPathComponent("counties/63000/decisions/20261115.xlsx.enc").path))
         // A second purge has nothing to do; the inventory names the purged months.
@@ -165,6 +168,32 @@ struct RetentionTests {
         let again = try runCLI(["purge", "--root", f.root.path] + common)
         #expect(again.status == 0, "\(again.err)")
         #expect(try state(f.root) == state(copy))
+    }
+
+    /// `watch` purges once a day when `purge_daily` says so, and logs what it removed.
+    @Test func watchPurgesDailyWhenSet() throws {
+        let f = try HistoryFixture()
+        let seeds = f.root.appendingPathComponent("own-seeds")
+        try FileManager.default.copyItem(at: seedsFolder, to: seeds)
+        let settings = seeds.appendingPathComponent("settings.csv")
+        try (try String(contentsOf: settings, encoding: .utf8)).replacingOccurrences(of: "\npurge_daily,否,", with: "\npurge_daily,是,")
+            .write(to: settings, atomically: true, encoding: .utf8)
+        let today = Desk.day(of: Date())
+        let due = f.dates.filter { RetentionPolicy().rosterRowsDue(uploadDate: CivilDate.parse($0)!, today: today) }
+        let p = Process()
+        p.executableURL = deferment
+        p.arguments = ["watch", "--root", f.root.path, "--seeds", seeds.path, "--templates", templatesFolder.path]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        for _ in 0..<300 where try count(f.root, "SELECT COUNT(*) FROM purged_month") < due.count { Thread.sleep(forTimeInterval: 0.1) }
+        p.terminate()
+        let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(try count(f.root, "SELECT COUNT(*) FROM purged_month") == due.count)
+        #expect(try count(f.root, "SELECT COUNT(*) FROM roster_row") == (f.dates.count - due.count) * 4)
+        #expect(log.contains("依保存期限刪除：名冊資料列 \(due.first ?? "") 4 筆"), "\(log)")
     }
 
     /// The database's tables and the root's file names (the site's sealed files by name only:
