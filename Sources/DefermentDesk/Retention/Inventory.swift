@@ -44,13 +44,21 @@ extension Desk {
                                                  oldest: entry.purgedAt ?? "", why: "統計數字，不含個人資料"))
                 }
             }
-            add("緩徵紀錄（已終止）", try String.fetchAll(db, sql: "SELECT end_date FROM deferment_record WHERE end_date IS NOT NULL AND end_date <> ''"),
+            add("緩徵紀錄（依終止日期）", try String.fetchAll(db, sql: "SELECT end_date FROM deferment_record WHERE end_date IS NOT NULL AND end_date <> ''"),
                 why: "兵役機關查核；終止後 \(policy.recordYears) 年刪除")
             let open = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deferment_record WHERE end_date IS NULL OR end_date = ''") ?? 0
-            if open > 0 { inventory.lines.append(.init(kind: "緩徵紀錄（未終止）", month: "", count: open, oldest: "", why: "緩徵中") ) }
+            if open > 0 { inventory.lines.append(.init(kind: "緩徵紀錄（未定終止日期）", month: "", count: open, oldest: "", why: "緩徵中") ) }
             add("役政資料（人員）", try String.fetchAll(db, sql: """
                 SELECT f.received_at FROM person p JOIN input_file f ON f.id = p.file_id
                 """).map { String($0.prefix(10)) }, why: "分派戶籍縣市；所屬檔案逾 \(policy.rawInputDays) 天且無引用時刪除")
+            let seeded = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM person p WHERE p.file_id IS NULL OR p.file_id NOT IN (SELECT id FROM input_file)
+                """) ?? 0
+            if seeded > 0 {
+                let loaded = try String.fetchOne(db, sql: "SELECT MIN(loaded_at) FROM seed_state WHERE name LIKE 'registry/%'") ?? ""
+                inventory.lines.append(.init(kind: "役政資料（人員，seeds/registry/）", month: String(loaded.prefix(7)), count: seeded,
+                                             oldest: String(loaded.prefix(10)), why: "分派戶籍縣市；隨 seeds/registry/ 的檔案更換或移除"))
+            }
             for file in try DeskStore.ledgerFiles(db) where !file.archivedPath.isEmpty {
                 let returned = file.kind == InputKind.decisions.rawValue
                 add(returned ? "審核名冊回傳檔" : "原始檔案（\(file.kind)）", [String(file.receivedAt.prefix(10))],
