@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Decodes CP950 (Big5 as Windows writes it) with glibc's iconv.
-final class CP950Decoder {
+public final class CP950Decoder {
     private let cd: iconv_t
 
     init() throws {
@@ -35,6 +35,11 @@ final class CP950Decoder {
         guard produced >= 0 else { return nil }
         return String(decoding: output[0..<produced], as: UTF8.self)
     }
+}
+
+extension CP950Decoder {
+    /// Decodes a whole text (`nil` when it is not CP950).
+    public static func decode(_ bytes: Data) -> String? { (try? CP950Decoder())?.decode(Array(bytes)[...]) }
 }
 
 /// Encodes text as CP950 with glibc's iconv (for the sample generator and tests).

@@ -86,8 +86,9 @@ public enum DecisionWorkbook {
     ///   - signOff: sign-off values to write into the cover (the demo again).
     public static func write(to path: String, countyName: String, token: DecisionToken, tokenText: String,
                              rows: [DecisionSheetRow], fill: ((DecisionSheetRow) -> RowDecision?)? = nil,
-                             signOff: SignOff? = nil) throws {
-        try AtomicFile.write(data(countyName: countyName, token: token, tokenText: tokenText, rows: rows, fill: fill, signOff: signOff),
+                             signOff: SignOff? = nil, returnAddress: String = "") throws {
+        try AtomicFile.write(data(countyName: countyName, token: token, tokenText: tokenText, rows: rows, fill: fill, signOff: signOff,
+                                  returnAddress: returnAddress),
                              to: URL(fileURLWithPath: path))
     }
 
@@ -108,7 +109,9 @@ public enum DecisionWorkbook {
     /// written in constant-memory mode: rows are on disk, in a private folder, as they are written.
     public static func data(countyName: String, token: DecisionToken, tokenText: String,
                             rows: [DecisionSheetRow], fill: ((DecisionSheetRow) -> RowDecision?)? = nil,
-                            signOff: SignOff? = nil) throws -> Data {
+                            signOff: SignOff? = nil, returnAddress: String = "") throws -> Data {
+        let sendTo = returnAddress.isEmpty ? "放入 inbox/decisions/\(token.county)/"
+            : "以附加檔案回覆寄至 \(returnAddress)（或交系統管理者放入 inbox/decisions/\(token.county)/）"
         let wb = try Workbook(constantMemory: true)
         wb.setProperties(title: "\(countyName)在學緩徵審核名冊 \(token.uploadDate.iso)",
                          created: Date(timeIntervalSince1970: Double(token.uploadDate.daysSinceEpoch) * 86400))
@@ -140,8 +143,8 @@ public enum DecisionWorkbook {
             "1. 請於「申請緩徵名冊」「離校學生名冊」兩表的「審核結果」欄選擇「核准」或「未核准」；「未核准」須於「審核意見」欄說明理由。",
             "2. 「系統檢核」欄列出系統檢查發現的疑點（如逾就學年齡限制、已有未結束之在學緩徵註記、役別不符），請審核時參考。",
             "3. 其餘欄位（序號、身分證字號、姓名、出生年月日等）已鎖定，請勿修改；修改或刪除鎖定欄位、驗證碼的檔案將整份退件。",
-            "4. 陳核：承辦人填妥審核結果後填寫本頁「承辦人」，存檔後放入 inbox/decisions/\(token.county)/，系統記錄為「陳核中」（學校尚看不到）。",
-            "5. 核定：核定人確認後於本頁填寫「核定人」與「核定日期」（如 115/11/30 或 2026-11-30），再放入同一資料夾，審核結果即生效並通知學校。",
+            "4. 陳核：承辦人填妥審核結果後填寫本頁「承辦人」，存檔後\(sendTo)，系統記錄為「陳核中」（學校尚看不到），並寄回收件回條。",
+            "5. 核定：核定人確認後於本頁填寫「核定人」與「核定日期」（如 115/11/30 或 2026-11-30），再以同樣方式寄回，審核結果即生效並通知學校。",
             "6. 已審核的資料列顯示目前結果；如需更正，修改後依上述程序重新上傳即可，每次變更都會留下紀錄。",
             "7. 未填審核結果的資料列維持待審核；可分批審核、分次上傳。",
         ]

@@ -127,6 +127,7 @@ public final class DeskStore: @unchecked Sendable {
             try db.execute(sql: "ALTER TABLE county_notice ADD COLUMN file_digest TEXT")
         }
         m.registerMigration("v8-retention", migrate: migrateRetention)
+        m.registerMigration("v9-mail-returns", migrate: migrateMailReturns)
         return m
     }
 }

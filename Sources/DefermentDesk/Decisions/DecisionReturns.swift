@@ -56,7 +56,7 @@ extension Desk {
         }
         let token = DecisionToken(county: county, uploadDate: uploadDate, generation: generation)
         try DecisionWorkbook.write(to: url.path, countyName: c.name, token: token, tokenText: token.signed(with: try decisionTokenKey()),
-                                   rows: rows, fill: fill, signOff: signOff)
+                                   rows: rows, fill: fill, signOff: signOff, returnAddress: mailReturnAddress)
         return rows.count
     }
 

@@ -70,7 +70,7 @@ extension Desk {
                 try DeskStore.queueMail(db, key: "county-roster:\(county):\(date.iso)", kind: "county-roster", account: county,
                                         recipient: to, context: [
                     "countyName": c.name, "countyCode": county, "uploadDate": date.iso, "rosters": rosters, "total": total,
-                    "schools": schools, "link": settings.siteBaseURL + "counties/\(county)/",
+                    "schools": schools, "link": settings.siteBaseURL + "counties/\(county)/", "returnAddress": mailReturnAddress,
                 ])
             }
         }

@@ -165,6 +165,7 @@ public final class Desk {
         let builder = try SiteBuilder(databasePath: paths.database.path, templatesDirectory: templatesDirectory,
                                       outputDirectory: paths.site, rules: reference.rules, today: Self.day(of: Date()),
                                       accounts: try accounts(), signToken: TokenSigner(key: try decisionTokenKey()).sign)
+        builder.returnAddress = mailReturnAddress
         // Pieces of decision workbooks that earlier versions kept between builds (personal data
         // nothing reads any more).
         try? FileManager.default.removeItem(at: paths.legacySiteCache)
@@ -199,6 +200,7 @@ public final class Desk {
         try reloadSeedsIfChanged()
         releaseHeldFiles(flush: flush)
         var summary = RunSummary()
+        takeMail()
         let (candidates, refused) = scanInbox()
         for entry in refused { report(entry, into: &summary) }
         schedule.largeRosterWaiting = candidates.contains { c in
@@ -228,6 +230,7 @@ public final class Desk {
         }
         do {
             try queueReminders()
+            try queueReceipts()
             try spoolMail()
         } catch {
             logger.error("通知信寫入失敗（留待下次）：\(error)")

@@ -1,4 +1,5 @@
 import Foundation
+import DefermentFiles
 import DefermentCore
 import Logging
 import DefermentSite
@@ -10,7 +11,8 @@ extension Desk {
     /// on a thread of its own, so processing never waits for it. `report` prints a run's summary.
     public func watch(report: (RunSummary) -> Void) throws {
         maximumSettleWait = 2
-        let watcher = try InboxWatcher(paths: paths)
+        for sub in ["new", "cur", "tmp"] { try? AtomicFile.makeFolders(mailInbox.appendingPathComponent(sub), mode: 0o700) }
+        let watcher = try InboxWatcher(paths: paths, maildir: mailInbox)
         logger.info("監看 \(paths.inbox.path)")
         var rescan = true // a full rescan at start
         var firstPass = true

@@ -37,8 +37,9 @@ public final class InboxWatcher {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
-    /// Watches the drop folders of `paths`.
-    public init(paths: DeskPaths) throws {
+    /// Watches the drop folders of `paths`, and the Maildir's `new/` when given (a message
+    /// delivered there is a new input too).
+    public init(paths: DeskPaths, maildir: URL? = nil) throws {
         fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { throw CocoaError(.featureUnsupported) }
         decisionsFolder = paths.inbox(.decisions)
@@ -48,6 +49,12 @@ public final class InboxWatcher {
             let wd = inotify_add_watch(fd, folder.path, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | (kind == .decisions ? IN_CREATE : 0)))
             guard wd >= 0 else { throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: folder.path]) }
             watches[wd] = folder
+        }
+        if let maildir {
+            let new = maildir.appendingPathComponent("new")
+            // Deliverers write in tmp/ and link (IN_CREATE) or rename (IN_MOVED_TO) into new/.
+            let wd = inotify_add_watch(fd, new.path, UInt32(IN_CREATE | IN_MOVED_TO))
+            if wd >= 0 { watches[wd] = new }
         }
         watchCountyFolders()
     }

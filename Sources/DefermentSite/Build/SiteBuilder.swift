@@ -49,6 +49,9 @@ public final class SiteBuilder: @unchecked Sendable {
     /// Signs the tokens of decision workbooks (the desk holds the key; the site never sees it).
     let signToken: @Sendable (DecisionToken) -> String
 
+    /// The address county clerks reply to with their workbooks (printed on covers and pages).
+    public var returnAddress = ""
+
     public init(databasePath: String, templatesDirectory: URL, outputDirectory: URL, rules: DefermentRules, today: CivilDate,
                 accounts: [AccountRecord], signToken: @escaping @Sendable (DecisionToken) -> String) throws {
         self.signToken = signToken

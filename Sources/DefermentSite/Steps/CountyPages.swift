@@ -82,7 +82,7 @@ extension SiteBuilder {
         }
         try publisher.publish("counties/\(county.code)/index.html", text: templates.render("county", [
             "root": "../../", "title": "\(county.name)審核", "countyName": county.name, "countyCode": county.code,
-            "today": today.iso, "dates": dates, "notices": noticeContexts,
+            "today": today.iso, "dates": dates, "notices": noticeContexts, "returnAddress": returnAddress,
             "account": county.code, "accountName": county.name + "政府", "keyHref": "key.json",
             "unlockNote": "審核名冊含個人資料，已加密保護。",
         ]))

@@ -17,7 +17,8 @@ extension SiteBuilder {
         guard let day = CivilDate.parse(date) else { return }
         let rows = try queue.read { try DeskStore.decisionSheetRows($0, county: county.code, uploadDate: date) }
         let token = DecisionToken(county: county.code, uploadDate: day, generation: workbookGeneration)
-        let workbook = try DecisionWorkbook.data(countyName: county.name, token: token, tokenText: signToken(token), rows: rows)
+        let workbook = try DecisionWorkbook.data(countyName: county.name, token: token, tokenText: signToken(token), rows: rows,
+                                                 returnAddress: returnAddress)
         try publishSealedFile(Self.workbookPath(county: county.code, date: date), data: workbook, account: county.code)
     }
 
