@@ -58,6 +58,24 @@ extension DeskStore {
     }
 
     /// Updates an account's contact details; `nil` leaves a field as it is.
+    /// Sets the contact's phone (帳號維護).
+    public static func setPhone(_ db: Database, code: String, phone: String) throws {
+        try db.execute(sql: "UPDATE account SET contact_phone = ? WHERE code = ?", arguments: [phone, code])
+    }
+
+    /// Each account's contact person, phone and e-mail as clerks keep them (empty when unset).
+    public static func contacts(_ db: Database) throws -> [String: (name: String, phone: String, email: String)] {
+        var result: [String: (String, String, String)] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT code, contact_name, contact_phone, contact_email FROM account") {
+            result[row[0]] = (row[1], row[2], row[3])
+        }
+        return result
+    }
+
+    static func migrateContactPhone(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE account ADD COLUMN contact_phone TEXT NOT NULL DEFAULT ''")
+    }
+
     public static func setContact(_ db: Database, code: String, name: String?, email: String?, notify: Bool?) throws {
         if let name { try db.execute(sql: "UPDATE account SET contact_name = ? WHERE code = ?", arguments: [name, code]) }
         if let email { try db.execute(sql: "UPDATE account SET contact_email = ? WHERE code = ?", arguments: [email, code]) }

@@ -128,6 +128,7 @@ public final class DeskStore: @unchecked Sendable {
         }
         m.registerMigration("v8-retention", migrate: migrateRetention)
         m.registerMigration("v9-mail-returns", migrate: migrateMailReturns)
+        m.registerMigration("v10-contact-phone", migrate: migrateContactPhone)
         return m
     }
 }

@@ -21,6 +21,8 @@ public struct MIMEMessage: Sendable {
     /// Header fields, names lowercased, unfolded, in order.
     public var headers: [(name: String, value: String)] = []
     public var attachments: [Attachment] = []
+    /// The text parts that are not attachments (the message's body), decoded.
+    public var texts: [String] = []
 
     /// Limits against hostile messages.
     static let maxBytes = 64 << 20, maxDepth = 8, maxParts = 200
@@ -30,7 +32,7 @@ public struct MIMEMessage: Sendable {
         var parts = 0
         let (headers, body) = Self.split(Array(raw))
         self.headers = headers
-        try Self.collect(headers: headers, body: body, depth: 0, parts: &parts, into: &attachments)
+        try Self.collect(headers: headers, body: body, depth: 0, parts: &parts, into: &attachments, texts: &texts)
     }
 
     /// The first value of a header.
@@ -70,7 +72,7 @@ public struct MIMEMessage: Sendable {
     }
 
     static func collect(headers: [(name: String, value: String)], body: ArraySlice<UInt8>, depth: Int, parts: inout Int,
-                        into found: inout [Attachment]) throws {
+                        into found: inout [Attachment], texts: inout [String]) throws {
         parts += 1
         guard depth <= maxDepth, parts <= maxParts else { throw Unreadable(description: "郵件結構過深或部分過多") }
         let typeHeader = headers.first { $0.name == "content-type" }?.value ?? "text/plain"
@@ -79,7 +81,7 @@ public struct MIMEMessage: Sendable {
             guard let boundary = params["boundary"], !boundary.isEmpty else { throw Unreadable(description: "multipart 缺少 boundary") }
             for part in multipartBodies(body, boundary: boundary) {
                 let (h, b) = split(Array(part))
-                try collect(headers: h, body: b, depth: depth + 1, parts: &parts, into: &found)
+                try collect(headers: h, body: b, depth: depth + 1, parts: &parts, into: &found, texts: &texts)
             }
             return
         }
@@ -87,11 +89,14 @@ public struct MIMEMessage: Sendable {
         let decoded = try decode(body, encoding: encoding)
         if type == "message/rfc822" {
             let (h, b) = split(Array(decoded))
-            try collect(headers: h, body: b, depth: depth + 1, parts: &parts, into: &found)
+            try collect(headers: h, body: b, depth: depth + 1, parts: &parts, into: &found, texts: &texts)
             return
         }
         let disposition = parameters(headers.first { $0.name == "content-disposition" }?.value ?? "").1
-        guard let name = disposition["filename"] ?? params["name"], !name.isEmpty else { return }
+        guard let name = disposition["filename"] ?? params["name"], !name.isEmpty else {
+            if type == "text/plain" { texts.append(decodeText(decoded, charset: params["charset"]?.lowercased() ?? "utf-8")) }
+            return
+        }
         found.append(Attachment(fileName: name, contentType: type, data: decoded))
     }
 

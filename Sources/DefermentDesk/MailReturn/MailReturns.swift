@@ -37,7 +37,7 @@ extension Desk {
     /// Takes every message in the Maildir's `new/`: its workbooks go to the decision folders, the
     /// message to `cur/` marked seen (`:2,S`); one that cannot be read is kept, flagged (`:2,F`)
     /// and reported; one taken before (same Message-ID, or same bytes) is not taken again.
-    func takeMail() {
+    func takeMail(into summary: inout RunSummary) {
         let maildir = mailInbox
         for sub in ["new", "cur", "tmp"] { try? AtomicFile.makeFolders(maildir.appendingPathComponent(sub), mode: 0o700) }
         let new = maildir.appendingPathComponent("new")
@@ -48,7 +48,9 @@ extension Desk {
             do {
                 let raw = try Data(contentsOf: url)
                 let message = try MIMEMessage(raw)
-                try takeMessage(message, raw: raw)
+                if let line = try takeMessage(message, raw: raw) {
+                    summary.files.append(FileOutcome(kind: .accounts, name: "郵件：帳號維護申請", result: .applied(line), roster: nil))
+                }
                 moveToCur(url, name: name, flag: "S")
             } catch {
                 logger.error("無法讀取的郵件（保留於 \(maildir.lastPathComponent)/cur/，標記 F）：\(name.prefix(40))：\(error)")
@@ -63,16 +65,24 @@ extension Desk {
         _ = rename(url.path, target.path)
     }
 
-    private func takeMessage(_ message: MIMEMessage, raw: Data) throws {
+    /// Takes one message; returns the summary line when it changed an account.
+    private func takeMessage(_ message: MIMEMessage, raw: Data) throws -> String? {
         let key = message.messageID ?? ("sha256:" + Self.hex(SHA256.hash(data: raw)))
         guard try !store.queue.read({ try DeskStore.mailMessageSeen($0, key: key) }) else {
             logger.info("郵件已處理過，不再處理（Message-ID 相同）")
-            return
+            return nil
         }
         guard let sender = message.senderAddress else { throw MIMEMessage.Unreadable(description: "寄件者地址無法辨識") }
         let workbooks = message.attachments.filter { a in
             let lower = a.fileName.lowercased()
             return lower.hasSuffix(".xlsx") || lower.hasSuffix(".csv")
+        }
+        if workbooks.isEmpty {
+            let texts = message.texts + message.attachments.filter { $0.fileName.lowercased().hasSuffix(".txt") }
+                .map { String(decoding: $0.data, as: UTF8.self) }
+            for text in texts where text.contains(AccountChangeRequest.begin) {
+                return try takeAccountRequest({ try AccountChangeRequest.find(in: text) }, key: key, sender: sender)
+            }
         }
         var returns: [(county: String?, name: String, digest: String?, refusal: String?)] = []
         var drops: [(URL, Data)] = []
@@ -107,6 +117,27 @@ extension Desk {
             }
         }
         logger.info("已收郵件：審核名冊附件 \(drops.count) 份轉入縣市資料夾，\(returns.count - drops.count) 份退回")
+        return nil
+    }
+
+    /// A clerk's 帳號維護申請 in a message's body or a .txt attachment: applied, or refused with a
+    /// reply to the sender saying why.
+    private func takeAccountRequest(_ read: () throws -> AccountChangeRequest?, key: String, sender: String) throws -> String? {
+        let digest = Self.hex(SHA256.hash(data: Data(key.utf8)))
+        do {
+            guard let request = try read() else { return nil }
+            let line = try applyAccountChangeRequest(request, requestDigest: digest)
+            try store.queue.write { try DeskStore.recordMailMessage($0, key: key) }
+            return line
+        } catch let refusal as FileRejection {
+            try store.queue.write { db in
+                try DeskStore.recordMailMessage(db, key: key)
+                try DeskStore.queueMail(db, key: "account-request-refused:\(key)", kind: "account-request-refused", account: "", recipient: sender,
+                                        context: ["problem": refusal.problem, "fix": refusal.fix])
+            }
+            logger.warning("帳號維護申請退回：\(refusal.problem)")
+            return nil
+        }
     }
 
     private enum Route { case county(String), refused(String) }

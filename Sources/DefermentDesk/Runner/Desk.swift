@@ -200,7 +200,7 @@ public final class Desk {
         try reloadSeedsIfChanged()
         releaseHeldFiles(flush: flush)
         var summary = RunSummary()
-        takeMail()
+        takeMail(into: &summary)
         let (candidates, refused) = scanInbox()
         for entry in refused { report(entry, into: &summary) }
         schedule.largeRosterWaiting = candidates.contains { c in

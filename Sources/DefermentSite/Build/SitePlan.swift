@@ -18,6 +18,8 @@ struct SiteInputs {
     var notices: [String: [CountyNotice]]
     /// Upload dates whose rows were purged (保存期限屆滿): their counts stay, their pages go.
     var purged: [String: Int] = [:]
+    /// Contacts as clerks keep them (帳號維護), by account.
+    var contacts: [String: (name: String, phone: String, email: String)] = [:]
     /// What every page is rendered from besides its rows: the templates, the code and the
     /// reference data (a school renamed in `seeds/` shows everywhere).
     var fingerprint: String
@@ -41,7 +43,7 @@ struct SiteInputs {
     static func read(_ store: DeskStore, code fingerprint: String) throws -> SiteInputs {
         try store.queue.read { db in
             let seeds = try String.fetchAll(db, sql: "SELECT name || '=' || sha256 FROM seed_state ORDER BY name")
-            return SiteInputs(
+            var inputs = SiteInputs(
                 schools: try DeskStore.schools(db).filter { PathGate.accepts($0.code, as: .schoolCode) },
                 counties: try DeskStore.counties(db).filter { PathGate.accepts($0.code, as: .countyCode) },
                 counts: try DeskStore.rosterCounts(db).filter { PathGate.accepts($0.schoolCode, as: .schoolCode) },
@@ -51,6 +53,8 @@ struct SiteInputs {
                 fingerprint: fingerprint + "/" + SHA256.hash(data: Data(seeds.joined(separator: "\n").utf8)).prefix(8).lowercaseHex,
                 generation: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM input_file") ?? 0,
                 purged: try DeskStore.purgedMonths(db))
+            inputs.contacts = try DeskStore.contacts(db)
+            return inputs
         }
     }
 }

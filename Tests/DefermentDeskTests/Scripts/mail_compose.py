@@ -7,6 +7,7 @@ SPEC: a list of messages, each {"from", "message_id", "subject", "style", "attac
   style "qp":       the attachment as text/csv in quoted-printable
   style "forward":  the message wrapped as message/rfc822 inside a forwarding message
   style "broken":   a multipart message without its boundary parameter
+  style "text":     a plain text message whose body is "body" (a request pasted by a mail client)
 """
 import json, mailbox, quopri, sys
 from email.header import Header
@@ -27,6 +28,14 @@ def build(spec):
         raw = ("From: %s\nTo: desk@example.gov.tw\nSubject: broken\nMessage-ID: <%s>\nMIME-Version: 1.0\n"
                "Content-Type: multipart/mixed\n\n--x\nContent-Type: text/plain\n\nhello\n--x--\n") % (spec["from"], spec["message_id"])
         return raw.encode()
+    if style == "text":
+        msg = EmailMessage()
+        msg["From"] = spec["from"]
+        msg["To"] = "deferment-desk@example.gov.tw"
+        msg["Subject"] = spec.get("subject", "帳號維護申請")
+        msg["Message-ID"] = "<%s>" % spec["message_id"]
+        msg.set_content(spec["body"])
+        return msg.as_bytes()
     if style in ("gmail", "forward"):
         msg = EmailMessage()
         msg["From"] = spec["from"]
