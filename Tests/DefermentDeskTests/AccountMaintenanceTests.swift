@@ -16,18 +16,8 @@ struct AccountMaintenanceTests {
     @Test func aClerkChangesPasswordAndContactByMail() throws {
         let f = try SiteFixture()
         let account = "63000", password = "correct horse 63000", newPassword = "新的密碼 battery staple"
-        try f.desk.setPassword(code: account, password: password, rounds: Envelope.defaultRounds)
-        try f.desk.publishSite()
-        let server = PreviewServer(root: f.site, port: 0)
-        let port = try server.bind()
-        final class Flag: @unchecked Sendable { var stop = false }
-        let flag = Flag()
-        Thread { server.serve(shouldStop: { flag.stop }) }.start()
-        defer { flag.stop = true }
-        let artifacts = repositoryRoot.appendingPathComponent("test-artifacts/browser-account")
-        let out = try pythonOutput([scriptsFolder.appendingPathComponent("browser_account.py").path, "http://127.0.0.1:\(port)",
-                                    "counties/\(account)", artifacts.path, password, newPassword, "陳承辦", "02-2725-6000#123",
-                                    "new-clerk@taipei.example.gov.tw"])
+        let (out, _) = try f.runBrowserScript("browser-account", account: account,
+                                              arguments: [newPassword, "陳承辦", "02-2725-6000#123", "new-clerk@taipei.example.gov.tw"])
         struct Made: Decodable { var block: String; var mailto: String }
         let made = try JSONDecoder().decode(Made.self, from: Data(out.split(separator: "\n").last.map(String.init)?.utf8 ?? "".utf8))
         #expect(made.mailto.hasPrefix("mailto:deferment-desk@example.gov.tw?subject="))

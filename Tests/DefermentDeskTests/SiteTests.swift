@@ -439,14 +439,37 @@ struct SiteTests {
 /// The school's and the county's pages in a real headless browser.
 @Suite(.serialized)
 struct BrowserTests {
+    @Test func schoolPagesInChromium() throws {
+        let f = try SiteFixture()
+        // A student of school 110000 with rows in both months.
+        let id = try f.desk.store.queue.read { db in
+            try String.fetchOne(db, sql: """
+                SELECT national_id FROM roster_row WHERE school_code = '110000' AND national_id <> ''
+                GROUP BY national_id HAVING COUNT(DISTINCT upload_date) = 2 LIMIT 1
+                """)
+        }
+        let (out, artifacts) = try f.runBrowserScript("browser-school", account: "110000", arguments: [try #require(id)])
+        #expect(out.contains("OK"), "\(out)")
+        #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("03-detail-red-and-shading.png").path))
+    }
+
+    @Test func countyPageAndDecisionWorkbookInChromium() throws {
+        let f = try SiteFixture()
+        let (out, artifacts) = try f.runBrowserScript("browser-county", account: "63000", arguments: ["20261015"])
+        #expect(out.contains("OK"), "\(out)")
+        #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("01-logged-in.png").path))
+    }
+}
+
+extension SiteFixture {
     /// Sets `account`'s password with the real key derivation (600,000 rounds), publishes, serves
     /// the site on loopback and runs a Selenium script with the base URL, the account and
     /// `arguments`; its screenshots go to `test-artifacts/<name>`. Returns its output and that folder.
-    func runBrowserScript(_ name: String, _ f: SiteFixture, account: String, arguments: [String]) throws -> (String, URL) {
+    func runBrowserScript(_ name: String, account: String, arguments: [String]) throws -> (String, URL) {
         let password = "correct horse \(account)"
-        try f.desk.setPassword(code: account, password: password, rounds: Envelope.defaultRounds)
-        try f.desk.publishSite()
-        let server = PreviewServer(root: f.site, port: 0)
+        try desk.setPassword(code: account, password: password, rounds: Envelope.defaultRounds)
+        try desk.publishSite()
+        let server = PreviewServer(root: site, port: 0)
         let port = try server.bind()
         final class Flag: @unchecked Sendable { var stop = false }
         let flag = Flag()
@@ -457,26 +480,4 @@ struct BrowserTests {
                                     "http://127.0.0.1:\(port)", account] + arguments + [artifacts.path, password])
         return (out, artifacts)
     }
-
-    @Test func schoolPagesInChromium() throws {
-        let f = try SiteFixture()
-        // A student of school 110000 with rows in both months.
-        let id = try f.desk.store.queue.read { db in
-            try String.fetchOne(db, sql: """
-                SELECT national_id FROM roster_row WHERE school_code = '110000' AND national_id <> ''
-                GROUP BY national_id HAVING COUNT(DISTINCT upload_date) = 2 LIMIT 1
-                """)
-        }
-        let (out, artifacts) = try runBrowserScript("browser-school", f, account: "110000", arguments: [try #require(id)])
-        #expect(out.contains("OK"), "\(out)")
-        #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("03-detail-red-and-shading.png").path))
-    }
-
-    @Test func countyPageAndDecisionWorkbookInChromium() throws {
-        let f = try SiteFixture()
-        let (out, artifacts) = try runBrowserScript("browser-county", f, account: "63000", arguments: ["20261015"])
-        #expect(out.contains("OK"), "\(out)")
-        #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("01-logged-in.png").path))
-    }
 }
-

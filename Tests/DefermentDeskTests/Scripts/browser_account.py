@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Browser test of the 帳號維護 page in headless Chromium (Selenium).
-Usage: browser_account.py BASE_URL ACCOUNT_PATH ARTIFACT_DIR PASSWORD NEW_PASSWORD NAME PHONE EMAIL
+Usage: browser_account.py BASE_URL ACCOUNT NEW_PASSWORD NAME PHONE EMAIL ARTIFACT_DIR PASSWORD
 
 Logs in with the current password, asks for a change (new password, contact, notifications off),
 checks that no request is made before logging in and that the new password is not shown, and
@@ -9,7 +9,8 @@ import json, sys
 from selenium.webdriver.common.by import By
 from browser_common import Browser
 
-base, path, artifacts, password, new_password, name, phone, email = sys.argv[1:9]
+base, account, new_password, name, phone, email, artifacts, password = sys.argv[1:9]
+path = ("counties/" if len(account) == 5 else "schools/") + account
 browser = Browser(artifacts)
 driver, wait, check = browser.driver, browser.wait, browser.check
 
