@@ -76,7 +76,7 @@ public enum RosterColumn: String, Sendable, CaseIterable {
     public var help: String {
         switch self {
         case .nationalID: return "學生之國民身分證統一編號，共 10 碼（英文字母 1 碼＋數字 9 碼）。"
-        case .birthDate: return "出生年月日，民國年（如 0600101 或 60/01/01）或西元（如 1971-01-01）皆可。"
+        case .birthDate: return "出生年月日，民國年（如 0970301 或 97/03/01）或西元（如 2008-03-01）皆可。"
         case .name: return "學生姓名。"
         case .schoolName: return "學校全銜。"
         case .schoolCode: return "教育部學校代碼（6 碼）。"

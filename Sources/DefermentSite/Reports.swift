@@ -132,7 +132,7 @@ enum RosterTemplateFiles {
     ]
 
     static func example(_ kind: RosterKind, statuses: [String]) -> [RosterColumn: String] {
-        [.nationalID: "A123456789", .birthDate: "0600101", .name: "王小明", .schoolCode: "110000",
+        [.nationalID: "A123456789", .birthDate: "0970301", .name: "王小明", .schoolCode: "110000",
          .schoolName: "國立範例高級中學", .program: "普通科", .grade: "1",
          .start: kind == .application ? "1151015" : "1141015", .end: kind == .application ? "1180630" : "1151031",
          .status: statuses.first ?? "", .experimental: "否"]
@@ -171,9 +171,10 @@ enum RosterTemplateFiles {
             help.setColumnWidth(1, 8)
             help.setColumnWidth(2, 90)
             help.write(0, 0, "\(k.label)填寫說明", header)
-            help.write(1, 0, "第 1 列為標題列，請勿修改欄位名稱；第 2 列為範例，請以實際資料覆寫。日期可填民國年（如 0600101、60/01/01）或西元（如 1971-01-01）。存檔請選「Excel 活頁簿（.xlsx）」或「CSV UTF-8」。")
+            help.write(1, 0, "第 1 列為標題列，請勿修改欄位名稱；第 2 列為範例，請以實際資料覆寫。日期可填民國年（如 0970301、97/03/01）或西元（如 2008-03-01）。存檔請選「Excel 活頁簿（.xlsx）」或「CSV UTF-8」。")
             for (i, h) in ["欄位名稱", "必填", "說明"].enumerated() { help.write(3, i, h, header) }
-            for (n, c) in columns.enumerated() {
+            // The optional 上傳日期 too: a roster may carry it instead of a date in its name.
+            for (n, c) in (columns + [.uploadDate]).enumerated() {
                 help.write(4 + n, 0, c.rawValue)
                 help.write(4 + n, 1, c.isRequired ? "是" : "否")
                 help.write(4 + n, 2, c.help)

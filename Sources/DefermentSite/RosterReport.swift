@@ -15,16 +15,17 @@ public enum RosterReport {
         case county(String)
     }
 
-    /// Writes the rows of `scope` as CSV (RFC 4180, UTF-8, CRLF) to `write`, newest upload first.
+    /// Writes the rows of `scope` as CSV (RFC 4180, UTF-8 with a BOM so that Excel reads it, CRLF,
+    /// formula injection neutralised: the form of the site's `report.csv`) to `write`.
     public static func writeCSV(store: DeskStore, scope: Scope, write: (String) -> Void) throws {
-        write(columns.map(csvField).joined(separator: ",") + "\r\n")
+        write("\u{FEFF}" + columns.map(csvField).joined(separator: ",") + "\r\n")
         try store.queue.read { db in
             let (county, school): (String?, String?) = switch scope {
             case .school(let code): (nil, code)
             case .county(let code): (code, nil)
             }
             try DeskStore.forEachReportRow(db, county: county, school: school) { row in
-                write(row.reportValues.map(csvField).joined(separator: ",") + "\r\n")
+                write(row.reportValues.map { csvField(SpreadsheetText.neutralised($0)) }.joined(separator: ",") + "\r\n")
             }
         }
     }

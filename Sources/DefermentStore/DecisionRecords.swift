@@ -178,12 +178,13 @@ extension DeskStore {
         return result
     }
 
-    /// Rows awaiting sign-off (陳核中) by county, upload date and school.
+    /// Undecided rows awaiting sign-off (陳核中) by county, upload date and school (a correction
+    /// of a decided row awaiting sign-off is counted under its current decision).
     public static func awaitingSignOffCounts(_ db: Database) throws -> [String: [String: [String: Int]]] {
         var result: [String: [String: [String: Int]]] = [:]
         for row in try Row.fetchAll(db, sql: """
             SELECT county_code, upload_date, school_code, COUNT(*) FROM roster_row INDEXED BY roster_row_draft
-            WHERE draft_decision IS NOT NULL GROUP BY county_code, upload_date, school_code
+            WHERE draft_decision IS NOT NULL AND review_state = '待審核' GROUP BY county_code, upload_date, school_code
             """) {
             result[row[0], default: [:]][row[1], default: [:]][row[2]] = row[3]
         }

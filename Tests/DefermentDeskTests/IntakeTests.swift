@@ -591,7 +591,7 @@ struct IntakeTests {
         var csv = ""
         try RosterReport.writeCSV(store: desk.store, scope: .school(school)) { csv += $0 }
         let lines = csv.split(separator: "\r\n").map(String.init)
-        #expect(lines[0] == "上傳日期,名冊類別,身分證字號,姓名,出生年月日,學校代碼,群科,年級,學籍狀態,緩徵起始日期,緩徵終止日期,分派縣市,審核狀態,審核意見,系統檢核")
+        #expect(lines[0] == "\u{FEFF}上傳日期,名冊類別,身分證字號,姓名,出生年月日,學校代碼,群科,年級,學籍狀態,緩徵起始日期,緩徵終止日期,分派縣市,審核狀態,審核意見,系統檢核")
         let expectedRows = try count(root, "SELECT COUNT(*) FROM roster_row WHERE school_code = '\(school)'")
         #expect(lines.count == expectedRows + 1)
         for line in lines.dropFirst() {

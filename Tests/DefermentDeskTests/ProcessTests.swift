@@ -140,7 +140,9 @@ struct ProcessTests {
         let school = try runCLI(["report", "--root", root.path, "--seeds", seeds, "--school", "110037", "--format", "csv"])
         #expect(school.status == 0)
         let schoolRows = school.out.split(separator: "\r\n")
-        #expect(schoolRows.first == "上傳日期,名冊類別,身分證字號,姓名,出生年月日,學校代碼,群科,年級,學籍狀態,緩徵起始日期,緩徵終止日期,分派縣市,審核狀態,審核意見,系統檢核")
+        // The same form as the site's report.csv: a BOM for Excel, formulas neutralised.
+        #expect(school.out.utf8.starts(with: [0xEF, 0xBB, 0xBF]))
+        #expect(schoolRows.first == "\u{FEFF}上傳日期,名冊類別,身分證字號,姓名,出生年月日,學校代碼,群科,年級,學籍狀態,緩徵起始日期,緩徵終止日期,分派縣市,審核狀態,審核意見,系統檢核")
         #expect(schoolRows.count - 1 == (try count(root, "SELECT COUNT(*) FROM roster_row WHERE school_code = '110037'")))
         let county = try runCLI(["report", "--root", root.path, "--seeds", seeds, "--county", "台北市"])
         #expect(county.status == 0)

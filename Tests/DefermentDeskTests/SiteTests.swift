@@ -406,6 +406,36 @@ struct SiteTests {
         #expect(summary.files.filter { if case .applied = $0.result { return true }; return false }.count == 3)
     }
 
+    /// A county page's columns add up (陳核中 rows counted once), 最久待審核 is blank where nothing
+    /// is pending, and the overview shows a dash, not 100%, for a county with no rows.
+    @Test func countyColumnsAddUpAndEmptyCountiesShowNoProgress() throws {
+        let f = try SiteFixture()
+        try f.desk.store.queue.write { db in
+            try db.execute(sql: """
+                UPDATE roster_row SET draft_decision = '核准', draft_comment = ''
+                WHERE id = (SELECT id FROM roster_row WHERE county_code = '63000' AND review_state = '待審核' ORDER BY id LIMIT 1)
+                """)
+            try db.execute(sql: "UPDATE roster_row SET review_state = '核准' WHERE county_code = '63000' AND school_code = '110000'")
+        }
+        try f.desk.publishSite(force: true)
+        let html = try String(contentsOf: f.site.appendingPathComponent("counties/63000/index.html"), encoding: .utf8)
+        let cells = try Regex(#"<tr><td>[^<]*<span class="code">(\d+)</span></td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>([^<]*)</td>"#)
+        var sawAwaiting = false, sawDone = false
+        for m in html.matches(of: cells) {
+            let n = (2...6).map { Int(m.output[$0].substring ?? "") ?? -1 }
+            #expect(n[0] == n[1] + n[2] + n[3] + n[4], "columns of \(m.output[1].substring ?? "") add up")
+            if n[2] > 0 { sawAwaiting = true }
+            if n[1] == 0 { sawDone = true; #expect(m.output[7].substring == "", "最久待審核 blank when nothing is pending") }
+        }
+        #expect(sawAwaiting && sawDone)
+        let overview = try String(contentsOf: f.site.appendingPathComponent("overview.html"), encoding: .utf8)
+        let empty = try #require(try f.desk.store.queue.read { db in
+            try String.fetchOne(db, sql: "SELECT name FROM county WHERE code NOT IN (SELECT county_code FROM roster_counts) LIMIT 1")
+        })
+        let row = try #require(overview.components(separatedBy: "<tr>").first { $0.contains(">\(empty)</a>") })
+        #expect(row.contains("—") && !row.contains("100%"))
+    }
+
     @Test func previewServerServesWithMimeTypesAndStaysInsideTheSite() throws {
         let f = try SiteFixture()
         let server = PreviewServer(root: f.site, port: 0)
@@ -453,6 +483,16 @@ struct BrowserTests {
         #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("03-detail-red-and-shading.png").path))
     }
 
+    @Test func homePageSchoolSearchInChromium() throws {
+        let f = try SiteFixture()
+        try f.desk.publishSite()
+        let out = try f.serving { port in
+            try pythonOutput([scriptsFolder.appendingPathComponent("browser_home.py").path, "http://127.0.0.1:\(port)", "110037",
+                              repositoryRoot.appendingPathComponent("test-artifacts/browser-home").path])
+        }
+        #expect(out.contains("OK"), "\(out)")
+    }
+
     @Test func countyPageAndDecisionWorkbookInChromium() throws {
         let f = try SiteFixture()
         let (out, artifacts) = try f.runBrowserScript("browser-county", account: "63000", arguments: ["20261015"])
@@ -469,15 +509,26 @@ extension SiteFixture {
         let password = "correct horse \(account)"
         try desk.setPassword(code: account, password: password, rounds: Envelope.defaultRounds)
         try desk.publishSite()
-        let server = PreviewServer(root: site, port: 0)
-        let port = try server.bind()
-        final class Flag: @unchecked Sendable { var stop = false }
-        let flag = Flag()
-        Thread { server.serve(shouldStop: { flag.stop }) }.start()
-        defer { flag.stop = true }
         let artifacts = repositoryRoot.appendingPathComponent("test-artifacts/\(name)")
-        let out = try pythonOutput([scriptsFolder.appendingPathComponent("\(name.replacingOccurrences(of: "-", with: "_")).py").path,
-                                    "http://127.0.0.1:\(port)", account] + arguments + [artifacts.path, password])
+        let out = try serving { port in
+            try pythonOutput([scriptsFolder.appendingPathComponent("\(name.replacingOccurrences(of: "-", with: "_")).py").path,
+                              "http://127.0.0.1:\(port)", account] + arguments + [artifacts.path, password])
+        }
         return (out, artifacts)
     }
+
+    /// Serves the site on loopback while `body` runs with the port.
+    func serving<T>(_ body: (Int) throws -> T) throws -> T {
+        let server = PreviewServer(root: site, port: 0)
+        let port = try server.bind()
+        let flag = StopFlag()
+        Thread { server.serve(shouldStop: { flag.stop }) }.start()
+        defer { flag.stop = true }
+        return try body(Int(port))
+    }
+}
+
+/// Tells a serving thread to stop.
+final class StopFlag: @unchecked Sendable {
+    var stop = false
 }

@@ -93,7 +93,7 @@ struct WorkbookReadersTests {
             let statuses = f.desk.reference.rules.rosterKindByStatus.filter { $0.value == k.kind }.map { $0.key }.sorted()
             let example = RosterTemplateFiles.example(k.kind, statuses: statuses)
             #expect(sheets["名冊"] == [columns.map(\.rawValue), trimmed(columns.map { example[$0] ?? "" })])
-            #expect(sheets["填寫說明"]?.dropFirst(4).map { $0.first ?? "" } == columns.map(\.rawValue))
+            #expect(sheets["填寫說明"]?.dropFirst(4).map { $0.first ?? "" } == (columns + [.uploadDate]).map(\.rawValue))
         }
     }
 

@@ -94,7 +94,7 @@
     var out = document.getElementById("search-results");
     searchForm.addEventListener("submit", async function (e) {
       e.preventDefault();
-      var id = (document.getElementById("id-input").value || "").trim().toUpperCase();
+      var id = (document.getElementById("id-input").value || "").replace(/[\s\u3000]/g, "").toUpperCase();
       out.textContent = "";
       var key = await storedKey();
       if (!key) { out.textContent = "請先輸入密碼登入後再查詢。"; return; }

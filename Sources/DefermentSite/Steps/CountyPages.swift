@@ -55,16 +55,21 @@ extension SiteBuilder {
                 c["schoolName"] = names[code] ?? code
                 if purged[date] == nil { c["href"] = "schools/\(code).html" }
                 c["max"] = max(t.total, 1)
-                let waiting = awaiting[date]?[code] ?? 0
+                // 陳核中 rows are still 待審核 until signed off: shown once, in their own column.
+                let waiting = min(awaiting[date]?[code] ?? 0, t.pending)
                 c["awaiting"] = waiting
+                c["pending"] = t.pending - waiting
                 totalAwaiting += waiting
-                if t.pending > 0 { c["pendingDays"] = pendingDays }
+                // Set either way: a missing key would show the date's value (Mustache looks outwards).
+                c["pendingDays"] = t.pending - waiting > 0 ? pendingDays as Any : false
                 return c
             }
             var c = total.context
             c["uploadDate"] = date
             c["schools"] = schoolRows
             c["awaiting"] = totalAwaiting
+            c["pending"] = total.pending - totalAwaiting
+            c["pendingDays"] = false
             if purged[date] != nil {
                 c["purged"] = true
                 return c
@@ -73,7 +78,7 @@ extension SiteBuilder {
             c["workbookHref"] = "decisions/" + (workbook as NSString).lastPathComponent + ".enc"
             c["workbookSealed"] = workbook + ".enc"
             c["workbookName"] = DecisionWorkbook.fileName(county: county.code, uploadDate: date)
-            if total.pending > 0 { c["pendingDays"] = pendingDays }
+            c["pendingDays"] = total.pending - totalAwaiting > 0 ? pendingDays as Any : false
             return c
         }
         let noticeContexts: [[String: Any]] = notices.map {

@@ -26,10 +26,12 @@ extension SiteBuilder {
         }
         var assigned: Int { total - notAssigned }
         var decided: Int { approved + refused }
-        var percent: Int { assigned == 0 ? 100 : decided * 100 / assigned }
+        var percent: Int { assigned == 0 ? 0 : decided * 100 / assigned }
         var context: [String: Any] {
             ["total": total, "notAssigned": notAssigned, "pending": pending, "approved": approved, "refused": refused,
-             "assigned": max(assigned, 1), "decided": decided, "percent": percent]
+             "assigned": max(assigned, 1), "decided": decided, "percent": percent,
+             // Nothing assigned has no progress: a dash, not 100% (nor 0%).
+             "percentShown": assigned == 0 ? "—" : "\(percent)%"]
         }
     }
 
