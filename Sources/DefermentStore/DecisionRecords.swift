@@ -107,11 +107,13 @@ public struct DecisionHistoryEntry: Sendable {
     public var approvedOn: String?
     public var recordedAt: String
 
-    /// One line: when, what, and whether it was signed off.
+    /// One line: a final decision by its 核定日期 and 核定人, a submission by the day it arrived;
+    /// dates as 民國, as clerks write them.
     public var line: String {
-        let day = String(recordedAt.prefix(10))
-        if final { return "\(day) \(decision)" + (comment.isEmpty ? "" : "（\(comment)）") }
-        return "\(day) 陳核中：\(decision)" + (comment.isEmpty ? "" : "（\(comment)）")
+        func roc(_ text: String) -> String { CivilDate.parse(String(text.prefix(10)))?.roc ?? String(text.prefix(10)) }
+        let what = decision + (comment.isEmpty ? "" : "（\(comment)）")
+        if final { return "核定 \(roc(approvedOn ?? recordedAt)) \(what)" + (approver.isEmpty ? "" : "・核定人 \(approver)") }
+        return "陳核 \(roc(recordedAt)) 陳核中：\(what)"
     }
 }
 

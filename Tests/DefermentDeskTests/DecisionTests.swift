@@ -192,6 +192,8 @@ struct DecisionTests {
         #expect(refusedRow.cells[10].text == "未核准" && refusedRow.cells[10].class.contains("red"))
         #expect(refusedRow.cells[11].text == "年齡逾限" && refusedRow.cells[11].class.contains("red"))
         #expect(refusedRow.cells[13].text.contains("未核准（年齡逾限）"))
+        // The history says when it was signed off (核定日期, as 民國) and by whom.
+        #expect(refusedRow.cells[13].text.contains("核定 115/11/30") && refusedRow.cells[13].text.contains("核定人 李科長"))
         if rows[2].schoolCode == school {
             let waiting = try #require(body.first { $0.cells[1].text == rows[2].nationalID })
             #expect(waiting.cells[10].text == "待審核")
