@@ -113,6 +113,9 @@ struct AccountTests {
         // list shows no secret.
         let list = try runCLI(["account", "list", "--root", root.path, "--seeds", seedsFolder.path, "--templates", templatesFolder.path])
         #expect(list.status == 0 && list.out.contains("110000") && !list.out.contains(password))
+        // Times in Taiwan time and the desk's one form, as pages and exports show them.
+        let line = try #require(list.out.split(separator: "\n").first { $0.hasPrefix("110000\t") })
+        #expect(line.split(separator: "\t").last?.wholeMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/) != nil, "\(line)")
     }
 
     @Test func setPasswordFromStdinMinimumLengthAndHandOver() throws {

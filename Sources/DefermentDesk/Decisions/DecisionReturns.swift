@@ -202,6 +202,8 @@ extension Desk {
         var text = "\u{FEFF}" + Self.exportHeader.joined(separator: ",") + "\r\n"
         try store.queue.read { db in
             try DeskStore.forEachDefermentRecord(db) { values in
+                var values = values
+                if let last = values.indices.last { values[last] = DeskTime.taipei(fromUTC: values[last]) }   // 更新時間
                 text += values.map(RosterReport.csvField).joined(separator: ",") + "\r\n"
             }
         }

@@ -26,7 +26,7 @@ struct AccountCommand: ParsableCommand {
             try desk.ensureAccounts()
             print("帳號\t類別\t聯絡人\t電子郵件\t通知\t密碼設定時間")
             for a in try desk.accounts() {
-                print("\(a.code)\t\(a.kind == .school ? "學校" : "縣市")\t\(a.contactName)\t\(a.contactEmail)\t\(a.notify ? "是" : "否")\t\(a.passwordSetAt)")
+                print("\(a.code)\t\(a.kind == .school ? "學校" : "縣市")\t\(a.contactName)\t\(a.contactEmail)\t\(a.notify ? "是" : "否")\t\(DeskTime.taipei(fromUTC: a.passwordSetAt))")
             }
         }
     }
