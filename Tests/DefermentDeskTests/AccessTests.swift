@@ -114,8 +114,8 @@ struct AccountTests {
         let list = try runCLI(["account", "list", "--root", root.path, "--seeds", seedsFolder.path, "--templates", templatesFolder.path])
         #expect(list.status == 0 && list.out.contains("110000") && !list.out.contains(password))
         // Times in Taiwan time and the desk's one form, as pages and exports show them.
-        let line = try #require(list.out.split(separator: "\n").first { $0.hasPrefix("110000\t") })
-        #expect(line.split(separator: "\t").last?.wholeMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/) != nil, "\(line)")
+        let listed = try #require(list.out.split(separator: "\n").first { $0.hasPrefix("110000\t") })
+        #expect(listed.split(separator: "\t").last?.wholeMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/) != nil, "\(listed)")
     }
 
     @Test func setPasswordFromStdinMinimumLengthAndHandOver() throws {
