@@ -15,7 +15,7 @@ DEB_BUILD := libsqlite3-dev sqlite3 libxlsxwriter-dev libisal-dev zlib1g-dev pkg
 DEB_TEST := chromium chromium-driver fonts-wqy-microhei msmtp libreoffice-calc-nogui \
   systemd man-db rclone nginx-light
 # Python packages the tests use as independent readers/writers, to drive the browser, and as the SMTP server.
-PIP_TEST := openpyxl selenium aiosmtpd
+PIP_TEST := openpyxl selenium aiosmtpd axe-selenium-python
 # The site benchmark's reference.
 DEB_BENCH := hugo
 
@@ -34,7 +34,7 @@ deps:
 
 deps-test: deps
 	$(call apt_install,$(DEB_TEST))
-	@$(PY) -c "import openpyxl, selenium, aiosmtpd" 2>/dev/null || $(PY) -m pip install -q $(PIP_TEST)
+	@$(PY) -c "import openpyxl, selenium, aiosmtpd, axe_selenium_python" 2>/dev/null || $(PY) -m pip install -q $(PIP_TEST)
 
 build: deps
 	$(SWIFT) build
