@@ -48,6 +48,14 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public var description: String { iso }
 
+    /// A date as clerks read it (民國, 115/11/15), from any form ``parse(_:)`` reads; text that is
+    /// not a date is returned as it is. Pages, workbooks, reports and e-mails show dates so; CSV
+    /// exports and the database keep ISO 8601.
+    public static func shown(_ text: String) -> String {
+        guard !text.isEmpty, let date = parse(text) else { return text }
+        return date.roc
+    }
+
     /// Days since 1970-01-01 (proleptic Gregorian), for date arithmetic.
     public var daysSinceEpoch: Int {
         // Howard Hinnant's days_from_civil.

@@ -132,7 +132,7 @@ public enum DecisionWorkbook {
         cover.write(approverRow, 0, approverLabel, f.bold); cover.write(approverRow, 1, signOff?.approver ?? "", f.input)
         cover.write(approvedOnRow, 0, approvedOnLabel, f.bold); cover.write(approvedOnRow, 1, signOff?.approvedOn?.iso ?? "", f.input)
         let facts: [(String, String)] = [
-            ("縣市", "\(countyName)（\(token.county)）"), ("上傳日期", token.uploadDate.iso),
+            ("縣市", "\(countyName)（\(token.county)）"), ("上傳日期", token.uploadDate.roc),
             ("申請緩徵名冊", "\(total[.application] ?? 0) 筆"), ("離校學生名冊", "\(total[.leaving] ?? 0) 筆"),
             ("待審核", "\(counts[ReviewState.pending.rawValue] ?? 0) 筆"), ("陳核中", "\(counts["陳核中"] ?? 0) 筆"),
             ("核准", "\(counts[ReviewState.approved.rawValue] ?? 0) 筆"), ("未核准", "\(counts[ReviewState.refused.rawValue] ?? 0) 筆"),
@@ -184,7 +184,8 @@ public enum DecisionWorkbook {
         var shown = r.shownDecision
         if let d = fill?(r) { shown = (d.word.rawValue, d.comment) }
         sheet.write(row, 0, number: Double(r.id))
-        for (i, v) in [r.schoolCode, r.schoolName, r.nationalID, r.name, r.birthDate, r.program, r.grade, r.status, r.start, r.end].enumerated() {
+        for (i, v) in [r.schoolCode, r.schoolName, r.nationalID, r.name, CivilDate.shown(r.birthDate), r.program, r.grade, r.status,
+                       CivilDate.shown(r.start), CivilDate.shown(r.end)].enumerated() {
             sheet.write(row, 1 + i, v)
         }
         sheet.write(row, 11, r.checks, r.checks.isEmpty ? nil : f.wrap)

@@ -49,6 +49,10 @@ enum SchoolReport {
         return out
     }
 
+    /// The date columns of ``RosterReport/columns``: shown as 民國 in the workbook (the CSV keeps
+    /// ISO 8601, one documented form for machines).
+    static let dateColumns: Set<Int> = Set(["上傳日期", "出生年月日", "緩徵起始日期", "緩徵終止日期"].compactMap { RosterReport.columns.firstIndex(of: $0) })
+
     static func xlsx(rows: [ReportRow]) throws -> Data {
         let wb = try Workbook(constantMemory: true)
         let header = wb.format(.init(bold: true, background: 0xE6EBF2))
@@ -64,7 +68,7 @@ enum SchoolReport {
         sheet.freezeRows(1)
         for (n, r) in rows.enumerated() {
             let format = r.state == .refused ? redRow : nil
-            for (i, v) in r.reportValues.enumerated() { sheet.write(n + 1, i, v, format) }
+            for (i, v) in r.reportValues.enumerated() { sheet.write(n + 1, i, dateColumns.contains(i) ? CivilDate.shown(v) : v, format) }
         }
         sheet.autofilter(firstRow: 0, firstCol: 0, lastRow: max(rows.count, 1), lastCol: columns.count - 1)
 

@@ -99,7 +99,7 @@ struct MailTests {
         #expect(byKind["county-roster"]?.count == counties.count - 1)
         #expect(byKind["county-roster"]?.contains { $0.to.contains("66000") } == false)
         for mail in byKind["county-roster"] ?? [] {
-            #expect(mail.subject.hasPrefix("【在學緩徵】2026-10-15 學生名冊已分派至"))
+            #expect(mail.subject.hasPrefix("【在學緩徵】115/10/15 學生名冊已分派至"))
             let code = String(mail.to.split(separator: "-").last!.prefix(5))
             let expected = try desk.store.queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM roster_row WHERE county_code LIKE ? || '%'", arguments: [code]) ?? 0 }
             #expect(mail.subject.hasSuffix("待審核 \(expected) 筆"), "\(mail.subject)")

@@ -158,8 +158,9 @@ struct SiteTests {
         let f = try SiteFixture()
         let first = try f.page("schools/110000/index.html")
         let second = try f.page("schools/110000/page-2.html")
-        #expect(first.headings.contains { $0.text == "上傳日期 2026-11-15" })
-        #expect(second.headings.contains { $0.text == "上傳日期 2026-10-15" })
+        // Dates as clerks write them (民國).
+        #expect(first.headings.contains { $0.text == "上傳日期 115/11/15" })
+        #expect(second.headings.contains { $0.text == "上傳日期 115/10/15" })
         let counts = try #require(second.tables.first { $0.class == "counts" })
         let values = counts.rows[1].cells.prefix(5).map { Int($0.text) ?? -1 }
         func db(_ state: String?) throws -> Int {
@@ -167,7 +168,7 @@ struct SiteTests {
         }
         #expect(values == [try db(nil), try db("不分派"), try db("待審核"), try db("核准"), try db("未核准")])
         #expect(second.links.contains { $0.href == "roster-20261015.html" && $0.text == "明細" })
-        #expect(second.links.contains { $0.href == "index.html" && $0.text == "2026-11-15" })
+        #expect(second.links.contains { $0.href == "index.html" && $0.text == "115/11/15" })
         // The detail page leads back to the results page it came from.
         #expect(try f.openedPage("schools/110000/roster-20261015.html").links.contains { $0.href == "page-2.html" })
         // The search index holds this school's IDs only.

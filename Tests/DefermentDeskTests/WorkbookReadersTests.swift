@@ -63,8 +63,9 @@ struct WorkbookReadersTests {
             for kind in [RosterKind.application, .leaving] {
                 let sheet = try #require(office[DecisionWorkbook.sheetName(kind)])
                 let expected = rows.filter { $0.rosterKind == kind }.map { r in
-                    trimmed(["\(r.id)", r.schoolCode, r.schoolName, r.nationalID, r.name, r.birthDate, r.program, r.grade, r.status,
-                             r.start, r.end, r.checks, r.countyState, r.shownDecision.word, r.shownDecision.comment])
+                    trimmed(["\(r.id)", r.schoolCode, r.schoolName, r.nationalID, r.name, CivilDate.shown(r.birthDate), r.program, r.grade,
+                             r.status, CivilDate.shown(r.start), CivilDate.shown(r.end), r.checks, r.countyState, r.shownDecision.word,
+                             r.shownDecision.comment])
                 }
                 #expect(sheet.first == [DecisionWorkbook.tokenLabel, "", token])
                 #expect(sheet[1] == ["承辦人", "", "核定人", "", "核定日期"])
@@ -77,7 +78,9 @@ struct WorkbookReadersTests {
         // School report: every row of the school, and the counts by county.
         let reportRows = try f.desk.store.queue.read { try DeskStore.schoolRows($0, school: school) }
         let office = try #require(read[report]?["libreoffice"])
-        #expect(office["審核結果"] == [RosterReport.columns] + reportRows.map { trimmed($0.reportValues) })
+        #expect(office["審核結果"] == [RosterReport.columns] + reportRows.map { row in
+            trimmed(row.reportValues.enumerated().map { SchoolReport.dateColumns.contains($0.offset) ? CivilDate.shown($0.element) : $0.element })
+        })
         let summary = try #require(office["依縣市統計"])
         #expect(summary.first == ["分派縣市", "總數", "待審核", "核准", "未核准", "不分派"])
         #expect(summary.dropFirst().map { Int($0[1]) ?? -1 }.reduce(0, +) == reportRows.count)

@@ -124,7 +124,13 @@ extension Desk {
                                         fix: "請只審核本縣市審核名冊中的資料列，勿自其他檔案複製資料列。")
                 }
                 let stored: [DecisionColumn: String] = [.nationalID: row.nationalID, .name: row.name, .birthDate: row.birthDate]
-                for c in DecisionColumn.identity where (r.identity[c] ?? "") != stored[c]! {
+                // 出生年月日 compares as a date: the workbook shows 民國, a spreadsheet may rewrite it.
+                func same(_ c: DecisionColumn) -> Bool {
+                    let sent = r.identity[c] ?? ""
+                    if c == .birthDate, let a = CivilDate.parse(sent), let b = CivilDate.parse(stored[c]!) { return a == b }
+                    return sent == stored[c]!
+                }
+                for c in DecisionColumn.identity where !same(c) {
                     throw FileRejection(problem: "\(at)「\(c.rawValue)」與系統產生時不同（鎖定欄位不得修改；若學校已重送此列更正資料，也會如此）。",
                                         fix: "請重新下載審核名冊（會顯示最新資料與已填的審核結果），只填寫「審核結果」與「審核意見」兩欄後上傳。")
                 }

@@ -69,7 +69,7 @@ extension Desk {
                 }
                 try DeskStore.queueMail(db, key: "county-roster:\(county):\(date.iso)", kind: "county-roster", account: county,
                                         recipient: to, context: [
-                    "countyName": c.name, "countyCode": county, "uploadDate": date.iso, "rosters": rosters, "total": total,
+                    "countyName": c.name, "countyCode": county, "uploadDate": date.roc, "rosters": rosters, "total": total,
                     "schools": schools, "link": settings.siteBaseURL + "counties/\(county)/", "returnAddress": mailReturnAddress,
                 ])
             }
@@ -84,7 +84,7 @@ extension Desk {
         for (school, byDate) in changes.sorted(by: { $0.key < $1.key }) {
             guard let row = try Row.fetchOne(db, sql: "SELECT name, email FROM school WHERE code = ?", arguments: [school]),
                   let to = try DeskStore.notificationAddress(db, account: school, fallback: row[1]) else { continue }
-            let dates: [[String: Any]] = byDate.sorted { $0.key > $1.key }.map { ["uploadDate": $0.key, "approved": $0.value.approved, "refused": $0.value.refused] }
+            let dates: [[String: Any]] = byDate.sorted { $0.key > $1.key }.map { ["uploadDate": CivilDate.shown($0.key), "approved": $0.value.approved, "refused": $0.value.refused] }
             try DeskStore.queueMail(db, key: "school-results:\(school):\(fileID)", kind: "school-results", account: school, recipient: to,
                                     context: [
                 "schoolName": row[0] as String, "schoolCode": school, "countyName": countyName, "dates": dates,

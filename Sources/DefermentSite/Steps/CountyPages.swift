@@ -65,7 +65,7 @@ extension SiteBuilder {
                 return c
             }
             var c = total.context
-            c["uploadDate"] = date
+            c["uploadDate"] = CivilDate.shown(date)
             c["schools"] = schoolRows
             c["awaiting"] = totalAwaiting
             c["pending"] = total.pending - totalAwaiting

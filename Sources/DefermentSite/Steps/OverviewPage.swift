@@ -38,7 +38,7 @@ extension SiteBuilder {
                                     "bars": bars]
         try publisher.publish("overview.html", text: templates.render("overview", [
             "root": "", "title": "全國審核進度", "rows": rows, "totals": totals.context, "chart": chart, "notAssigned": notAssigned,
-            "purgedMonths": purged.count, "purgedOldest": purged.keys.min() ?? "", "purgedNewest": purged.keys.max() ?? "",
+            "purgedMonths": purged.count, "purgedOldest": CivilDate.shown(purged.keys.min() ?? ""), "purgedNewest": CivilDate.shown(purged.keys.max() ?? ""),
         ]))
     }
 

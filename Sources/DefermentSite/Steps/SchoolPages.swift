@@ -97,17 +97,17 @@ extension SiteBuilder {
             case .rosterKind: return row.rosterKind
             case .nationalID: return row.nationalID
             case .name: return row.name
-            case .birthDate: return row.birthDate
+            case .birthDate: return CivilDate.shown(row.birthDate)
             case .program: return row.program
             case .grade: return row.grade
             case .status: return row.status
-            case .start: return row.start
-            case .end: return row.end
+            case .start: return CivilDate.shown(row.start)
+            case .end: return CivilDate.shown(row.end)
             case .countyName: return row.countyName
             case .reviewState: return row.reviewState
             case .comment: return row.comment
             case .systemChecks: return row.systemChecks
-            case .uploadDate: return row.uploadDate
+            case .uploadDate: return CivilDate.shown(row.uploadDate)
             case .stateClass: return refused ? "refused" : (row.state == .notAssigned ? "unassigned" : "")
             case .anchor: return String(anchor)
             case .count: return String(count)
@@ -155,9 +155,9 @@ extension SiteBuilder {
             var tally = Tally()
             for r in dateRows { tally.add(r.reviewState) }
             var roster = tally.context
-            roster["uploadDate"] = date
+            roster["uploadDate"] = CivilDate.shown(date)
             roster["detailHref"] = detailName
-            let pager: [[String: Any]] = dates.enumerated().map { j, d in ["label": d, "href": Self.pageName(j), "current": j == i] }
+            let pager: [[String: Any]] = dates.enumerated().map { j, d in ["label": CivilDate.shown(d), "href": Self.pageName(j), "current": j == i] }
             let results = templates.render("school-results", [
                 "root": "../../", "title": "審核結果查詢・\(school.name)", "schoolName": school.name, "schoolCode": school.code,
                 "roster": roster, "pages": pager, "account": school.code, "accountName": school.name, "keyHref": "key.json",
@@ -170,7 +170,7 @@ extension SiteBuilder {
                 rowContexts.append(RowFrame(row: r, anchor: k + 1, history: (history[r.id] ?? []).filter(\.final).map(\.line)))
                 if search.last != UInt8(ascii: "[") { search.append(UInt8(ascii: ",")) }
                 JSONText.raw("{\"id\":", to: &search); JSONText.append(r.nationalID, to: &search)
-                JSONText.raw(",\"date\":", to: &search); JSONText.append(date, to: &search)
+                JSONText.raw(",\"date\":", to: &search); JSONText.append(CivilDate.shown(date), to: &search)
                 JSONText.raw(",\"kind\":", to: &search); JSONText.append(r.rosterKind, to: &search)
                 JSONText.raw(",\"state\":", to: &search); JSONText.append(r.reviewState, to: &search)
                 JSONText.raw(",\"county\":", to: &search); JSONText.append(r.countyName, to: &search)
@@ -178,11 +178,11 @@ extension SiteBuilder {
                 search.append(UInt8(ascii: "}"))
             }
             let detail = templates.renderBytes("roster-detail", [
-                "root": "../../", "title": "名冊明細・\(date)・\(school.name)", "schoolName": school.name,
-                "uploadDate": date, "total": dateRows.count, "backHref": Self.pageName(i), "rows": rowContexts,
+                "root": "../../", "title": "名冊明細・\(CivilDate.shown(date))・\(school.name)", "schoolName": school.name,
+                "uploadDate": CivilDate.shown(date), "total": dateRows.count, "backHref": Self.pageName(i), "rows": rowContexts,
             ])
             try publishSealedPage(base + detailName, html: detail, account: school.code, accountName: school.name,
-                                  title: "名冊明細・\(date)・\(school.name)", root: "../../")
+                                  title: "名冊明細・\(CivilDate.shown(date))・\(school.name)", root: "../../")
             pages += 2
         }
         if dates.isEmpty && !purged.isEmpty {
@@ -219,7 +219,7 @@ extension SiteBuilder {
             }
             let purged = (purgedBySchool[school.code] ?? [:]).sorted { $0.key > $1.key }.map { date, tally -> [String: Any] in
                 var c = tally.context
-                c["uploadDate"] = date
+                c["uploadDate"] = CivilDate.shown(date)
                 return c
             }
             return try renderSchool(school, rows: rows, history: history, countyNames: countyNames, purged: purged)

@@ -40,9 +40,9 @@ check(driver.execute_script("return sessionStorage.length") == 1, "key kept in s
 browser.screenshot("01-results-page-1.png")
 
 # Page 2 of the results: the older roster.
-driver.find_element(By.LINK_TEXT, "2026-10-15").click()
+driver.find_element(By.LINK_TEXT, "115/10/15").click()
 wait.until(lambda d: d.current_url.endswith("/page-2.html"))
-check(any(h.text == "上傳日期 2026-10-15" for h in driver.find_elements(By.TAG_NAME, "h2")), "page 2 shows the October roster")
+check(any(h.text == "上傳日期 115/10/15" for h in driver.find_elements(By.TAG_NAME, "h2")), "page 2 shows the October roster")
 browser.screenshot("02-results-page-2.png")
 
 # Its details: 未核准 and the county's comment in red, alternate rows shaded.
@@ -69,7 +69,7 @@ browser.screenshot("03-detail-red-and-shading.png")
 # Back returns to page 2, not page 1.
 driver.back()
 wait.until(lambda d: d.current_url.endswith("/page-2.html"))
-check(any(h.text == "上傳日期 2026-10-15" for h in driver.find_elements(By.TAG_NAME, "h2")), "Back lands on page 2")
+check(any(h.text == "上傳日期 115/10/15" for h in driver.find_elements(By.TAG_NAME, "h2")), "Back lands on page 2")
 browser.screenshot("04-back-to-page-2.png")
 
 # Search by national ID (typed in lower case) across all the school's rosters.
