@@ -36,10 +36,17 @@ public enum DemoCounties {
                 let folder = desk.paths.decisions(county: county.code)
                 let temp = folder.appendingPathComponent(".\(name).part")
                 let n = try desk.writeDecisionWorkbook(county: county.code, uploadDate: day, to: temp, fill: decide, signOff: signOff)
-                let target = folder.appendingPathComponent(name)
-                try FileManager.default.moveItem(at: temp, to: target)
-                if signed && firstSigned == nil { firstSigned = (county.code, date) }
-                _ = target
+                if signed && firstSigned == nil {
+                    // The first county that signs off replies by e-mail with the workbook attached.
+                    firstSigned = (county.code, date)
+                    try DemoMail.deliver(to: desk.mailInbox, from: county.email, to: desk.mailReturnAddress,
+                                         subject: "回覆：\(county.name)審核名冊 \(day.roc)", body: "您好，附上已核定的審核名冊。",
+                                         attachment: (name, try Data(contentsOf: temp)))
+                    try FileManager.default.removeItem(at: temp)
+                    lines.append("\(county.name) \(date)：\(n) 列，已核定，以電子郵件回覆附件寄回（\(desk.mailReturnAddress)）")
+                    continue
+                }
+                try FileManager.default.moveItem(at: temp, to: folder.appendingPathComponent(name))
                 lines.append("\(county.name) \(date)：\(n) 列，\(signed ? "已核定" : "只陳核（未核定）")")
             }
         }

@@ -46,9 +46,15 @@ public struct DemoPlay {
         if let first = rosters.first { try drop(first) }
         _ = summary(try desk.runOnce())
 
-        say("\n【縣市審核】各縣市下載審核名冊、填寫後放回 inbox/decisions/<縣市代碼>/")
+        say("\n【縣市審核】各縣市下載審核名冊、填寫後以電子郵件寄回或放回 inbox/decisions/<縣市代碼>/")
         for line in try DemoCounties.fillDecisionWorkbooks(desk: desk) { say("  " + line) }
+        let school = desk.reference.schools.first?.code ?? ""
+        if !school.isEmpty {
+            try DemoMail.changePassword(desk: desk, school: school, newPassword: Self.changedPassword)
+            say("  學校 \(school) 承辦人在帳號維護頁變更密碼，以電子郵件寄出申請")
+        }
         _ = summary(try desk.runOnce())
+        for line in try receipts() { say("  " + line) }
 
         for name in rosters.dropFirst() {
             say("\n【下一個月】學生名冊 \(name)")
@@ -59,6 +65,21 @@ public struct DemoPlay {
         say("")
         try publish()
         say(closing())
+    }
+
+    /// The password the demo's school clerk changes to.
+    static let changedPassword = "示範新密碼-2026-demo"
+
+    /// The receipts and confirmations the last run queued, one line each (no personal data).
+    private func receipts() throws -> [String] {
+        try desk.store.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, recipient, context FROM mail_queue WHERE kind IN ('county-receipt', 'account-changed') ORDER BY id")
+        }.map { row in
+            let kind: String = row[0], to: String = row[1], context: String = row[2]
+            let c = (try? JSONSerialization.jsonObject(with: Data(context.utf8)) as? [String: Any]) ?? [:]
+            if kind == "county-receipt" { return "收件回條 → \(to)：\(c["fileName"] ?? "")（\(c["status"] ?? "")）\(c["summary"] ?? "")" }
+            return "帳號變更確認信 → \(to)：\(c["code"] ?? "") 的\(c["changes"] ?? "")已變更"
+        }
     }
 
     /// Rows by outcome, reason and county, with the records made.
@@ -91,6 +112,7 @@ public struct DemoPlay {
 
         示範帳號與初始密碼（學校代碼或縣市代碼；正式環境只交給承辦人一次，見 \(desk.initialPasswordsFile.path)）：
         \((try? String(contentsOf: desk.initialPasswordsFile, encoding: .utf8)) ?? "")
+        （學校 \(desk.reference.schools.first?.code ?? "") 的承辦人已在帳號維護頁把密碼改為「\(Self.changedPassword)」，初始密碼已失效。）
         開啟網站：執行 \(SharedFiles.executableURL.path) serve --root \(rootName) 後以瀏覽器開啟 http://127.0.0.1:8080/
                   （含個人資料的頁面已加密，需在 https 或本機網址輸入帳號密碼解密；不含個資的頁面亦可直接開啟 \(index)）
         縣市審核：縣市頁面（counties/<縣市代碼>/）登入後下載審核名冊；處理紀錄與退件說明見該頁及 outbox/rejected/decisions/

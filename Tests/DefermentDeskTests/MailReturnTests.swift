@@ -145,6 +145,9 @@ struct MailReturnTests {
         --inner--
         --outer--
         """
+        // As delivered by a server that keeps CRLF line breaks, and as a Maildir with LF only.
+        let crlf = try MIMEMessage(Data(raw.replacingOccurrences(of: "\n", with: "\r\n").utf8))
+        #expect(crlf.attachments.map(\.fileName) == ["審核.xlsx", "名冊.csv"])
         let m = try MIMEMessage(Data(raw.utf8))
         #expect(m.senderAddress == "clerk@example.gov.tw")
         #expect(m.messageID == "abc@x")

@@ -114,6 +114,10 @@ struct OperationsTests {
         let played = try installed.run(["demo", "--root", demo.path])
         #expect(played.status == 0, "\(played.err)")
         #expect(!played.out.contains(".build/"))
+        // The month's cycle by e-mail: a county's workbook returned with a receipt back, a clerk's
+        // password changed by the clerk.
+        #expect(played.out.contains("收件回條 → ") && played.out.contains("（已核定）"))
+        #expect(played.out.contains("帳號變更確認信 → "))
         #expect(try installed.run(["publish", "--root", demo.path]).status == 0)
     }
 

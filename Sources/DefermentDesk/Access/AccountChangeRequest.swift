@@ -54,6 +54,28 @@ public struct AccountChangeRequest: Sendable, Equatable {
                                     body: outer.body, mac: mac)
     }
 
+    /// The text block the 帳號維護 page makes (account.js), made here the same way: for the demo's
+    /// clerk and for tools. `newPassword` wraps the data key again (600,000 rounds, a new salt).
+    public static func block(account: String, dataKey: SymmetricKey, current: Envelope.WrappedKey, newPassword: String?,
+                             name: String? = nil, phone: String? = nil, email: String? = nil, notify: Bool? = nil,
+                             issued: Date = Date()) throws -> String {
+        var body: [String: Any] = ["v": 1, "account": account, "base": fingerprint(of: current),
+                                   "issued": ISO8601DateFormatter().string(from: issued)]
+        if let newPassword {
+            let key = try Envelope.wrap(dataKey, password: newPassword, account: account, rounds: Envelope.defaultRounds)
+            body["key"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(key))
+        }
+        if let name { body["name"] = name }
+        if let phone { body["phone"] = phone }
+        if let email { body["email"] = email }
+        if let notify { body["notify"] = notify ? "on" : "off" }
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self)
+        let mac = HMAC<SHA256>.authenticationCode(for: Data((macLabel + text).utf8), using: dataKey)
+        let outer = try JSONSerialization.data(withJSONObject: ["body": text, "mac": Data(mac).base64EncodedString()])
+        let encoded = outer.base64EncodedString(options: [.lineLength76Characters, .endLineWithLineFeed])
+        return begin + "\n" + encoded + "\n" + end + "\n"
+    }
+
     /// Whether the request was made with this data key.
     public func verifies(with dataKey: SymmetricKey) -> Bool {
         HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data((Self.macLabel + body).utf8), using: dataKey)

@@ -58,14 +58,15 @@ public struct MIMEMessage: Sendable {
             }
             i += 1
         }
-        let text = String(decoding: bytes[0..<end], as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
+        // Line breaks as LF only (CRLF is one Character in Swift, which "\n" would not split).
+        let text = String(decoding: bytes[0..<end].filter { $0 != 0x0D }, as: UTF8.self)
         var headers: [(String, String)] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if let first = line.first, first == " " || first == "\t", !headers.isEmpty {
-                headers[headers.count - 1].1 += " " + line.trimmingCharacters(in: .whitespaces)
+                headers[headers.count - 1].1 += " " + line.trimmingCharacters(in: .whitespacesAndNewlines)
             } else if let colon = line.firstIndex(of: ":") {
-                headers.append((line[..<colon].trimmingCharacters(in: .whitespaces).lowercased(),
-                                line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                headers.append((line[..<colon].trimmingCharacters(in: .whitespacesAndNewlines).lowercased(),
+                                line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)))
             }
         }
         return (headers, bytes[min(bodyStart, bytes.count)...])
