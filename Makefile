@@ -35,6 +35,9 @@ deps:
 deps-test: deps
 	$(call apt_install,$(DEB_TEST))
 	@$(PY) -c "import openpyxl, selenium, aiosmtpd, axe_selenium_python" 2>/dev/null || $(PY) -m pip install -q $(PIP_TEST)
+	@# axe-core 4 (WCAG 2.1 rules) comes in axe-playwright-python; only its axe.min.js is used.
+	@$(PY) -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('axe_playwright_python') is None)" \
+	  || $(PY) -m pip install -q --no-deps axe-playwright-python
 
 build: deps
 	$(SWIFT) build
