@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Every page kind in headless Chromium at 1366 px and 390 px: a screenshot of each, axe-core's
 WCAG 2.1 AA rules (axe-selenium-python driving axe-core 4), no sideways scrolling of the page at 390 px, and on the
-details page no column narrower than its header word at 1366 px.
+details page no column narrower than its header word at 1366 px; every table has a caption and
+header cells (for screen readers).
 Usage: browser_pages.py BASE_URL SCHOOL PASSWORD COUNTY PASSWORD ARTIFACT_DIR
 Prints OK, or each problem and exits 1."""
 import importlib.util, json, os, sys
@@ -65,6 +66,10 @@ for width in (1366, 390):
         result = axe.run(options={"runOnly": {"type": "tag", "values": tags}})
         for v in result["violations"]:
             problems.append(f"{kind} @{width}: {v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} × {v['nodes'][0]['target']}")
+        uncaptioned = driver.execute_script("""return Array.from(document.querySelectorAll('table')).filter(function (t) {
+            return !t.caption || !t.caption.textContent.trim() || !t.querySelector('th'); }).length""")
+        if uncaptioned:
+            problems.append(f"{kind} @{width}: {uncaptioned} table(s) without a caption or header cells")
         wide = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
         if width == 390 and wide > 1:
             problems.append(f"{kind} @390: the page scrolls sideways by {wide} px")
