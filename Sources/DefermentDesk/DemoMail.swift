@@ -39,7 +39,8 @@ enum DemoMail {
             """
         }
         text += "--\(boundary)--\r\n"
-        for sub in ["tmp", "new", "cur"] { try FileManager.default.createDirectory(at: maildir.appendingPathComponent(sub), withIntermediateDirectories: true) }
+        for sub in ["tmp", "new", "cur"] { try FileManager.default.createDirectory(at: maildir.appendingPathComponent(sub),
+            withIntermediateDirectories: true) }
         let name = "\(Int(Date().timeIntervalSince1970)).\(UUID().uuidString).demo"
         let temporary = maildir.appendingPathComponent("tmp/\(name)")
         try Data(text.utf8).write(to: temporary)

@@ -46,7 +46,8 @@ extension DeskStore {
 
     public static func returnsAwaitingReceipt(_ db: Database) throws -> [WaitingReturn] {
         try Row.fetchAll(db, sql: """
-            SELECT id, sender, county_code, file_name, file_digest, refusal, received_at FROM mail_return WHERE receipt_queued = 0 ORDER BY id
+            SELECT id, sender, county_code, file_name, file_digest, refusal,
+                received_at FROM mail_return WHERE receipt_queued = 0 ORDER BY id
             """).map { WaitingReturn(id: $0[0], sender: $0[1], county: $0[2], fileName: $0[3], fileDigest: $0[4], refusal: $0[5], receivedAt: $0[6]) }
     }
 
@@ -71,8 +72,10 @@ extension DeskStore {
     /// The addresses a county's returns are accepted from: its account's contact, the seed's.
     public static func countyAddresses(_ db: Database, county: String) throws -> Set<String> {
         var found: Set<String> = []
-        if let contact = try String.fetchOne(db, sql: "SELECT contact_email FROM account WHERE code = ?", arguments: [county]) { found.insert(contact.lowercased()) }
-        if let seed = try String.fetchOne(db, sql: "SELECT email FROM county WHERE code = ?", arguments: [county]) { found.insert(seed.lowercased()) }
+        if let contact = try String.fetchOne(db, sql: "SELECT contact_email FROM account WHERE code = ?",
+            arguments: [county]) { found.insert(contact.lowercased()) }
+        if let seed = try String.fetchOne(db, sql: "SELECT email FROM county WHERE code = ?",
+            arguments: [county]) { found.insert(seed.lowercased()) }
         found.remove("")
         return found
     }

@@ -49,7 +49,8 @@ extension DeskStore {
 
     /// Deferment records that ended, with their end date.
     public static func endedRecords(_ db: Database) throws -> [(id: Int64, end: String)] {
-        try Row.fetchAll(db, sql: "SELECT id, end_date FROM deferment_record WHERE end_date IS NOT NULL AND end_date <> ''").map { ($0[0], $0[1]) }
+        try Row.fetchAll(db,
+            sql: "SELECT id, end_date FROM deferment_record WHERE end_date IS NOT NULL AND end_date <> ''").map { ($0[0], $0[1]) }
     }
 
     public static func deleteRecords(_ db: Database, ids: [Int64]) throws {
@@ -83,8 +84,10 @@ extension DeskStore {
     }
 
     /// The ledger's files with what decides their retention.
-    public static func ledgerFiles(_ db: Database) throws -> [(id: Int64, kind: String, archivedPath: String, receivedAt: String, uploadDate: String?)] {
-        try Row.fetchAll(db, sql: "SELECT id, kind, archived_path, received_at, upload_date FROM input_file").map { ($0[0], $0[1], $0[2], $0[3], $0[4]) }
+    public static func ledgerFiles(_ db: Database) throws -> [(id: Int64, kind: String, archivedPath: String, receivedAt: String,
+        uploadDate: String?)] {
+        try Row.fetchAll(db, sql: "SELECT id, kind, archived_path, received_at, upload_date FROM input_file").map { ($0[0], $0[1],
+            $0[2], $0[3], $0[4]) }
     }
 
     /// Forgets where a file's raw copy was (it is being removed).

@@ -71,7 +71,8 @@ public final class WorkbookSheet {
         }
         list.withUnsafeMutableBufferPointer { buffer in
             rule.value_list = buffer.baseAddress
-            workbook.check(worksheet_data_validation_range(pointer, lxw_row_t(firstRow), lxw_col_t(col), lxw_row_t(lastRow), lxw_col_t(col), &rule),
+            workbook.check(worksheet_data_validation_range(pointer, lxw_row_t(firstRow), lxw_col_t(col), lxw_row_t(lastRow),
+                lxw_col_t(col), &rule),
                            "\(name) 下拉選單")
         }
     }

@@ -30,22 +30,36 @@ struct ParsedMail: Decodable {
 
 /// A real SMTP server on loopback (aiosmtpd), storing what it receives.
 final class SMTPSink {
-    let process = Process()
-    let input = Pipe()
+    var process = Process()
+    var input = Pipe()
     let folder: URL
-    let port: Int
+    var port = 0
 
+    /// Starts the server on a free port (another is tried when one turns out to be taken).
     init(folder: URL) throws {
         self.folder = folder
-        port = Int.random(in: 20_000...40_000)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", scriptsFolder.appendingPathComponent("smtp_sink.py").path, String(port), folder.path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardInput = input
-        try process.run()
-        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        guard line.contains("ready") else { throw NSError(domain: "smtp", code: 1, userInfo: [NSLocalizedDescriptionKey: "SMTP server did not start"]) }
+        for _ in 0..<5 {
+            let candidate = try freePort()
+            let p = Process(), out = Pipe(), input = Pipe()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", scriptsFolder.appendingPathComponent("smtp_sink.py").path, String(candidate), folder.path]
+            p.standardOutput = out
+            p.standardInput = input
+            try p.run()
+            // "ready" once listening; end of output if the port was taken.
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("ready") {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen.append(chunk)
+            }
+            if String(decoding: seen, as: UTF8.self).contains("ready") {
+                (process, self.input, port) = (p, input, candidate)
+                return
+            }
+            p.waitUntilExit()
+        }
+        throw NSError(domain: "smtp", code: 1, userInfo: [NSLocalizedDescriptionKey: "SMTP server did not start"])
     }
 
     /// What the server received: message files and their envelope recipients.

@@ -136,13 +136,15 @@ extension Desk {
         let oldAddress = account.contactEmail.isEmpty ? seedEmail : account.contactEmail
         try store.queue.write { db in
             if let key = request.newKey {
-                try DeskStore.setWrappedKey(db, code: account.code, wrappedKey: String(decoding: try JSONEncoder().encode(key), as: UTF8.self))
+                try DeskStore.setWrappedKey(db, code: account.code, wrappedKey: String(decoding: try JSONEncoder().encode(key),
+                    as: UTF8.self))
             }
             try DeskStore.setContact(db, code: account.code, name: name, email: email, notify: request.notify)
             if let phone { try DeskStore.setPhone(db, code: account.code, phone: phone) }
             let context: [String: Any] = ["code": account.code, "changes": changes.joined(separator: "、"), "issued": request.issued]
             for address in Set([oldAddress, email ?? ""].filter { MIMEMessage.address($0) != nil }) {
-                try DeskStore.queueMail(db, key: "account-changed:\(requestDigest):\(address)", kind: "account-changed", account: account.code,
+                try DeskStore.queueMail(db, key: "account-changed:\(requestDigest):\(address)", kind: "account-changed",
+                    account: account.code,
                                         recipient: address, context: context)
             }
         }

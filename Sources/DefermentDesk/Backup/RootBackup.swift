@@ -121,7 +121,8 @@ public enum RootBackup {
             guard relative != manifestName, walker.fileAttributes?[.type] as? FileAttributeType == .typeRegular else { continue }
             let url = URL(fileURLWithPath: base + "/" + relative)
             let data = try Data(contentsOf: url, options: .alwaysMapped)
-            found.append(Entry(path: relative, size: data.count, sha256: SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()))
+            found.append(Entry(path: relative, size: data.count, sha256: SHA256.hash(data: data).map { String(format: "%02x",
+                $0) }.joined()))
         }
         return found.sorted { $0.path < $1.path }
     }

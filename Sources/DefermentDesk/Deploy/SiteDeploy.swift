@@ -45,7 +45,8 @@ public struct SiteDeploy {
         var files: [String] = []
         var pages: [Int: [String]] = [:]
         for path in changed {
-            if SitePublisher.linksToOthers(path) { pages[SitePublisher.pageGroup(path), default: []].append(path) } else { files.append(path) }
+            if SitePublisher.linksToOthers(path) { pages[SitePublisher.pageGroup(path),
+                default: []].append(path) } else { files.append(path) }
         }
         var batches: [[String]] = []
         if !files.isEmpty { batches.append(files.sorted()) }

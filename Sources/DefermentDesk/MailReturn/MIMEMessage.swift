@@ -218,7 +218,8 @@ public struct MIMEMessage: Sendable {
             var bytes = Data()
             for (k, (_, raw, encoded)) in sections.sorted(by: { $0.0 < $1.0 }).enumerated() {
                 var text = Substring(raw)
-                if encoded && k == 0, let first = text.firstIndex(of: "'"), let second = text[text.index(after: first)...].firstIndex(of: "'") {
+                if encoded && k == 0, let first = text.firstIndex(of: "'"),
+                    let second = text[text.index(after: first)...].firstIndex(of: "'") {
                     charset = text[..<first].lowercased()
                     text = text[text.index(after: second)...]
                 }
@@ -243,26 +244,24 @@ public struct MIMEMessage: Sendable {
         return out
     }
 
-    /// Decodes RFC 2047 encoded words (`=?UTF-8?B?…?=`, `=?Big5?Q?…?=`) in a text.
+    /// Decodes RFC 2047 encoded words (`=?UTF-8?B?…?=`, `=?Big5?Q?…?=`) in a text; the space
+    /// between two encoded words is dropped, as the RFC says.
     static func encodedWords(_ text: String) -> String {
         guard text.contains("=?") else { return text }
-        var result = ""
-        var rest = Substring(text)
-        var lastWasWord = false
-        while let start = rest.range(of: "=?") {
-            let before = rest[..<start.lowerBound]
-            let afterStart = rest[start.upperBound...]
-            let fields = afterStart.split(separator: "?", maxSplits: 3, omittingEmptySubsequences: false)
-            guard fields.count == 4, fields[3].hasPrefix("="), let end = afterStart.range(of: "?=", range: afterStart.index(afterStart.startIndex, offsetBy: fields[0].count + fields[1].count + 2)..<afterStart.endIndex) else {
-                result += rest; return result
-            }
+        var result = "", rest = Substring(text), lastWasWord = false
+        while let open = rest.range(of: "=?") {
+            let tail = rest[open.upperBound...]
+            guard let q1 = tail.firstIndex(of: "?"), q1 < tail.endIndex,
+                  let q2 = tail[tail.index(after: q1)...].firstIndex(of: "?"),
+                  let close = tail[tail.index(after: q2)...].range(of: "?=") else { break }
+            let before = rest[..<open.lowerBound]
             if !(lastWasWord && before.allSatisfy({ $0 == " " || $0 == "\t" })) { result += before }
-            let charset = fields[0].lowercased(), mode = fields[1].uppercased()
-            let payload = afterStart[afterStart.index(afterStart.startIndex, offsetBy: fields[0].count + fields[1].count + 2)..<end.lowerBound]
-            let bytes = mode == "B" ? (Data(base64Encoded: String(payload), options: .ignoreUnknownCharacters) ?? Data())
-                                    : quotedPrintable(Array(payload.utf8), underscoreIsSpace: true)
-            result += decodeText(bytes, charset: charset)
-            rest = afterStart[end.upperBound...]
+            let payload = tail[tail.index(after: q2)..<close.lowerBound]
+            let bytes = tail[tail.index(after: q1)..<q2].uppercased() == "B"
+                ? (Data(base64Encoded: String(payload), options: .ignoreUnknownCharacters) ?? Data())
+                : quotedPrintable(Array(payload.utf8), underscoreIsSpace: true)
+            result += decodeText(bytes, charset: tail[..<q1].lowercased())
+            rest = tail[close.upperBound...]
             lastWasWord = true
         }
         return result + rest

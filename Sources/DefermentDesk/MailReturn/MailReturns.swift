@@ -108,10 +108,12 @@ extension Desk {
         try store.queue.write { db in
             try DeskStore.recordMailMessage(db, key: key)
             for r in returns {
-                try DeskStore.addMailReturn(db, messageKey: key, sender: sender, county: r.county, fileName: r.name, fileDigest: r.digest, refusal: r.refusal)
+                try DeskStore.addMailReturn(db, messageKey: key, sender: sender, county: r.county, fileName: r.name,
+                    fileDigest: r.digest, refusal: r.refusal)
             }
             if workbooks.isEmpty {
-                try DeskStore.queueMail(db, key: "mail-no-workbook:\(key)", kind: "mail-no-workbook", account: "", recipient: sender, context: [
+                try DeskStore.queueMail(db, key: "mail-no-workbook:\(key)", kind: "mail-no-workbook", account: "", recipient: sender,
+                    context: [
                     "returnAddress": mailReturnAddress, "link": mailSettings.siteBaseURL + "counties/",
                 ])
             }
@@ -132,7 +134,8 @@ extension Desk {
         } catch let refusal as FileRejection {
             try store.queue.write { db in
                 try DeskStore.recordMailMessage(db, key: key)
-                try DeskStore.queueMail(db, key: "account-request-refused:\(key)", kind: "account-request-refused", account: "", recipient: sender,
+                try DeskStore.queueMail(db, key: "account-request-refused:\(key)", kind: "account-request-refused", account: "",
+                    recipient: sender,
                                         context: ["problem": refusal.problem, "fix": refusal.fix])
             }
             logger.warning("帳號維護申請退回：\(refusal.problem)")
@@ -153,7 +156,8 @@ extension Desk {
               let county = reference.counties.county(code: token.county) else {
             return .refused("不是本系統的審核名冊（找不到有效的驗證碼）。請附上從縣市審核頁面下載、填寫後存檔的審核名冊（.xlsx），勿修改驗證碼。")
         }
-        let allowed = try store.queue.read { try DeskStore.countyAddresses($0, county: county.code) }.union(allowedSenders(county: county.code))
+        let allowed = try store.queue.read { try DeskStore.countyAddresses($0,
+            county: county.code) }.union(allowedSenders(county: county.code))
         guard allowed.contains(sender) else {
             return .refused("寄件信箱不是\(county.name)登記的承辦信箱，未處理。請由登記的信箱寄出，或請系統管理者將此信箱加入 mail_allowed_senders。")
         }

@@ -31,7 +31,8 @@ extension Desk {
             var byMonth: [String: [String]] = [:]
             for d in dates { byMonth[String(d.prefix(7)), default: []].append(d) }
             for month in byMonth.keys.sorted() {
-                inventory.lines.append(.init(kind: kind, month: month, count: byMonth[month]!.count, oldest: byMonth[month]!.min() ?? "", why: why))
+                inventory.lines.append(.init(kind: kind, month: month, count: byMonth[month]!.count,
+                    oldest: byMonth[month]!.min() ?? "", why: why))
             }
         }
         try store.queue.read { db in
@@ -44,7 +45,8 @@ extension Desk {
                                                  oldest: entry.purgedAt ?? "", why: "統計數字，不含個人資料"))
                 }
             }
-            add("緩徵紀錄（依終止日期）", try String.fetchAll(db, sql: "SELECT end_date FROM deferment_record WHERE end_date IS NOT NULL AND end_date <> ''"),
+            add("緩徵紀錄（依終止日期）", try String.fetchAll(db,
+                sql: "SELECT end_date FROM deferment_record WHERE end_date IS NOT NULL AND end_date <> ''"),
                 why: "兵役機關查核；終止後 \(policy.recordYears) 年刪除")
             let open = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deferment_record WHERE end_date IS NULL OR end_date = ''") ?? 0
             if open > 0 { inventory.lines.append(.init(kind: "緩徵紀錄（未定終止日期）", month: "", count: open, oldest: "", why: "緩徵中") ) }
@@ -65,7 +67,8 @@ extension Desk {
                     why: "查核原始資料；收件後 \(returned ? policy.returnedWorkbookDays : policy.rawInputDays) 天刪除")
             }
         }
-        for (folder, kind, days) in [(paths.rejected, "退件檔案", policy.rejectedDays), (mailSpool.appendingPathComponent("sent"), "已寄出郵件", policy.mailDays),
+        for (folder, kind, days) in [(paths.rejected, "退件檔案", policy.rejectedDays), (mailSpool.appendingPathComponent("sent"),
+            "已寄出郵件", policy.mailDays),
                                      (mailSpool.appendingPathComponent("failed"), "無法寄出郵件", policy.mailDays), (paths.exports, "匯出檔", 0)] {
             let dates = Self.files(in: folder, olderThan: -1, today: Desk.day(of: Date())).compactMap { url in
                 (try? url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate).map { Desk.day(of: $0).iso }

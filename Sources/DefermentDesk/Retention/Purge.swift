@@ -46,7 +46,8 @@ extension Desk {
         try store.queue.read { db in
             for entry in try DeskStore.uploadDateInventory(db) {
                 guard let date = day(entry.date), policy.rosterRowsDue(uploadDate: date, today: today) else { continue }
-                let stored = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM roster_row WHERE upload_date = ?", arguments: [entry.date]) ?? 0
+                let stored = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM roster_row WHERE upload_date = ?",
+                    arguments: [entry.date]) ?? 0
                 guard stored > 0 else { continue }
                 plan.uploadDates.append(entry.date)
                 plan.items.append(.init(kind: "名冊資料列", date: entry.date, count: stored,
@@ -96,7 +97,8 @@ extension Desk {
         for (folder, days, kind, setting) in [(paths.rejected, policy.rejectedDays, "退件檔案", "retain_rejected_days"),
                                               (mailSpool.appendingPathComponent("sent"), policy.mailDays, "已寄出郵件", "retain_mail_days"),
                                               (mailSpool.appendingPathComponent("failed"), policy.mailDays, "無法寄出郵件", "retain_mail_days"),
-                                              (paths.archive.appendingPathComponent("duplicates"), policy.rawInputDays, "重複收件檔案", "retain_raw_input_days")] {
+                                              (paths.archive.appendingPathComponent("duplicates"), policy.rawInputDays, "重複收件檔案",
+                                                  "retain_raw_input_days")] {
             let old = Self.files(in: folder, olderThan: days, today: today)
             plan.files += old
             if !old.isEmpty { plan.items.append(.init(kind: kind, date: "", count: old.count, reason: "逾 \(days) 天（\(setting)）")) }
@@ -158,11 +160,13 @@ extension Desk {
     /// Regular files under a folder last changed more than `days` before `today`.
     static func files(in folder: URL, olderThan days: Int, today: CivilDate) -> [URL] {
         var found: [URL] = []
-        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.contentModificationDateKey, .isRegularFileKey]) else {
+        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.contentModificationDateKey,
+            .isRegularFileKey]) else {
             return []
         }
         for case let url as URL in walker {
-            guard let values = try? url.resourceValues(forKeys: [.contentModificationDateKey, .isRegularFileKey]), values.isRegularFile == true,
+            guard let values = try? url.resourceValues(forKeys: [.contentModificationDateKey, .isRegularFileKey]),
+                values.isRegularFile == true,
                   let changed = values.contentModificationDate else { continue }
             if RetentionPolicy.isPast(Desk.day(of: changed), days: days, today: today) { found.append(url) }
         }
