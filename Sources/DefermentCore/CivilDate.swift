@@ -52,8 +52,26 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// not a date is returned as it is. Pages, workbooks, reports and e-mails show dates so; CSV
     /// exports and the database keep ISO 8601.
     public static func shown(_ text: String) -> String {
+        if let stored = rocOfStoredISO(text) { return stored }
         guard !text.isEmpty, let date = parse(text) else { return text }
         return date.roc
+    }
+
+    /// The 民國 form of `YYYY-MM-DD` as the database stores it, without a full parse (pages show
+    /// millions of these; `nil` for any other text).
+    static func rocOfStoredISO(_ text: String) -> String? {
+        var text = text
+        return text.withUTF8 { u -> String? in
+            guard u.count == 10, u[4] == 0x2D, u[7] == 0x2D else { return nil }
+            var year = 0
+            for i in [0, 1, 2, 3, 5, 6, 8, 9] {
+                guard u[i] >= 0x30, u[i] <= 0x39 else { return nil }
+                if i < 4 { year = year * 10 + Int(u[i] - 0x30) }
+            }
+            let month = Int(u[5] - 0x30) * 10 + Int(u[6] - 0x30), day = Int(u[8] - 0x30) * 10 + Int(u[9] - 0x30)
+            guard year > 1911, (1...12).contains(month), (1...31).contains(day) else { return nil }
+            return String(year - 1911) + "/" + String(decoding: u[5...6], as: UTF8.self) + "/" + String(decoding: u[8...9], as: UTF8.self)
+        }
     }
 
     /// Days since 1970-01-01 (proleptic Gregorian), for date arithmetic.

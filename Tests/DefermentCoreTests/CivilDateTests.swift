@@ -63,4 +63,11 @@ struct CivilDateTests {
         }
         #expect(CivilDate(year: 1970, month: 1, day: 1)!.daysSinceEpoch == 0)
     }
+
+    /// Dates as clerks read them: the stored form's quick path and the general one agree.
+    @Test(arguments: [("2026-11-15", "115/11/15"), ("2008-03-01", "097/03/01".replacingOccurrences(of: "097", with: "97")),
+                      ("1115/11/15", "1115/11/15"), ("0970301", "97/03/01"), ("", ""), ("不是日期", "不是日期"), ("2026-13-01", "2026-13-01")])
+    func shownAsROC(_ c: (String, String)) {
+        #expect(CivilDate.shown(c.0) == c.1)
+    }
 }

@@ -119,7 +119,7 @@ struct SiteTests {
     @Test func detailPageColumnsRedMarkingReasonsAndCounties() throws {
         let f = try SiteFixture()
         let page = try f.openedPage("schools/110000/roster-20261015.html")
-        let table = try #require(page.tables.first { $0.class == "detail" })
+        let table = try #require(page.tables.first { $0.class.split(separator: " ").contains("detail") })
         #expect(table.rows[0].cells.map(\.text) == ["名冊類別", "身分證字號", "姓名", "出生年月日", "群科", "年級", "學籍狀態", "緩徵起始日期", "緩徵終止日期", "分派縣市", "審核狀態", "縣市政府審核意見", "系統檢核", "審核歷程"])
         let body = table.rows.dropFirst()
         let expected = try count(f.root, "SELECT COUNT(*) FROM roster_row WHERE school_code = '110000' AND upload_date = '2026-10-15'")
@@ -161,7 +161,7 @@ struct SiteTests {
         // Dates as clerks write them (民國).
         #expect(first.headings.contains { $0.text == "上傳日期 115/11/15" })
         #expect(second.headings.contains { $0.text == "上傳日期 115/10/15" })
-        let counts = try #require(second.tables.first { $0.class == "counts" })
+        let counts = try #require(second.tables.first { $0.class.split(separator: " ").contains("counts") })
         let values = counts.rows[1].cells.prefix(5).map { Int($0.text) ?? -1 }
         func db(_ state: String?) throws -> Int {
             try count(f.root, "SELECT COUNT(*) FROM roster_row WHERE school_code = '110000' AND upload_date = '2026-10-15'" + (state.map { " AND review_state = '\($0)'" } ?? ""))
