@@ -86,13 +86,14 @@ test: deps-test
 	$(SWIFT) build --product generate-manual
 	DEFERMENT_BIN=$$($(SWIFT) build --show-bin-path)/deferment $(SWIFT) test --skip-build
 
-## make bench: intake against sqlite3's .import, the site against hugo, decision workbooks against openpyxl and XlsxWriter (see bench/README.md).
+## make bench: intake against sqlite3's .import, the site against hugo, decision workbooks against openpyxl and XlsxWriter, a month onto a year of history (see bench/README.md).
 bench: deps release
 	$(call apt_install,$(DEB_BENCH))
 	@$(PY) -c "import openpyxl, xlsxwriter" 2>/dev/null || $(PY) -m pip install -q openpyxl xlsxwriter
 	$(PY) bench/intake_bench.py --rows $${ROWS:-1000000}
 	$(PY) bench/site_bench.py
 	$(PY) bench/decision_bench.py
+	$(PY) bench/month_bench.py
 
 clean:
 	rm -rf .build demo bench/out
