@@ -72,10 +72,9 @@ extension DeskStore {
     /// The addresses a county's returns are accepted from: its account's contact, the seed's.
     public static func countyAddresses(_ db: Database, county: String) throws -> Set<String> {
         var found: Set<String> = []
-        if let contact = try String.fetchOne(db, sql: "SELECT contact_email FROM account WHERE code = ?",
-            arguments: [county]) { found.insert(contact.lowercased()) }
-        if let seed = try String.fetchOne(db, sql: "SELECT email FROM county WHERE code = ?",
-            arguments: [county]) { found.insert(seed.lowercased()) }
+        for sql in ["SELECT contact_email FROM account WHERE code = ?", "SELECT email FROM county WHERE code = ?"] {
+            if let address = try String.fetchOne(db, sql: sql, arguments: [county]) { found.insert(address.lowercased()) }
+        }
         found.remove("")
         return found
     }

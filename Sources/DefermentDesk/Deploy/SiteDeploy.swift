@@ -51,7 +51,8 @@ public struct SiteDeploy {
         var batches: [[String]] = []
         if !files.isEmpty { batches.append(files.sorted()) }
         for group in pages.keys.sorted() { batches.append(pages[group]!.sorted()) }
-        if !changed.isEmpty || local[manifest] != remote[manifest] || remote.isEmpty { batches.append([manifest]) }
+        // The manifest does not list itself: it goes whenever anything else does, or to a new remote.
+        if !changed.isEmpty || remote.isEmpty { batches.append([manifest]) }
         let deletions = remote.keys.filter { local[$0] == nil && $0 != manifest }.sorted()
         return Plan(batches: batches, deletions: deletions)
     }

@@ -20,6 +20,18 @@ struct HeaderMap<Column: Hashable> {
     }
 }
 
+extension HeaderMap {
+    /// The header a file must have: refused with `noHeader` when none was found among the first
+    /// rows, or with what `missing` says when a column of `required` is not in it.
+    static func checked(_ header: HeaderMap?, required: [Column], noHeader: FileRejection,
+                        missing: (HeaderMap, [Column]) -> FileRejection) throws -> HeaderMap {
+        guard let header else { throw noHeader }
+        let absent = required.filter { header.indexOf[$0] == nil }
+        if !absent.isEmpty { throw missing(header, absent) }
+        return header
+    }
+}
+
 /// Looks for the header among the first rows: the first row naming at least three known columns.
 /// Calls `body` with each row after it; returns the header, or `nil` when the first ten rows
 /// hold none.

@@ -68,15 +68,14 @@ public struct RegistryIntake {
         } catch let e as TableFileError {
             throw FileRejection(e)
         }
-        guard let header else {
-            throw FileRejection(problem: "找不到標題列：檔案前 10 列中沒有役政資料欄位名稱。",
-                                fix: "請確認標題列含有：\(RegistryColumn.allCases.filter(\.isRequired).map(\.rawValue).joined(separator: "、"))。")
-        }
-        let missing = RegistryColumn.allCases.filter { $0.isRequired && header.indexOf[$0] == nil }
-        if !missing.isEmpty {
-            throw FileRejection(problem: "標題列缺少必要欄位：\(missing.map(\.rawValue).joined(separator: "、"))。",
-                                fix: "請補上這些欄位後重新提供役政資料檔。")
-        }
+        let required = RegistryColumn.allCases.filter(\.isRequired)
+        _ = try HeaderMap.checked(header, required: required,
+            noHeader: FileRejection(problem: "找不到標題列：檔案前 10 列中沒有役政資料欄位名稱。",
+                                    fix: "請確認標題列含有：\(required.map(\.rawValue).joined(separator: "、"))。"),
+            missing: { _, absent in
+                FileRejection(problem: "標題列缺少必要欄位：\(absent.map(\.rawValue).joined(separator: "、"))。",
+                              fix: "請補上這些欄位後重新提供役政資料檔。")
+            })
         return reader.formatDescription
     }
 

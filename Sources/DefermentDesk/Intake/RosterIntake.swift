@@ -89,15 +89,13 @@ public struct RosterIntake {
         } catch let e as TableFileError {
             throw FileRejection(e)
         }
-        guard let header else {
-            throw FileRejection(problem: "找不到標題列：檔案前 10 列中沒有一列含有名冊欄位名稱（如「身分證字號」「出生年月日」「姓名」）。",
-                                fix: "請使用名冊範本的標題列（\(RosterColumn.templateOrder.map(\.rawValue).joined(separator: "、"))）後重新上傳。")
-        }
-        let missing = RosterColumn.templateOrder.filter { $0.isRequired && header.indexOf[$0] == nil }
-        if !missing.isEmpty {
-            throw FileRejection(problem: "第 \(header.headerRow) 列的標題列缺少必要欄位：\(missing.map(\.rawValue).joined(separator: "、"))。",
-                                fix: "請在標題列加上這些欄位（欄名須與名冊範本相同）並填入資料後重新上傳。")
-        }
+        _ = try HeaderMap.checked(header, required: RosterColumn.templateOrder.filter(\.isRequired),
+            noHeader: FileRejection(problem: "找不到標題列：檔案前 10 列中沒有一列含有名冊欄位名稱（如「身分證字號」「出生年月日」「姓名」）。",
+                                    fix: "請使用名冊範本的標題列（\(RosterColumn.templateOrder.map(\.rawValue).joined(separator: "、"))）後重新上傳。"),
+            missing: { header, absent in
+                FileRejection(problem: "第 \(header.headerRow) 列的標題列缺少必要欄位：\(absent.map(\.rawValue).joined(separator: "、"))。",
+                              fix: "請在標題列加上這些欄位（欄名須與名冊範本相同）並填入資料後重新上傳。")
+            })
         return (reader.formatDescription, source)
     }
 

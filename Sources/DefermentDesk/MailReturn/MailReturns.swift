@@ -39,7 +39,6 @@ extension Desk {
     /// and reported; one taken before (same Message-ID, or same bytes) is not taken again.
     func takeMail(into summary: inout RunSummary) {
         let maildir = mailInbox
-        for sub in ["new", "cur", "tmp"] { try? AtomicFile.makeFolders(maildir.appendingPathComponent(sub), mode: 0o700) }
         let new = maildir.appendingPathComponent("new")
         for name in ((try? FileManager.default.contentsOfDirectory(atPath: new.path)) ?? []).sorted() where !name.hasPrefix(".") {
             let url = new.appendingPathComponent(name)
@@ -156,8 +155,8 @@ extension Desk {
               let county = reference.counties.county(code: token.county) else {
             return .refused("不是本系統的審核名冊（找不到有效的驗證碼）。請附上從縣市審核頁面下載、填寫後存檔的審核名冊（.xlsx），勿修改驗證碼。")
         }
-        let allowed = try store.queue.read { try DeskStore.countyAddresses($0,
-            county: county.code) }.union(allowedSenders(county: county.code))
+        let registered = try store.queue.read { try DeskStore.countyAddresses($0, county: county.code) }
+        let allowed = registered.union(allowedSenders(county: county.code))
         guard allowed.contains(sender) else {
             return .refused("寄件信箱不是\(county.name)登記的承辦信箱，未處理。請由登記的信箱寄出，或請系統管理者將此信箱加入 mail_allowed_senders。")
         }

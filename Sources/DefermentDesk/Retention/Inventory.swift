@@ -67,13 +67,12 @@ extension Desk {
                     why: "查核原始資料；收件後 \(returned ? policy.returnedWorkbookDays : policy.rawInputDays) 天刪除")
             }
         }
-        for (folder, kind, days) in [(paths.rejected, "退件檔案", policy.rejectedDays), (mailSpool.appendingPathComponent("sent"),
-            "已寄出郵件", policy.mailDays),
-                                     (mailSpool.appendingPathComponent("failed"), "無法寄出郵件", policy.mailDays), (paths.exports, "匯出檔", 0)] {
-            let dates = Self.files(in: folder, olderThan: -1, today: Desk.day(of: Date())).compactMap { url in
-                (try? url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate).map { Desk.day(of: $0).iso }
-            }
-            add(kind, dates, why: days > 0 ? "逾 \(days) 天刪除" : "每次匯出覆寫")
+        let folders: [(URL, String, Int)] = [
+            (paths.rejected, "退件檔案", policy.rejectedDays), (mailSpool.appendingPathComponent("sent"), "已寄出郵件", policy.mailDays),
+            (mailSpool.appendingPathComponent("failed"), "無法寄出郵件", policy.mailDays), (paths.exports, "匯出檔", 0),
+        ]
+        for (folder, kind, days) in folders {
+            add(kind, Self.datedFiles(in: folder).map(\.day.iso), why: days > 0 ? "逾 \(days) 天刪除" : "每次匯出覆寫")
         }
         // Lines of the same kind and month merged.
         var merged: [String: Inventory.Line] = [:]

@@ -64,7 +64,8 @@ extension Desk {
             let purged = Set(plan.uploadDates).union(try DeskStore.purgedMonths(db).keys)
             var filesByKindMonth: [String: Int] = [:]
             var reasons: [String: String] = [:]
-            for file in try DeskStore.ledgerFiles(db) {
+            let ledger = try DeskStore.ledgerFiles(db)
+            for file in ledger {
                 guard let arrived = day(file.receivedAt) else { continue }
                 let days = file.kind == InputKind.decisions.rawValue ? policy.returnedWorkbookDays : policy.rawInputDays
                 let kindName = file.kind == InputKind.decisions.rawValue ? "審核名冊回傳檔" : "原始檔案（\(file.kind)）"
@@ -87,7 +88,7 @@ extension Desk {
                 plan.items.append(.init(kind: "役政資料（人員）", date: "", count: people,
                                         reason: "所屬役政資料檔逾 \(policy.rawInputDays) 天，且已無名冊資料列或緩徵紀錄引用"))
             }
-            let referenced = Set(try DeskStore.ledgerFiles(db).map(\.archivedPath).filter { !$0.isEmpty })
+            let referenced = Set(ledger.map(\.archivedPath).filter { !$0.isEmpty })
                 .subtracting(plan.archived.map(\.path))
             plan.files += orphanedArchiveCopies(referenced: referenced)
         }
@@ -157,19 +158,21 @@ extension Desk {
         return found
     }
 
+    /// Regular files under a folder with the day each last changed (in the desk's time zone).
+    static func datedFiles(in folder: URL) -> [(url: URL, day: CivilDate)] {
+        let keys: [URLResourceKey] = [.contentModificationDateKey, .isRegularFileKey]
+        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: keys) else { return [] }
+        var found: [(URL, CivilDate)] = []
+        for case let url as URL in walker {
+            guard let values = try? url.resourceValues(forKeys: Set(keys)), values.isRegularFile == true,
+                  let changed = values.contentModificationDate else { continue }
+            found.append((url, Desk.day(of: changed)))
+        }
+        return found.sorted { $0.0.path < $1.0.path }
+    }
+
     /// Regular files under a folder last changed more than `days` before `today`.
     static func files(in folder: URL, olderThan days: Int, today: CivilDate) -> [URL] {
-        var found: [URL] = []
-        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.contentModificationDateKey,
-            .isRegularFileKey]) else {
-            return []
-        }
-        for case let url as URL in walker {
-            guard let values = try? url.resourceValues(forKeys: [.contentModificationDateKey, .isRegularFileKey]),
-                values.isRegularFile == true,
-                  let changed = values.contentModificationDate else { continue }
-            if RetentionPolicy.isPast(Desk.day(of: changed), days: days, today: today) { found.append(url) }
-        }
-        return found.sorted { $0.path < $1.path }
+        datedFiles(in: folder).filter { RetentionPolicy.isPast($0.day, days: days, today: today) }.map(\.url)
     }
 }

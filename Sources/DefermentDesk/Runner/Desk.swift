@@ -121,11 +121,13 @@ public final class Desk {
     /// Seals account data keys in the database (``HostKey``).
     let hostKey: HostKey
 
-    /// Creates `inbox/decisions/<county>/` for every county, so staff know where to drop.
+    /// Creates `inbox/decisions/<county>/` for every county, so staff know where to drop, and
+    /// the Maildir (`mail_inbox`) mail servers deliver into.
     func createCountyFolders() {
         for c in reference.counties.counties where PathGate.accepts(c.code, as: .countyCode) {
             try? FileManager.default.createDirectory(at: paths.decisions(county: c.code), withIntermediateDirectories: true)
         }
+        for sub in ["new", "cur", "tmp"] { try? AtomicFile.makeFolders(mailInbox.appendingPathComponent(sub), mode: 0o700) }
     }
 
     /// Reloads `seeds/` if any file changed since it was last loaded.

@@ -1,5 +1,4 @@
 import Foundation
-import DefermentFiles
 import DefermentCore
 import Logging
 import DefermentSite
@@ -11,7 +10,6 @@ extension Desk {
     /// on a thread of its own, so processing never waits for it. `report` prints a run's summary.
     public func watch(report: (RunSummary) -> Void) throws {
         maximumSettleWait = 2
-        for sub in ["new", "cur", "tmp"] { try? AtomicFile.makeFolders(mailInbox.appendingPathComponent(sub), mode: 0o700) }
         let watcher = try InboxWatcher(paths: paths, maildir: mailInbox)
         logger.info("監看 \(paths.inbox.path)")
         var rescan = true // a full rescan at start

@@ -17,9 +17,9 @@ struct SiteInputs {
     var awaiting: [String: [String: [String: Int]]]
     var notices: [String: [CountyNotice]]
     /// Upload dates whose rows were purged (保存期限屆滿): their counts stay, their pages go.
-    var purged: [String: Int] = [:]
+    var purged: [String: Int]
     /// Contacts as clerks keep them (帳號維護), by account.
-    var contacts: [String: (name: String, phone: String, email: String)] = [:]
+    var contacts: [String: (name: String, phone: String, email: String)]
     /// What every page is rendered from besides its rows: the templates, the code and the
     /// reference data (a school renamed in `seeds/` shows everywhere).
     var fingerprint: String
@@ -32,10 +32,11 @@ struct SiteInputs {
 
     init(schools: [SchoolEntry], counties: [County], counts: [RosterCount], versions: [String: Int64],
          state: [String: (Int64, String)], decisionDates: [String: [String]], awaiting: [String: [String: [String: Int]]],
-         notices: [String: [CountyNotice]], fingerprint: String, generation: Int64, purged: [String: Int] = [:]) {
+         notices: [String: [CountyNotice]], fingerprint: String, generation: Int64, purged: [String: Int] = [:],
+         contacts: [String: (name: String, phone: String, email: String)] = [:]) {
         (self.schools, self.counties, self.counts, self.versions, self.state) = (schools, counties, counts, versions, state)
         (self.decisionDates, self.awaiting, self.notices) = (decisionDates, awaiting, notices)
-        (self.fingerprint, self.generation, self.purged) = (fingerprint, generation, purged)
+        (self.fingerprint, self.generation, self.purged, self.contacts) = (fingerprint, generation, purged, contacts)
         countyNames = Dictionary(uniqueKeysWithValues: counties.map { ($0.code, $0.name) })
         schoolsWithRows = Set(counts.map(\.schoolCode))
     }
@@ -43,7 +44,7 @@ struct SiteInputs {
     static func read(_ store: DeskStore, code fingerprint: String) throws -> SiteInputs {
         try store.queue.read { db in
             let seeds = try String.fetchAll(db, sql: "SELECT name || '=' || sha256 FROM seed_state ORDER BY name")
-            var inputs = SiteInputs(
+            return SiteInputs(
                 schools: try DeskStore.schools(db).filter { PathGate.accepts($0.code, as: .schoolCode) },
                 counties: try DeskStore.counties(db).filter { PathGate.accepts($0.code, as: .countyCode) },
                 counts: try DeskStore.rosterCounts(db).filter { PathGate.accepts($0.schoolCode, as: .schoolCode) },
@@ -52,9 +53,7 @@ struct SiteInputs {
                 notices: try DeskStore.countyNotices(db),
                 fingerprint: fingerprint + "/" + SHA256.hash(data: Data(seeds.joined(separator: "\n").utf8)).prefix(8).lowercaseHex,
                 generation: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM input_file") ?? 0,
-                purged: try DeskStore.purgedMonths(db))
-            inputs.contacts = try DeskStore.contacts(db)
-            return inputs
+                purged: try DeskStore.purgedMonths(db), contacts: try DeskStore.contacts(db))
         }
     }
 }

@@ -69,7 +69,7 @@ extension SiteBuilder {
             c["schools"] = schoolRows
             c["awaiting"] = totalAwaiting
             c["pending"] = total.pending - totalAwaiting
-            c["pendingDays"] = false
+            c["pendingDays"] = total.pending - totalAwaiting > 0 && purged[date] == nil ? pendingDays as Any : false
             if purged[date] != nil {
                 c["purged"] = true
                 return c
@@ -78,7 +78,6 @@ extension SiteBuilder {
             c["workbookHref"] = "decisions/" + (workbook as NSString).lastPathComponent + ".enc"
             c["workbookSealed"] = workbook + ".enc"
             c["workbookName"] = DecisionWorkbook.fileName(county: county.code, uploadDate: date)
-            c["pendingDays"] = total.pending - totalAwaiting > 0 ? pendingDays as Any : false
             return c
         }
         let noticeContexts: [[String: Any]] = notices.map {

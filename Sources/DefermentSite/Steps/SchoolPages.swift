@@ -149,6 +149,16 @@ extension SiteBuilder {
         }
         var search: [UInt8] = [UInt8(ascii: "[")]
         var pages = 0
+        /// A results page: one roster (none when every month was purged) and the purged months.
+        func publishResults(_ index: Int, roster: [String: Any]?, pager: [[String: Any]]) throws {
+            var context: [String: Any] = [
+                "root": "../../", "title": "審核結果查詢・\(school.name)", "schoolName": school.name, "schoolCode": school.code,
+                "pages": pager, "account": school.code, "accountName": school.name, "keyHref": "key.json",
+                "indexPath": base + "search-index.json.enc", "base": base, "purged": purged, "hasPurged": !purged.isEmpty,
+            ]
+            context["roster"] = roster
+            try publisher.publish(base + Self.pageName(index), text: templates.render("school-results", context))
+        }
         for (i, date) in dates.enumerated() {
             let detailName = Self.detailName(date)
             let dateRows = byDate[date]!
@@ -158,12 +168,7 @@ extension SiteBuilder {
             roster["uploadDate"] = CivilDate.shown(date)
             roster["detailHref"] = detailName
             let pager: [[String: Any]] = dates.enumerated().map { j, d in ["label": CivilDate.shown(d), "href": Self.pageName(j), "current": j == i] }
-            let results = templates.render("school-results", [
-                "root": "../../", "title": "審核結果查詢・\(school.name)", "schoolName": school.name, "schoolCode": school.code,
-                "roster": roster, "pages": pager, "account": school.code, "accountName": school.name, "keyHref": "key.json",
-                "indexPath": base + "search-index.json.enc", "base": base, "purged": purged, "hasPurged": !purged.isEmpty,
-            ])
-            try publisher.publish(base + Self.pageName(i), text: results)
+            try publishResults(i, roster: roster, pager: pager)
             var rowContexts: [MustacheFrame] = []
             rowContexts.reserveCapacity(dateRows.count)
             for (k, r) in dateRows.enumerated() {
@@ -187,11 +192,7 @@ extension SiteBuilder {
         }
         if dates.isEmpty && !purged.isEmpty {
             // Every month purged: the index still shows their counts.
-            try publisher.publish(base + Self.pageName(0), text: templates.render("school-results", [
-                "root": "../../", "title": "審核結果查詢・\(school.name)", "schoolName": school.name, "schoolCode": school.code,
-                "pages": [] as [[String: Any]], "account": school.code, "accountName": school.name, "keyHref": "key.json",
-                "indexPath": base + "search-index.json.enc", "base": base, "purged": purged, "hasPurged": !purged.isEmpty,
-            ]))
+            try publishResults(0, roster: nil, pager: [])
             pages += 1
         }
         search.append(UInt8(ascii: "]"))
