@@ -35,6 +35,10 @@ def history(args):
     stamp = os.path.join(base, "done.json")
     month_roster, month_registry = generate(args, 20_000, 20261115, os.path.join(base, "rows20k"))
     if os.path.exists(stamp):
+        # Brought up to this build's pages (a full build when the code changed; untimed), so that
+        # each run's watch starts from a published site.
+        subprocess.run([args.bin, "publish", "--root", root, "--seeds", SEEDS, "--templates", TEMPLATES], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
         return root, month_roster
     print("building the history (11 × 40,000 rows; once) …", flush=True)
     fresh_root(root)
@@ -85,7 +89,7 @@ def one_run(args, base_root, month_text, resend_text, k):
                              stdout=subprocess.DEVNULL, stderr=open(log, "w"), env=ENV)
     try:
         # The first pass publishes what is there (nothing changed); wait until watch is idle.
-        while "監看" not in open(log).read():
+        while "網站已更新" not in open(log, encoding="utf-8").read():
             time.sleep(0.05)
         stable = manifest_time(root)
         time.sleep(2)

@@ -4,15 +4,29 @@ import DefermentFiles
 import DefermentWorkbooks
 import DefermentStore
 
-/// A school's 產出報表: `report.xlsx` and `report.csv` with the current review state, including
-/// the county's decision and comment.
+/// A school's 產出報表 of one roster (upload date): `report-<date>.xlsx` and `report-<date>.csv`
+/// with the current review state, including the county's decision and comment. The results page
+/// joins the CSVs of every roster into one file in the browser (the pieces' rows in order, one BOM
+/// and one header), which is byte for byte ``csv(rows:)`` of all the school's rows.
 enum SchoolReport {
     static let red: UInt32 = 0xC62828
+    /// The date of a report whose last change is unknown (2000-01-01): fixed, not "now".
+    static let noChangeKnown = Date(timeIntervalSince1970: 946_684_800)
 
-    /// Builds both reports and hands each to `publish` (which seals it for the school).
-    static func write(rows: [ReportRow], school: SchoolEntry, base: String, publish: (String, Data) throws -> Void) throws {
-        try publish(base + "report.csv", Data(csv(rows: rows)))
-        try publish(base + "report.xlsx", try xlsx(rows: rows))
+    /// The site paths (before sealing) of a school's reports of an upload date.
+    static func paths(base: String, date: String) -> (xlsx: String, csv: String) {
+        let stem = base + "report-" + date.filter { $0 != "-" }
+        return (stem + ".xlsx", stem + ".csv")
+    }
+
+    /// Builds both reports of a roster and hands each to `publish` (which seals it for the
+    /// school). The workbook is dated `created`, the time of the last file that changed the
+    /// roster, so that its bytes are a function of the database (the same in any build).
+    static func write(rows: [ReportRow], school: SchoolEntry, base: String, date: String, created: Date,
+                      publish: (String, Data) throws -> Void) throws {
+        let (xlsxPath, csvPath) = paths(base: base, date: date)
+        try publish(csvPath, Data(csv(rows: rows)))
+        try publish(xlsxPath, try xlsx(rows: rows, title: "審核結果報表・\(school.name)・\(CivilDate.shown(date))", created: created))
     }
 
     /// UTF-8 with BOM so Excel opens it, CRLF, formula injection neutralised: the same text as
@@ -53,8 +67,9 @@ enum SchoolReport {
     /// ISO 8601, one documented form for machines).
     static let dateColumns: Set<Int> = Set(["上傳日期", "出生年月日", "緩徵起始日期", "緩徵終止日期"].compactMap { RosterReport.columns.firstIndex(of: $0) })
 
-    static func xlsx(rows: [ReportRow]) throws -> Data {
+    static func xlsx(rows: [ReportRow], title: String = "審核結果報表", created: Date = SchoolReport.noChangeKnown) throws -> Data {
         let wb = try Workbook(constantMemory: true)
+        wb.setProperties(title: title, created: created)
         let header = wb.format(.init(bold: true, background: 0xE6EBF2))
         let redRow = wb.format(.init(fontColor: red))
         let sheet = wb.addSheet("審核結果")

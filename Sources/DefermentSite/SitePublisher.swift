@@ -174,8 +174,7 @@ public final class SitePublisher: @unchecked Sendable {
     /// index first (0), then indexes from the deepest folder up, the home page last. A page
     /// links only to files written before its group.
     public static func pageGroup(_ p: String) -> Int {
-        let isIndex = p.hasSuffix("index.html") || p.contains("/page-")
-        return isIndex ? 1_000 - p.split(separator: "/").count : 0
+        return p.hasSuffix("index.html") ? 1_000 - p.split(separator: "/").count : 0
     }
 
     /// Writes the held pages group by group (``pageGroup(_:)``), each group's pages on all

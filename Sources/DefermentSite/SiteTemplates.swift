@@ -34,7 +34,7 @@ public struct SiteTemplates: @unchecked Sendable {
             hasher.update(data: data)
             statics[name] = data
         }
-        for required in ["_head", "_foot", "home", "school-results", "roster-detail", "county", "county-school", "directory",
+        for required in ["_head", "_foot", "home", "school-results", "roster-detail", "county", "county-roster", "directory",
                          "roster-templates", "overview", "secure-page", "_unlock"]
         where templates[required] == nil {
             throw SiteError("缺少樣板 templates/\(required).mustache")

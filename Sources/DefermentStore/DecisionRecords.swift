@@ -300,12 +300,22 @@ extension DeskStore {
 
     /// Decision history of a school's rows (final entries only unless `includeDrafts`), by row id.
     public static func decisionHistory(_ db: Database, school: String, includeDrafts: Bool) throws -> [Int64: [DecisionHistoryEntry]] {
+        try decisionHistory(db, where: "r.school_code = ?", [school], includeDrafts: includeDrafts)
+    }
+
+    /// The decision history of the rows of one county's roster of an upload date.
+    public static func decisionHistory(_ db: Database, county: String, uploadDate: String) throws -> [Int64: [DecisionHistoryEntry]] {
+        try decisionHistory(db, where: "r.county_code = ? AND r.upload_date = ?", [county, uploadDate], includeDrafts: true)
+    }
+
+    private static func decisionHistory(_ db: Database, where condition: String, _ arguments: StatementArguments,
+                                        includeDrafts: Bool) throws -> [Int64: [DecisionHistoryEntry]] {
         var result: [Int64: [DecisionHistoryEntry]] = [:]
         let rows = try Row.fetchAll(db, sql: """
             SELECT h.roster_row_id, h.decision, h.comment, h.final, h.approver, h.approved_on, h.recorded_at
             FROM decision_history h JOIN roster_row r ON r.id = h.roster_row_id
-            WHERE r.school_code = ? \(includeDrafts ? "" : "AND h.final = 1") ORDER BY h.id
-            """, arguments: [school])
+            WHERE \(condition) \(includeDrafts ? "" : "AND h.final = 1") ORDER BY h.id
+            """, arguments: arguments)
         for row in rows {
             let e = DecisionHistoryEntry(rosterRowID: row[0], decision: row[1], comment: row[2], final: row[3], approver: row[4],
                                          approvedOn: row[5], recordedAt: row[6])

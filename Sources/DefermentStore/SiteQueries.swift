@@ -118,6 +118,18 @@ extension DeskStore {
         return rows
     }
 
+    /// The rows of one county's roster of an upload date, by school (the county's 名冊 page).
+    public static func countyRosterRows(_ db: Database, county: String, uploadDate: String) throws -> [ReportRow] {
+        var rows: [ReportRow] = []
+        try RawStatement(db, sql: """
+            SELECT \(ReportRow.selectColumns)
+            FROM roster_row r LEFT JOIN county c ON c.code = r.county_code
+            WHERE r.county_code = ? AND r.upload_date = ?
+            ORDER BY r.school_code, r.national_id, r.roster_kind DESC, r.source_row
+            """, arguments: [county, uploadDate]).forEach { rows.append(ReportRow($0)) }
+        return rows
+    }
+
     /// Every row of a county (operators' report), newest first; streamed.
     public static func forEachReportRow(_ db: Database, county: String?, school: String?, _ body: (ReportRow) throws -> Void) throws {
         let condition = county != nil ? "r.county_code = ?" : "r.school_code = ?"
@@ -215,6 +227,7 @@ extension DeskStore {
                 try bumpVersion(db, workbookKey(county: c, uploadDate: pair[1]), version)
             }
             try bumpVersion(db, "school:" + pair[0], version)
+            try bumpVersion(db, rosterKey(school: pair[0], uploadDate: pair[1]), version)
         }
     }
 
@@ -233,10 +246,35 @@ extension DeskStore {
     /// The group key of a county's decision workbook for one upload date (ISO).
     public static func workbookKey(county: String, uploadDate: String) -> String { "workbook:\(county):\(uploadDate)" }
 
+    /// The group key of one school's roster of an upload date (ISO): its details and search piece.
+    public static func rosterKey(school: String, uploadDate: String) -> String { "roster:\(school):\(uploadDate)" }
+
+    /// The generation a county's decision workbook of an upload date is written at: the last
+    /// file that changed its rows or their decisions (its group version), so the same rows give
+    /// the same workbook in any build; the last file applied where no version is recorded.
+    public static func workbookGeneration(_ db: Database, county: String, uploadDate: String) throws -> Int64 {
+        if let v = try Int64.fetchOne(db, sql: "SELECT version FROM group_version WHERE group_key = ?",
+                                      arguments: [workbookKey(county: county, uploadDate: uploadDate)]), v > 0 { return v }
+        return try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM input_file") ?? 0
+    }
+
     /// Marks a group of pages as changed at `version`.
     public static func bumpVersion(_ db: Database, _ key: String, _ version: Int64) throws {
         try db.execute(sql: "INSERT INTO group_version(group_key, version) VALUES (?, ?) ON CONFLICT(group_key) DO UPDATE SET version = MAX(version, excluded.version)",
                        arguments: [key, version])
+    }
+
+    /// When an input file was received (UTC), as a date; `nil` for an unknown file.
+    public static func receivedAt(_ db: Database, file id: Int64) throws -> Date? {
+        guard let text = try String.fetchOne(db, sql: "SELECT received_at FROM input_file WHERE id = ?", arguments: [id]) else { return nil }
+        var parts = text.split(whereSeparator: { $0 == "-" || $0 == " " || $0 == ":" || $0 == "T" }).compactMap { Int($0) }
+        guard parts.count >= 6 else { return nil }
+        parts = Array(parts.prefix(6))
+        var c = DateComponents()
+        (c.year, c.month, c.day, c.hour, c.minute, c.second) = (parts[0], parts[1], parts[2], parts[3], parts[4], parts[5])
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar.date(from: c)
     }
 
     /// Versions of every group.

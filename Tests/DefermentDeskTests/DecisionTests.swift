@@ -199,15 +199,15 @@ struct DecisionTests {
             #expect(waiting.cells[10].text == "待審核")
             #expect(!waiting.cells[13].text.contains("陳核中"))
         }
-        // The county's history page shows the submission awaiting sign-off.
-        let countyPage = try site.openedPage("counties/\(f.county)/schools/\(rows[2].schoolCode).html")
-        let entry = try #require(countyPage.tables[0].rows.first { $0.cells.contains { $0.text == rows[2].nationalID } })
+        // The county's roster page shows the submission awaiting sign-off.
+        let countyPage = try site.openedPage("counties/\(f.county)/roster-\(f.date.filter { $0 != "-" }).html")
+        let entry = try #require(countyPage.tables.flatMap(\.rows).first { $0.cells.contains { $0.text == rows[2].nationalID } })
         #expect(entry.cells.contains { $0.text == "陳核中：未核准" })
         // The county's public page: counts with 陳核中, the sealed workbook's link, the notices.
         let index = try PageOutline.of(f.desk.paths.site.appendingPathComponent("counties/\(f.county)/index.html"))
         let link = try #require(index.links.first { ($0.href ?? "").hasPrefix("decisions/") })
         #expect(link.href == "decisions/20261015.xlsx.enc")
-        let total = try #require(index.tables[0].rows.last)
+        let total = try #require(index.tables[0].rows.first { $0.cells.first?.text == CivilDate.shown(f.date) })
         #expect(total.cells[3].text == "1") // 陳核中
         #expect(total.cells[5].text == "1") // 未核准
         // The sealed workbook opens with the county's key and is the current workbook.

@@ -137,7 +137,7 @@ struct RetentionTests {
         #expect(county.contains("已依保存期限刪除個人資料"))
         let school = try String(contentsOf: desk.paths.site.appendingPathComponent("schools/110000/index.html"), encoding: .utf8)
             .replacing(#/ data-label="[^"]*"/#, with: "")
-        #expect(school.contains("已依保存期限刪除個人資料的名冊") && school.contains("<td>109/12/15</td><td>2</td>"))
+        #expect(school.contains("已依保存期限刪除個人資料") && school.contains("<tr id=\"roster-20201215\" class=\"purged\"><td>109/12/15</td><td>2</td>"))
         #expect(!FileManager.default.fileExists(atPath: desk.paths.site.appendingPathComponent("schools/110000/roster-20201215.html.enc").path))
         #expect(!FileManager.default.fileExists(atPath: desk.paths.site.appendingPathComponent("counties/63000/decisions/20201215.xlsx.enc").path))
         #expect(FileManager.default.fileExists(atPath: desk.paths.site.appendingPathComponent("counties/63000/decisions/20261115.xlsx.enc").path))

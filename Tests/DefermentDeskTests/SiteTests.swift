@@ -154,25 +154,31 @@ struct SiteTests {
         #expect(raw.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
     }
 
-    @Test func resultsPagesNewestFirstOneRosterPerPageWithCounts() throws {
+    /// 審核結果查詢: every roster on one page, newest first, with its counts; a roster's details
+    /// lead back to its row; the search pieces (one per roster) hold this school's IDs only.
+    @Test func resultsPageListsEveryRosterNewestFirstWithCounts() throws {
         let f = try SiteFixture()
-        let first = try f.page("schools/110000/index.html")
-        let second = try f.page("schools/110000/page-2.html")
-        // Dates as clerks write them (民國).
-        #expect(first.headings.contains { $0.text == "上傳日期 115/11/15" })
-        #expect(second.headings.contains { $0.text == "上傳日期 115/10/15" })
-        let counts = try #require(second.tables.first { $0.class.split(separator: " ").contains("counts") })
-        let values = counts.rows[1].cells.prefix(5).map { Int($0.text) ?? -1 }
+        let page = try f.page("schools/110000/index.html")
+        let counts = try #require(page.tables.first { $0.class.split(separator: " ").contains("results") })
+        // Dates as clerks write them (民國), newest first.
+        let dates = try f.desk.store.queue.read {
+            try String.fetchAll($0, sql: "SELECT DISTINCT upload_date FROM roster_row WHERE school_code = '110000' ORDER BY upload_date DESC")
+        }
+        #expect(dates.count >= 2)
+        #expect(counts.rows.dropFirst().map { $0.cells.first?.text ?? "" } == dates.map { CivilDate.shown($0) })
+        let october = try #require(counts.rows.first { $0.cells.first?.text == "115/10/15" })
+        let values = october.cells.dropFirst().prefix(5).map { Int($0.text) ?? -1 }
         func db(_ state: String?) throws -> Int {
             try count(f.root, "SELECT COUNT(*) FROM roster_row WHERE school_code = '110000' AND upload_date = '2026-10-15'" + (state.map { " AND review_state = '\($0)'" } ?? ""))
         }
         #expect(values == [try db(nil), try db("不分派"), try db("待審核"), try db("核准"), try db("未核准")])
-        #expect(second.links.contains { $0.href == "roster-20261015.html" && $0.text == "明細" })
-        #expect(second.links.contains { $0.href == "index.html" && $0.text == "115/11/15" })
-        // The detail page leads back to the results page it came from.
-        #expect(try f.openedPage("schools/110000/roster-20261015.html").links.contains { $0.href == "page-2.html" })
-        // The search index holds this school's IDs only.
-        let index = String(decoding: try f.opened("schools/110000/search-index.json"), as: UTF8.self)
+        #expect(page.links.contains { $0.href == "roster-20261015.html" && $0.text == "明細" })
+        #expect(!FileManager.default.fileExists(atPath: f.site.appendingPathComponent("schools/110000/page-2.html").path))
+        // The detail page leads back to its own row of the results.
+        #expect(try f.openedPage("schools/110000/roster-20261015.html").links.contains { $0.href == "index.html#roster-20261015" })
+        // The search pieces hold this school's IDs only, every one of them.
+        let index = try dates.map { String(decoding: try f.opened("schools/110000/search-\($0.filter { $0 != "-" }).json"), as: UTF8.self) }
+            .joined(separator: "\n")
         let ids = try desk(f).store.queue.read { try String.fetchAll($0, sql: "SELECT DISTINCT national_id FROM roster_row WHERE school_code <> '110000' AND national_id <> ''") }
         let own = try desk(f).store.queue.read { try String.fetchAll($0, sql: "SELECT DISTINCT national_id FROM roster_row WHERE school_code = '110000' AND national_id <> ''") }
         #expect(own.allSatisfy { index.contains($0) })
@@ -236,7 +242,9 @@ struct SiteTests {
         // No file or folder name carries personal data either.
         for p in people { #expect(!files.contains { $0.contains(p[0]) }) }
         // Personal files exist only sealed: no plain report, index or detail content.
-        #expect(!files.contains { $0.hasSuffix("report.xlsx") || $0.hasSuffix("report.csv") || $0.hasSuffix("search-index.json") })
+        #expect(!files.contains { ($0.contains("/report-") || $0.contains("/search-") || $0.contains("/roster-")) && !$0.hasSuffix(".enc")
+            && !$0.hasSuffix(".html") })
+        #expect(files.contains("schools/110000/report-20261015.csv.enc") && files.contains("schools/110000/report-20261115.xlsx.enc"))
         // Decision workbooks exist for the counties, sealed only.
         let workbooks = files.filter { $0.hasPrefix("counties/") && $0.contains("/decisions/") }
         #expect(workbooks.count >= 20)
@@ -247,10 +255,18 @@ struct SiteTests {
         #expect(!county.contains("notes.csv") && county.contains("退件") && county.contains("收到的檔案 "))
     }
 
+    /// The roster with the fixture's 未核准 rows.
+    func refusedDate(_ f: SiteFixture) throws -> String {
+        try #require(try f.desk.store.queue.read {
+            try String.fetchOne($0, sql: "SELECT upload_date FROM roster_row WHERE school_code = '110000' AND review_state = '未核准' LIMIT 1")
+        })
+    }
+
     @Test func reportWorkbookReadBackWithOpenpyxl() throws {
         let f = try SiteFixture()
+        let date = try refusedDate(f)
         let xlsxURL = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString).xlsx")
-        try f.opened("schools/110000/report.xlsx").write(to: xlsxURL)
+        try f.opened("schools/110000/report-\(date.filter { $0 != "-" }).xlsx").write(to: xlsxURL)
         let xlsx = xlsxURL.path
         let json = try pythonOutput(["-c", """
         import sys, json, zipfile, openpyxl
@@ -275,7 +291,7 @@ struct SiteTests {
         let r = try JSONDecoder().decode(Report.self, from: Data(json.utf8))
         #expect(r.sheets == ["審核結果", "依縣市統計"])
         #expect(r.header == RosterReport.columns)
-        #expect(r.count == (try count(f.root, "SELECT COUNT(*) FROM roster_row WHERE school_code = '110000'")))
+        #expect(r.count == (try count(f.root, "SELECT COUNT(*) FROM roster_row WHERE school_code = '110000' AND upload_date = '\(date)'")))
         #expect(r.freeze == "A2")
         #expect(r.filter?.hasPrefix("A1:O") == true)
         #expect(r.red == 2)
@@ -304,7 +320,7 @@ struct SiteTests {
 
     @Test func reportCSVHasBOMAndNeutralisedFormulas() throws {
         let f = try SiteFixture()
-        let data = try f.opened("schools/110000/report.csv")
+        let data = try f.opened("schools/110000/report-\(try refusedDate(f).filter { $0 != "-" }).csv")
         #expect(Array(data.prefix(3)) == [0xEF, 0xBB, 0xBF])
         let text = String(decoding: data.dropFirst(3), as: UTF8.self)
         #expect(text.hasPrefix(RosterReport.columns.joined(separator: ",") + "\r\n"))
@@ -341,6 +357,56 @@ struct SiteTests {
         }
         // No temporary files are left behind.
         #expect(!files.contains { $0.hasSuffix(".tmp") })
+    }
+
+    /// Every file of the site by path, sealed ones opened with their account's key: what a
+    /// reader of the site sees, whatever the nonces of the sealing.
+    func openedSite(_ f: SiteFixture) throws -> [String: Data] {
+        let manifest = try JSONDecoder().decode([ManifestEntry].self, from: Data(contentsOf: f.site.appendingPathComponent("manifest.json")))
+        let keys = Dictionary(uniqueKeysWithValues: try f.desk.accounts().map { ($0.code, SymmetricKey(data: $0.dataKey)) })
+        var files: [String: Data] = [:]
+        for e in manifest {
+            let data = try Data(contentsOf: f.site.appendingPathComponent(e.path))
+            guard e.path.hasSuffix(".enc") else { files[e.path] = data; continue }
+            let account = e.path.split(separator: "/").map(String.init)[1]
+            files[e.path] = try Envelope.open(data, key: try #require(keys[account]), account: account, path: e.path)
+        }
+        return files
+    }
+
+    /// A new month and a change to an older one: only the rosters of those schools and dates are
+    /// rendered again, the school's other rosters are kept as they were, and the site is then,
+    /// after decrypting, byte for byte what a full build writes.
+    @Test func aNewMonthRendersOnlyItsRostersAndEqualsAFullBuild() throws {
+        let f = try SiteFixture()
+        let before = try openedSite(f)
+        #expect(before["schools/110037/roster-20261115.html.enc"] != nil)
+        let id = Fixture.id(79)
+        try drop(Fixture.registryHeader + "\(id),0950614,李四,63000,高中肄業,未經徵兵處理,,\n", as: "reg3.csv", into: .registry, root: f.root)
+        try drop(Fixture.rosterHeader + "\(id),0950614,李四,110037,範例高中,普通科,3,1151215,1160630,在學,否\n",
+                 as: "z-20261215.csv", into: .rosters, root: f.root)
+        // The October row of 110037 sent again with another 群科.
+        try drop(Fixture.rosterHeader + "\(Fixture.id(77)),0950612,\"\(SiteFixture.hostileName)\",110037,範例高中,資訊科,3,1151015,1160630,在學,否\n",
+                 as: "x2-20261015.csv", into: .rosters, root: f.root)
+        _ = try f.desk.runOnce()
+        let after = try f.desk.publishSite()
+        #expect(after.schoolsRendered == 1)
+        #expect(after.rostersRendered == 2)
+        let written = Set(after.writtenPaths)
+        for path in ["schools/110037/roster-20261215.html.enc", "schools/110037/search-20261215.json.enc",
+                     "schools/110037/roster-20261015.html.enc", "schools/110037/index.html", "schools/110037/report-20261215.csv.enc",
+                     "counties/63000/roster-20261215.html.enc", "counties/63000/decisions/20261215.xlsx.enc"] {
+            #expect(written.contains(path), "\(path) written")
+        }
+        #expect(!written.contains { $0.hasPrefix("schools/110000/") || $0.hasSuffix("20261115.html.enc") || $0.hasSuffix("20261115.json.enc")
+                    || $0.hasSuffix("20261115.csv.enc") || $0.hasSuffix("20261115.xlsx.enc") },
+                "\(written.sorted())")
+        let incremental = try openedSite(f)
+        #expect(incremental["schools/110037/roster-20261115.html.enc"] == before["schools/110037/roster-20261115.html.enc"])
+        try f.desk.publishSite(force: true)
+        let full = try openedSite(f)
+        #expect(Set(incremental.keys) == Set(full.keys))
+        for (path, data) in full where incremental[path] != data { Issue.record("\(path) differs from a full build") }
     }
 
     /// A school renamed in `seeds/schools.csv` is renamed on every page and in its county's
@@ -419,17 +485,28 @@ struct SiteTests {
             try db.execute(sql: "UPDATE roster_row SET review_state = '核准' WHERE county_code = '63000' AND school_code = '110000'")
         }
         try f.desk.publishSite(force: true)
-        let html = try String(contentsOf: f.site.appendingPathComponent("counties/63000/index.html"), encoding: .utf8)
-            .replacing(#/ data-label="[^"]*"/#, with: "")
-        let cells = try Regex(#"<tr><td>[^<]*<span class="code">(\d+)</span></td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>([^<]*)</td>"#)
-        var sawAwaiting = false, sawDone = false
-        for m in html.matches(of: cells) {
-            let n = (2...6).map { Int(m.output[$0].substring ?? "") ?? -1 }
-            #expect(n[0] == n[1] + n[2] + n[3] + n[4], "columns of \(m.output[1].substring ?? "") add up")
-            if n[2] > 0 { sawAwaiting = true }
-            if n[1] == 0 { sawDone = true; #expect(m.output[7].substring == "", "最久待審核 blank when nothing is pending") }
+        let index = try String(contentsOf: f.site.appendingPathComponent("counties/63000/index.html"), encoding: .utf8)
+        // Each roster's row on the county page, and its page of schools (sealed).
+        let dateRows = try Regex(#"<tr id="roster-(\d+)"><td>[^<]*</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>([^<]*)</td>"#)
+        let schoolRows = try Regex(#"<tr><td>[^<]*<span class="code">(\d+)</span></td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>"#)
+        var sawAwaiting = false, sawDone = false, dates = 0
+        for d in index.matches(of: dateRows) {
+            dates += 1
+            let total = (2...6).map { Int(d.output[$0].substring ?? "") ?? -1 }
+            #expect(total[0] == total[1] + total[2] + total[3] + total[4], "columns of \(d.output[1].substring ?? "") add up")
+            if total[1] == 0 { #expect(d.output[7].substring == "", "最久待審核 blank when nothing is pending") }
+            let html = String(decoding: try f.opened("counties/63000/roster-\(d.output[1].substring ?? "").html"), as: UTF8.self)
+            var sum = [0, 0, 0, 0, 0]
+            for m in html.matches(of: schoolRows) {
+                let n = (2...6).map { Int(m.output[$0].substring ?? "") ?? -1 }
+                #expect(n[0] == n[1] + n[2] + n[3] + n[4], "columns of \(m.output[1].substring ?? "") add up")
+                if n[2] > 0 { sawAwaiting = true }
+                if n[1] == 0 { sawDone = true }
+                for i in 0..<5 { sum[i] += n[i] }
+            }
+            #expect(sum == total, "the schools add up to the roster's row")
         }
-        #expect(sawAwaiting && sawDone)
+        #expect(dates >= 2 && sawAwaiting && sawDone)
         let overview = try String(contentsOf: f.site.appendingPathComponent("overview.html"), encoding: .utf8)
         let empty = try #require(try f.desk.store.queue.read { db in
             try String.fetchOne(db, sql: "SELECT name FROM county WHERE code NOT IN (SELECT county_code FROM roster_counts) LIMIT 1")
@@ -462,7 +539,7 @@ struct SiteTests {
         #expect(try get("/style.css") == (200, "text/css; charset=utf-8"))
         #expect(try get("/secure.js") == (200, "text/javascript; charset=utf-8"))
         #expect(try get("/schools/110000/key.json") == (200, "application/json"))
-        #expect(try get("/schools/110000/report.xlsx.enc") == (200, "application/octet-stream"))
+        #expect(try get("/schools/110000/report-20261015.xlsx.enc") == (200, "application/octet-stream"))
         #expect(try get("/../state/deferment.sqlite").0 == 404)
         #expect(try get("/%2e%2e/state/deferment.sqlite").0 == 404)
     }
@@ -483,6 +560,11 @@ struct BrowserTests {
         let (out, artifacts) = try f.runBrowserScript("browser-school", account: "110000", arguments: [try #require(id)])
         #expect(out.contains("OK"), "\(out)")
         #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("03-detail-red-and-shading.png").path))
+        // The report of every roster, joined in the browser, is the desk's report of all the rows.
+        let joined = try Data(contentsOf: artifacts.appendingPathComponent("downloads/審核結果報表-110000-全部名冊.csv"))
+        let rows = try f.desk.store.queue.read { try DeskStore.schoolRows($0, school: "110000") }
+        #expect(Set(rows.map(\.uploadDate)).count == 2)
+        #expect(joined == Data(SchoolReport.csv(rows: rows)))
     }
 
     @Test func homePageSchoolSearchInChromium() throws {

@@ -41,10 +41,10 @@ struct WorkbookReadersTests {
         let operatorCopy = try f.download()
         // A school's report, and the two roster templates.
         let school = try #require(try f.desk.store.queue.read { db in
-            try String.fetchOne(db, sql: "SELECT school_code FROM roster_row GROUP BY school_code ORDER BY COUNT(*) DESC LIMIT 1")
+            try String.fetchOne(db, sql: "SELECT school_code FROM roster_row WHERE upload_date = '\(f.date)' GROUP BY school_code ORDER BY COUNT(*) DESC LIMIT 1")
         })
         let report = folder.appendingPathComponent("report.xlsx")
-        try site.opened("schools/\(school)/report.xlsx").write(to: report)
+        try site.opened("schools/\(school)/report-\(f.date.filter { $0 != "-" }).xlsx").write(to: report)
         let templates = RosterTemplateFiles.kinds.map { f.desk.paths.site.appendingPathComponent("templates/\($0.file).xlsx") }
         let read = try cells([decision, operatorCopy, report] + templates, folder: folder)
 
@@ -75,8 +75,8 @@ struct WorkbookReadersTests {
             }
         }
 
-        // School report: every row of the school, and the counts by county.
-        let reportRows = try f.desk.store.queue.read { try DeskStore.schoolRows($0, school: school) }
+        // School report of the roster: every row of the school on it, and the counts by county.
+        let reportRows = try f.desk.store.queue.read { try DeskStore.schoolRows($0, school: school) }.filter { $0.uploadDate == f.date }
         let office = try #require(read[report]?["libreoffice"])
         #expect(office["審核結果"] == [RosterReport.columns] + reportRows.map { row in
             trimmed(row.reportValues.enumerated().map { SchoolReport.dateColumns.contains($0.offset) ? CivilDate.shown($0.element) : $0.element })

@@ -87,7 +87,7 @@
     location.reload();
   });
 
-  // Search by national ID across the school's rosters (the index is sealed too).
+  // Search by national ID across the school's rosters (the index is sealed too, one piece per roster).
   var searchForm = document.getElementById("id-search");
   if (searchForm) {
     var index = null;
@@ -99,7 +99,14 @@
       var key = await storedKey();
       if (!key) { out.textContent = "請先輸入密碼登入後再查詢。"; return; }
       try {
-        if (!index) index = JSON.parse(new TextDecoder().decode(await openSealed(key, "search-index.json.enc", box.dataset.index)));
+        // One sealed piece per roster (upload date), listed by the page.
+        if (!index) {
+          var pieces = (box.dataset.index || "").split(/\s+/).filter(Boolean);
+          var opened = await Promise.all(pieces.map(function (sealed) {
+            return openSealed(key, sealed.slice(sealed.lastIndexOf("/") + 1), sealed);
+          }));
+          index = [].concat.apply([], opened.map(function (data) { return JSON.parse(new TextDecoder().decode(data)); }));
+        }
       } catch (err) { out.textContent = "無法開啟查詢資料。"; return; }
       var matches = index.filter(function (m) { return m.id === id; });
       if (!id) return;
@@ -119,6 +126,17 @@
     });
   }
 
+  function save(parts, name, type) {
+    var url = URL.createObjectURL(new Blob(parts, { type: type }));
+    var link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+  }
+
   // Sealed downloads: opened here and saved under their real names.
   Array.prototype.forEach.call(document.querySelectorAll("a[data-enc]"), function (a) {
     a.addEventListener("click", async function (e) {
@@ -126,18 +144,36 @@
       var key = await storedKey();
       if (!key) { fail("請先輸入密碼登入後再下載報表。"); return; }
       try {
-        var data = await openSealed(key, a.dataset.enc, a.dataset.sealed);
-        var url = URL.createObjectURL(new Blob([data], { type: a.dataset.type }));
-        var link = document.createElement("a");
-        link.href = url;
-        link.download = a.dataset.name;
-        document.body.appendChild(link);
-        link.click();
-        link.remove();
-        setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+        save([await openSealed(key, a.dataset.enc, a.dataset.sealed)], a.dataset.name, a.dataset.type);
       } catch (err) { fail("報表無法解密，請重新登入。"); }
     });
   });
+
+  // Every roster's report CSV joined into one file: the first piece whole, then each further
+  // piece without its BOM and header line (CSV pieces are UTF-8 with BOM and CRLF lines).
+  var all = document.getElementById("all-reports");
+  if (all) {
+    all.addEventListener("click", async function (e) {
+      e.preventDefault();
+      var key = await storedKey();
+      if (!key) { fail("請先輸入密碼登入後再下載報表。"); return; }
+      try {
+        var pieces = all.dataset.pieces.split(/\s+/).filter(Boolean);
+        var opened = await Promise.all(pieces.map(function (sealed) {
+          return openSealed(key, sealed.slice(sealed.lastIndexOf("/") + 1), sealed);
+        }));
+        var parts = opened.map(function (data, i) {
+          var bytes = new Uint8Array(data);
+          if (i === 0) return bytes;
+          for (var j = 0; j + 1 < bytes.length; j++) {
+            if (bytes[j] === 13 && bytes[j + 1] === 10) return bytes.subarray(j + 2);
+          }
+          return new Uint8Array(0);
+        });
+        save(parts, all.dataset.name, "text/csv;charset=utf-8");
+      } catch (err) { fail("報表無法解密，請重新登入。"); }
+    });
+  }
 
   storedKey().then(function (key) { return key ? show(key) : null; }).catch(function () { sessionStorage.removeItem(storeName); });
 })();

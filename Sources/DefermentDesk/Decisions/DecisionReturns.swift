@@ -52,7 +52,7 @@ extension Desk {
         guard let c = reference.counties.county(code: county) else { throw SiteError("沒有縣市代碼 \(county)") }
         let (rows, generation) = try store.queue.read { db in
             (try DeskStore.decisionSheetRows(db, county: county, uploadDate: uploadDate.iso),
-             try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM input_file") ?? 0)
+             try DeskStore.workbookGeneration(db, county: county, uploadDate: uploadDate.iso))
         }
         let token = DecisionToken(county: county, uploadDate: uploadDate, generation: generation)
         try DecisionWorkbook.write(to: url.path, countyName: c.name, token: token, tokenText: token.signed(with: try decisionTokenKey()),

@@ -172,7 +172,8 @@ public final class Desk {
         // nothing reads any more).
         try? FileManager.default.removeItem(at: paths.legacySiteCache)
         let result = try builder.build(store: store, force: force)
-        logger.info("網站已更新：產生 \(result.rendered) 頁／檔，寫入 \(result.written)，移除 \(result.removed)，重繪學校 \(result.schoolsRendered)、沿用 \(result.schoolsKept)，審核名冊 \(result.workbooks) 份（執行緒合計 \(String(format: "%.1f", result.workbookSeconds)) 秒）（共 \(String(format: "%.1f", result.seconds)) 秒）")
+        logger.info("網站已更新：產生 \(result.rendered) 頁／檔，寫入 \(result.written)，移除 \(result.removed)，重繪學校 \(result.schoolsRendered)、沿用 \(result.schoolsKept)，重繪各校名冊 \(result.rostersRendered)、沿用 \(result.rostersKept)，審核名冊 \(result.workbooks) 份（執行緒合計 \(String(format: "%.1f", result.workbookSeconds)) 秒）（共 \(String(format: "%.1f", result.seconds)) 秒）")
+        logger.debug("網站各階段（秒）：\(result.phases.map { "\($0.0) \(String(format: "%.2f", $0.1))" }.joined(separator: "、"))")
         return result
     }
 

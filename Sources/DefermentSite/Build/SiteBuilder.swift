@@ -9,28 +9,35 @@ import DefermentStore
 public struct SiteBuildResult: Sendable {
     /// Pages and files rendered in this build (before comparing with what was there).
     public var rendered = 0
-    /// Files actually written (new or changed bytes).
+    /// Files actually written (new or changed bytes), and their site paths.
     public var written = 0
+    public var writtenPaths: [String] = []
     /// Files removed because nothing produces them any more.
     public var removed = 0
     /// Schools whose pages were rendered, and those kept as they were.
     public var schoolsRendered = 0
     public var schoolsKept = 0
+    /// Schools' rosters (one upload date each) rendered, and those kept as they were.
+    public var rostersRendered = 0
+    public var rostersKept = 0
     /// Decision workbooks written, and the seconds they took summed over the worker threads
     /// (they run beside school pages, so divide by the workers for their share of `seconds`).
     public var workbooks = 0
     public var workbookSeconds = 0.0
     public var seconds = 0.0
+    /// Seconds by phase: reading the inputs and planning, each named step (summed over the
+    /// threads it ran on), and finishing (held pages, removals, the manifest).
+    public var phases: [(String, Double)] = []
 }
 
 /// Builds the static site (`outbox/site/`) from the database: home, schools' results and
 /// details, reports, county pages, the directory, roster templates and the ministry overview.
 ///
-/// A page is a function of the database and the templates. Schools are the unit of work: a
-/// school's pages (and its students' pages under each county) are rendered again only when the
-/// school's group version (bumped by intake for every file that touched it) or the templates'
-/// fingerprint differ from what the site was last built from (`site_state`); everything else is
-/// small and rendered every time, and written only when its bytes changed.
+/// A page is a function of the database and the templates. A school's roster of one upload date
+/// and a county's roster of one upload date are the units of work (``SitePlan``): each is
+/// rendered again only when its group version (bumped by every file that touched its rows) or
+/// the templates' fingerprint differ from what the site was last built from (`site_state`);
+/// what is left is small and rendered every time, and written only when its bytes changed.
 public final class SiteBuilder: @unchecked Sendable {
     let templates: SiteTemplates
     let publisher: SitePublisher
@@ -38,7 +45,7 @@ public final class SiteBuilder: @unchecked Sendable {
     let rules: DefermentRules
     let today: CivilDate
     /// Bumped when the code that renders pages changes what it produces.
-    static let codeVersion = "site-3-decisions"
+    static let codeVersion = "site-4-rosters"
     /// Worker threads for school pages.
     public var workers = 2
 
@@ -64,9 +71,6 @@ public final class SiteBuilder: @unchecked Sendable {
         self.today = today
     }
 
-    /// The last file applied when this build began: the decision workbooks' generation.
-    var workbookGeneration: Int64 = 0
-
     var fingerprint: String { templates.fingerprint + "/" + Self.codeVersion }
 
     /// Builds the site: reads what it works from, decides what changed, runs the steps, records
@@ -74,10 +78,10 @@ public final class SiteBuilder: @unchecked Sendable {
     public func build(store: DeskStore, force: Bool = false) throws -> SiteBuildResult {
         let started = Date()
         let inputs = try SiteInputs.read(store, code: fingerprint)
-        workbookGeneration = inputs.generation
         let plan = SitePlan(inputs, publisher: publisher, force: force)
-        let times = try run([
-            decisionWorkbooks(plan),      // on the workers, the longest first
+        let planned = Date()
+        let steps = [
+            decisionWorkbooks(plan, inputs),      // on the workers, the longest first
             countyPages(inputs),
             schoolPages(plan, inputs),
             staticFiles(),                // on this thread meanwhile
@@ -86,7 +90,9 @@ public final class SiteBuilder: @unchecked Sendable {
             directoryPage(inputs),
             overviewPage(inputs),
             templatesPage(),
-        ])
+        ]
+        let times = try run(steps)
+        let stepsDone = Date()
         try plan.record(inputs, in: store)
         var result = SiteBuildResult()
         result.rendered = times.totalFiles
@@ -94,33 +100,45 @@ public final class SiteBuilder: @unchecked Sendable {
         result.workbookSeconds = times.seconds[Self.workbookStep] ?? 0
         result.schoolsRendered = plan.schools.count
         result.schoolsKept = plan.schoolsKept
-        result.written = publisher.written.count
+        result.rostersRendered = plan.rostersRendered
+        result.rostersKept = plan.rostersKept
         result.removed = try publisher.finish().count
+        result.writtenPaths = publisher.written
+        result.written = publisher.written.count
         result.seconds = Date().timeIntervalSince(started)
+        result.phases = [("讀取與規劃", planned.timeIntervalSince(started))] + steps.map { ($0.name, times.seconds[$0.name] ?? 0) }
+            + [("寫出頁面與清單", Date().timeIntervalSince(stepsDone))]
         return result
     }
 
-    /// The group of pages a site path belongs to: `school:<code>` for `schools/<code>/…` and
-    /// `counties/<county>/schools/<code>.html(.enc)`; `workbook:<county>:<upload date>` for
-    /// `counties/<county>/decisions/…`.
+    /// The group of pages a site path belongs to: `roster:<school>:<upload date>` for a school's
+    /// `roster-<date>.html(.enc)`, `search-<date>.json.enc` and `report-<date>.*`, `school:<code>` for the school's
+    /// other files, `workbook:<county>:<upload date>` for a county's decision workbook and
+    /// `roster-<date>.html(.enc)` of that date; `nil` for pages rendered every build.
     static func group(of path: String) -> String? {
-        // Most paths are a school's; decide on the first segment before splitting.
-        if path.hasPrefix("schools/") {
-            let rest = path.utf8.dropFirst(8)
-            guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else { return nil }
-            return "school:" + String(decoding: rest[..<slash], as: UTF8.self)
-        }
-        guard path.hasPrefix("counties/") else { return nil }
         let parts = path.split(separator: "/")
-        if parts.count == 4 && parts[2] == "schools" {
-            if parts[3].hasSuffix(".html") { return "school:" + parts[3].dropLast(5) }
-            if parts[3].hasSuffix(".html.enc") { return "school:" + parts[3].dropLast(9) }
+        guard parts.count >= 3 else { return nil }
+        let name = parts[parts.count - 1]
+        func dated(_ prefix: String) -> String? {
+            guard name.hasPrefix(prefix) else { return nil }
+            let digits = name.utf8.dropFirst(prefix.utf8.count).prefix(8)
+            guard digits.count == 8, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            let d = String(decoding: digits, as: UTF8.self)
+            return "\(d.prefix(4))-\(d.dropFirst(4).prefix(2))-\(d.suffix(2))"
         }
-        if parts.count == 4 && parts[2] == "decisions", parts[3].count >= 8 {
-            let d = Array(parts[3].prefix(8))
-            return DeskStore.workbookKey(county: String(parts[1]),
-                                         uploadDate: "\(String(d[0..<4]))-\(String(d[4..<6]))-\(String(d[6..<8]))")
+        if parts[0] == "schools" {
+            let school = String(parts[1])
+            if parts.count == 3, let date = dated("roster-") ?? dated("search-") ?? dated("report-") {
+                return DeskStore.rosterKey(school: school, uploadDate: date)
+            }
+            return "school:" + school
         }
+        guard parts[0] == "counties" else { return nil }
+        let county = String(parts[1])
+        if parts.count == 4 && parts[2] == "decisions", let date = dated("") {
+            return DeskStore.workbookKey(county: county, uploadDate: date)
+        }
+        if parts.count == 3, let date = dated("roster-") { return DeskStore.workbookKey(county: county, uploadDate: date) }
         return nil
     }
 }

@@ -23,8 +23,6 @@ struct SiteInputs {
     /// What every page is rendered from besides its rows: the templates, the code and the
     /// reference data (a school renamed in `seeds/` shows everywhere).
     var fingerprint: String
-    /// The last file applied: the decision workbooks' generation.
-    var generation: Int64
 
     /// County names by code, and the schools with rows: derived once, read by several steps.
     let countyNames: [String: String]
@@ -32,11 +30,11 @@ struct SiteInputs {
 
     init(schools: [SchoolEntry], counties: [County], counts: [RosterCount], versions: [String: Int64],
          state: [String: (Int64, String)], decisionDates: [String: [String]], awaiting: [String: [String: [String: Int]]],
-         notices: [String: [CountyNotice]], fingerprint: String, generation: Int64, purged: [String: Int] = [:],
+         notices: [String: [CountyNotice]], fingerprint: String, purged: [String: Int] = [:],
          contacts: [String: (name: String, phone: String, email: String)] = [:]) {
         (self.schools, self.counties, self.counts, self.versions, self.state) = (schools, counties, counts, versions, state)
         (self.decisionDates, self.awaiting, self.notices) = (decisionDates, awaiting, notices)
-        (self.fingerprint, self.generation, self.purged, self.contacts) = (fingerprint, generation, purged, contacts)
+        (self.fingerprint, self.purged, self.contacts) = (fingerprint, purged, contacts)
         countyNames = Dictionary(uniqueKeysWithValues: counties.map { ($0.code, $0.name) })
         schoolsWithRows = Set(counts.map(\.schoolCode))
     }
@@ -52,20 +50,28 @@ struct SiteInputs {
                 decisionDates: try DeskStore.decisionDates(db), awaiting: try DeskStore.awaitingSignOffCounts(db),
                 notices: try DeskStore.countyNotices(db),
                 fingerprint: fingerprint + "/" + SHA256.hash(data: Data(seeds.joined(separator: "\n").utf8)).prefix(8).lowercaseHex,
-                generation: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM input_file") ?? 0,
                 purged: try DeskStore.purgedMonths(db), contacts: try DeskStore.contacts(db))
         }
     }
 }
 
-/// What a build renders again and what it keeps (change detection): a school's pages, or a
-/// county's workbook of an upload date, are rendered when a file touched them since the last
-/// build (their group version), when the templates, code or reference data changed, or when a
-/// file of theirs is missing from the site.
+/// What a build renders again and what it keeps (change detection), per school *and* upload
+/// date: a school's roster of one upload date (its details and search piece), a school's own
+/// pages (results, reports), and a county's roster of an upload date (its decision workbook and
+/// students' page) are each rendered when a file touched them since the last build (their group
+/// version), when the templates, code or reference data changed, or when a file of theirs is
+/// missing from the site; everything else keeps what is published.
 struct SitePlan {
+    /// A school whose own pages are rendered, and the upload dates whose rosters are.
+    struct SchoolWork {
+        let school: SchoolEntry
+        let dates: Set<String>
+    }
     var workbooks: [(County, String)] = []
-    var schools: [SchoolEntry] = []
+    var schools: [SchoolWork] = []
     var schoolsKept = 0
+    var rostersRendered = 0
+    var rostersKept = 0
 
     init(_ inputs: SiteInputs, publisher: SitePublisher, force: Bool) {
         func unchanged(_ key: String) -> Bool {
@@ -79,14 +85,22 @@ struct SitePlan {
                 if unchanged(key) { publisher.keep(group: key) } else { workbooks.append((county, date)) }
             }
         }
+        var datesOf: [String: Set<String>] = [:]
+        for c in inputs.counts where inputs.purged[c.uploadDate] == nil { datesOf[c.schoolCode, default: []].insert(c.uploadDate) }
         let withRows = inputs.schoolsWithRows
         for school in inputs.schools where withRows.contains(school.code) {
+            var dates = Set<String>()
+            for date in datesOf[school.code] ?? [] {
+                let key = DeskStore.rosterKey(school: school.code, uploadDate: date)
+                if unchanged(key) { publisher.keep(group: key); rostersKept += 1 } else { dates.insert(date) }
+            }
             let key = "school:" + school.code
-            if unchanged(key) {
+            if dates.isEmpty && unchanged(key) {
                 publisher.keep(group: key)
                 schoolsKept += 1
             } else {
-                schools.append(school)
+                schools.append(SchoolWork(school: school, dates: dates))
+                rostersRendered += dates.count
             }
         }
     }
@@ -94,7 +108,11 @@ struct SitePlan {
     /// Records what was rendered from, for the next build's change detection.
     func record(_ inputs: SiteInputs, in store: DeskStore) throws {
         try store.queue.write { db in
-            let keys = schools.map { "school:" + $0.code } + workbooks.map { DeskStore.workbookKey(county: $0.0.code, uploadDate: $0.1) }
+            var keys = workbooks.map { DeskStore.workbookKey(county: $0.0.code, uploadDate: $0.1) }
+            for work in schools {
+                keys.append("school:" + work.school.code)
+                keys += work.dates.map { DeskStore.rosterKey(school: work.school.code, uploadDate: $0) }
+            }
             for key in keys { try DeskStore.recordSiteState(db, key, version: inputs.versions[key] ?? 0, fingerprint: inputs.fingerprint) }
         }
     }

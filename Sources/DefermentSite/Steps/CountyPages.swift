@@ -5,75 +5,53 @@ import DefermentCore
 import DefermentFiles
 import DefermentStore
 
-/// Step: county pages (縣市審核): rosters assigned by upload date with counts, the sealed decision
-/// workbooks, notices of returned files, and the students of each school registered there.
+/// Step: county pages (縣市審核): the county's rosters by upload date with counts, the sealed
+/// decision workbooks and notices of returned files; and, beside each decision workbook, the
+/// sealed page of that roster (名冊): its schools' progress and their students with 審核歷程.
 extension SiteBuilder {
-    /// The school's students registered in each county, with their history across months.
-    func renderCountyHistories(_ school: SchoolEntry, rows: [ReportRow], history: [Int64: [DecisionHistoryEntry]],
-                               countyNames: [String: String]) throws -> Int {
-        var byCounty: [String: [ReportRow]] = [:]
-        for r in rows where !r.countyCode.isEmpty { byCounty[r.countyCode, default: []].append(r) }
-        for (county, countyRows) in byCounty {
-            var order: [String] = []
-            var byStudent: [String: [ReportRow]] = [:]
-            for r in countyRows {
-                if byStudent[r.nationalID] == nil { order.append(r.nationalID) }
-                byStudent[r.nationalID, default: []].append(r)
-            }
-            order.sort()
-            let students: [MustacheFrame] = order.map { id in
-                let entries = byStudent[id]!
-                return StudentFrame(entries: entries.enumerated().map { i, r in
-                    RowFrame(row: r, anchor: i, first: i == 0, count: entries.count, history: (history[r.id] ?? []).map(\.line),
-                             forCounty: true)
-                })
-            }
-            let title = "\(countyNames[county] ?? county)・\(school.name)"
-            let html = templates.renderBytes("county-school", [
-                "root": "../../../", "title": title,
-                "countyName": countyNames[county] ?? county, "schoolName": school.name, "students": students,
-            ])
-            try publishSealedPage("counties/\(county)/schools/\(school.code).html", html: html, account: county,
-                                  accountName: (countyNames[county] ?? county) + "政府", title: title, root: "../../../")
+    /// The anchor and file name stem of an upload date (`roster-20261115`).
+    static func rosterStem(_ date: String) -> String { "roster-" + date.filter { $0 != "-" } }
+
+    /// The site path of a county's roster page of an upload date.
+    static func countyRosterPath(county: String, date: String) -> String { "counties/\(county)/\(rosterStem(date)).html" }
+
+    /// Counts of one county's roster by school, with the rows awaiting sign-off (陳核中) apart.
+    func countyTallies(_ counts: [RosterCount], awaiting: [String: Int]) -> (total: [String: Any], bySchool: [(String, [String: Any])]) {
+        var bySchool: [String: Tally] = [:]
+        for c in counts { bySchool[c.schoolCode, default: Tally()].add(c.reviewState, c.count) }
+        var total = Tally()
+        var totalAwaiting = 0
+        let schools = bySchool.sorted { $0.key < $1.key }.map { code, t -> (String, [String: Any]) in
+            total.total += t.total; total.pending += t.pending; total.approved += t.approved; total.refused += t.refused
+            var c = t.context
+            // 陳核中 rows are still 待審核 until signed off: shown once, in their own column.
+            let waiting = min(awaiting[code] ?? 0, t.pending)
+            c["awaiting"] = waiting
+            c["pending"] = t.pending - waiting
+            totalAwaiting += waiting
+            return (code, c)
         }
-        return byCounty.count
+        var c = total.context
+        c["awaiting"] = totalAwaiting
+        c["pending"] = total.pending - totalAwaiting
+        return (c, schools)
     }
 
-    func publishCounty(_ county: County, schools: [SchoolEntry], counts: [RosterCount], awaiting: [String: [String: Int]],
-                       notices: [CountyNotice], purged: [String: Int] = [:]) throws {
-        let names = Dictionary(uniqueKeysWithValues: schools.map { ($0.code, $0.name) })
-        var byDate: [String: [String: Tally]] = [:]
-        for c in counts { byDate[c.uploadDate, default: [:]][c.schoolCode, default: Tally()].add(c.reviewState, c.count) }
+    /// A county's page: its rosters by upload date (newest first) with counts, how long the
+    /// oldest undecided row has waited (as of the build), the workbook and the roster page.
+    func publishCounty(_ county: County, counts: [RosterCount], awaiting: [String: [String: Int]], notices: [CountyNotice],
+                       purged: [String: Int] = [:]) throws {
+        let byDate = Dictionary(grouping: counts, by: \.uploadDate)
         let dates = byDate.keys.sorted(by: >).map { date -> [String: Any] in
+            var c = countyTallies(byDate[date]!, awaiting: awaiting[date] ?? [:]).total
             let pendingDays = CivilDate.parse(date).map { today.daysSinceEpoch - $0.daysSinceEpoch } ?? 0
-            var total = Tally()
-            var totalAwaiting = 0
-            let schoolRows = byDate[date]!.sorted { $0.key < $1.key }.map { code, t -> [String: Any] in
-                total.total += t.total; total.pending += t.pending; total.approved += t.approved; total.refused += t.refused
-                var c = t.context
-                c["schoolCode"] = code
-                c["schoolName"] = names[code] ?? code
-                if purged[date] == nil { c["href"] = "schools/\(code).html" }
-                c["max"] = max(t.total, 1)
-                // 陳核中 rows are still 待審核 until signed off: shown once, in their own column.
-                let waiting = min(awaiting[date]?[code] ?? 0, t.pending)
-                c["awaiting"] = waiting
-                c["pending"] = t.pending - waiting
-                totalAwaiting += waiting
-                // Set either way: a missing key would show the date's value (Mustache looks outwards).
-                c["pendingDays"] = t.pending - waiting > 0 ? pendingDays as Any : false
-                return c
-            }
-            var c = total.context
             c["uploadDate"] = CivilDate.shown(date)
-            c["schools"] = schoolRows
-            c["awaiting"] = totalAwaiting
-            c["pending"] = total.pending - totalAwaiting
-            c["pendingDays"] = total.pending - totalAwaiting > 0 && purged[date] == nil ? pendingDays as Any : false
-            if purged[date] != nil {
-                c["purged"] = true
-                return c
-            }
+            c["anchor"] = Self.rosterStem(date)
+            // Set either way: a missing key would be looked up outwards.
+            c["pendingDays"] = (c["pending"] as? Int ?? 0) > 0 && purged[date] == nil ? pendingDays as Any : false
+            c["purged"] = purged[date] != nil
+            c["rosterHref"] = purged[date] == nil ? Self.rosterStem(date) + ".html" : false
+            guard purged[date] == nil else { return c }
             let workbook = Self.workbookPath(county: county.code, date: date)
             c["workbookHref"] = "decisions/" + (workbook as NSString).lastPathComponent + ".enc"
             c["workbookSealed"] = workbook + ".enc"
@@ -86,21 +64,62 @@ extension SiteBuilder {
         }
         try publisher.publish("counties/\(county.code)/index.html", text: templates.render("county", [
             "root": "../../", "title": "\(county.name)審核", "countyName": county.name, "countyCode": county.code,
-            "today": today.iso, "dates": dates, "notices": noticeContexts, "returnAddress": returnAddress,
+            "today": today.iso, "dates": dates, "hasDates": !dates.isEmpty, "notices": noticeContexts, "returnAddress": returnAddress,
             "account": county.code, "accountName": county.name + "政府", "keyHref": "key.json",
             "unlockNote": "審核名冊含個人資料，已加密保護。",
         ]))
     }
 
+    /// A county's roster of an upload date (sealed): each school's progress, then its students
+    /// (grouped by national ID) with their decision history, the drafts awaiting sign-off included.
+    func publishCountyRoster(county: County, date: String, counts: [RosterCount], awaiting: [String: Int],
+                             schoolNames: [String: String], queue: DatabaseQueue) throws {
+        let (rows, history) = try queue.read {
+            (try DeskStore.countyRosterRows($0, county: county.code, uploadDate: date),
+             try DeskStore.decisionHistory($0, county: county.code, uploadDate: date))
+        }
+        let bySchool = Dictionary(grouping: rows, by: \.schoolCode)
+        let (total, tallies) = countyTallies(counts, awaiting: awaiting)
+        let schools = tallies.map { code, tally -> [String: Any] in
+            var c = tally
+            c["schoolCode"] = code
+            c["schoolName"] = schoolNames[code] ?? code
+            var students: [MustacheFrame] = []
+            var entries: [ReportRow] = []
+            // Rows come ordered by school and national ID: one student's rows are adjacent.
+            func flush() {
+                students.append(StudentFrame(entries: entries.enumerated().map { i, r in
+                    RowFrame(row: r, anchor: i, first: i == 0, count: entries.count, history: (history[r.id] ?? []).map(\.line),
+                             forCounty: true)
+                }))
+                entries = []
+            }
+            for r in bySchool[code] ?? [] {
+                if let last = entries.last, last.nationalID != r.nationalID { flush() }
+                entries.append(r)
+            }
+            if !entries.isEmpty { flush() }
+            c["students"] = students
+            return c
+        }
+        var context = total
+        let title = "\(county.name)・上傳日期 \(CivilDate.shown(date)) 名冊"
+        context.merge(["root": "../../", "title": title, "countyName": county.name, "uploadDate": CivilDate.shown(date),
+                       "anchor": Self.rosterStem(date), "schools": schools]) { $1 }
+        try publishSealedPage(Self.countyRosterPath(county: county.code, date: date), html: templates.renderBytes("county-roster", context),
+                              account: county.code, accountName: county.name + "政府", title: title, root: "../../")
+    }
+
     /// The step: every county's page, on the workers (after the workbooks: on a small republish
     /// they were most of the building thread's time while the workers waited).
     func countyPages(_ inputs: SiteInputs) -> SiteStep {
-        let (schools, purged) = (inputs.schools, inputs.purged)
+        let purged = inputs.purged
+        let countsByCounty = Dictionary(grouping: inputs.counts, by: \.countyCode)
         return SiteStep("縣市頁 county pages", on: .workers, inputs.counties.map { county in
-            let (counts, awaiting, notices) = (inputs.counts.filter { $0.countyCode == county.code },
-                                               inputs.awaiting[county.code] ?? [:], inputs.notices[county.code] ?? [])
+            let (counts, awaiting, notices) = (countsByCounty[county.code] ?? [], inputs.awaiting[county.code] ?? [:],
+                                               inputs.notices[county.code] ?? [])
             return { [self] _ in
-                try publishCounty(county, schools: schools, counts: counts, awaiting: awaiting, notices: notices, purged: purged)
+                try publishCounty(county, counts: counts, awaiting: awaiting, notices: notices, purged: purged)
                 return 1
             }
         })

@@ -5,11 +5,9 @@ import DefermentCore
 import DefermentFiles
 import DefermentStore
 
-/// Step: each school's pages (審核結果查詢): results one roster per page, details (明細,
-/// sealed), the search index and the reports (產出報表).
+/// Step: each school's pages (審核結果查詢): the results of every roster, details (明細,
+/// sealed) and search pieces per upload date, and the reports (產出報表).
 extension SiteBuilder {
-    static func pageName(_ index: Int) -> String { index == 0 ? "index.html" : "page-\(index + 1).html" }
-    static func detailName(_ date: String) -> String { "roster-" + date.filter { $0 != "-" } + ".html" }
 
     /// Counts of one roster (名冊) for the results page.
     struct Tally {
@@ -136,10 +134,12 @@ extension SiteBuilder {
         func mustacheValue(_ key: MustacheKey) -> Any? { key == Self.entriesKey ? entries : nil }
     }
 
-    /// One school's pages: results (one roster per page), details, search index, reports, and
-    /// its students' history pages under each county.
-    func renderSchool(_ school: SchoolEntry, rows: [ReportRow], history: [Int64: [DecisionHistoryEntry]] = [:],
-                      countyNames: [String: String], purged: [[String: Any]] = []) throws -> Int {
+    /// One school's pages: the results (every roster with its counts, newest first; 審核結果查詢)
+    /// and the reports on every build that renders the school; the details (明細, sealed) and the
+    /// search piece of the upload dates in `dates` only (the others are kept as published).
+    func renderSchool(_ school: SchoolEntry, dates renderDates: Set<String>, rows: [ReportRow],
+                      history: [Int64: [DecisionHistoryEntry]] = [:], purged: [String: Tally] = [:],
+                      changed: [String: Date] = [:]) throws -> Int {
         let base = "schools/\(school.code)/"
         var dates: [String] = []
         var byDate: [String: [ReportRow]] = [:]
@@ -147,83 +147,101 @@ extension SiteBuilder {
             if byDate[r.uploadDate] == nil { dates.append(r.uploadDate) }
             byDate[r.uploadDate, default: []].append(r)
         }
-        var search: [UInt8] = [UInt8(ascii: "[")]
         var pages = 0
-        /// A results page: one roster (none when every month was purged) and the purged months.
-        func publishResults(_ index: Int, roster: [String: Any]?, pager: [[String: Any]]) throws {
-            var context: [String: Any] = [
-                "root": "../../", "title": "審核結果查詢・\(school.name)", "schoolName": school.name, "schoolCode": school.code,
-                "pages": pager, "account": school.code, "accountName": school.name, "keyHref": "key.json",
-                "indexPath": base + "search-index.json.enc", "base": base, "purged": purged, "hasPurged": !purged.isEmpty,
-            ]
-            context["roster"] = roster
-            try publisher.publish(base + Self.pageName(index), text: templates.render("school-results", context))
-        }
-        for (i, date) in dates.enumerated() {
-            let detailName = Self.detailName(date)
+        var rosters: [(String, [String: Any])] = []
+        for date in dates {
+            let stem = Self.rosterStem(date)
             let dateRows = byDate[date]!
             var tally = Tally()
             for r in dateRows { tally.add(r.reviewState) }
             var roster = tally.context
             roster["uploadDate"] = CivilDate.shown(date)
-            roster["detailHref"] = detailName
-            let pager: [[String: Any]] = dates.enumerated().map { j, d in ["label": CivilDate.shown(d), "href": Self.pageName(j), "current": j == i] }
-            try publishResults(i, roster: roster, pager: pager)
-            var rowContexts: [MustacheFrame] = []
-            rowContexts.reserveCapacity(dateRows.count)
-            for (k, r) in dateRows.enumerated() {
-                rowContexts.append(RowFrame(row: r, anchor: k + 1, history: (history[r.id] ?? []).filter(\.final).map(\.line)))
-                if search.last != UInt8(ascii: "[") { search.append(UInt8(ascii: ",")) }
-                JSONText.raw("{\"id\":", to: &search); JSONText.append(r.nationalID, to: &search)
-                JSONText.raw(",\"date\":", to: &search); JSONText.append(CivilDate.shown(date), to: &search)
-                JSONText.raw(",\"kind\":", to: &search); JSONText.append(r.rosterKind, to: &search)
-                JSONText.raw(",\"state\":", to: &search); JSONText.append(r.reviewState, to: &search)
-                JSONText.raw(",\"county\":", to: &search); JSONText.append(r.countyName, to: &search)
-                JSONText.raw(",\"href\":", to: &search); JSONText.append(detailName + "#row-\(k + 1)", to: &search)
-                search.append(UInt8(ascii: "}"))
-            }
-            let detail = templates.renderBytes("roster-detail", [
-                "root": "../../", "title": "名冊明細・\(CivilDate.shown(date))・\(school.name)", "schoolName": school.name,
-                "uploadDate": CivilDate.shown(date), "total": dateRows.count, "backHref": Self.pageName(i), "rows": rowContexts,
-            ])
-            try publishSealedPage(base + detailName, html: detail, account: school.code, accountName: school.name,
-                                  title: "名冊明細・\(CivilDate.shown(date))・\(school.name)", root: "../../")
-            pages += 2
+            roster["anchor"] = stem
+            roster["detailHref"] = stem + ".html"
+            roster["purged"] = false
+            let report = SchoolReport.paths(base: base, date: date)
+            roster["reportXLSX"] = (report.xlsx as NSString).lastPathComponent + ".enc"
+            roster["reportCSV"] = (report.csv as NSString).lastPathComponent + ".enc"
+            roster["reportXLSXSealed"] = report.xlsx + ".enc"
+            roster["reportCSVSealed"] = report.csv + ".enc"
+            roster["reportName"] = "審核結果報表-\(school.code)-\(date.filter { $0 != "-" })"
+            rosters.append((date, roster))
+            guard renderDates.contains(date) else { continue }
+            try publishRoster(school, date: date, rows: dateRows, history: history, changed: changed[date] ?? SchoolReport.noChangeKnown)
+            pages += 5
         }
-        if dates.isEmpty && !purged.isEmpty {
-            // Every month purged: the index still shows their counts.
-            try publishResults(0, roster: nil, pager: [])
-            pages += 1
+        for (date, tally) in purged {
+            var roster = tally.context
+            roster["uploadDate"] = CivilDate.shown(date)
+            roster["anchor"] = Self.rosterStem(date)
+            roster["detailHref"] = false
+            roster["purged"] = true
+            roster["percentShown"] = ""
+            rosters.append((date, roster))
+        }
+        rosters.sort { $0.0 > $1.0 }
+        try publisher.publish(base + "index.html", text: templates.render("school-results", [
+            "root": "../../", "title": "審核結果查詢・\(school.name)", "schoolName": school.name, "schoolCode": school.code,
+            "account": school.code, "accountName": school.name, "keyHref": "key.json", "base": base,
+            "indexPath": dates.map { base + "search-" + $0.filter { $0 != "-" } + ".json.enc" }.joined(separator: " "),
+            "reportPieces": dates.map { SchoolReport.paths(base: base, date: $0).csv + ".enc" }.joined(separator: " "),
+            "rosters": rosters.map(\.1), "hasRosters": !rosters.isEmpty, "hasPurged": !purged.isEmpty, "hasReports": !dates.isEmpty,
+        ]))
+        return pages + 1
+    }
+
+    /// One school's roster of an upload date: its details (sealed, each row with its decision
+    /// history), its piece of the school's search index and its reports (產出報表), all sealed.
+    func publishRoster(_ school: SchoolEntry, date: String, rows: [ReportRow], history: [Int64: [DecisionHistoryEntry]],
+                       changed: Date) throws {
+        let base = "schools/\(school.code)/"
+        let stem = Self.rosterStem(date)
+        let detailName = stem + ".html"
+        var search: [UInt8] = [UInt8(ascii: "[")]
+        var rowContexts: [MustacheFrame] = []
+        rowContexts.reserveCapacity(rows.count)
+        for (k, r) in rows.enumerated() {
+            rowContexts.append(RowFrame(row: r, anchor: k + 1, history: (history[r.id] ?? []).filter(\.final).map(\.line)))
+            if k > 0 { search.append(UInt8(ascii: ",")) }
+            JSONText.raw("{\"id\":", to: &search); JSONText.append(r.nationalID, to: &search)
+            JSONText.raw(",\"date\":", to: &search); JSONText.append(CivilDate.shown(date), to: &search)
+            JSONText.raw(",\"kind\":", to: &search); JSONText.append(r.rosterKind, to: &search)
+            JSONText.raw(",\"state\":", to: &search); JSONText.append(r.reviewState, to: &search)
+            JSONText.raw(",\"county\":", to: &search); JSONText.append(r.countyName, to: &search)
+            JSONText.raw(",\"href\":", to: &search); JSONText.append(detailName + "#row-\(k + 1)", to: &search)
+            search.append(UInt8(ascii: "}"))
         }
         search.append(UInt8(ascii: "]"))
-        try publishSealedFile(base + "search-index.json", data: Data(search), account: school.code)
-        try SchoolReport.write(rows: rows, school: school, base: base) { path, data in
+        let title = "名冊明細・\(CivilDate.shown(date))・\(school.name)"
+        let detail = templates.renderBytes("roster-detail", [
+            "root": "../../", "title": title, "schoolName": school.name,
+            "uploadDate": CivilDate.shown(date), "total": rows.count, "backHref": "index.html#" + stem, "rows": rowContexts,
+        ])
+        try publishSealedPage(base + detailName, html: detail, account: school.code, accountName: school.name, title: title, root: "../../")
+        try publishSealedFile(base + "search-" + date.filter { $0 != "-" } + ".json", data: Data(search), account: school.code)
+        try SchoolReport.write(rows: rows, school: school, base: base, date: date, created: changed) { path, data in
             try publishSealedFile(path, data: data, account: school.code)
         }
-        pages += 3
-        pages += try renderCountyHistories(school, rows: rows, history: history, countyNames: countyNames)
-        return pages
     }
 
     /// The step: the pages of the schools the plan renders, on the workers.
     func schoolPages(_ plan: SitePlan, _ inputs: SiteInputs) -> SiteStep {
-        let countyNames = inputs.countyNames
         var tallies: [String: [String: Tally]] = [:]
         for c in inputs.counts where inputs.purged[c.uploadDate] != nil {
             tallies[c.schoolCode, default: [:]][c.uploadDate, default: Tally()].add(c.reviewState, c.count)
         }
         let purgedBySchool = tallies
-        return SiteStep("學校頁 school pages", on: .workers, plan.schools.map { school in { [self] queue in
-            let (rows, history) = try queue!.read {
-                (try DeskStore.schoolRows($0, school: school.code),
-                 try DeskStore.decisionHistory($0, school: school.code, includeDrafts: true))
+        return SiteStep("學校頁 school pages", on: .workers, plan.schools.map { work in
+            let versions = work.dates.map { ($0, inputs.versions[DeskStore.rosterKey(school: work.school.code, uploadDate: $0)] ?? 0) }
+            return { [self] queue in
+                let (rows, history, changed) = try queue!.read { db in
+                    (try DeskStore.schoolRows(db, school: work.school.code),
+                     try DeskStore.decisionHistory(db, school: work.school.code, includeDrafts: false),
+                     try versions.reduce(into: [String: Date]()) { $0[$1.0] = try DeskStore.receivedAt(db, file: $1.1) })
+                }
+                return try renderSchool(work.school, dates: work.dates, rows: rows, history: history,
+                                        purged: purgedBySchool[work.school.code] ?? [:], changed: changed)
             }
-            let purged = (purgedBySchool[school.code] ?? [:]).sorted { $0.key > $1.key }.map { date, tally -> [String: Any] in
-                var c = tally.context
-                c["uploadDate"] = CivilDate.shown(date)
-                return c
-            }
-            return try renderSchool(school, rows: rows, history: history, countyNames: countyNames, purged: purged)
-        } })
+        })
     }
 }

@@ -5,7 +5,7 @@ browser_county.py BASE_URL COUNTY_CODE UPLOAD_DATE(YYYYMMDD) ARTIFACT_DIR PASSWO
 Checks that the public county page shows counts without logging in, that the decision workbook
 cannot be downloaded before logging in, that after logging in it downloads decrypted under its
 real name and opens with openpyxl (cover, both roster sheets, the token, the dropdown), and that a
-student's history page opens. Saves screenshots into ARTIFACT_DIR."""
+roster's page of schools and students opens. Saves screenshots into ARTIFACT_DIR."""
 import os, sys
 from selenium.webdriver.common.by import By
 
@@ -42,11 +42,11 @@ sheet = wb["申請緩徵名冊"]
 check(sheet["N3"].value == "審核結果" and sheet.protection.sheet, "decision column under a protected sheet")
 check(any("核准" in str(v.formula1) for v in sheet.data_validations.dataValidation), "審核結果 dropdown")
 
-# A student list with its history opens with the same login.
-driver.find_element(By.PARTIAL_LINK_TEXT, "學生名單與歷程").click()
+# The roster's page (schools, their students and each row's history) opens with the same login.
+driver.find_element(By.PARTIAL_LINK_TEXT, "各校學生名單與歷程").click()
 wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#secure-content table.history"))
-check(driver.find_elements(By.CSS_SELECTOR, "#secure-content th") and "審核歷程" in driver.find_element(By.CSS_SELECTOR, "#secure-content thead").text,
-      "history page with 審核歷程")
+check(driver.find_elements(By.CSS_SELECTOR, "#secure-content table.county-schools td"), "schools' progress on the roster page")
+check("審核歷程" in driver.find_element(By.CSS_SELECTOR, "#secure-content table.history thead").text, "students with 審核歷程")
 browser.screenshot("02-history.png")
 driver.quit()
 print("OK")

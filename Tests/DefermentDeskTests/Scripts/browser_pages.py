@@ -43,22 +43,22 @@ pages = [("home", "index.html", None), ("directory", "directory.html", None), ("
          ("templates", "templates/index.html", None),
          ("school-results", f"schools/{school}/index.html", school_pw), ("school-detail", None, school_pw),
          ("school-account", f"schools/{school}/account.html", school_pw),
-         ("county", f"counties/{county}/index.html", county_pw), ("county-school", None, county_pw)]
+         ("county", f"counties/{county}/index.html", county_pw), ("county-roster", None, county_pw)]
 for width in (1366, 390):
     driver.set_window_size(width, 900)
     for kind, path, password in pages:
         if kind == "school-detail":
             url = detail_page()
-        elif kind == "county-school":
+        elif kind == "county-roster":
             driver.get(f"{base}/counties/{county}/index.html")
             login(county_pw)
-            url = driver.find_element(By.CSS_SELECTOR, "a[href^='schools/']").get_attribute("href")
+            url = driver.find_element(By.CSS_SELECTOR, "a[href^='roster-']").get_attribute("href")
         else:
             url = f"{base}/{path}"
         driver.get(url)
         if password:
             login(password)
-        if kind in ("school-detail", "county-school"):
+        if kind in ("school-detail", "county-roster"):
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#secure-content table"))
         browser.screenshot(f"{kind}-{width}.png")
         axe = Axe(driver, script_url=axe_script)

@@ -37,16 +37,15 @@ driver.find_element(By.CSS_SELECTOR, "#unlock-form button").click()
 wait.until(lambda d: d.find_element(By.ID, "logout-bar").is_displayed())
 check(driver.execute_script("return localStorage.length") == 0, "nothing in localStorage")
 check(driver.execute_script("return sessionStorage.length") == 1, "key kept in sessionStorage")
-browser.screenshot("01-results-page-1.png")
+browser.screenshot("01-results.png")
 
-# Page 2 of the results: the older roster.
-driver.find_element(By.LINK_TEXT, "115/10/15").click()
-wait.until(lambda d: d.current_url.endswith("/page-2.html"))
-check(any(h.text == "上傳日期 115/10/15" for h in driver.find_elements(By.TAG_NAME, "h2")), "page 2 shows the October roster")
-browser.screenshot("02-results-page-2.png")
+# Every roster on one page, newest first: the October roster is the second row.
+dates = [r.find_element(By.TAG_NAME, "td").text for r in driver.find_elements(By.CSS_SELECTOR, "table.results tbody tr")]
+check(dates[:2] == ["115/11/15", "115/10/15"], f"rosters newest first ({dates})")
+october = driver.find_element(By.ID, "roster-20261015")
 
 # Its details: 未核准 and the county's comment in red, alternate rows shaded.
-driver.find_element(By.LINK_TEXT, "明細").click()
+october.find_element(By.LINK_TEXT, "明細").click()
 wait.until(lambda d: d.current_url.endswith("/roster-20261015.html"))
 wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#secure-content table.detail"))
 red = "rgba(198, 40, 40, 1)"
@@ -66,11 +65,17 @@ check(rows[2].value_of_css_property("background-color") == odd_bg and rows[3].va
       "shading alternates")
 browser.screenshot("03-detail-red-and-shading.png")
 
-# Back returns to page 2, not page 1.
+# Back returns to the results, to the October roster's row (not the top of the list).
 driver.back()
-wait.until(lambda d: d.current_url.endswith("/page-2.html"))
-check(any(h.text == "上傳日期 115/10/15" for h in driver.find_elements(By.TAG_NAME, "h2")), "Back lands on page 2")
-browser.screenshot("04-back-to-page-2.png")
+wait.until(lambda d: d.current_url.endswith("/index.html"))
+wait.until(lambda d: d.find_element(By.ID, "roster-20261015").is_displayed())
+check(driver.find_element(By.ID, "roster-20261015").text.startswith("115/10/15"), "Back lands on the results with the October roster")
+browser.screenshot("04-back-to-results.png")
+# The detail's own link back leads to the same row.
+driver.find_element(By.ID, "roster-20261015").find_element(By.LINK_TEXT, "明細").click()
+wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#secure-content table.detail"))
+driver.find_element(By.PARTIAL_LINK_TEXT, "回審核結果查詢").click()
+wait.until(lambda d: d.current_url.endswith("/index.html#roster-20261015"))
 
 # Search by national ID (typed in lower case) across all the school's rosters.
 box = driver.find_element(By.ID, "id-input")
@@ -96,13 +101,22 @@ box.send_keys("Z999999999")
 driver.find_element(By.CSS_SELECTOR, "#id-search button").click()
 wait.until(lambda d: "查無" in d.find_element(By.ID, "search-results").text)
 
-# The report downloads decrypted, under its real name.
-driver.find_element(By.PARTIAL_LINK_TEXT, "審核結果報表（Excel）").click()
-name = f"審核結果報表-{school}.xlsx"
+# A roster's report downloads decrypted, under its real name.
+driver.find_element(By.ID, "roster-20261015").find_element(By.LINK_TEXT, "Excel").click()
+name = f"審核結果報表-{school}-20261015.xlsx"
 wait.until(lambda d: os.path.exists(os.path.join(downloads, name)) and os.path.getsize(os.path.join(downloads, name)) > 0)
 import openpyxl
 wb = openpyxl.load_workbook(os.path.join(downloads, name))
 check(wb.sheetnames[0] == "審核結果" and wb["審核結果"]["C1"].value == "身分證字號", "downloaded report opens")
+check({r[0] for r in wb["審核結果"].iter_rows(min_row=2, values_only=True)} == {"115/10/15"}, "the October roster's rows only")
+
+# Every roster's CSV joined into one (compared with the desk's own by the calling test).
+driver.find_element(By.ID, "all-reports").click()
+name = f"審核結果報表-{school}-全部名冊.csv"
+wait.until(lambda d: os.path.exists(os.path.join(downloads, name)) and os.path.getsize(os.path.join(downloads, name)) > 0)
+joined = open(os.path.join(downloads, name), "rb").read()
+check(joined.startswith(b"\xef\xbb\xbf") and joined.count(b"\xef\xbb\xbf") == 1, "one BOM")
+check(joined.count("身分證字號".encode()) == 1, "one header line")
 
 # 登出: the key is forgotten and the form is back.
 driver.find_element(By.ID, "logout").click()
