@@ -396,8 +396,9 @@ struct FullDiskTests {
     /// Links of every page that point to a missing file (relative to the page's folder).
     static func brokenLinks(in site: URL) throws -> [String] {
         var broken: [String] = []
-        // Links relative to the page, and data-index / data-sealed: paths from the site's root.
-        let pattern = try NSRegularExpression(pattern: ##"(href|src|data-src|data-enc|data-key|data-index|data-sealed)="([^"#?]+)"##)
+        // Links relative to the page, and data-index / data-sealed / data-pieces: paths from the
+        // site's root (the lists of pieces separated by spaces).
+        let pattern = try NSRegularExpression(pattern: ##"(href|src|data-src|data-enc|data-key|data-index|data-sealed|data-pieces)="([^"#?]+)"##)
         let walker = FileManager.default.enumerator(atPath: site.path)
         while let p = walker?.nextObject() as? String {
             guard p.hasSuffix(".html") else { continue }
@@ -405,11 +406,12 @@ struct FullDiskTests {
             let folder = site.appendingPathComponent(p).deletingLastPathComponent()
             for m in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
                 let attribute = String(text[Range(m.range(at: 1), in: text)!])
-                let target = String(text[Range(m.range(at: 2), in: text)!])
-                if target.contains(":") || target.contains("{{") { continue }
-                let base = attribute == "data-index" || attribute == "data-sealed" ? site : folder
-                if !FileManager.default.fileExists(atPath: base.appendingPathComponent(target).standardizedFileURL.path) {
-                    broken.append("\(p) → \(target)")
+                let targets = text[Range(m.range(at: 2), in: text)!].split(separator: " ").map(String.init)
+                let base = ["data-index", "data-sealed", "data-pieces"].contains(attribute) ? site : folder
+                for target in targets where !target.contains(":") && !target.contains("{{") {
+                    if !FileManager.default.fileExists(atPath: base.appendingPathComponent(target).standardizedFileURL.path) {
+                        broken.append("\(p) → \(target)")
+                    }
                 }
             }
         }
