@@ -43,11 +43,32 @@ public final class SitePublisher: @unchecked Sendable {
     /// The root as a path ending in `/`, for joining with site paths without `URL`.
     private let rootPath: String
 
+    /// Names the boot that the last finished build's files were written in: `site.published`
+    /// beside the site folder (never served with it).
+    private var bootMarker: URL { URL(fileURLWithPath: String(rootPath.dropLast()) + ".published") }
+
+    /// The running kernel's boot id (Linux), or `nil` where there is none.
+    static func currentBoot() -> String? {
+        guard let id = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
+        let trimmed = id.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// Whether the manifest can be taken at its word for the files it lists: the last build
+    /// finished, and in this boot. Files reach the disk when the kernel writes them; only a
+    /// crash of the machine (which starts a new boot) can lose one that a finished build wrote,
+    /// so otherwise a kept group's files are not checked one by one (``stillPresent(group:)``).
+    public private(set) var trustsManifest = false
+
     public init(root: URL) throws {
         self.root = root
         rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
         try AtomicFile.makeFolders(root, mode: AtomicFile.folderMode(for: Self.publicMode))
-        if access(unfinishedMarker.path, F_OK) == 0 { Self.removeTemporaryFiles(in: root) }
+        let unfinished = access(unfinishedMarker.path, F_OK) == 0
+        if unfinished { Self.removeTemporaryFiles(in: root) }
+        let boot = Self.currentBoot()
+        trustsManifest = !unfinished && boot != nil && (try? String(contentsOf: bootMarker, encoding: .utf8)) == boot
+        unlink(bootMarker.path)
         guard FileManager.default.createFile(atPath: unfinishedMarker.path, contents: nil) else {
             throw SiteError("無法寫入網站資料夾 \(root.path)")
         }
@@ -246,10 +267,11 @@ public final class SitePublisher: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Whether a group had files and every one of them is still on disk as published.
+    /// Whether a group had files and every one of them is still on disk as published (taken
+    /// from the manifest when ``trustsManifest``).
     public func stillPresent(group: String) -> Bool {
         let paths = groupIndex?[group] ?? []
-        return !paths.isEmpty && paths.allSatisfy { intact($0) }
+        return !paths.isEmpty && (trustsManifest || paths.allSatisfy { intact($0) })
     }
 
     /// Removes files no longer produced and writes the manifest. Returns the removed paths.
@@ -281,6 +303,7 @@ public final class SitePublisher: @unchecked Sendable {
         out.append(contentsOf: "]\n".utf8)
         try AtomicFile.write(Data(out), to: root.appendingPathComponent(Self.manifestName), mode: Self.publicMode)
         unlink(unfinishedMarker.path)
+        if let boot = Self.currentBoot() { try? AtomicFile.write(Data(boot.utf8), to: bootMarker, durable: false, mode: 0o600) }
         previous = current
         return removed
     }

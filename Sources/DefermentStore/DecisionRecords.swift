@@ -303,6 +303,11 @@ extension DeskStore {
         try decisionHistory(db, where: "r.school_code = ?", [school], includeDrafts: includeDrafts)
     }
 
+    /// The final decisions on the rows of one school's roster of an upload date, by row id.
+    public static func decisionHistory(_ db: Database, school: String, uploadDate: String) throws -> [Int64: [DecisionHistoryEntry]] {
+        try decisionHistory(db, where: "r.school_code = ? AND r.upload_date = ?", [school, uploadDate], includeDrafts: false)
+    }
+
     /// The decision history of the rows of one county's roster of an upload date.
     public static func decisionHistory(_ db: Database, county: String, uploadDate: String) throws -> [Int64: [DecisionHistoryEntry]] {
         try decisionHistory(db, where: "r.county_code = ? AND r.upload_date = ?", [county, uploadDate], includeDrafts: true)

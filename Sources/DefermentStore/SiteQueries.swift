@@ -118,6 +118,18 @@ extension DeskStore {
         return rows
     }
 
+    /// The rows of one school's roster of an upload date, in the order of ``schoolRows(_:school:)``.
+    public static func schoolRows(_ db: Database, school: String, uploadDate: String) throws -> [ReportRow] {
+        var rows: [ReportRow] = []
+        try RawStatement(db, sql: """
+            SELECT \(ReportRow.selectColumns)
+            FROM roster_row r LEFT JOIN county c ON c.code = r.county_code
+            WHERE r.school_code = ? AND r.upload_date = ?
+            ORDER BY r.roster_kind DESC, r.source_row
+            """, arguments: [school, uploadDate]).forEach { rows.append(ReportRow($0)) }
+        return rows
+    }
+
     /// The rows of one county's roster of an upload date, by school (the county's 名冊 page).
     public static func countyRosterRows(_ db: Database, county: String, uploadDate: String) throws -> [ReportRow] {
         var rows: [ReportRow] = []

@@ -409,6 +409,23 @@ struct SiteTests {
         for (path, data) in full where incremental[path] != data { Issue.record("\(path) differs from a full build") }
     }
 
+    /// Site files are not flushed one by one: after a crash of the machine (a new boot), a kept
+    /// roster's file that the crash lost is written again; within the boot a finished build's
+    /// manifest is trusted.
+    @Test func aKeptRostersFileLostInACrashOfTheMachineIsWrittenAgain() throws {
+        let f = try SiteFixture()
+        let lost = f.site.appendingPathComponent("schools/110000/roster-20261015.html.enc")
+        let bytes = try Data(contentsOf: lost)
+        let marker = URL(fileURLWithPath: f.site.path + ".published")
+        #expect(try String(contentsOf: marker, encoding: .utf8) == SitePublisher.currentBoot())
+        try FileManager.default.removeItem(at: lost)
+        try "an earlier boot".write(to: marker, atomically: true, encoding: .utf8)
+        let again = try f.desk.publishSite()
+        #expect(again.writtenPaths == ["schools/110000/roster-20261015.html.enc"])
+        #expect(try Data(contentsOf: lost).count == bytes.count)
+        #expect(try String(contentsOf: marker, encoding: .utf8) == SitePublisher.currentBoot())
+    }
+
     /// A school renamed in `seeds/schools.csv` is renamed on every page and in its county's
     /// decision workbook at the next build, though none of its rows changed.
     @Test func aSchoolRenamedInTheSeedsIsRenamedEverywhere() throws {

@@ -60,4 +60,24 @@ extension SitePublisherTests {
         #expect(second.written == ["index.html"])
         #expect(try String(contentsOf: lost, encoding: .utf8) == "<p>首頁</p>")
     }
+
+    /// Which group of pages each site path belongs to (what change detection keeps or renders).
+    @Test(arguments: [
+        ("schools/110000/roster-20261115.html", "roster:110000:2026-11-15"),
+        ("schools/110000/roster-20261115.html.enc", "roster:110000:2026-11-15"),
+        ("schools/110000/search-20261015.json.enc", "roster:110000:2026-10-15"),
+        ("schools/110000/report-20261015.xlsx.enc", "roster:110000:2026-10-15"),
+        ("schools/110000/report-20261015.csv.enc", "roster:110000:2026-10-15"),
+        ("schools/110000/index.html", "school:110000"),
+        ("schools/110000/account.html", "school:110000"),
+        ("schools/110000/roster-2026111.html", "school:110000"),
+        ("counties/63000/decisions/20261115.xlsx.enc", "workbook:63000:2026-11-15"),
+        ("counties/63000/roster-20261115.html.enc", "workbook:63000:2026-11-15"),
+        ("counties/63000/index.html", nil),
+        ("counties/63000/schools/110000.html.enc", nil),
+        ("index.html", nil), ("templates/index.html", nil), ("style.css", nil),
+    ] as [(String, String?)])
+    func pathsBelongToTheirGroup(_ path: String, _ group: String?) {
+        #expect(SiteBuilder.group(of: path) == group)
+    }
 }

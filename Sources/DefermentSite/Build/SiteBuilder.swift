@@ -116,29 +116,36 @@ public final class SiteBuilder: @unchecked Sendable {
     /// other files, `workbook:<county>:<upload date>` for a county's decision workbook and
     /// `roster-<date>.html(.enc)` of that date; `nil` for pages rendered every build.
     static func group(of path: String) -> String? {
-        let parts = path.split(separator: "/")
-        guard parts.count >= 3 else { return nil }
-        let name = parts[parts.count - 1]
+        // Read as bytes (called for every file of the site): at most four segments matter.
+        let u = Array(path.utf8)
+        var slashes: [Int] = []
+        for (i, b) in u.enumerated() where b == 0x2F {
+            slashes.append(i)
+            if slashes.count == 4 { return nil }
+        }
+        guard slashes.count >= 2 else { return nil }
+        func text(_ from: Int, _ to: Int) -> String { String(decoding: u[from..<to], as: UTF8.self) }
+        let first = text(0, slashes[0]), second = text(slashes[0] + 1, slashes[1])
+        let nameStart = slashes[slashes.count - 1] + 1
         func dated(_ prefix: String) -> String? {
-            guard name.hasPrefix(prefix) else { return nil }
-            let digits = name.utf8.dropFirst(prefix.utf8.count).prefix(8)
-            guard digits.count == 8, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-            let d = String(decoding: digits, as: UTF8.self)
-            return "\(d.prefix(4))-\(d.dropFirst(4).prefix(2))-\(d.suffix(2))"
+            let p = Array(prefix.utf8)
+            guard u.count >= nameStart + p.count + 8, Array(u[nameStart..<(nameStart + p.count)]) == p else { return nil }
+            let d = u[(nameStart + p.count)..<(nameStart + p.count + 8)]
+            guard d.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            let s = String(decoding: d, as: UTF8.self)
+            return "\(s.prefix(4))-\(s.dropFirst(4).prefix(2))-\(s.suffix(2))"
         }
-        if parts[0] == "schools" {
-            let school = String(parts[1])
-            if parts.count == 3, let date = dated("roster-") ?? dated("search-") ?? dated("report-") {
-                return DeskStore.rosterKey(school: school, uploadDate: date)
+        if first == "schools" {
+            if slashes.count == 2, let date = dated("roster-") ?? dated("search-") ?? dated("report-") {
+                return DeskStore.rosterKey(school: second, uploadDate: date)
             }
-            return "school:" + school
+            return "school:" + second
         }
-        guard parts[0] == "counties" else { return nil }
-        let county = String(parts[1])
-        if parts.count == 4 && parts[2] == "decisions", let date = dated("") {
-            return DeskStore.workbookKey(county: county, uploadDate: date)
+        guard first == "counties" else { return nil }
+        if slashes.count == 3 && text(slashes[1] + 1, slashes[2]) == "decisions", let date = dated("") {
+            return DeskStore.workbookKey(county: second, uploadDate: date)
         }
-        if parts.count == 3, let date = dated("roster-") { return DeskStore.workbookKey(county: county, uploadDate: date) }
+        if slashes.count == 2, let date = dated("roster-") { return DeskStore.workbookKey(county: second, uploadDate: date) }
         return nil
     }
 }

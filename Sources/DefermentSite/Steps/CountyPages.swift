@@ -15,21 +15,25 @@ extension SiteBuilder {
     /// The site path of a county's roster page of an upload date.
     static func countyRosterPath(county: String, date: String) -> String { "counties/\(county)/\(rosterStem(date)).html" }
 
-    /// Counts of one county's roster by school, with the rows awaiting sign-off (陳核中) apart.
-    func countyTallies(_ counts: [RosterCount], awaiting: [String: Int]) -> (total: [String: Any], bySchool: [(String, [String: Any])]) {
+    /// Counts of one county's roster by school, with the rows awaiting sign-off (陳核中) apart
+    /// (`bySchool` only when asked for: the county's index shows the totals).
+    func countyTallies(_ counts: [RosterCount], awaiting: [String: Int], bySchool wanted: Bool = true)
+        -> (total: [String: Any], bySchool: [(String, [String: Any])]) {
         var bySchool: [String: Tally] = [:]
         for c in counts { bySchool[c.schoolCode, default: Tally()].add(c.reviewState, c.count) }
         var total = Tally()
         var totalAwaiting = 0
-        let schools = bySchool.sorted { $0.key < $1.key }.map { code, t -> (String, [String: Any]) in
+        var schools: [(String, [String: Any])] = []
+        for (code, t) in bySchool.sorted(by: { $0.key < $1.key }) {
             total.total += t.total; total.pending += t.pending; total.approved += t.approved; total.refused += t.refused
-            var c = t.context
             // 陳核中 rows are still 待審核 until signed off: shown once, in their own column.
             let waiting = min(awaiting[code] ?? 0, t.pending)
+            totalAwaiting += waiting
+            guard wanted else { continue }
+            var c = t.context
             c["awaiting"] = waiting
             c["pending"] = t.pending - waiting
-            totalAwaiting += waiting
-            return (code, c)
+            schools.append((code, c))
         }
         var c = total.context
         c["awaiting"] = totalAwaiting
@@ -43,7 +47,7 @@ extension SiteBuilder {
                        purged: [String: Int] = [:]) throws {
         let byDate = Dictionary(grouping: counts, by: \.uploadDate)
         let dates = byDate.keys.sorted(by: >).map { date -> [String: Any] in
-            var c = countyTallies(byDate[date]!, awaiting: awaiting[date] ?? [:]).total
+            var c = countyTallies(byDate[date]!, awaiting: awaiting[date] ?? [:], bySchool: false).total
             let pendingDays = CivilDate.parse(date).map { today.daysSinceEpoch - $0.daysSinceEpoch } ?? 0
             c["uploadDate"] = CivilDate.shown(date)
             c["anchor"] = Self.rosterStem(date)

@@ -134,27 +134,27 @@ extension SiteBuilder {
         func mustacheValue(_ key: MustacheKey) -> Any? { key == Self.entriesKey ? entries : nil }
     }
 
+    /// One school's roster of an upload date as a build renders it: its rows, their final
+    /// decisions and when a file last changed it.
+    struct RosterInput {
+        let rows: [ReportRow]
+        let history: [Int64: [DecisionHistoryEntry]]
+        let changed: Date
+    }
+
     /// One school's pages: the results (every roster with its counts, newest first; 審核結果查詢)
-    /// and the reports on every build that renders the school; the details (明細, sealed) and the
-    /// search piece of the upload dates in `dates` only (the others are kept as published).
-    func renderSchool(_ school: SchoolEntry, dates renderDates: Set<String>, rows: [ReportRow],
-                      history: [Int64: [DecisionHistoryEntry]] = [:], purged: [String: Tally] = [:],
-                      changed: [String: Date] = [:]) throws -> Int {
+    /// on every build that renders the school, and the rosters in `rosters` (their details,
+    /// search pieces and reports; the other rosters are kept as published). `tallies` are the
+    /// counts of every roster with rows, `purged` those of rosters whose rows were purged.
+    func renderSchool(_ school: SchoolEntry, tallies: [String: Tally], purged: [String: Tally] = [:],
+                      rosters inputs: [String: RosterInput]) throws -> Int {
         let base = "schools/\(school.code)/"
-        var dates: [String] = []
-        var byDate: [String: [ReportRow]] = [:]
-        for r in rows {
-            if byDate[r.uploadDate] == nil { dates.append(r.uploadDate) }
-            byDate[r.uploadDate, default: []].append(r)
-        }
         var pages = 0
         var rosters: [(String, [String: Any])] = []
+        let dates = tallies.keys.sorted(by: >)
         for date in dates {
             let stem = Self.rosterStem(date)
-            let dateRows = byDate[date]!
-            var tally = Tally()
-            for r in dateRows { tally.add(r.reviewState) }
-            var roster = tally.context
+            var roster = tallies[date]!.context
             roster["uploadDate"] = CivilDate.shown(date)
             roster["anchor"] = stem
             roster["detailHref"] = stem + ".html"
@@ -166,8 +166,8 @@ extension SiteBuilder {
             roster["reportCSVSealed"] = report.csv + ".enc"
             roster["reportName"] = "審核結果報表-\(school.code)-\(date.filter { $0 != "-" })"
             rosters.append((date, roster))
-            guard renderDates.contains(date) else { continue }
-            try publishRoster(school, date: date, rows: dateRows, history: history, changed: changed[date] ?? SchoolReport.noChangeKnown)
+            guard let input = inputs[date] else { continue }
+            try publishRoster(school, date: date, rows: input.rows, history: input.history, changed: input.changed)
             pages += 5
         }
         for (date, tally) in purged {
@@ -224,23 +224,32 @@ extension SiteBuilder {
         }
     }
 
-    /// The step: the pages of the schools the plan renders, on the workers.
+    /// The step: the pages of the schools the plan renders, on the workers; each reads the rows
+    /// of the rosters it renders only (the results page's counts are the stored counts).
     func schoolPages(_ plan: SitePlan, _ inputs: SiteInputs) -> SiteStep {
         var tallies: [String: [String: Tally]] = [:]
-        for c in inputs.counts where inputs.purged[c.uploadDate] != nil {
-            tallies[c.schoolCode, default: [:]][c.uploadDate, default: Tally()].add(c.reviewState, c.count)
+        var purgedTallies: [String: [String: Tally]] = [:]
+        for c in inputs.counts {
+            if inputs.purged[c.uploadDate] != nil {
+                purgedTallies[c.schoolCode, default: [:]][c.uploadDate, default: Tally()].add(c.reviewState, c.count)
+            } else {
+                tallies[c.schoolCode, default: [:]][c.uploadDate, default: Tally()].add(c.reviewState, c.count)
+            }
         }
-        let purgedBySchool = tallies
+        let (current, purged) = (tallies, purgedTallies)
         return SiteStep("學校頁 school pages", on: .workers, plan.schools.map { work in
-            let versions = work.dates.map { ($0, inputs.versions[DeskStore.rosterKey(school: work.school.code, uploadDate: $0)] ?? 0) }
+            let code = work.school.code
+            let versions = work.dates.map { ($0, inputs.versions[DeskStore.rosterKey(school: code, uploadDate: $0)] ?? 0) }
             return { [self] queue in
-                let (rows, history, changed) = try queue!.read { db in
-                    (try DeskStore.schoolRows(db, school: work.school.code),
-                     try DeskStore.decisionHistory(db, school: work.school.code, includeDrafts: false),
-                     try versions.reduce(into: [String: Date]()) { $0[$1.0] = try DeskStore.receivedAt(db, file: $1.1) })
+                let rosters = try queue!.read { db in
+                    try versions.reduce(into: [String: RosterInput]()) { result, dated in
+                        let (date, version) = dated
+                        result[date] = RosterInput(rows: try DeskStore.schoolRows(db, school: code, uploadDate: date),
+                                                   history: try DeskStore.decisionHistory(db, school: code, uploadDate: date),
+                                                   changed: try DeskStore.receivedAt(db, file: version) ?? SchoolReport.noChangeKnown)
+                    }
                 }
-                return try renderSchool(work.school, dates: work.dates, rows: rows, history: history,
-                                        purged: purgedBySchool[work.school.code] ?? [:], changed: changed)
+                return try renderSchool(work.school, tallies: current[code] ?? [:], purged: purged[code] ?? [:], rosters: rosters)
             }
         })
     }
