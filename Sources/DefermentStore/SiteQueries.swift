@@ -170,10 +170,14 @@ extension DeskStore {
 
     /// The whole aggregate table (small: schools × dates × counties × states).
     public static func rosterCounts(_ db: Database) throws -> [RosterCount] {
-        try Row.fetchAll(db, sql: "SELECT school_code, upload_date, county_code, roster_kind, review_state, n, oldest_pending FROM roster_counts").map {
-            RosterCount(schoolCode: $0[0], uploadDate: $0[1], countyCode: $0[2], rosterKind: $0[3], reviewState: $0[4], count: $0[5],
-                        oldestPending: $0[6])
-        }
+        // Read every build (tens of thousands of rows): through the raw statement.
+        var counts: [RosterCount] = []
+        try RawStatement(db, sql: "SELECT school_code, upload_date, county_code, roster_kind, review_state, n, oldest_pending FROM roster_counts")
+            .forEach { c in
+                counts.append(RosterCount(schoolCode: c.string(0), uploadDate: c.string(1), countyCode: c.string(2), rosterKind: c.string(3),
+                                          reviewState: c.string(4), count: Int(c.int64(5)), oldestPending: c.text(6)))
+            }
+        return counts
     }
 
     /// Whether any roster row of this school and upload date (ISO) is stored.
