@@ -173,7 +173,7 @@ public final class Desk {
         try? FileManager.default.removeItem(at: paths.legacySiteCache)
         let result = try builder.build(store: store, force: force)
         logger.info("網站已更新：產生 \(result.rendered) 頁／檔，寫入 \(result.written)，移除 \(result.removed)，重繪學校 \(result.schoolsRendered)、沿用 \(result.schoolsKept)，重繪各校名冊 \(result.rostersRendered)、沿用 \(result.rostersKept)，審核名冊 \(result.workbooks) 份（執行緒合計 \(String(format: "%.1f", result.workbookSeconds)) 秒）（共 \(String(format: "%.1f", result.seconds)) 秒）")
-        logger.debug("網站各階段（秒）：\(result.phases.map { "\($0.0) \(String(format: "%.2f", $0.1))" }.joined(separator: "、"))")
+        logger.debug("網站各階段（秒）：\(result.phases.map { "\($0.0) \(String(format: "%.3f", $0.1))" }.joined(separator: "、"))、合計 \(String(format: "%.3f", result.seconds))")
         return result
     }
 
@@ -198,13 +198,18 @@ public final class Desk {
     ///   - progress: called with the file name and rows read so far, every 10,000 rows.
     ///   - shouldStop: polled between files and during long files; returning true stops the run,
     ///     leaving the current file queued and the database as before it.
+    ///   - spoolsMail: whether the run ends by writing its notifications into the mail spool
+    ///     (``spoolNotifications()``); `watch` does it after publishing instead.
     public func runOnce(flush: Bool = false, progress: @escaping (String, Int) -> Void = { _, _ in },
-                        shouldStop: @escaping () -> Bool = { false }) throws -> RunSummary {
+                        shouldStop: @escaping () -> Bool = { false }, spoolsMail: Bool = true) throws -> RunSummary {
+        let runStarted = Date()
+        var claiming = 0.0, processing = 0.0
         try reloadSeedsIfChanged()
         releaseHeldFiles(flush: flush)
         var summary = RunSummary()
         takeMail(into: &summary)
         let (candidates, refused) = scanInbox()
+        let scanned = Date()
         for entry in refused { report(entry, into: &summary) }
         schedule.largeRosterWaiting = candidates.contains { c in
             c.kind == .rosters && rosterTuning.readsRegistryIntoMemory(fileSize: fileSize(of: c.url))
@@ -217,12 +222,16 @@ public final class Desk {
         for (index, candidate) in candidates.enumerated() where !skipped.contains(index) {
             if shouldStop() { break }
             var url = candidate.url
+            let claimStarted = Date()
             if let claimed = claimedAhead[index] {
                 url = claimed
             } else if !candidate.claimed {
                 guard let claimed = claim(candidate, into: &summary) else { continue }
                 url = claimed
             }
+            claiming += Date().timeIntervalSince(claimStarted)
+            let processStarted = Date()
+            defer { processing += Date().timeIntervalSince(processStarted) }
             let ahead = scheduleReadAhead(after: index, of: candidates, summary: &summary)
             if let next = ahead.url { claimedAhead[index + 1] = next }
             if ahead.skip { skipped.insert(index + 1) }
@@ -231,6 +240,19 @@ public final class Desk {
             summary.files.append(outcome)
             if case .failed = outcome.result, shouldStop() { break }
         }
+        let mailStarted = Date()
+        if spoolsMail { spoolNotifications() }
+        if !summary.files.isEmpty {
+            let shown = [("掃描", scanned.timeIntervalSince(runStarted)), ("認領", claiming), ("檔案", processing),
+                         ("通知信", Date().timeIntervalSince(mailStarted))].map { "\($0.0) \(String(format: "%.3f", $0.1))" }
+            logger.debug("執行各階段（秒）：\(shown.joined(separator: "、"))")
+        }
+        return summary
+    }
+
+    /// Writes what runs queued (notices, reminders, receipts) into the mail spool as messages;
+    /// a failure is logged and left for the next run.
+    public func spoolNotifications() {
         do {
             try queueReminders()
             try queueReceipts()
@@ -238,7 +260,6 @@ public final class Desk {
         } catch {
             logger.error("通知信寫入失敗（留待下次）：\(error)")
         }
-        return summary
     }
 
     /// Roster intake with this desk's tuning.
@@ -265,6 +286,7 @@ public final class Desk {
         // A roster read ahead: its reading (already under way) and digest are taken over.
         let ahead = kind == .rosters ? schedule.takeReading(for: url) : nil
         var sha = ""
+        let ledgerStarted = Date()
         do {
             sha = try ahead?.digest.value() ?? FileDigest.sha256(of: url)
             if let repeated = try repeatedFile(url, sha: sha, name: name) {
@@ -281,12 +303,14 @@ public final class Desk {
                 progress(name, rows)
                 if shouldStop() { throw StopRequested() }
             }
+            let archiving = Date()
             if let copy = handled.archivedCopy {
                 try AtomicFile.write(copy, to: archive)
                 try QueueFiles.remove(url)
             } else {
                 try QueueFiles.move(url, to: archive)
             }
+            logger.debug("\(shown)：帳本 \(String(format: "%.3f", started.timeIntervalSince(ledgerStarted)))、處理 \(String(format: "%.3f", archiving.timeIntervalSince(started)))、歸檔 \(String(format: "%.3f", Date().timeIntervalSince(archiving))) 秒")
             outcome.result = .applied(handled.line)
             outcome.roster = handled.roster
             logger.info("已處理 \(shown)：\(handled.line)（\(String(format: "%.1f", Date().timeIntervalSince(started))) 秒）")

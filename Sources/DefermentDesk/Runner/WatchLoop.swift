@@ -6,7 +6,8 @@ import DefermentSite
 extension Desk {
     /// Keeps processing files as they arrive (`deferment watch`) until SIGINT or SIGTERM: a run
     /// at start, then on every inotify event, while a file is still being written, and when a
-    /// held file is due; the site after each run that applied a file; mail delivery beside it,
+    /// held file is due; the site after each run that applied a file, then the notifications it
+    /// announces (so a message never points at a page not yet published); mail delivery beside it,
     /// on a thread of its own, so processing never waits for it. `report` prints a run's summary.
     public func watch(report: (RunSummary) -> Void) throws {
         maximumSettleWait = 2
@@ -20,17 +21,22 @@ extension Desk {
         while !InboxWatcher.stopRequested {
             if rescan || pendingGrowth {
                 renamedIn.formUnion(watcher.takeMovedIn())
-                let summary = try runOnce(shouldStop: { InboxWatcher.stopRequested })
+                // Notifications are spooled once the pages they announce are published.
+                let summary = try runOnce(shouldStop: { InboxWatcher.stopRequested }, spoolsMail: false)
                 pendingGrowth = summary.files.contains { $0.result == .stillGrowing }
                 if !summary.files.isEmpty { report(summary) }
                 if firstPass || summary.files.contains(where: { if case .applied = $0.result { return true }; return false }) {
                     do {
                         try publishSite()
+                        spoolNotifications()
                         deployIfAsked()
                     } catch {
                         logger.error("網站更新失敗：\(SiteFailure.explain(error))")
+                        spoolNotifications()
                     }
                     firstPass = false
+                } else {
+                    spoolNotifications()
                 }
                 rescan = false
             }
