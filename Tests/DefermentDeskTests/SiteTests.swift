@@ -155,7 +155,7 @@ struct SiteTests {
     }
 
     /// 審核結果查詢: every roster on one page, newest first, with its counts; a roster's details
-    /// lead back to its row; the search pieces (one per roster) hold this school's IDs only.
+    /// lead back to its row; the search reads the rosters' reports, which hold this school's IDs only.
     @Test func resultsPageListsEveryRosterNewestFirstWithCounts() throws {
         let f = try SiteFixture()
         let page = try f.page("schools/110000/index.html")
@@ -176,13 +176,25 @@ struct SiteTests {
         #expect(!FileManager.default.fileExists(atPath: f.site.appendingPathComponent("schools/110000/page-2.html").path))
         // The detail page leads back to its own row of the results.
         #expect(try f.openedPage("schools/110000/roster-20261015.html").links.contains { $0.href == "index.html#roster-20261015" })
-        // The search pieces hold this school's IDs only, every one of them.
-        let index = try dates.map { String(decoding: try f.opened("schools/110000/search-\($0.filter { $0 != "-" }).json"), as: UTF8.self) }
-            .joined(separator: "\n")
+        // The search reads the rosters' report CSVs, listed by the page; row n of a roster's CSV
+        // is row n of its details (the search's links point there). They hold this school's IDs only.
+        let html = try String(contentsOf: f.site.appendingPathComponent("schools/110000/index.html"), encoding: .utf8)
+        let pieces = dates.map { "schools/110000/report-\($0.filter { $0 != "-" }).csv.enc" }
+        #expect(html.contains("data-index=\"\(pieces.joined(separator: " "))\""))
+        var index = ""
+        for date in dates {
+            let compact = date.filter { $0 != "-" }
+            let csv = String(decoding: try f.opened("schools/110000/report-\(compact).csv"), as: UTF8.self)
+            index += csv
+            let csvIDs = csv.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map { $0.split(separator: ",").map(String.init)[2] }
+            let detail = try f.openedPage("schools/110000/roster-\(compact).html")
+            let detailIDs = try #require(detail.tables.first).rows.dropFirst().map { $0.cells[1].text }
+            #expect(csvIDs == detailIDs, "\(date)")
+        }
         let ids = try desk(f).store.queue.read { try String.fetchAll($0, sql: "SELECT DISTINCT national_id FROM roster_row WHERE school_code <> '110000' AND national_id <> ''") }
         let own = try desk(f).store.queue.read { try String.fetchAll($0, sql: "SELECT DISTINCT national_id FROM roster_row WHERE school_code = '110000' AND national_id <> ''") }
         #expect(own.allSatisfy { index.contains($0) })
-        #expect(ids.allSatisfy { !index.contains("\"\($0)\"") })
+        #expect(ids.allSatisfy { !index.contains(",\($0),") })
     }
 
     func desk(_ f: SiteFixture) -> Desk { f.desk }
@@ -393,7 +405,7 @@ struct SiteTests {
         #expect(after.schoolsRendered == 1)
         #expect(after.rostersRendered == 2)
         let written = Set(after.writtenPaths)
-        for path in ["schools/110037/roster-20261215.html.enc", "schools/110037/search-20261215.json.enc",
+        for path in ["schools/110037/roster-20261215.html.enc", "schools/110037/report-20261215.xlsx.enc",
                      "schools/110037/roster-20261015.html.enc", "schools/110037/index.html", "schools/110037/report-20261215.csv.enc",
                      "counties/63000/roster-20261215.html.enc", "counties/63000/decisions/20261215.xlsx.enc"] {
             #expect(written.contains(path), "\(path) written")

@@ -65,7 +65,7 @@ extension SitePublisherTests {
     @Test(arguments: [
         ("schools/110000/roster-20261115.html", "roster:110000:2026-11-15"),
         ("schools/110000/roster-20261115.html.enc", "roster:110000:2026-11-15"),
-        ("schools/110000/search-20261015.json.enc", "roster:110000:2026-10-15"),
+        ("schools/110000/search-20261015.json.enc", "school:110000"),
         ("schools/110000/report-20261015.xlsx.enc", "roster:110000:2026-10-15"),
         ("schools/110000/report-20261015.csv.enc", "roster:110000:2026-10-15"),
         ("schools/110000/index.html", "school:110000"),

@@ -87,7 +87,32 @@
     location.reload();
   });
 
-  // Search by national ID across the school's rosters (the index is sealed too, one piece per roster).
+  // Rows of a CSV as the desk writes it (UTF-8, optional BOM, CRLF, RFC 4180 quoting).
+  function csvRows(text) {
+    if (text.charCodeAt(0) === 0xFEFF) text = text.slice(1);
+    var rows = [], row = [], field = "", quoted = false;
+    for (var i = 0; i < text.length; i++) {
+      var c = text[i];
+      if (quoted) {
+        if (c === '"') { if (text[i + 1] === '"') { field += '"'; i++; } else quoted = false; }
+        else field += c;
+      } else if (c === '"') quoted = true;
+      else if (c === ",") { row.push(field); field = ""; }
+      else if (c === "\r" && text[i + 1] === "\n") { row.push(field); rows.push(row); row = []; field = ""; i++; }
+      else field += c;
+    }
+    if (field || row.length) { row.push(field); rows.push(row); }
+    return rows;
+  }
+
+  // 民國 date of an ISO one (2026-11-15 → 115/11/15).
+  function roc(iso) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+    return m ? (parseInt(m[1], 10) - 1911) + "/" + m[2] + "/" + m[3] : iso;
+  }
+
+  // Search by national ID across the school's rosters: it reads each roster's sealed report
+  // CSV (listed by the page), whose row n is row n of that roster's details.
   var searchForm = document.getElementById("id-search");
   if (searchForm) {
     var index = null;
@@ -99,13 +124,24 @@
       var key = await storedKey();
       if (!key) { out.textContent = "請先輸入密碼登入後再查詢。"; return; }
       try {
-        // One sealed piece per roster (upload date), listed by the page.
         if (!index) {
           var pieces = (box.dataset.index || "").split(/\s+/).filter(Boolean);
           var opened = await Promise.all(pieces.map(function (sealed) {
             return openSealed(key, sealed.slice(sealed.lastIndexOf("/") + 1), sealed);
           }));
-          index = [].concat.apply([], opened.map(function (data) { return JSON.parse(new TextDecoder().decode(data)); }));
+          index = [];
+          opened.forEach(function (data, i) {
+            // The details page is named by the piece's own date (report-YYYYMMDD.csv.enc).
+            var day = /report-(\d{8})\.csv\.enc$/.exec(pieces[i]);
+            if (!day) return;
+            var rows = csvRows(new TextDecoder().decode(data)), head = rows[0] || [];
+            var col = function (name) { return head.indexOf(name); };
+            var at = { id: col("身分證字號"), date: col("上傳日期"), kind: col("名冊類別"), state: col("審核狀態"), county: col("分派縣市") };
+            rows.slice(1).forEach(function (r, k) {
+              index.push({ id: r[at.id], date: roc(r[at.date] || ""), kind: r[at.kind], state: r[at.state], county: r[at.county],
+                           href: "roster-" + day[1] + ".html#row-" + (k + 1) });
+            });
+          });
         }
       } catch (err) { out.textContent = "無法開啟查詢資料。"; return; }
       var matches = index.filter(function (m) { return m.id === id; });

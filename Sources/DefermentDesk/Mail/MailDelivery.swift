@@ -264,7 +264,9 @@ public final class MailSender: @unchecked Sendable {
     }
 
     /// One delivery pass over the ready messages.
-    public func sendAll(now: Date = Date()) throws -> MailSendSummary {
+    /// - Parameter beforeEach: called before each message is handed over (`watch` waits there
+    ///   while it processes files or publishes, so delivery never competes with them).
+    public func sendAll(now: Date = Date(), beforeEach: () -> Void = {}) throws -> MailSendSummary {
         var summary = MailSendSummary()
         let fm = FileManager.default
         for dir in [spool.root, spool.sending, spool.sent, spool.failed] { try fm.createDirectory(at: dir, withIntermediateDirectories: true) }
@@ -284,6 +286,7 @@ public final class MailSender: @unchecked Sendable {
         for name in spool.ready() {
             var state = Attempts.read(spool.root, name)
             if let next = state.next, next > now { summary.waiting += 1; continue }
+            beforeEach()
             let sending = spool.sending.appendingPathComponent(name)
             guard rename(spool.root.appendingPathComponent(name).path, sending.path) == 0 else { continue }
             let result = hand(over: sending)

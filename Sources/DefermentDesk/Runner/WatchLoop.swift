@@ -19,7 +19,7 @@ extension Desk {
         var pendingGrowth = false
         var lastPurge: CivilDate?
         while !InboxWatcher.stopRequested {
-            if rescan || pendingGrowth {
+            if rescan || pendingGrowth { try mail.pausing {
                 renamedIn.formUnion(watcher.takeMovedIn())
                 // Notifications are spooled once the pages they announce are published.
                 let summary = try runOnce(shouldStop: { InboxWatcher.stopRequested }, spoolsMail: false)
@@ -39,7 +39,7 @@ extension Desk {
                     spoolNotifications()
                 }
                 rescan = false
-            }
+            } }
             purgeDaily(lastDay: &lastPurge)
             // Delivery runs beside processing, never in its way: a pass whenever messages wait
             // (also those spooled while the previous pass was still running, and retries).

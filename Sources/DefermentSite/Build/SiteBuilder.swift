@@ -45,7 +45,7 @@ public final class SiteBuilder: @unchecked Sendable {
     let rules: DefermentRules
     let today: CivilDate
     /// Bumped when the code that renders pages changes what it produces.
-    static let codeVersion = "site-4-rosters"
+    static let codeVersion = "site-5-rosters"
     /// Worker threads for school pages.
     public var workers = 2
 
@@ -112,7 +112,7 @@ public final class SiteBuilder: @unchecked Sendable {
     }
 
     /// The group of pages a site path belongs to: `roster:<school>:<upload date>` for a school's
-    /// `roster-<date>.html(.enc)`, `search-<date>.json.enc` and `report-<date>.*`, `school:<code>` for the school's
+    /// `roster-<date>.html(.enc)` and `report-<date>.*`, `school:<code>` for the school's
     /// other files, `workbook:<county>:<upload date>` for a county's decision workbook and
     /// `roster-<date>.html(.enc)` of that date; `nil` for pages rendered every build.
     static func group(of path: String) -> String? {
@@ -136,7 +136,7 @@ public final class SiteBuilder: @unchecked Sendable {
             return "\(s.prefix(4))-\(s.dropFirst(4).prefix(2))-\(s.suffix(2))"
         }
         if first == "schools" {
-            if slashes.count == 2, let date = dated("roster-") ?? dated("search-") ?? dated("report-") {
+            if slashes.count == 2, let date = dated("roster-") ?? dated("report-") {
                 return DeskStore.rosterKey(school: second, uploadDate: date)
             }
             return "school:" + second

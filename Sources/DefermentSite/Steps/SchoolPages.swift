@@ -5,8 +5,8 @@ import DefermentCore
 import DefermentFiles
 import DefermentStore
 
-/// Step: each school's pages (審核結果查詢): the results of every roster, details (明細,
-/// sealed) and search pieces per upload date, and the reports (產出報表).
+/// Step: each school's pages (審核結果查詢): the results of every roster, and per upload date
+/// the details (明細, sealed) and the reports (產出報表, sealed).
 extension SiteBuilder {
 
     /// Counts of one roster (名冊) for the results page.
@@ -180,45 +180,36 @@ extension SiteBuilder {
             rosters.append((date, roster))
         }
         rosters.sort { $0.0 > $1.0 }
+        let pieces = dates.map { SchoolReport.paths(base: base, date: $0).csv + ".enc" }.joined(separator: " ")
         try publisher.publish(base + "index.html", text: templates.render("school-results", [
             "root": "../../", "title": "審核結果查詢・\(school.name)", "schoolName": school.name, "schoolCode": school.code,
             "account": school.code, "accountName": school.name, "keyHref": "key.json", "base": base,
-            "indexPath": dates.map { base + "search-" + $0.filter { $0 != "-" } + ".json.enc" }.joined(separator: " "),
-            "reportPieces": dates.map { SchoolReport.paths(base: base, date: $0).csv + ".enc" }.joined(separator: " "),
+            // The search by national ID reads the rosters' report CSVs (row n of a roster's CSV
+            // is row n of its details): one sealed copy of the rows, not two.
+            "indexPath": pieces, "reportPieces": pieces,
             "rosters": rosters.map(\.1), "hasRosters": !rosters.isEmpty, "hasPurged": !purged.isEmpty, "hasReports": !dates.isEmpty,
         ]))
         return pages + 1
     }
 
     /// One school's roster of an upload date: its details (sealed, each row with its decision
-    /// history), its piece of the school's search index and its reports (產出報表), all sealed.
+    /// history) and its reports (產出報表, sealed; the CSV is also what the search reads).
     func publishRoster(_ school: SchoolEntry, date: String, rows: [ReportRow], history: [Int64: [DecisionHistoryEntry]],
                        changed: Date) throws {
         let base = "schools/\(school.code)/"
         let stem = Self.rosterStem(date)
         let detailName = stem + ".html"
-        var search: [UInt8] = [UInt8(ascii: "[")]
         var rowContexts: [MustacheFrame] = []
         rowContexts.reserveCapacity(rows.count)
         for (k, r) in rows.enumerated() {
             rowContexts.append(RowFrame(row: r, anchor: k + 1, history: (history[r.id] ?? []).filter(\.final).map(\.line)))
-            if k > 0 { search.append(UInt8(ascii: ",")) }
-            JSONText.raw("{\"id\":", to: &search); JSONText.append(r.nationalID, to: &search)
-            JSONText.raw(",\"date\":", to: &search); JSONText.append(CivilDate.shown(date), to: &search)
-            JSONText.raw(",\"kind\":", to: &search); JSONText.append(r.rosterKind, to: &search)
-            JSONText.raw(",\"state\":", to: &search); JSONText.append(r.reviewState, to: &search)
-            JSONText.raw(",\"county\":", to: &search); JSONText.append(r.countyName, to: &search)
-            JSONText.raw(",\"href\":", to: &search); JSONText.append(detailName + "#row-\(k + 1)", to: &search)
-            search.append(UInt8(ascii: "}"))
         }
-        search.append(UInt8(ascii: "]"))
         let title = "名冊明細・\(CivilDate.shown(date))・\(school.name)"
         let detail = templates.renderBytes("roster-detail", [
             "root": "../../", "title": title, "schoolName": school.name,
             "uploadDate": CivilDate.shown(date), "total": rows.count, "backHref": "index.html#" + stem, "rows": rowContexts,
         ])
         try publishSealedPage(base + detailName, html: detail, account: school.code, accountName: school.name, title: title, root: "../../")
-        try publishSealedFile(base + "search-" + date.filter { $0 != "-" } + ".json", data: Data(search), account: school.code)
         try SchoolReport.write(rows: rows, school: school, base: base, date: date, created: changed) { path, data in
             try publishSealedFile(path, data: data, account: school.code)
         }
