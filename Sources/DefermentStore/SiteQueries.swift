@@ -266,12 +266,17 @@ extension DeskStore {
     public static func rosterKey(school: String, uploadDate: String) -> String { "roster:\(school):\(uploadDate)" }
 
     /// The generation a county's decision workbook of an upload date is written at: the last
-    /// file that changed its rows or their decisions (its group version), so the same rows give
-    /// the same workbook in any build; the last file applied where no version is recorded.
+    /// file that changed its rows or their decisions (its group version, or where none is
+    /// recorded the newest file among its rows and their decisions), so the same rows give the
+    /// same workbook in any build.
     public static func workbookGeneration(_ db: Database, county: String, uploadDate: String) throws -> Int64 {
         if let v = try Int64.fetchOne(db, sql: "SELECT version FROM group_version WHERE group_key = ?",
                                       arguments: [workbookKey(county: county, uploadDate: uploadDate)]), v > 0 { return v }
-        return try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM input_file") ?? 0
+        return try Int64.fetchOne(db, sql: """
+            SELECT MAX(COALESCE((SELECT MAX(file_id) FROM roster_row WHERE county_code = ?1 AND upload_date = ?2), 0),
+                       COALESCE((SELECT MAX(h.file_id) FROM decision_history h JOIN roster_row r ON r.id = h.roster_row_id
+                                 WHERE r.county_code = ?1 AND r.upload_date = ?2), 0))
+            """, arguments: [county, uploadDate]) ?? 0
     }
 
     /// Marks a group of pages as changed at `version`.
