@@ -172,11 +172,11 @@ extension DeskStore {
     public static func rosterCounts(_ db: Database) throws -> [RosterCount] {
         // Read every build (tens of thousands of rows): through the raw statement.
         var counts: [RosterCount] = []
-        try RawStatement(db, sql: "SELECT school_code, upload_date, county_code, roster_kind, review_state, n, oldest_pending FROM roster_counts")
-            .forEach { c in
-                counts.append(RosterCount(schoolCode: c.string(0), uploadDate: c.string(1), countyCode: c.string(2), rosterKind: c.string(3),
-                                          reviewState: c.string(4), count: Int(c.int64(5)), oldestPending: c.text(6)))
-            }
+        let sql = "SELECT school_code, upload_date, county_code, roster_kind, review_state, n, oldest_pending FROM roster_counts"
+        try RawStatement(db, sql: sql).forEach { c in
+            counts.append(RosterCount(schoolCode: c.string(0), uploadDate: c.string(1), countyCode: c.string(2),
+                                      rosterKind: c.string(3), reviewState: c.string(4), count: Int(c.int64(5)), oldestPending: c.text(6)))
+        }
         return counts
     }
 
@@ -287,7 +287,8 @@ extension DeskStore {
 
     /// When an input file was received (UTC), as a date; `nil` for an unknown file.
     public static func receivedAt(_ db: Database, file id: Int64) throws -> Date? {
-        guard let text = try String.fetchOne(db, sql: "SELECT received_at FROM input_file WHERE id = ?", arguments: [id]) else { return nil }
+        let sql = "SELECT received_at FROM input_file WHERE id = ?"
+        guard let text = try String.fetchOne(db, sql: sql, arguments: [id]) else { return nil }
         var parts = text.split(whereSeparator: { $0 == "-" || $0 == " " || $0 == ":" || $0 == "T" }).compactMap { Int($0) }
         guard parts.count >= 6 else { return nil }
         parts = Array(parts.prefix(6))

@@ -172,10 +172,17 @@ public final class Desk {
         // nothing reads any more).
         try? FileManager.default.removeItem(at: paths.legacySiteCache)
         let result = try builder.build(store: store, force: force)
-        logger.info("網站已更新：產生 \(result.rendered) 頁／檔，寫入 \(result.written)，移除 \(result.removed)，重繪學校 \(result.schoolsRendered)、沿用 \(result.schoolsKept)，重繪各校名冊 \(result.rostersRendered)、沿用 \(result.rostersKept)，審核名冊 \(result.workbooks) 份（執行緒合計 \(String(format: "%.1f", result.workbookSeconds)) 秒）（共 \(String(format: "%.1f", result.seconds)) 秒）")
-        logger.debug("網站各階段（秒）：\(result.phases.map { "\($0.0) \(String(format: "%.3f", $0.1))" }.joined(separator: "、"))、合計 \(String(format: "%.3f", result.seconds))")
+        let counts = "產生 \(result.rendered) 頁／檔，寫入 \(result.written)，移除 \(result.removed)，"
+            + "重繪學校 \(result.schoolsRendered)、沿用 \(result.schoolsKept)，重繪各校名冊 \(result.rostersRendered)、沿用 \(result.rostersKept)，"
+            + "審核名冊 \(result.workbooks) 份（執行緒合計 \(Self.seconds(result.workbookSeconds, 1)) 秒）"
+        logger.info("網站已更新：\(counts)（共 \(Self.seconds(result.seconds, 1)) 秒）")
+        let phases = result.phases.map { "\($0.0) \(Self.seconds($0.1))" }.joined(separator: "、")
+        logger.debug("網站各階段（秒）：\(phases)、合計 \(Self.seconds(result.seconds))")
         return result
     }
+
+    /// Seconds as the log shows them.
+    static func seconds(_ value: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", value) }
 
     // MARK: - Running
 
@@ -244,7 +251,7 @@ public final class Desk {
         if spoolsMail { spoolNotifications() }
         if !summary.files.isEmpty {
             let shown = [("掃描", scanned.timeIntervalSince(runStarted)), ("認領", claiming), ("檔案", processing),
-                         ("通知信", Date().timeIntervalSince(mailStarted))].map { "\($0.0) \(String(format: "%.3f", $0.1))" }
+                         ("通知信", Date().timeIntervalSince(mailStarted))].map { "\($0.0) \(Self.seconds($0.1))" }
             logger.debug("執行各階段（秒）：\(shown.joined(separator: "、"))")
         }
         return summary
@@ -310,7 +317,9 @@ public final class Desk {
             } else {
                 try QueueFiles.move(url, to: archive)
             }
-            logger.debug("\(shown)：帳本 \(String(format: "%.3f", started.timeIntervalSince(ledgerStarted)))、處理 \(String(format: "%.3f", archiving.timeIntervalSince(started)))、歸檔 \(String(format: "%.3f", Date().timeIntervalSince(archiving))) 秒")
+            let ledger = Self.seconds(started.timeIntervalSince(ledgerStarted))
+            let handling = Self.seconds(archiving.timeIntervalSince(started))
+            logger.debug("\(shown)：帳本 \(ledger)、處理 \(handling)、歸檔 \(Self.seconds(Date().timeIntervalSince(archiving))) 秒")
             outcome.result = .applied(handled.line)
             outcome.roster = handled.roster
             logger.info("已處理 \(shown)：\(handled.line)（\(String(format: "%.1f", Date().timeIntervalSince(started))) 秒）")

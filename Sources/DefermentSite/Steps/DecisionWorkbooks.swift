@@ -35,7 +35,8 @@ extension SiteBuilder {
             let (dateCounts, awaiting) = (counts[county.code + "|" + date] ?? [], inputs.awaiting[county.code]?[date] ?? [:])
             return { [self] queue in
                 try publishDecisionWorkbook(county: county, date: date, queue: queue!)
-                try publishCountyRoster(county: county, date: date, counts: dateCounts, awaiting: awaiting, schoolNames: names, queue: queue!)
+                try publishCountyRoster(county: county, date: date, counts: dateCounts, awaiting: awaiting, schoolNames: names,
+                                        queue: queue!)
                 return 3
             }
         })

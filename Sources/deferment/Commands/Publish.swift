@@ -16,7 +16,8 @@ import Glibc
 func publish(_ desk: Desk, force: Bool = false) throws {
     try failing("網站產生失敗", explain: SiteFailure.explain) {
         let r = try desk.publishSite(force: force)
-        print("網站：\(desk.paths.site.path)（寫入 \(r.written) 個檔案，重繪 \(r.schoolsRendered) 校、\(r.rostersRendered) 份名冊，沿用 \(r.schoolsKept) 校、\(r.rostersKept) 份名冊）")
+        let rendered = "重繪 \(r.schoolsRendered) 校、\(r.rostersRendered) 份名冊，沿用 \(r.schoolsKept) 校、\(r.rostersKept) 份名冊"
+        print("網站：\(desk.paths.site.path)（寫入 \(r.written) 個檔案，\(rendered)）")
     }
 }
 
