@@ -267,11 +267,12 @@ public final class SitePublisher: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Whether a group had files and every one of them is still on disk as published (taken
-    /// from the manifest when ``trustsManifest``).
+    /// Whether a group had files and every one of them is still on disk as published. When
+    /// ``trustsManifest``, one of them is looked at (a folder removed by hand is noticed; a single
+    /// file removed by hand comes back with `publish --force`).
     public func stillPresent(group: String) -> Bool {
-        let paths = groupIndex?[group] ?? []
-        return !paths.isEmpty && (trustsManifest || paths.allSatisfy { intact($0) })
+        guard let paths = groupIndex?[group], let first = paths.first else { return false }
+        return trustsManifest ? intact(first) : paths.allSatisfy { intact($0) }
     }
 
     /// Removes files no longer produced and writes the manifest. Returns the removed paths.

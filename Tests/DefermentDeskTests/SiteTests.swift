@@ -436,6 +436,12 @@ struct SiteTests {
         #expect(again.writtenPaths == ["schools/110000/roster-20261015.html.enc"])
         #expect(try Data(contentsOf: lost).count == bytes.count)
         #expect(try String(contentsOf: marker, encoding: .utf8) == SitePublisher.currentBoot())
+        // Within the boot, a school's folder removed by hand is written again at the next build.
+        let folder = f.site.appendingPathComponent("schools/110000")
+        try FileManager.default.removeItem(at: folder)
+        try f.desk.publishSite()
+        #expect(FileManager.default.fileExists(atPath: lost.path))
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("report-20261115.xlsx.enc").path))
     }
 
     /// A school renamed in `seeds/schools.csv` is renamed on every page and in its county's
