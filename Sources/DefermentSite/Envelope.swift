@@ -11,7 +11,7 @@ import DefermentFiles
 /// Sealed file format (`*.enc`): a 4-byte magic, 12-byte nonce, ciphertext, 16-byte tag. With
 /// `DEF1` the ciphertext is of the file's bytes and the additional authenticated data is
 /// `deferment|<account>|<site path>`; with `DEF2` it is of the bytes compressed with raw DEFLATE
-/// (pages, CSV and the search index shrink about tenfold; workbooks are compressed already) and
+/// (pages and CSV reports shrink about tenfold; workbooks are compressed already) and
 /// the additional data is `deferment-deflate|<account>|<site path>`, so neither the path, the
 /// account nor the format can be changed without the file failing to open. The nonce is derived
 /// from the data key, the path and the sealed bytes (HMAC-SHA256), so the same page sealed twice

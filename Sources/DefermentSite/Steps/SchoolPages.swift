@@ -127,7 +127,7 @@ extension SiteBuilder {
         }
     }
 
-    /// A student of a county's history page: their rows across months (`{{#entries}}`).
+    /// A student on a county's roster page: their rows of that roster (`{{#entries}}`).
     struct StudentFrame: MustacheFrame {
         let entries: [MustacheFrame]
         static let entriesKey = MustacheKey("entries")
