@@ -48,6 +48,9 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public var description: String { iso }
 
+    /// An ISO date (`2026-11-15`) as file names and tokens carry it: `20261115`.
+    public static func compact(_ iso: String) -> String { iso.filter { $0 != "-" } }
+
     /// A date as clerks read it (民國, 115/11/15), from any form ``parse(_:)`` reads; text that is
     /// not a date is returned as it is. Pages, workbooks, reports and e-mails show dates so; CSV
     /// exports and the database keep ISO 8601.

@@ -73,7 +73,7 @@ public enum DecisionWorkbook {
 
     /// The file name a county downloads.
     public static func fileName(county: String, uploadDate: String) -> String {
-        "審核名冊-\(county)-\(uploadDate.filter { $0 != "-" }).xlsx"
+        "審核名冊-\(county)-\(CivilDate.compact(uploadDate)).xlsx"
     }
 
     /// The 0-based rows of the sign-off fields on the cover (their values are in column B).

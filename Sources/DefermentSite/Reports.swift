@@ -15,7 +15,7 @@ enum SchoolReport {
 
     /// The site paths (before sealing) of a school's reports of an upload date.
     static func paths(base: String, date: String) -> (xlsx: String, csv: String) {
-        let stem = base + "report-" + date.filter { $0 != "-" }
+        let stem = base + "report-" + CivilDate.compact(date)
         return (stem + ".xlsx", stem + ".csv")
     }
 

@@ -18,7 +18,7 @@ extension DecisionToken {
 
     /// The token text, e.g. `DDT2-63000-20261015-42-<32 hex digits>`.
     public func signed(with key: SymmetricKey) -> String {
-        let date = uploadDate.iso.filter { $0 != "-" }
+        let date = CivilDate.compact(uploadDate.iso)
         return "\(Self.prefix)-\(county)-\(date)-\(generation)-\(Self.mac("\(county)|\(date)|\(generation)", key: key))"
     }
 

@@ -10,7 +10,7 @@ import DefermentStore
 /// sealed page of that roster (名冊): its schools' progress and their students with 審核歷程.
 extension SiteBuilder {
     /// The anchor and file name stem of an upload date (`roster-20261115`).
-    static func rosterStem(_ date: String) -> String { "roster-" + date.filter { $0 != "-" } }
+    static func rosterStem(_ date: String) -> String { "roster-" + CivilDate.compact(date) }
 
     /// The site path of a county's roster page of an upload date.
     static func countyRosterPath(county: String, date: String) -> String { "counties/\(county)/\(rosterStem(date)).html" }

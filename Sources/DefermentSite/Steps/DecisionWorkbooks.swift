@@ -9,7 +9,7 @@ import DefermentStore
 extension SiteBuilder {
     /// The site path of a county's sealed decision workbook for an upload date.
     static func workbookPath(county: String, date: String) -> String {
-        "counties/\(county)/decisions/\(date.filter { $0 != "-" }).xlsx"
+        "counties/\(county)/decisions/\(CivilDate.compact(date)).xlsx"
     }
 
     /// Writes and seals one county's decision workbook for an upload date from the database.

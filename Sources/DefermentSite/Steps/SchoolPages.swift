@@ -164,7 +164,7 @@ extension SiteBuilder {
             roster["reportCSV"] = (report.csv as NSString).lastPathComponent + ".enc"
             roster["reportXLSXSealed"] = report.xlsx + ".enc"
             roster["reportCSVSealed"] = report.csv + ".enc"
-            roster["reportName"] = "審核結果報表-\(school.code)-\(date.filter { $0 != "-" })"
+            roster["reportName"] = "審核結果報表-\(school.code)-\(CivilDate.compact(date))"
             rosters.append((date, roster))
             guard let input = inputs[date] else { continue }
             try publishRoster(school, date: date, rows: input.rows, history: input.history, changed: input.changed)
