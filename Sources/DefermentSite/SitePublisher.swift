@@ -59,14 +59,16 @@ public final class SitePublisher: @unchecked Sendable {
     /// crash of the machine (which starts a new boot) can lose one that a finished build wrote,
     /// so otherwise a kept group's files are not checked one by one (``stillPresent(group:)``).
     public private(set) var trustsManifest = false
+    /// This boot's id, read once.
+    private let boot: String?
 
     public init(root: URL) throws {
         self.root = root
         rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
+        boot = Self.currentBoot()
         try AtomicFile.makeFolders(root, mode: AtomicFile.folderMode(for: Self.publicMode))
         let unfinished = access(unfinishedMarker.path, F_OK) == 0
         if unfinished { Self.removeTemporaryFiles(in: root) }
-        let boot = Self.currentBoot()
         trustsManifest = !unfinished && boot != nil && (try? String(contentsOf: bootMarker, encoding: .utf8)) == boot
         unlink(bootMarker.path)
         guard FileManager.default.createFile(atPath: unfinishedMarker.path, contents: nil) else {
@@ -304,7 +306,7 @@ public final class SitePublisher: @unchecked Sendable {
         out.append(contentsOf: "]\n".utf8)
         try AtomicFile.write(Data(out), to: root.appendingPathComponent(Self.manifestName), mode: Self.publicMode)
         unlink(unfinishedMarker.path)
-        if let boot = Self.currentBoot() { try? AtomicFile.write(Data(boot.utf8), to: bootMarker, durable: false, mode: 0o600) }
+        if let boot { try? AtomicFile.write(Data(boot.utf8), to: bootMarker, durable: false, mode: 0o600) }
         previous = current
         return removed
     }

@@ -25,19 +25,18 @@ extension Desk {
                 let summary = try runOnce(shouldStop: { InboxWatcher.stopRequested }, spoolsMail: false)
                 pendingGrowth = summary.files.contains { $0.result == .stillGrowing }
                 if !summary.files.isEmpty { report(summary) }
+                var published = false
                 if firstPass || summary.files.contains(where: { if case .applied = $0.result { return true }; return false }) {
                     do {
                         try publishSite()
-                        spoolNotifications()
-                        deployIfAsked()
+                        published = true
                     } catch {
                         logger.error("網站更新失敗：\(SiteFailure.explain(error))")
-                        spoolNotifications()
                     }
                     firstPass = false
-                } else {
-                    spoolNotifications()
                 }
+                spoolNotifications()
+                if published { deployIfAsked() }
                 rescan = false
             } }
             purgeDaily(lastDay: &lastPurge)

@@ -9,9 +9,9 @@ import DefermentStore
 public struct SiteBuildResult: Sendable {
     /// Pages and files rendered in this build (before comparing with what was there).
     public var rendered = 0
-    /// Files actually written (new or changed bytes), and their site paths.
-    public var written = 0
+    /// The site paths of the files actually written (new or changed bytes), and their number.
     public var writtenPaths: [String] = []
+    public var written: Int { writtenPaths.count }
     /// Files removed because nothing produces them any more.
     public var removed = 0
     /// Schools whose pages were rendered, and those kept as they were.
@@ -104,7 +104,6 @@ public final class SiteBuilder: @unchecked Sendable {
         result.rostersKept = plan.rostersKept
         result.removed = try publisher.finish().count
         result.writtenPaths = publisher.written
-        result.written = publisher.written.count
         result.seconds = Date().timeIntervalSince(started)
         result.phases = [("讀取與規劃", planned.timeIntervalSince(started))] + steps.map { ($0.name, times.seconds[$0.name] ?? 0) }
             + [("寫出頁面與清單", Date().timeIntervalSince(stepsDone))]
