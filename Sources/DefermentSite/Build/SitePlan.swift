@@ -24,9 +24,12 @@ struct SiteInputs {
     /// reference data (a school renamed in `seeds/` shows everywhere).
     var fingerprint: String
 
-    /// County names by code, and the schools with rows: derived once, read by several steps.
+    /// County names by code, the schools with rows, and each school's counts by upload date
+    /// (rosters with rows, and rosters purged): derived once, read by several steps.
     let countyNames: [String: String]
     let schoolsWithRows: Set<String>
+    let rosterTallies: [String: [String: SiteBuilder.Tally]]
+    let purgedTallies: [String: [String: SiteBuilder.Tally]]
 
     init(schools: [SchoolEntry], counties: [County], counts: [RosterCount], versions: [String: Int64],
          state: [String: (Int64, String)], decisionDates: [String: [String]], awaiting: [String: [String: [String: Int]]],
@@ -37,6 +40,15 @@ struct SiteInputs {
         (self.fingerprint, self.purged, self.contacts) = (fingerprint, purged, contacts)
         countyNames = Dictionary(uniqueKeysWithValues: counties.map { ($0.code, $0.name) })
         schoolsWithRows = Set(counts.map(\.schoolCode))
+        var tallies: [String: [String: SiteBuilder.Tally]] = [:], purgedTallies = tallies
+        for c in counts {
+            if purged[c.uploadDate] != nil {
+                purgedTallies[c.schoolCode, default: [:]][c.uploadDate, default: .init()].add(c.reviewState, c.count)
+            } else {
+                tallies[c.schoolCode, default: [:]][c.uploadDate, default: .init()].add(c.reviewState, c.count)
+            }
+        }
+        (rosterTallies, self.purgedTallies) = (tallies, purgedTallies)
     }
 
     static func read(_ store: DeskStore, code fingerprint: String) throws -> SiteInputs {
@@ -85,12 +97,10 @@ struct SitePlan {
                 if unchanged(key) { publisher.keep(group: key) } else { workbooks.append((county, date)) }
             }
         }
-        var datesOf: [String: Set<String>] = [:]
-        for c in inputs.counts where inputs.purged[c.uploadDate] == nil { datesOf[c.schoolCode, default: []].insert(c.uploadDate) }
         let withRows = inputs.schoolsWithRows
         for school in inputs.schools where withRows.contains(school.code) {
             var dates = Set<String>()
-            for date in datesOf[school.code] ?? [] {
+            for date in (inputs.rosterTallies[school.code] ?? [:]).keys {
                 let key = DeskStore.rosterKey(school: school.code, uploadDate: date)
                 if unchanged(key) { publisher.keep(group: key); rostersKept += 1 } else { dates.insert(date) }
             }

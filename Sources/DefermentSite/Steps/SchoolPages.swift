@@ -218,16 +218,7 @@ extension SiteBuilder {
     /// The step: the pages of the schools the plan renders, on the workers; each reads the rows
     /// of the rosters it renders only (the results page's counts are the stored counts).
     func schoolPages(_ plan: SitePlan, _ inputs: SiteInputs) -> SiteStep {
-        var tallies: [String: [String: Tally]] = [:]
-        var purgedTallies: [String: [String: Tally]] = [:]
-        for c in inputs.counts {
-            if inputs.purged[c.uploadDate] != nil {
-                purgedTallies[c.schoolCode, default: [:]][c.uploadDate, default: Tally()].add(c.reviewState, c.count)
-            } else {
-                tallies[c.schoolCode, default: [:]][c.uploadDate, default: Tally()].add(c.reviewState, c.count)
-            }
-        }
-        let (current, purged) = (tallies, purgedTallies)
+        let (current, purged) = (inputs.rosterTallies, inputs.purgedTallies)
         return SiteStep("學校頁 school pages", on: .workers, plan.schools.map { work in
             let code = work.school.code
             let versions = work.dates.map { ($0, inputs.versions[DeskStore.rosterKey(school: code, uploadDate: $0)] ?? 0) }
