@@ -84,6 +84,13 @@ def drop_and_wait(root, source, name, log):
     return time.perf_counter() - start
 
 
+def timings(line):
+    """The `name seconds、name seconds…` list after a debug line's `：`, as (name, seconds)."""
+    for part in line.split("：", 1)[1].strip().rstrip(" 秒").split("、"):
+        key, value = part.rsplit(" ", 1)
+        yield key, float(value)
+
+
 def phases(log_lines, name, total):
     """The desk's own timings of one drop (its --verbose log): the run's phases, the file's
     (ledger, handling, archive), the publish by step; what is left of the total is the watcher
@@ -91,22 +98,15 @@ def phases(log_lines, name, total):
     out = {}
     for i, line in enumerate(log_lines):
         if f"rosters/{name}：帳本" in line:
-            for part in line.split("：", 1)[1].strip().rstrip(" 秒").split("、"):
-                key, value = part.rsplit(" ", 1)
-                out["file " + key] = float(value)
+            out.update(("file " + key, value) for key, value in timings(line))
             rest = log_lines[i:]
-            run = next(l for l in rest if "執行各階段（秒）：" in l)
-            for part in run.split("：", 1)[1].strip().split("、"):
-                key, value = part.rsplit(" ", 1)
-                out["run " + key] = float(value)
-            site = next(l for l in rest if "網站各階段（秒）：" in l)
-            for part in site.split("：", 1)[1].strip().split("、"):
-                key, value = part.rsplit(" ", 1)
+            out.update(("run " + key, value) for key, value in timings(next(l for l in rest if "執行各階段（秒）：" in l)))
+            for key, value in timings(next(l for l in rest if "網站各階段（秒）：" in l)):
                 if key == "合計":
-                    out["publish total"] = float(value)
+                    out["publish total"] = value
                     continue
                 # Steps on the workers are summed over the threads they ran on.
-                out["publish " + key.split(" ")[0] + ("" if key.startswith("讀取") or key.startswith("寫出") else " (thread-s)")] = float(value)
+                out["publish " + key.split(" ")[0] + ("" if key.startswith("讀取") or key.startswith("寫出") else " (thread-s)")] = value
             out["detect and the rest"] = total - sum(v for k, v in out.items() if k.startswith("run ")) - out["publish total"]
             out["drop → published"] = total
             return out
@@ -140,21 +140,29 @@ def fresh_run_root(args, base_root, k):
     return root
 
 
-def one_run(args, base_root, month_roster, resend_text, k):
-    root = fresh_run_root(args, base_root, k)
-    log = os.path.join(args.out, f"month-run-{k}.log")
+def watched(args, root, log, drops):
+    """Runs `deferment watch` on a root, drops each (source, name) in turn, timing each until
+    the next publish; returns the seconds, the publish lines and each drop's phases."""
     watch = start_watch(args, root, log)
     try:
-        month = drop_and_wait(root, month_roster, "roster-20261115.csv", log)
-        time.sleep(1)
-        resend = drop_and_wait(root, resend_text, "resend-20261115.csv", log)
-        time.sleep(0.5)
+        seconds = []
+        for source, name in drops:
+            seconds.append(drop_and_wait(root, source, name, log))
+            time.sleep(1)
     finally:
         watch.terminate()
         watch.wait()
     lines = open(log, encoding="utf-8").readlines()
     published = [line.split("網站已更新：", 1)[1] for line in lines if "網站已更新：" in line]
-    return month, resend, published[-2:], phases(lines, "roster-20261115.csv", month), phases(lines, "resend-20261115.csv", resend)
+    return seconds, published[-len(drops):], [phases(lines, name, t) for (_, name), t in zip(drops, seconds)]
+
+
+def one_run(args, base_root, month_roster, resend_text, k):
+    root = fresh_run_root(args, base_root, k)
+    (month, resend), published, (month_phases, resend_phases) = watched(
+        args, root, os.path.join(args.out, f"month-run-{k}.log"),
+        [(month_roster, "roster-20261115.csv"), (resend_text, "resend-20261115.csv")])
+    return month, resend, published, month_phases, resend_phases
 
 
 def million_run(args, base_root):
@@ -163,17 +171,9 @@ def million_run(args, base_root):
     roster, registry = generate(args, 1_000_000, 20261116, os.path.join(args.out, "month-history", "rows1m"))
     root = fresh_run_root(args, base_root, "1m")
     shutil.copy(registry, os.path.join(root, "inbox/registry", "registry-20261116.csv"))
-    log = os.path.join(args.out, "month-run-1m.log")
-    watch = start_watch(args, root, log)
-    try:
-        seconds = drop_and_wait(root, roster, "roster-20261115.csv", log)
-        time.sleep(0.5)
-    finally:
-        watch.terminate()
-        watch.wait()
-    lines = open(log, encoding="utf-8").readlines()
-    published = [line.split("網站已更新：", 1)[1] for line in lines if "網站已更新：" in line]
-    return seconds, published[-1], phases(lines, "roster-20261115.csv", seconds)
+    (seconds,), (published,), (breakdown,) = watched(args, root, os.path.join(args.out, "month-run-1m.log"),
+                                                       [(roster, "roster-20261115.csv")])
+    return seconds, published, breakdown
 
 
 def show(title, breakdown):
