@@ -143,43 +143,40 @@ extension SiteBuilder {
     }
 
     /// One school's pages: the results (every roster with its counts, newest first; 審核結果查詢)
-    /// on every build that renders the school, and the rosters in `rosters` (their details,
-    /// search pieces and reports; the other rosters are kept as published). `tallies` are the
-    /// counts of every roster with rows, `purged` those of rosters whose rows were purged.
+    /// on every build that renders the school, and the rosters in `rosters` (their details and
+    /// reports; the other rosters are kept as published). `tallies` are the counts of every
+    /// roster with rows, `purged` those of rosters whose rows were purged.
     func renderSchool(_ school: SchoolEntry, tallies: [String: Tally], purged: [String: Tally] = [:],
                       rosters inputs: [String: RosterInput]) throws -> Int {
         let base = "schools/\(school.code)/"
         var pages = 0
-        var rosters: [(String, [String: Any])] = []
+        var rosters: [[String: Any]] = []
         let dates = tallies.keys.sorted(by: >)
-        for date in dates {
+        for date in Set(tallies.keys).union(purged.keys).sorted(by: >) {
             let stem = Self.rosterStem(date)
-            var roster = tallies[date]!.context
+            let current = tallies[date]
+            var roster = (current ?? purged[date]!).context
             roster["uploadDate"] = CivilDate.shown(date)
             roster["anchor"] = stem
+            roster["purged"] = current == nil
+            guard current != nil else {
+                roster["detailHref"] = false
+                roster["percentShown"] = ""
+                rosters.append(roster)
+                continue
+            }
             roster["detailHref"] = stem + ".html"
-            roster["purged"] = false
             let report = SchoolReport.paths(base: base, date: date)
             roster["reportXLSX"] = (report.xlsx as NSString).lastPathComponent + ".enc"
             roster["reportCSV"] = (report.csv as NSString).lastPathComponent + ".enc"
             roster["reportXLSXSealed"] = report.xlsx + ".enc"
             roster["reportCSVSealed"] = report.csv + ".enc"
             roster["reportName"] = "審核結果報表-\(school.code)-\(CivilDate.compact(date))"
-            rosters.append((date, roster))
+            rosters.append(roster)
             guard let input = inputs[date] else { continue }
             try publishRoster(school, date: date, rows: input.rows, history: input.history, changed: input.changed)
-            pages += 5
+            pages += 4   // the details' shell and sealed content, two reports
         }
-        for (date, tally) in purged {
-            var roster = tally.context
-            roster["uploadDate"] = CivilDate.shown(date)
-            roster["anchor"] = Self.rosterStem(date)
-            roster["detailHref"] = false
-            roster["purged"] = true
-            roster["percentShown"] = ""
-            rosters.append((date, roster))
-        }
-        rosters.sort { $0.0 > $1.0 }
         let pieces = dates.map { SchoolReport.paths(base: base, date: $0).csv + ".enc" }.joined(separator: " ")
         try publisher.publish(base + "index.html", text: templates.render("school-results", [
             "root": "../../", "title": "審核結果查詢・\(school.name)", "schoolName": school.name, "schoolCode": school.code,
@@ -187,7 +184,7 @@ extension SiteBuilder {
             // The search by national ID reads the rosters' report CSVs (row n of a roster's CSV
             // is row n of its details): one sealed copy of the rows, not two.
             "indexPath": pieces, "reportPieces": pieces,
-            "rosters": rosters.map(\.1), "hasRosters": !rosters.isEmpty, "hasPurged": !purged.isEmpty, "hasReports": !dates.isEmpty,
+            "rosters": rosters, "hasRosters": !rosters.isEmpty, "hasPurged": !purged.isEmpty, "hasReports": !dates.isEmpty,
         ]))
         return pages + 1
     }
