@@ -37,6 +37,36 @@ struct WorkbookTests {
         return try wb.data()
     }
 
+    /// Workbooks written at the same time on several threads (as a build's workers do) each carry
+    /// their own creation date: libxlsxwriter formats it with `gmtime`, whose result lives in one
+    /// buffer for the whole process unless each thread has its own.
+    @Test func workbooksWrittenInParallelKeepTheirOwnDates() throws {
+        let folder = try temporaryFolder(prefix: "deferment-workbook", "dates")
+        let days = 1_500
+        final class Failure: @unchecked Sendable { var error: Error? }
+        let failure = Failure()
+        DispatchQueue.concurrentPerform(iterations: days) { day in
+            do {
+                let wb = try Workbook()
+                wb.setProperties(title: "第 \(day) 日", created: Date(timeIntervalSince1970: Double(19_000 + day) * 86_400))
+                wb.addSheet("表").write(0, 0, "x")
+                try wb.data().write(to: folder.appendingPathComponent("\(day).xlsx"))
+            } catch { failure.error = error }
+        }
+        if let error = failure.error { throw error }
+        let wrong = try runPython(["-c", """
+        import sys, os, re, zipfile, datetime
+        wrong = []
+        for day in range(int(sys.argv[2])):
+            core = zipfile.ZipFile(os.path.join(sys.argv[1], f"{day}.xlsx")).read("docProps/core.xml").decode()
+            want = (datetime.date(1970, 1, 1) + datetime.timedelta(days=19000 + day)).isoformat()
+            seen = re.findall(r"<dcterms:(?:created|modified)[^>]*>([0-9-]+)T", core)
+            if seen != [want, want]: wrong.append(f"{day}: {seen} ≠ {want}")
+        print(len(wrong), wrong[:3])
+        """, folder.path, String(days)])
+        #expect(wrong.hasPrefix("0 "), "\(wrong)")
+    }
+
     @Test(arguments: [false, true])
     func largeSheetReadBackByZipfileOpenpyxlLibreOfficeAndTheDesksReader(constantMemory: Bool) throws {
         let rows = 30_000
