@@ -8,14 +8,15 @@ PY ?= python3
 # Debian packages the build needs (SQLite headers for GRDB, libxlsxwriter for every workbook,
 # ISA-L's DEFLATE and zlib for sealed pages; iconv is in glibc).
 DEB_BUILD := libsqlite3-dev sqlite3 libxlsxwriter-dev libisal-dev zlib1g-dev pkg-config
-# Debian packages the tests need: a real browser and its driver, a CJK font for screenshots, and
-# msmtp (the reference sendmail-compatible program; the tests run a real SMTP server on loopback),
+# Debian packages the tests need: the two browsers the manual names (Chromium with its driver,
+# Firefox), a CJK font for screenshots, msmtp (the reference sendmail-compatible program; the
+# tests run a real SMTP server on loopback),
 # LibreOffice's headless Calc, the second independent reader of every workbook, and for the
 # operator's side systemd-analyze (with man-db for the pages a unit names), rclone and nginx.
-DEB_TEST := chromium chromium-driver fonts-wqy-microhei msmtp libreoffice-calc-nogui \
+DEB_TEST := chromium chromium-driver firefox-esr fonts-wqy-microhei msmtp libreoffice-calc-nogui \
   systemd man-db rclone nginx-light
 # Python packages the tests use as independent readers/writers, to drive the browser, and as the SMTP server.
-PIP_TEST := openpyxl selenium aiosmtpd axe-selenium-python
+PIP_TEST := openpyxl selenium marionette-driver aiosmtpd axe-selenium-python
 # The site benchmark's reference.
 DEB_BENCH := hugo
 
@@ -34,7 +35,7 @@ deps:
 
 deps-test: deps
 	$(call apt_install,$(DEB_TEST))
-	@$(PY) -c "import openpyxl, selenium, aiosmtpd, axe_selenium_python" 2>/dev/null || $(PY) -m pip install -q $(PIP_TEST)
+	@$(PY) -c "import openpyxl, selenium, marionette_driver, aiosmtpd, axe_selenium_python" 2>/dev/null || $(PY) -m pip install -q $(PIP_TEST)
 	@# axe-core 4 (WCAG 2.1 rules) comes in axe-playwright-python; only its axe.min.js is used.
 	@$(PY) -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('axe_playwright_python') is None)" \
 	  || $(PY) -m pip install -q --no-deps axe-playwright-python

@@ -7,17 +7,18 @@ import Testing
 @testable import DefermentStore
 import DefermentCore
 
-/// A clerk keeps their own account (個人帳號維護): the request made in Chromium on the 帳號維護
+/// A clerk keeps their own account (個人帳號維護): the request made in a browser on the 帳號維護
 /// page travels in a mail body, the desk verifies and applies it, the new password opens the
 /// account's key and the old one no longer does, the directory follows the new contact, and the
 /// same request sent again is refused.
 @Suite(.serialized)
 struct AccountMaintenanceTests {
-    @Test func aClerkChangesPasswordAndContactByMail() throws {
+    @Test(arguments: WebBrowser.allCases) func aClerkChangesPasswordAndContactByMail(in browser: WebBrowser) throws {
         let f = try SiteFixture()
         let account = "63000", password = "correct horse 63000", newPassword = "新的密碼 battery staple"
         let (out, _) = try f.runBrowserScript("browser-account", account: account,
-                                              arguments: [newPassword, "陳承辦", "02-2725-6000#123", "new-clerk@taipei.example.gov.tw"])
+                                              arguments: [newPassword, "陳承辦", "02-2725-6000#123", "new-clerk@taipei.example.gov.tw"],
+                                              in: browser)
         struct Made: Decodable { var block: String; var mailto: String }
         let made = try JSONDecoder().decode(Made.self, from: Data(out.split(separator: "\n").last.map(String.init)?.utf8 ?? "".utf8))
         #expect(made.mailto.hasPrefix("mailto:deferment-desk@example.gov.tw?subject="))

@@ -12,7 +12,9 @@ let templatesFolder = repositoryRoot.appendingPathComponent("templates")
 let scriptsFolder = repositoryRoot.appendingPathComponent("Tests/DefermentDeskTests/Scripts")
 
 /// Runs a Python script with arguments and returns its stdout.
-func pythonOutput(_ args: [String]) throws -> String { try runPython(args) }
+func pythonOutput(_ args: [String], environment: [String: String] = [:]) throws -> String {
+    try runPython(args, environment: environment)
+}
 
 /// A page as Python's html.parser sees it.
 struct PageOutline: Decodable {
@@ -580,10 +582,17 @@ struct SiteTests {
     }
 }
 
+/// The two browsers the manual names (Google Chrome or Mozilla Firefox): Debian's chromium under
+/// Selenium and firefox-esr under Marionette (`Scripts/browser_common.py`).
+enum WebBrowser: String, CaseIterable, Sendable {
+    case chromium, firefox
+    var environment: [String: String] { ["DESK_BROWSER": rawValue] }
+}
+
 /// The school's and the county's pages in a real headless browser.
 @Suite(.serialized)
 struct BrowserTests {
-    @Test func schoolPagesInChromium() throws {
+    @Test(arguments: WebBrowser.allCases) func schoolPages(in browser: WebBrowser) throws {
         let f = try SiteFixture()
         // A student of school 110000 with rows in both months.
         let id = try f.desk.store.queue.read { db in
@@ -592,7 +601,7 @@ struct BrowserTests {
                 GROUP BY national_id HAVING COUNT(DISTINCT upload_date) = 2 LIMIT 1
                 """)
         }
-        let (out, artifacts) = try f.runBrowserScript("browser-school", account: "110000", arguments: [try #require(id)])
+        let (out, artifacts) = try f.runBrowserScript("browser-school", account: "110000", arguments: [try #require(id)], in: browser)
         #expect(out.contains("OK"), "\(out)")
         #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("03-detail-red-and-shading.png").path))
         // The report of every roster, joined in the browser, is the desk's report of all the rows.
@@ -627,9 +636,9 @@ struct BrowserTests {
         #expect(out.contains("OK"), "\(out)")
     }
 
-    @Test func countyPageAndDecisionWorkbookInChromium() throws {
+    @Test(arguments: WebBrowser.allCases) func countyPageAndDecisionWorkbook(in browser: WebBrowser) throws {
         let f = try SiteFixture()
-        let (out, artifacts) = try f.runBrowserScript("browser-county", account: "63000", arguments: ["20261015"])
+        let (out, artifacts) = try f.runBrowserScript("browser-county", account: "63000", arguments: ["20261015"], in: browser)
         #expect(out.contains("OK"), "\(out)")
         #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("01-logged-in.png").path))
     }
@@ -637,16 +646,18 @@ struct BrowserTests {
 
 extension SiteFixture {
     /// Sets `account`'s password with the real key derivation (600,000 rounds), publishes, serves
-    /// the site on loopback and runs a Selenium script with the base URL, the account and
-    /// `arguments`; its screenshots go to `test-artifacts/<name>`. Returns its output and that folder.
-    func runBrowserScript(_ name: String, account: String, arguments: [String]) throws -> (String, URL) {
+    /// the site on loopback and runs a browser script with the base URL, the account and
+    /// `arguments` in `browser`; its screenshots go to `test-artifacts/<name>-<browser>`. Returns
+    /// its output and that folder.
+    func runBrowserScript(_ name: String, account: String, arguments: [String], in browser: WebBrowser = .chromium) throws -> (String, URL) {
         let password = "correct horse \(account)"
         try desk.setPassword(code: account, password: password, rounds: Envelope.defaultRounds)
         try desk.publishSite()
-        let artifacts = repositoryRoot.appendingPathComponent("test-artifacts/\(name)")
+        let artifacts = repositoryRoot.appendingPathComponent("test-artifacts/\(name)-\(browser.rawValue)")
         let out = try serving { port in
             try pythonOutput([scriptsFolder.appendingPathComponent("\(name.replacingOccurrences(of: "-", with: "_")).py").path,
-                              "http://127.0.0.1:\(port)", account] + arguments + [artifacts.path, password])
+                              "http://127.0.0.1:\(port)", account] + arguments + [artifacts.path, password],
+                             environment: browser.environment)
         }
         return (out, artifacts)
     }

@@ -16,11 +16,12 @@ public func temporaryFolder(prefix: String, _ name: String) throws -> URL {
 
 /// Runs `python3` with `arguments` (a script file and its arguments, or `-c` and a script) and
 /// returns what it printed; throws with its standard error and output when it exits non-zero.
+/// `environment` adds variables to the desk's own for that one run.
 @discardableResult
-public func runPython(_ arguments: [String]) throws -> String {
+public func runPython(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3"] + arguments
+    p.arguments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + ["python3"] + arguments
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

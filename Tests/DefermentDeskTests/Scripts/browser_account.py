@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Browser test of the 帳號維護 page in headless Chromium (Selenium).
+"""Browser test of the 帳號維護 page in headless Chromium or Firefox (see browser_common.py).
 Usage: browser_account.py BASE_URL ACCOUNT NEW_PASSWORD NAME PHONE EMAIL ARTIFACT_DIR PASSWORD
 
 Logs in with the current password, asks for a change (new password, contact, notifications off),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Browser test of a county's page in headless Chromium. Usage:
+"""Browser test of a county's page in headless Chromium or Firefox (see browser_common.py). Usage:
 browser_county.py BASE_URL COUNTY_CODE UPLOAD_DATE(YYYYMMDD) ARTIFACT_DIR PASSWORD
 
 Checks that the public county page shows counts without logging in, that the decision workbook

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Browser test of a school's pages in headless Chromium (Debian's chromium + chromium-driver,
-Selenium from PyPI). Usage: browser_school.py BASE_URL SCHOOL_CODE NATIONAL_ID ARTIFACT_DIR PASSWORD
+Selenium from PyPI; Firefox with DESK_BROWSER=firefox). Usage: browser_school.py BASE_URL SCHOOL_CODE NATIONAL_ID ARTIFACT_DIR PASSWORD
 
 Checks the login (a wrong password refused, the right one unlocks for the session), the red
 marking of 未核准 rows, the shading of alternate rows, the ID search, that Back from a detail
