@@ -66,14 +66,22 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         var text = text
         return text.withUTF8 { u -> String? in
             guard u.count == 10, u[4] == 0x2D, u[7] == 0x2D else { return nil }
-            var year = 0
-            for i in [0, 1, 2, 3, 5, 6, 8, 9] {
-                guard u[i] >= 0x30, u[i] <= 0x39 else { return nil }
-                if i < 4 { year = year * 10 + Int(u[i] - 0x30) }
-            }
-            let month = Int(u[5] - 0x30) * 10 + Int(u[6] - 0x30), day = Int(u[8] - 0x30) * 10 + Int(u[9] - 0x30)
+            func digit(_ i: Int) -> Int? { u[i] >= 0x30 && u[i] <= 0x39 ? Int(u[i] - 0x30) : nil }
+            guard let y0 = digit(0), let y1 = digit(1), let y2 = digit(2), let y3 = digit(3), let m0 = digit(5), let m1 = digit(6),
+                  let d0 = digit(8), let d1 = digit(9) else { return nil }
+            let year = y0 * 1000 + y1 * 100 + y2 * 10 + y3, month = m0 * 10 + m1, day = d0 * 10 + d1
             guard year > 1911, (1...12).contains(month), (1...31).contains(day) else { return nil }
-            return String(year - 1911) + "/" + String(decoding: u[5...6], as: UTF8.self) + "/" + String(decoding: u[8...9], as: UTF8.self)
+            // At most 10 bytes (`9999/12/31` is 8088/12/31): a small string, made without allocating.
+            let roc = year - 1911
+            return String(unsafeUninitializedCapacity: 10) { out in
+                var n = 0
+                if roc >= 1000 { out[n] = UInt8(0x30 + roc / 1000 % 10); n += 1 }
+                if roc >= 100 { out[n] = UInt8(0x30 + roc / 100 % 10); n += 1 }
+                if roc >= 10 { out[n] = UInt8(0x30 + roc / 10 % 10); n += 1 }
+                out[n] = UInt8(0x30 + roc % 10); n += 1
+                out[n] = 0x2F; out[n + 1] = u[5]; out[n + 2] = u[6]; out[n + 3] = 0x2F; out[n + 4] = u[8]; out[n + 5] = u[9]
+                return n + 6
+            }
         }
     }
 

@@ -184,10 +184,10 @@ public enum DecisionWorkbook {
         var shown = r.shownDecision
         if let d = fill?(r) { shown = (d.word.rawValue, d.comment) }
         sheet.write(row, 0, number: Double(r.id))
-        for (i, v) in [r.schoolCode, r.schoolName, r.nationalID, r.name, CivilDate.shown(r.birthDate), r.program, r.grade, r.status,
-                       CivilDate.shown(r.start), CivilDate.shown(r.end)].enumerated() {
-            sheet.write(row, 1 + i, v)
-        }
+        sheet.write(row, 1, r.schoolCode); sheet.write(row, 2, r.schoolName); sheet.write(row, 3, r.nationalID)
+        sheet.write(row, 4, r.name); sheet.write(row, 5, CivilDate.shown(r.birthDate)); sheet.write(row, 6, r.program)
+        sheet.write(row, 7, r.grade); sheet.write(row, 8, r.status); sheet.write(row, 9, CivilDate.shown(r.start))
+        sheet.write(row, 10, CivilDate.shown(r.end))
         sheet.write(row, 11, r.checks, r.checks.isEmpty ? nil : f.wrap)
         sheet.write(row, 12, r.countyState, r.state == .refused && r.draft == nil ? f.red : nil)
         sheet.write(row, 13, shown.word, f.input)

@@ -75,15 +75,18 @@ enum SchoolReport {
         let sheet = wb.addSheet("審核結果")
         let columns = RosterReport.columns
         var widths = columns.map { WorkbookSheet.displayWidth($0) }
-        for r in rows {
-            for (i, v) in r.reportValues.enumerated() { widths[i] = max(widths[i], WorkbookSheet.displayWidth(v)) }
+        let values = rows.map(\.reportValues)
+        for v in values {
+            for i in v.indices { widths[i] = max(widths[i], WorkbookSheet.displayWidth(v[i])) }
         }
         for (i, w) in widths.enumerated() { sheet.setColumnWidth(i, Double(min(w, 60) + 2)) }
         for (i, c) in columns.enumerated() { sheet.write(0, i, c, header) }
         sheet.freezeRows(1)
+        let isDate = columns.indices.map(dateColumns.contains)
         for (n, r) in rows.enumerated() {
             let format = r.state == .refused ? redRow : nil
-            for (i, v) in r.reportValues.enumerated() { sheet.write(n + 1, i, dateColumns.contains(i) ? CivilDate.shown(v) : v, format) }
+            let v = values[n]
+            for i in v.indices { sheet.write(n + 1, i, isDate[i] ? CivilDate.shown(v[i]) : v[i], format) }
         }
         sheet.autofilter(firstRow: 0, firstCol: 0, lastRow: max(rows.count, 1), lastCol: columns.count - 1)
 

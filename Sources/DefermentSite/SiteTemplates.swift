@@ -7,7 +7,8 @@ import DefermentCore
 /// Templates are read at run time, so a clerk's wording can change without a Swift change.
 /// Mustache's `{{name}}` escapes HTML; the templates never use the unescaped forms.
 public struct SiteTemplates: @unchecked Sendable {
-    let renderer: MustacheRenderer
+    /// The templates' sources by name, compiled once per thread that renders (``renderer``).
+    private let sources: [String: String]
     /// Static files (`templates/static/*`) by name.
     let staticFiles: [String: Data]
     /// SHA-256 over every template and static file: a change re-renders every page.
@@ -40,12 +41,26 @@ public struct SiteTemplates: @unchecked Sendable {
             throw SiteError("缺少樣板 templates/\(required).mustache")
         }
         do {
-            renderer = try MustacheRenderer(templates: templates)
+            _ = try MustacheRenderer(templates: templates)
         } catch {
             throw SiteError("樣板語法錯誤：\(error)")
         }
+        sources = templates
         staticFiles = statics
         fingerprint = hasher.finalize().lowercaseHex
+    }
+
+    /// The calling thread's own compiled copy of the templates. The build's workers render in
+    /// parallel, and with one shared copy every row's walk over it changed reference counts on
+    /// the same memory from both cores (see `bench/README.md`).
+    private var renderer: MustacheRenderer {
+        let key = "deferment.templates." + fingerprint
+        let cache = Thread.current.threadDictionary
+        if let compiled = cache[key] as? MustacheRenderer { return compiled }
+        // The sources compiled without error in `init`.
+        let compiled = try! MustacheRenderer(templates: sources)
+        cache[key] = compiled
+        return compiled
     }
 
     /// Renders a template with a context of dictionaries, arrays and scalars.

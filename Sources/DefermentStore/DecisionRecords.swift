@@ -67,6 +67,27 @@ public struct DecisionSheetRow: Sendable {
         }
     }
 
+    /// The sheets' rows from a county's roster rows as pages read them (one read serves the
+    /// county's roster page and its workbook): 申請緩徵名冊 before 離校學生名冊, then by school
+    /// code, then in their order in the school's file. 系統檢核 carries any note from an earlier
+    /// decision; a school not in the list is shown by its code.
+    public static func sheets(of rows: [ReportRow], schoolNames: [String: String]) -> [DecisionSheetRow] {
+        rows.sorted { a, b in
+            if a.rosterKind != b.rosterKind { return a.rosterKind > b.rosterKind }
+            if a.schoolCode != b.schoolCode { return a.schoolCode < b.schoolCode }
+            return a.sourceRow != b.sourceRow ? a.sourceRow < b.sourceRow : a.id < b.id
+        }.map { r in
+            var checks = r.checks
+            if let note = r.decisionNote, !note.isEmpty { checks = checks.isEmpty ? note : checks + "；" + note }
+            return DecisionSheetRow(
+                id: r.id, rosterKind: RosterKind(rawValue: r.rosterKind) ?? .application, schoolCode: r.schoolCode,
+                schoolName: schoolNames[r.schoolCode] ?? r.schoolCode, nationalID: r.nationalID, name: r.name, birthDate: r.birthDate,
+                program: r.program, grade: r.grade, status: r.status, start: r.start, end: r.end, checks: checks,
+                state: ReviewState(rawValue: r.reviewState) ?? .pending, comment: r.comment,
+                draft: r.draftDecision.flatMap(DecisionWord.init(rawValue:)).map { RowDecision(word: $0, comment: r.draftComment ?? "") })
+        }
+    }
+
     public init(id: Int64, rosterKind: RosterKind, schoolCode: String, schoolName: String, nationalID: String, name: String,
                 birthDate: String, program: String, grade: String, status: String, start: String, end: String, checks: String,
                 state: ReviewState, comment: String, draft: RowDecision?) {
@@ -137,35 +158,10 @@ extension DeskStore {
     }
 
     /// The rows of a county's decision workbook for one upload date, by roster and school (in
-    /// code order), each school's rows in their order in its file. With `school` and `kind`, only
-    /// that school's rows of that roster (one piece of the workbook).
-    public static func decisionSheetRows(_ db: Database, county: String, uploadDate: String,
-                                         school: String? = nil, kind: RosterKind? = nil) throws -> [DecisionSheetRow] {
-        var rows: [DecisionSheetRow] = []
-        var arguments = [county, uploadDate]
-        var only = ""
-        if let school, let kind {
-            only = " AND r.school_code = ? AND r.roster_kind = ?"
-            arguments += [school, kind.rawValue]
-        }
-        try RawStatement(db, sql: """
-            SELECT r.id, r.roster_kind, r.school_code, COALESCE(s.name, r.school_code), r.national_id, r.name, r.birth_date,
-                   r.program, r.grade, r.enrolment_status, r.start_date, r.end_date, r.checks, r.review_state, r.comment,
-                   r.draft_decision, r.draft_comment, r.decision_note
-            FROM roster_row r LEFT JOIN school s ON s.code = r.school_code
-            WHERE r.county_code = ? AND r.upload_date = ?\(only)
-            ORDER BY r.roster_kind DESC, r.school_code, r.source_row
-            """, arguments: arguments).forEach { c in
-            var checks = c.string(12)
-            if let note = c.text(17), !note.isEmpty { checks = checks.isEmpty ? note : checks + "；" + note }
-            let draft = c.text(15).flatMap(DecisionWord.init(rawValue:)).map { RowDecision(word: $0, comment: c.string(16)) }
-            rows.append(DecisionSheetRow(
-                id: c.int64(0), rosterKind: RosterKind(rawValue: c.string(1)) ?? .application, schoolCode: c.string(2), schoolName: c.string(3),
-                nationalID: c.string(4), name: c.string(5), birthDate: c.string(6), program: c.string(7), grade: c.string(8), status: c.string(9),
-                start: c.string(10), end: c.string(11), checks: checks, state: ReviewState(rawValue: c.string(13)) ?? .pending, comment: c.string(14),
-                draft: draft))
-        }
-        return rows
+    /// code order), each school's rows in their order in its file (``DecisionSheetRow/sheets(of:schoolNames:)``).
+    public static func decisionSheetRows(_ db: Database, county: String, uploadDate: String) throws -> [DecisionSheetRow] {
+        let names = try Dictionary(Row.fetchAll(db, sql: "SELECT code, name FROM school").map { ($0[0] as String, $0[1] as String) }) { a, _ in a }
+        return DecisionSheetRow.sheets(of: try countyRosterRows(db, county: county, uploadDate: uploadDate), schoolNames: names)
     }
 
     /// The upload dates with rows assigned to each county (newest first), purged dates left out.

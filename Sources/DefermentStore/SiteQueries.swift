@@ -120,7 +120,7 @@ extension DeskStore {
     /// The rows of one county's roster of an upload date, by school (the county's 名冊 page).
     public static func countyRosterRows(_ db: Database, county: String, uploadDate: String) throws -> [ReportRow] {
         try reportRows(db, where: "r.county_code = ? AND r.upload_date = ?",
-                       orderBy: "r.school_code, r.national_id, r.roster_kind DESC, r.source_row", [county, uploadDate])
+                       orderBy: "r.school_code, r.national_id, r.roster_kind DESC, r.source_row, r.id", [county, uploadDate])
     }
 
     /// Rows as pages and reports show them, read through the raw statement (pages read millions).

@@ -70,4 +70,16 @@ struct CivilDateTests {
     func shownAsROC(_ c: (String, String)) {
         #expect(CivilDate.shown(c.0) == c.1)
     }
+
+    /// The quick path gives what the general one gives, for every year of 民國 from 1 to 8088.
+    @Test func storedFormReadsAsTheFullParseDoes() {
+        for year in [1912, 1920, 1999, 2010, 2011, 2026, 2910, 2911, 9999] {
+            for (month, day) in [(1, 1), (2, 29), (6, 30), (12, 31)] {
+                let iso = String(format: "%04d-%02d-%02d", year, month, day)
+                guard let date = CivilDate(year: year, month: month, day: day) else { continue }
+                #expect(CivilDate.rocOfStoredISO(iso) == date.roc, "\(iso)")
+            }
+        }
+        #expect(CivilDate.rocOfStoredISO("1911-12-31") == nil && CivilDate.rocOfStoredISO("2026-1-015") == nil)
+    }
 }

@@ -76,12 +76,8 @@ extension SiteBuilder {
 
     /// A county's roster of an upload date (sealed): each school's progress, then its students
     /// (grouped by national ID) with their decision history, the drafts awaiting sign-off included.
-    func publishCountyRoster(county: County, date: String, counts: [RosterCount], awaiting: [String: Int],
-                             schoolNames: [String: String], queue: DatabaseQueue) throws {
-        let (rows, history) = try queue.read {
-            (try DeskStore.countyRosterRows($0, county: county.code, uploadDate: date),
-             try DeskStore.decisionHistory($0, county: county.code, uploadDate: date))
-        }
+    func publishCountyRoster(county: County, date: String, rows: [ReportRow], history: [Int64: [DecisionHistoryEntry]],
+                             counts: [RosterCount], awaiting: [String: Int], schoolNames: [String: String]) throws {
         let bySchool = Dictionary(grouping: rows, by: \.schoolCode)
         let (total, tallies) = countyTallies(counts, awaiting: awaiting)
         let schools = tallies.map { code, tally -> [String: Any] in

@@ -66,16 +66,18 @@ extension SiteBuilder {
             case comment, systemChecks, uploadDate, anchor, isRefused, stateClass, history, remedy, first, count
         }
 
-        static let slots: [Slot] = {
+        /// Never freed, and read without reference counting (both workers read it for every name
+        /// of every row).
+        nonisolated(unsafe) static let slots: UnsafeBufferPointer<Slot> = {
             let named = Slot.allCases.filter { $0 != .none }.map { (MustacheKey($0.rawValue), $0) }
-            var table = [Slot](repeating: .none, count: (named.map(\.0.id).max() ?? 0) + 1)
+            let table = UnsafeMutableBufferPointer<Slot>.allocate(capacity: (named.map(\.0.id).max() ?? 0) + 1)
+            table.initialize(repeating: .none)
             for (key, slot) in named { table[key.id] = slot }
-            return table
+            return UnsafeBufferPointer(table)
         }()
 
         static func slot(_ key: MustacheKey) -> Slot {
-            let table = slots
-            return key.id < table.count ? table[key.id] : .none
+            key.id < slots.count ? slots[key.id] : .none
         }
 
         func mustacheText(_ key: MustacheKey) -> String? { text(Self.slot(key)) }
