@@ -35,10 +35,14 @@ public protocol MustacheFrame {
     /// A fast path for text values: return the text for `key`, or `nil` to fall back to
     /// ``mustacheValue(_:)``.
     func mustacheText(_ key: MustacheKey) -> String?
+    /// A fast path for sections: whether the section of `key` shows (for a list, whether it is
+    /// empty), or `nil` to fall back to ``mustacheValue(_:)``. `false` ends the lookup here.
+    func mustacheFlag(_ key: MustacheKey) -> Bool?
 }
 
 extension MustacheFrame {
     public func mustacheText(_ key: MustacheKey) -> String? { nil }
+    public func mustacheFlag(_ key: MustacheKey) -> Bool? { nil }
 }
 
 extension Dictionary: MustacheFrame where Key == String {
@@ -320,6 +324,11 @@ public final class MustacheRenderer: @unchecked Sendable {
             }
             if node.escaped && escapesHTML { Self.escape(s, into: &out) } else { Self.append(s, to: &out) }
         case .section:
+            // A plain name the innermost frame answers as a flag: shown or not, no value looked up.
+            if node.isPlain, let flag = stack.withUnsafeBufferPointer({ $0.isEmpty ? nil : $0[$0.count - 1].mustacheFlag(node.key) }) {
+                if flag != node.inverted { render(node.children, &stack, &out, depth: depth + 1) }
+                return
+            }
             let value = lookup(node, stack)
             let children = node.children
             // Flags (`{{#first}}`, `{{#isRefused}}`) are the commonest sections of large tables.

@@ -21,4 +21,20 @@ struct MustacheTests {
         ]
         #expect(renderer.render("t", context) == expected, "\(name)")
     }
+
+    /// A frame answering sections as flags: its `false` ends the lookup (the page's truthy value
+    /// of the same name is not used), its `true` shows the section once, and a name it does not
+    /// answer as a flag is looked up as before.
+    @Test func aFrameAnswersItsSectionsAsFlags() throws {
+        struct Flags: MustacheFrame {
+            let on: Bool
+            func mustacheValue(_ key: MustacheKey) -> Any? { key.name == "label" ? "row" : nil }
+            func mustacheFlag(_ key: MustacheKey) -> Bool? { key.name == "marked" ? on : (key.name == "history" ? false : nil) }
+        }
+        let renderer = try MustacheRenderer(templates: [
+            "t": "{{#rows}}[{{#marked}}M{{/marked}}{{^marked}}-{{/marked}}{{#history}}H{{/history}}{{#page}}{{label}}{{/page}}]{{/rows}}",
+        ])
+        let rows: [MustacheFrame] = [Flags(on: true), Flags(on: false)]
+        #expect(renderer.render("t", ["rows": rows, "history": ["page level"], "marked": true, "page": true]) == "[Mrow][-row]")
+    }
 }

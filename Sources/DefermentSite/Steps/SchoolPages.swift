@@ -82,6 +82,18 @@ extension SiteBuilder {
 
         func mustacheText(_ key: MustacheKey) -> String? { text(Self.slot(key)) }
 
+        /// The row's flags, and its empty lists (history, remedy) as `false`, so that an empty
+        /// one is not looked for in the frames around the row; a list with items is a value.
+        func mustacheFlag(_ key: MustacheKey) -> Bool? {
+            switch Self.slot(key) {
+            case .isRefused: return refused
+            case .first: return first
+            case .history: return history.isEmpty ? false : nil
+            case .remedy: return row.reason.isEmpty ? false : nil
+            default: return nil
+            }
+        }
+
         private func text(_ slot: Slot) -> String? {
             if forCounty {
                 switch slot {
