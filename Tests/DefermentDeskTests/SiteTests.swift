@@ -611,12 +611,13 @@ struct BrowserTests {
         #expect(joined == Data(SchoolReport.csv(rows: rows)))
     }
 
-    @Test func homePageSchoolSearchInChromium() throws {
+    @Test(arguments: WebBrowser.allCases) func homePageSchoolSearch(in browser: WebBrowser) throws {
         let f = try SiteFixture()
         try f.desk.publishSite()
         let out = try f.serving { port in
             try pythonOutput([scriptsFolder.appendingPathComponent("browser_home.py").path, "http://127.0.0.1:\(port)", "110037",
-                              repositoryRoot.appendingPathComponent("test-artifacts/browser-home").path])
+                              repositoryRoot.appendingPathComponent("test-artifacts/browser-home-\(browser.rawValue)").path],
+                             environment: browser.environment)
         }
         #expect(out.contains("OK"), "\(out)")
     }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The home page's school search in headless Chromium. Usage: browser_home.py BASE_URL SCHOOL_CODE ARTIFACT_DIR
+"""The home page's school search in headless Chromium or Firefox (see browser_common.py). Usage: browser_home.py BASE_URL SCHOOL_CODE ARTIFACT_DIR
 Typing a code leaves that school only; a name part filters by name; nonsense shows none; clearing shows all."""
 import sys
 from selenium.webdriver.common.by import By
@@ -20,7 +20,7 @@ browser.screenshot("00-found-by-code.png")
 box.clear(); box.send_keys("不存在的學校名稱")
 check(len(visible()) == 0, "nonsense finds none")
 box.clear(); box.send_keys(" ")
-box.clear(); box.send_keys("\b")
+box.clear(); box.send_keys("\ue003")   # WebDriver's Backspace key
 check(len(visible()) == total, "clearing shows every school")
 driver.quit()
 print("OK")
