@@ -77,7 +77,7 @@ class _FirefoxDriver:
     """Headless firefox-esr through Marionette, with the Selenium calls the scripts make (Selenium's
     locator names, e.g. "css selector", are WebDriver's, which Marionette takes as they are)."""
 
-    def __init__(self, downloads):
+    def __init__(self, downloads, artifacts):
         from marionette_driver.marionette import Marionette
         prefs = {
             "intl.accept_languages": "zh-TW",
@@ -93,7 +93,8 @@ class _FirefoxDriver:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        self._m = Marionette(bin="/usr/bin/firefox-esr", headless=True, prefs=prefs, port=port)
+        self._m = Marionette(bin="/usr/bin/firefox-esr", headless=True, prefs=prefs, port=port,
+                             gecko_log=os.path.join(artifacts, "gecko.log"))
         self._m.start_session()
         self._m.set_window_rect(width=1400, height=1000)
 
@@ -154,7 +155,7 @@ class Browser:
         for old in os.listdir(self.downloads):
             os.remove(os.path.join(self.downloads, old))
         if self.name == "firefox":
-            self.driver = _FirefoxDriver(self.downloads)
+            self.driver = _FirefoxDriver(self.downloads, artifacts)
         elif self.name == "chromium":
             self.driver = _chromium(self.downloads)
         else:
