@@ -7,7 +7,8 @@ public enum DeskTime {
     public static func taipei(fromUTC text: String) -> String {
         let digits = text.unicodeScalars.filter { $0.properties.numericType != nil && $0.isASCII }.map { Int($0.value) - 48 }
         guard digits.count == 14, text.count >= 19,
-              let date = CivilDate(year: number(digits[0..<4]), month: number(digits[4..<6]), day: number(digits[6..<8])) else { return text }
+              let date = CivilDate(year: number(digits[0..<4]), month: number(digits[4..<6]), day: number(digits[6..<8]))
+        else { return text }
         var hour = number(digits[8..<10]) + 8
         var day = date
         if hour >= 24 { hour -= 24; day = CivilDate(daysSinceEpoch: date.daysSinceEpoch + 1) }

@@ -28,7 +28,8 @@ public struct RetentionPolicy: Sendable, Equatable {
     /// The settings' names, as `seeds/settings.csv` spells them.
     public static var settingNames: [(WritableKeyPath<RetentionPolicy, Int>, String)] {
         [(\.rosterYears, "retain_roster_years"), (\.recordYears, "retain_record_years"), (\.rawInputDays, "retain_raw_input_days"),
-         (\.returnedWorkbookDays, "retain_returned_workbook_days"), (\.rejectedDays, "retain_rejected_days"), (\.mailDays, "retain_mail_days")]
+         (\.returnedWorkbookDays, "retain_returned_workbook_days"), (\.rejectedDays, "retain_rejected_days"),
+         (\.mailDays, "retain_mail_days")]
     }
 
     /// The policy of a settings table; a missing or unreadable value keeps its default.

@@ -56,7 +56,8 @@ public enum DemoCounties {
             let temp = folder.appendingPathComponent(".misplaced.part")
             try desk.writeDecisionWorkbook(county: code, uploadDate: day, to: temp, fill: { _ in RowDecision(word: .approve, comment: "") },
                                            signOff: SignOff(reviewer: "承辦人", approver: "", approvedOn: nil))
-            try FileManager.default.moveItem(at: temp, to: folder.appendingPathComponent("誤放-" + DecisionWorkbook.fileName(county: code, uploadDate: date)))
+            let misplaced = "誤放-" + DecisionWorkbook.fileName(county: code, uploadDate: date)
+            try FileManager.default.moveItem(at: temp, to: folder.appendingPathComponent(misplaced))
             lines.append("（示範退件）\(other.name)的資料夾誤放了另一縣市（\(code)）的審核名冊")
         }
         return lines
@@ -73,7 +74,8 @@ public enum DecisionSamples {
             let digits = String(format: "%09d", (i * 7919) % 1_000_000_000)
             return DecisionSheetRow(
                 id: Int64(i + 1), rosterKind: i % 9 == 0 ? .leaving : .application, schoolCode: String(format: "%06d", 100000 + i % 500),
-                schoolName: "示範高級中學\(i % 500)", nationalID: "A1" + digits.suffix(8), name: "測試生\(i)", birthDate: "2007-0\(1 + i % 9)-1\(i % 10)",
+                schoolName: "示範高級中學\(i % 500)", nationalID: "A1" + digits.suffix(8), name: "測試生\(i)",
+                birthDate: "2007-0\(1 + i % 9)-1\(i % 10)",
                 program: "普通科", grade: String(1 + i % 3), status: i % 9 == 0 ? "休學" : "在學", start: "2026-08-01", end: "2027-06-30",
                 checks: i % 13 == 0 ? "逾就學年齡限制" : "", state: .pending, comment: "", draft: nil)
         }

@@ -73,7 +73,9 @@ public struct DemoPlay {
     /// The receipts and confirmations the last run queued, one line each (no personal data).
     private func receipts() throws -> [String] {
         try desk.store.queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT kind, recipient, context FROM mail_queue WHERE kind IN ('county-receipt', 'account-changed') ORDER BY id")
+            try Row.fetchAll(db, sql: """
+                SELECT kind, recipient, context FROM mail_queue WHERE kind IN ('county-receipt', 'account-changed') ORDER BY id
+                """)
         }.map { row in
             let kind: String = row[0], to: String = row[1], context: String = row[2]
             let c = (try? JSONSerialization.jsonObject(with: Data(context.utf8)) as? [String: Any]) ?? [:]
@@ -87,7 +89,9 @@ public struct DemoPlay {
         say("\n依結果統計：")
         let rows = try desk.store.queue.read { db in
             try (String.fetchAll(db, sql: "SELECT review_state || '\t' || COUNT(*) FROM roster_row GROUP BY review_state ORDER BY 1"),
-                 String.fetchAll(db, sql: "SELECT COALESCE(reason, '') || '\t' || COUNT(*) FROM roster_row WHERE reason IS NOT NULL GROUP BY reason ORDER BY 1"),
+                 String.fetchAll(db, sql: """
+                    SELECT COALESCE(reason, '') || '\t' || COUNT(*) FROM roster_row WHERE reason IS NOT NULL GROUP BY reason ORDER BY 1
+                    """),
                  String.fetchAll(db, sql: """
                     SELECT c.name || '\t' || COUNT(*) FROM roster_row r JOIN county c ON c.code = r.county_code
                     GROUP BY c.code ORDER BY COUNT(*) DESC, c.code

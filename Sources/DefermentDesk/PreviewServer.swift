@@ -32,7 +32,9 @@ public final class PreviewServer: @unchecked Sendable {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard rc == 0, listen(fd, 64) == 0 else { throw CocoaError(.fileWriteNoPermission,
                                                                    userInfo: [NSLocalizedDescriptionKey: "port \(port) 無法使用"]) }
         var bound = sockaddr_in()
@@ -65,7 +67,9 @@ public final class PreviewServer: @unchecked Sendable {
             if request.count >= 4, request.suffix(4) == [13, 10, 13, 10] { break }
         }
         let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self).split(separator: " ")
-        guard line.count >= 2, line[0] == "GET" || line[0] == "HEAD" else { return respond(client, 405, "text/plain", Data("405".utf8), head: false) }
+        guard line.count >= 2, line[0] == "GET" || line[0] == "HEAD" else {
+            return respond(client, 405, "text/plain", Data("405".utf8), head: false)
+        }
         var path = String(line[1].split(separator: "?", maxSplits: 1)[0].split(separator: "#", maxSplits: 1)[0])
         path = path.removingPercentEncoding ?? path
         if path.hasSuffix("/") { path += "index.html" }
@@ -83,7 +87,8 @@ public final class PreviewServer: @unchecked Sendable {
 
     private func respond(_ client: Int32, _ status: Int, _ type: String, _ body: Data, head: Bool) {
         let reason = [200: "OK", 404: "Not Found", 405: "Method Not Allowed"][status] ?? "OK"
-        let header = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n"
+        let header = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\n"
+            + "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n"
         var out = Data(header.utf8)
         if !head { out.append(body) }
         out.withUnsafeBytes { raw in

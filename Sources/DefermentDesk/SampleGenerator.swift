@@ -164,11 +164,15 @@ public struct SampleGenerator {
         func next() -> Int { k += 5; return k % students.count }
         for _ in 0..<3 { students[next()].education = pick(["高中畢業", "專科肄業", "大學肄業", "大學畢業"]) }
         for _ in 0..<3 { let i = next(); students[i].birth = CivilDate(year: 1992, month: int(1...12), day: int(1...28))! } // 34 in 2026
-        for _ in 0..<2 { let i = next(); students[i].experimental = true; students[i].birth = CivilDate(year: 2001, month: 3, day: 9)! } // 25
-        for _ in 0..<2 { let i = next(); students[i].experimental = true; students[i].birth = CivilDate(year: 2002, month: 5, day: 20)! } // 24: at the limit
+        // Experimental, aged 25, then 24 (at the limit).
+        for _ in 0..<2 { let i = next(); students[i].experimental = true; students[i].birth = CivilDate(year: 2001, month: 3, day: 9)! }
+        for _ in 0..<2 { let i = next(); students[i].experimental = true; students[i].birth = CivilDate(year: 2002, month: 5, day: 20)! }
         for _ in 0..<3 { let i = next(); students[i].deferment = (CivilDate(year: 2025, month: 9, day: 1)!, nil) }
         for status in ["現役", "免役", "禁役", "後備軍人", "替代役備役", "免役"] { students[next()].service = status }
-        for _ in 0..<3 { let i = next(); students[i].registryBirth = CivilDate(year: students[i].birth.year, month: students[i].birth.month, day: students[i].birth.day == 28 ? 27 : students[i].birth.day + 1)! }
+        for _ in 0..<3 {
+            let i = next(), birth = students[i].birth
+            students[i].registryBirth = CivilDate(year: birth.year, month: birth.month, day: birth.day == 28 ? 27 : birth.day + 1)!
+        }
         for _ in 0..<3 { students[next()].inRegistry = false }
         for _ in 0..<2 { students[next()].grade = 2 } // combined with a wrong end date below
         let wrongEnd = [students[k % students.count].id, students[(k - 5 + students.count) % students.count].id]
@@ -206,7 +210,8 @@ public struct SampleGenerator {
         month1 += Self.csvLine(f) // unknown 學籍狀態
         bad = student(school: schools[5], used: &used); f = rosterFields(bad, upload: m1); f[1] = "95/13/45"
         month1 += Self.csvLine(f) // unreadable birth date
-        bad = student(school: schools[6], used: &used); f = rosterFields(bad, upload: m1); f[0] = NationalID.withCheckDigit("F8" + "1234567")!
+        bad = student(school: schools[6], used: &used); f = rosterFields(bad, upload: m1)
+        f[0] = NationalID.withCheckDigit("F8" + "1234567")!
         month1 += Self.csvLine(f) // resident certificate
         for j in 0..<2 { // female IDs that the registry knows (data error to flag)
             var s = student(school: schools[7 + j], used: &used)

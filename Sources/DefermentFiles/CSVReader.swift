@@ -248,7 +248,9 @@ public final class CSVReader: TableReader {
                     }
                 } else {
                     try starts.withUnsafeBufferPointer { st in
-                        try ends.withUnsafeBufferPointer { e in try body(TableRowBytes(number: rowNumber, bytes: buf, starts: st, ends: e)) }
+                        try ends.withUnsafeBufferPointer { e in
+                            try body(TableRowBytes(number: rowNumber, bytes: buf, starts: st, ends: e))
+                        }
                     }
                 }
             }

@@ -158,7 +158,8 @@ public enum DecisionWorkbook {
             for (i, c) in columns.enumerated() { sheet.setColumnWidth(i, c.width) }
             sheet.write(0, 0, tokenLabel); sheet.write(0, 2, tokenText)
             // The sign-off as the cover holds it, so a CSV export of this sheet carries it too.
-            for (i, (label, row)) in [(reviewerLabel, reviewerRow), (approverLabel, approverRow), (approvedOnLabel, approvedOnRow)].enumerated() {
+            let signOffFields = [(reviewerLabel, reviewerRow), (approverLabel, approverRow), (approvedOnLabel, approvedOnRow)]
+            for (i, (label, row)) in signOffFields.enumerated() {
                 sheet.write(1, i * 2, label)
                 sheet.write(1, i * 2 + 1, formula: "=IF('\(coverSheet)'!B\(row + 1)=\"\",\"\",'\(coverSheet)'!B\(row + 1))", result: "")
             }

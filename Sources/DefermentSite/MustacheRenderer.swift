@@ -181,7 +181,8 @@ public final class MustacheRenderer: @unchecked Sendable {
                 let lineEnd = source[end...].firstIndex(of: "\n")
                 let before = source[max(lineStart, cursor)..<start]
                 let after = source[end..<(lineEnd ?? source.endIndex)]
-                if lineStart >= cursor, before.allSatisfy({ $0 == " " || $0 == "\t" }), after.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) {
+                if lineStart >= cursor, before.allSatisfy({ $0 == " " || $0 == "\t" }),
+                   after.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) {
                     start = lineStart
                     end = lineEnd.map { source.index(after: $0) } ?? source.endIndex
                 }
@@ -202,7 +203,8 @@ public final class MustacheRenderer: @unchecked Sendable {
                 case "#", "^": stack.append((tag.name, tag.kind == "^", []))
                 case "/":
                     guard stack.count > 1, stack.last!.name == tag.name else {
-                        throw SyntaxError(description: "\(name): {{/\(tag.name)}} does not close \(stack.last!.name.isEmpty ? "anything" : "{{#\(stack.last!.name)}}")")
+                        let open = stack.last!.name.isEmpty ? "anything" : "{{#\(stack.last!.name)}}"
+                        throw SyntaxError(description: "\(name): {{/\(tag.name)}} does not close \(open)")
                     }
                     let done = stack.removeLast()
                     let donePath = done.name.split(separator: ".").map(String.init)

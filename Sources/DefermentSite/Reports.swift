@@ -177,7 +177,8 @@ enum RosterTemplateFiles {
             let header = wb.format(.init(bold: true, background: 0xE6EBF2))
             let sheet = wb.addSheet("名冊")
             for (i, c) in columns.enumerated() {
-                sheet.setColumnWidth(i, Double(max(WorkbookSheet.displayWidth(c.rawValue), WorkbookSheet.displayWidth(example[c] ?? "")) + 4))
+                let width = max(WorkbookSheet.displayWidth(c.rawValue), WorkbookSheet.displayWidth(example[c] ?? ""))
+                sheet.setColumnWidth(i, Double(width + 4))
                 sheet.write(0, i, c.rawValue, header)
             }
             for (i, c) in columns.enumerated() { sheet.write(1, i, example[c] ?? "") }
@@ -193,7 +194,8 @@ enum RosterTemplateFiles {
             help.setColumnWidth(1, 8)
             help.setColumnWidth(2, 90)
             help.write(0, 0, "\(k.label)填寫說明", header)
-            help.write(1, 0, "第 1 列為標題列，請勿修改欄位名稱；第 2 列為範例，請以實際資料覆寫。日期可填民國年（如 0970301、97/03/01）或西元（如 2008-03-01）。存檔請選「Excel 活頁簿（.xlsx）」或「CSV UTF-8」。")
+            help.write(1, 0, "第 1 列為標題列，請勿修改欄位名稱；第 2 列為範例，請以實際資料覆寫。"
+                + "日期可填民國年（如 0970301、97/03/01）或西元（如 2008-03-01）。存檔請選「Excel 活頁簿（.xlsx）」或「CSV UTF-8」。")
             for (i, h) in ["欄位名稱", "必填", "說明"].enumerated() { help.write(3, i, h, header) }
             // The optional 上傳日期 too: a roster may carry it instead of a date in its name.
             for (n, c) in (columns + [.uploadDate]).enumerated() {

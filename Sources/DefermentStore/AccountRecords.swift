@@ -32,7 +32,10 @@ public struct AccountRecord: Sendable, Equatable {
 extension DeskStore {
     /// Every account, by code.
     public static func accounts(_ db: Database) throws -> [AccountRecord] {
-        try Row.fetchAll(db, sql: "SELECT code, kind, contact_name, contact_email, notify, data_key, wrapped_key, password_set_at FROM account ORDER BY kind DESC, code").map {
+        try Row.fetchAll(db, sql: """
+            SELECT code, kind, contact_name, contact_email, notify, data_key, wrapped_key, password_set_at
+            FROM account ORDER BY kind DESC, code
+            """).map {
             AccountRecord(code: $0[0], kind: AccountRecord.Kind(rawValue: $0[1]) ?? .school, contactName: $0[2], contactEmail: $0[3],
                           notify: $0[4], dataKey: $0[5], wrappedKey: $0[6], passwordSetAt: $0[7])
         }

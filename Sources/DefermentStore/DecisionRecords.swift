@@ -160,7 +160,9 @@ extension DeskStore {
     /// The rows of a county's decision workbook for one upload date, by roster and school (in
     /// code order), each school's rows in their order in its file (``DecisionSheetRow/sheets(of:schoolNames:)``).
     public static func decisionSheetRows(_ db: Database, county: String, uploadDate: String) throws -> [DecisionSheetRow] {
-        let names = try Dictionary(Row.fetchAll(db, sql: "SELECT code, name FROM school").map { ($0[0] as String, $0[1] as String) }) { a, _ in a }
+        let names = try Dictionary(Row.fetchAll(db, sql: "SELECT code, name FROM school").map { ($0[0] as String, $0[1] as String) }) {
+            a, _ in a
+        }
         return DecisionSheetRow.sheets(of: try countyRosterRows(db, county: county, uploadDate: uploadDate), schoolNames: names)
     }
 
@@ -229,7 +231,9 @@ extension DeskStore {
             let existing = try Int64.fetchOne(db, sql: "SELECT id FROM deferment_record WHERE roster_row_id = ? AND source = 'decision'",
                                               arguments: [row.id])
             if let existing {
-                try db.execute(sql: "UPDATE deferment_record SET status = 'active', start_date = ?, end_date = ?, updated_at = datetime('now') WHERE id = ?",
+                try db.execute(sql: """
+                    UPDATE deferment_record SET status = 'active', start_date = ?, end_date = ?, updated_at = datetime('now') WHERE id = ?
+                    """,
                                arguments: [row.start, row.end.isEmpty ? nil : row.end, existing])
             } else {
                 try db.execute(sql: """
@@ -238,17 +242,27 @@ extension DeskStore {
                     """, arguments: [row.nationalID, row.schoolCode, row.start, row.end.isEmpty ? nil : row.end, row.id])
             }
         case .void:
-            try db.execute(sql: "UPDATE deferment_record SET status = 'voided', updated_at = datetime('now') WHERE roster_row_id = ? AND source = 'decision'",
+            try db.execute(sql: """
+                UPDATE deferment_record SET status = 'voided', updated_at = datetime('now') WHERE roster_row_id = ? AND source = 'decision'
+                """,
                            arguments: [row.id])
         case .end:
             note = try endOpenRecord(db, row: row)
         case .reopen:
-            try db.execute(sql: "UPDATE deferment_record SET end_date = ended_from, ended_from = NULL, ended_by_row_id = NULL, updated_at = datetime('now') WHERE ended_by_row_id = ? AND source <> 'registry'",
+            try db.execute(sql: """
+                UPDATE deferment_record SET end_date = ended_from, ended_from = NULL, ended_by_row_id = NULL, updated_at = datetime('now')
+                WHERE ended_by_row_id = ? AND source <> 'registry'
+                """,
                            arguments: [row.id])
-            try db.execute(sql: "UPDATE deferment_record SET status = 'voided', updated_at = datetime('now') WHERE ended_by_row_id = ? AND source = 'registry'",
+            try db.execute(sql: """
+                UPDATE deferment_record SET status = 'voided', updated_at = datetime('now')
+                WHERE ended_by_row_id = ? AND source = 'registry'
+                """,
                            arguments: [row.id])
         }
-        try db.execute(sql: "UPDATE roster_row SET review_state = ?, comment = ?, draft_decision = NULL, draft_comment = NULL, decision_note = ? WHERE id = ?",
+        try db.execute(sql: """
+            UPDATE roster_row SET review_state = ?, comment = ?, draft_decision = NULL, draft_comment = NULL, decision_note = ? WHERE id = ?
+            """,
                        arguments: [decision.word.state.rawValue, decision.comment, note, row.id])
         try addHistory(db, row: row.id, decision: decision, final: true, signOff: signOff, fileID: fileID)
         return note
@@ -266,7 +280,10 @@ extension DeskStore {
             """, arguments: [row.nationalID, leaving, leaving])
         if !open.isEmpty {
             for id in open {
-                try db.execute(sql: "UPDATE deferment_record SET ended_from = COALESCE(end_date, ''), end_date = ?, ended_by_row_id = ?, updated_at = datetime('now') WHERE id = ?",
+                try db.execute(sql: """
+                    UPDATE deferment_record SET ended_from = COALESCE(end_date, ''), end_date = ?, ended_by_row_id = ?,
+                    updated_at = datetime('now') WHERE id = ?
+                    """,
                                arguments: [leaving, row.id, id])
             }
             return nil
@@ -291,7 +308,8 @@ extension DeskStore {
         try db.execute(sql: """
             INSERT INTO decision_history(roster_row_id, file_id, decision, comment, final, reviewer, approver, approved_on, recorded_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, datetime('now', 'localtime'))
-            """, arguments: [row, fileID, decision.word.rawValue, decision.comment, final, signOff.reviewer, signOff.approver, signOff.approvedOn?.iso])
+            """, arguments: [row, fileID, decision.word.rawValue, decision.comment, final, signOff.reviewer, signOff.approver,
+                             signOff.approvedOn?.iso])
     }
 
     /// Decision history of a school's rows (final entries only unless `includeDrafts`), by row id.
@@ -337,7 +355,9 @@ extension DeskStore {
     /// The latest notices of every county, newest first (at most `limit` each).
     public static func countyNotices(_ db: Database, limit: Int = 20) throws -> [String: [CountyNotice]] {
         var result: [String: [CountyNotice]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT county_code, received_at, file_digest, accepted, summary, problems FROM county_notice ORDER BY id DESC") {
+        for row in try Row.fetchAll(db, sql: """
+            SELECT county_code, received_at, file_digest, accepted, summary, problems FROM county_notice ORDER BY id DESC
+            """) {
             let county: String = row[0]
             if result[county, default: []].count >= limit { continue }
             let problems: String = row[5]

@@ -56,7 +56,9 @@ extension DeskStore {
 
     /// Messages not yet written into the spool, oldest first.
     public static func unspooledMail(_ db: Database) throws -> [QueuedMail] {
-        try Row.fetchAll(db, sql: "SELECT id, kind, account, recipient, context, created_at FROM mail_queue WHERE spooled_at IS NULL ORDER BY id").map {
+        try Row.fetchAll(db, sql: """
+            SELECT id, kind, account, recipient, context, created_at FROM mail_queue WHERE spooled_at IS NULL ORDER BY id
+            """).map {
             QueuedMail(id: $0[0], kind: $0[1], account: $0[2], recipient: $0[3], context: $0[4], createdAt: $0[5])
         }
     }

@@ -21,7 +21,9 @@ extension DeskStore {
     }
 
     public static func recordMailMessage(_ db: Database, key: String) throws {
-        try db.execute(sql: "INSERT INTO mail_message(message_key, received_at) VALUES (?, datetime('now', 'localtime')) ON CONFLICT DO NOTHING",
+        try db.execute(sql: """
+            INSERT INTO mail_message(message_key, received_at) VALUES (?, datetime('now', 'localtime')) ON CONFLICT DO NOTHING
+            """,
                        arguments: [key])
     }
 
@@ -48,7 +50,10 @@ extension DeskStore {
         try Row.fetchAll(db, sql: """
             SELECT id, sender, county_code, file_name, file_digest, refusal,
                 received_at FROM mail_return WHERE receipt_queued = 0 ORDER BY id
-            """).map { WaitingReturn(id: $0[0], sender: $0[1], county: $0[2], fileName: $0[3], fileDigest: $0[4], refusal: $0[5], receivedAt: $0[6]) }
+            """).map {
+                WaitingReturn(id: $0[0], sender: $0[1], county: $0[2], fileName: $0[3], fileDigest: $0[4], refusal: $0[5],
+                              receivedAt: $0[6])
+            }
     }
 
     public static func markReceiptQueued(_ db: Database, id: Int64) throws {

@@ -20,9 +20,9 @@ extension PersonLookup: RegistryLookup {}
 /// Each person takes 16 bytes plus an 8-byte key: national IDs are packed into a `UInt64`
 /// (base 37 over `0-9A-Z`), dates are days since 1970, and county, education level and service
 /// status are indexes into one table of the distinct values, in a table at most 70% full
-/// (``PackedIDTable``): a million people take about 50 MB. The person's name is not kept: no rule reads it. Once built (read from the database,
-/// then completed with ``update(_:)`` by the thread applying an extract), it is only read, so
-/// any thread may read it.
+/// (``PackedIDTable``): a million people take about 50 MB. The person's name is not kept: no
+/// rule reads it. Once built (read from the database, then completed with ``update(_:)`` by the
+/// thread applying an extract), it is only read, so any thread may read it.
 public final class RegistrySnapshot: RegistryLookup, @unchecked Sendable {
     private struct Entry {
         var birth: Int32

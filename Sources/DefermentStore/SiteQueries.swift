@@ -194,7 +194,10 @@ extension DeskStore {
                                      fresh: [[String]: [RosterCountKey: Int]] = [:]) throws {
         func snapshot(_ pair: [String]) throws -> [String: Set<String>] {
             var result: [String: Set<String>] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT county_code, roster_kind || '|' || review_state || '|' || n FROM roster_counts WHERE school_code = ? AND upload_date = ?",
+            for row in try Row.fetchAll(db, sql: """
+                SELECT county_code, roster_kind || '|' || review_state || '|' || n FROM roster_counts
+                WHERE school_code = ? AND upload_date = ?
+                """,
                                         arguments: [pair[0], pair[1]]) {
                 result[row[0], default: []].insert(row[1])
             }
@@ -225,7 +228,9 @@ extension DeskStore {
                     FROM roster_row WHERE school_code = ? AND upload_date = ?
                     GROUP BY COALESCE(county_code, ''), roster_kind, review_state
                     """, arguments: [pair[0], pair[1]])
-                workbooks = Set(try String.fetchAll(db, sql: "SELECT DISTINCT county_code FROM roster_counts WHERE school_code = ? AND upload_date = ?",
+                workbooks = Set(try String.fetchAll(db, sql: """
+                    SELECT DISTINCT county_code FROM roster_counts WHERE school_code = ? AND upload_date = ?
+                    """,
                                                     arguments: [pair[0], pair[1]]))
                 if let only = workbookCounties {
                     let after = try snapshot(pair)
@@ -274,7 +279,10 @@ extension DeskStore {
 
     /// Marks a group of pages as changed at `version`.
     public static func bumpVersion(_ db: Database, _ key: String, _ version: Int64) throws {
-        try db.execute(sql: "INSERT INTO group_version(group_key, version) VALUES (?, ?) ON CONFLICT(group_key) DO UPDATE SET version = MAX(version, excluded.version)",
+        try db.execute(sql: """
+            INSERT INTO group_version(group_key, version) VALUES (?, ?)
+            ON CONFLICT(group_key) DO UPDATE SET version = MAX(version, excluded.version)
+            """,
                        arguments: [key, version])
     }
 
@@ -300,12 +308,17 @@ extension DeskStore {
 
     /// What each group was last rendered from.
     public static func siteState(_ db: Database) throws -> [String: (Int64, String)] {
-        Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT group_key, version, fingerprint FROM site_state").map { ($0[0] as String, ($0[1] as Int64, $0[2] as String)) })
+        Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT group_key, version, fingerprint FROM site_state").map {
+            ($0[0] as String, ($0[1] as Int64, $0[2] as String))
+        })
     }
 
     /// Records what a group was rendered from.
     public static func recordSiteState(_ db: Database, _ key: String, version: Int64, fingerprint: String) throws {
-        try db.execute(sql: "INSERT INTO site_state(group_key, version, fingerprint) VALUES (?, ?, ?) ON CONFLICT(group_key) DO UPDATE SET version = excluded.version, fingerprint = excluded.fingerprint",
+        try db.execute(sql: """
+            INSERT INTO site_state(group_key, version, fingerprint) VALUES (?, ?, ?)
+            ON CONFLICT(group_key) DO UPDATE SET version = excluded.version, fingerprint = excluded.fingerprint
+            """,
                        arguments: [key, version, fingerprint])
     }
 }

@@ -183,7 +183,10 @@ extension DeskStore {
 
     /// Records that a seed file with this hash was loaded.
     public static func recordSeed(_ db: Database, name: String, sha256: String) throws {
-        try db.execute(sql: "INSERT INTO seed_state(name, sha256, loaded_at) VALUES (?, ?, datetime('now')) ON CONFLICT(name) DO UPDATE SET sha256 = excluded.sha256, loaded_at = excluded.loaded_at",
+        try db.execute(sql: """
+            INSERT INTO seed_state(name, sha256, loaded_at) VALUES (?, ?, datetime('now'))
+            ON CONFLICT(name) DO UPDATE SET sha256 = excluded.sha256, loaded_at = excluded.loaded_at
+            """,
                        arguments: [name, sha256])
     }
 
@@ -211,7 +214,9 @@ extension DeskStore {
     /// Adds a school first seen in a roster (name from the file).
     public static func addRosterSchool(_ db: Database, code: String, name: String) throws {
         let code = try PathGate.component(code, as: .schoolCode)
-        try db.execute(sql: "INSERT INTO school(code, name, county_code, email, source) VALUES (?, ?, NULL, NULL, 'roster') ON CONFLICT(code) DO NOTHING",
+        try db.execute(sql: """
+            INSERT INTO school(code, name, county_code, email, source) VALUES (?, ?, NULL, NULL, 'roster') ON CONFLICT(code) DO NOTHING
+            """,
                        arguments: [code, name.isEmpty ? "（學校代碼 \(code)）" : name])
     }
 
@@ -225,7 +230,8 @@ extension DeskStore {
                                       archivedPath: String, uploadDate: String?, uploadDateSource: String?,
                                       format: String) throws -> Int64 {
         try db.execute(sql: """
-            INSERT INTO input_file(sha256, kind, original_name, archived_path, received_at, upload_date, upload_date_source, format, row_count, summary)
+            INSERT INTO input_file(sha256, kind, original_name, archived_path, received_at, upload_date, upload_date_source, format,
+                                   row_count, summary)
             VALUES (?, ?, ?, ?, datetime('now'), ?, ?, ?, 0, '')
             """, arguments: [sha256, kind, originalName, archivedPath, uploadDate, uploadDateSource, format])
         return db.lastInsertedRowID

@@ -14,7 +14,9 @@ public final class PersonLookup {
             FROM person WHERE national_id = ?
             """)
         let anyRecord = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM deferment_record)") ?? false
-        recordStatement = anyRecord ? try RawStatement(db, sql: "SELECT start_date, end_date FROM deferment_record WHERE national_id = ? AND status = 'active'") : nil
+        recordStatement = anyRecord
+            ? try RawStatement(db, sql: "SELECT start_date, end_date FROM deferment_record WHERE national_id = ? AND status = 'active'")
+            : nil
     }
 
     /// The registry's record of a person, if any.
@@ -546,7 +548,8 @@ public final class RosterRowWriter {
         self.fileID = fileID
         highestRowID = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM roster_row") ?? 0
         batch = try BatchedInsert(db, parametersPerRow: 20, storesEveryRow: true) { rows in
-            "INSERT OR IGNORE INTO roster_row(\(Self.columns)) VALUES \(Array(repeating: Self.placeholders, count: rows).joined(separator: ", "))"
+            "INSERT OR IGNORE INTO roster_row(\(Self.columns)) VALUES "
+                + Array(repeating: Self.placeholders, count: rows).joined(separator: ", ")
         }
         upsert = try RawStatement(db, sql: """
             INSERT INTO roster_row(\(Self.columns))

@@ -80,9 +80,11 @@ struct Deferment: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deferment",
         abstract: "在學緩徵作業 (高中職) — the file-drop deferment desk.",
-        discussion: "Drop rosters into inbox/rosters/, registry extracts into inbox/registry/ and counties' returned decision workbooks into inbox/decisions/<county code>/, then run or watch.\n\n" + Exit.help,
+        discussion: "Drop rosters into inbox/rosters/, registry extracts into inbox/registry/ and counties' returned decision "
+            + "workbooks into inbox/decisions/<county code>/, then run or watch.\n\n" + Exit.help,
         subcommands: [Run.self, Watch.self, Check.self, Report.self, Publish.self, Serve.self, AccountCommand.self, DecisionsCommand.self,
-                      MailCommand.self, Demo.self, Samples.self, Init.self, Deploy.self, Backup.self, Restore.self, Purge.self, InventoryCommand.self])
+                      MailCommand.self, Demo.self, Samples.self, Init.self, Deploy.self, Backup.self, Restore.self, Purge.self,
+                      InventoryCommand.self])
 }
 
 /// Runs a command's work; a failure is written to stderr after `what` (e.g. 備份失敗) and the
@@ -98,7 +100,8 @@ func failing(_ what: String, explain: (Error) -> String = { "\($0)" }, _ body: (
 
 /// Options of the commands that take files from the inbox (`run`, `watch`).
 struct IntakeOptions: ParsableArguments {
-    @Option(help: "Seconds a file written in place must stay closed and unchanged before it is claimed (default: settle_seconds of settings.csv, else 3). A file renamed into the inbox is taken at once.")
+    @Option(help: ArgumentHelp("Seconds a file written in place must stay closed and unchanged before it is claimed (default: "
+                               + "settle_seconds of settings.csv, else 3). A file renamed into the inbox is taken at once."))
     var settle: Double?
 
     func apply(to desk: Desk) {

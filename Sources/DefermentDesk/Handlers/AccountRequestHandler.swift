@@ -13,7 +13,8 @@ struct AccountRequestHandler: InputHandler {
             let line = try desk.applyAccountChangeRequest(request, requestDigest: file.sha)
             try desk.store.queue.write { db in
                 let id = try DeskStore.addLedgerEntry(db, sha256: file.sha, kind: file.kind.rawValue, originalName: file.name,
-                                                      archivedPath: file.relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
+                                                      archivedPath: file.relativeArchive, uploadDate: nil, uploadDateSource: nil,
+                                                      format: "")
                 try DeskStore.finishLedgerEntry(db, id: id, rowCount: 1, summary: line, format: "申請")
             }
             return HandledFile(line: line, archivedCopy: nil)

@@ -12,17 +12,20 @@ struct RegistryHandler: InputHandler {
         var built: RegistrySnapshot?
         let line: String = try desk.store.queue.write { db in
             let fileID = try DeskStore.addLedgerEntry(db, sha256: file.sha, kind: file.kind.rawValue, originalName: file.name,
-                                                      archivedPath: file.relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
+                                                      archivedPath: file.relativeArchive, uploadDate: nil, uploadDateSource: nil,
+                                                      format: "")
             let snapshot = try schedule.snapshotForExtract(db)
             let result = try RegistryIntake(reference: reference).apply(db, fileID: fileID, url: file.url, snapshot: snapshot,
-                                                                        readingDone: schedule.extractRead(snapshot: snapshot), progress: progress)
+                                                                        readingDone: schedule.extractRead(snapshot: snapshot),
+                                                                        progress: progress)
             built = snapshot
             var line = "更新役政資料 \(result.rows) 筆"
             if !result.problems.isEmpty {
                 line += "，略過有誤的 \(result.problems.count) 列（見 state/reports/）"
                 let text = result.problems.map { "第 \($0.row) 列「\($0.column)」：\($0.message)" }.joined(separator: "\n")
                 try QueueFiles.writeAtomically("役政資料檔：\(ShownText.escaped(file.name))\n\(text)\n",
-                                               to: desk.paths.reports.appendingPathComponent("\(file.sha.prefix(16))-\(StoredName.of(file.name)).txt"))
+                                               to: desk.paths.reports.appendingPathComponent(
+                                                   "\(file.sha.prefix(16))-\(StoredName.of(file.name)).txt"))
             }
             try DeskStore.finishLedgerEntry(db, id: fileID, rowCount: result.rows, summary: line, format: result.format)
             return line

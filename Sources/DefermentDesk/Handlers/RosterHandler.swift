@@ -19,7 +19,8 @@ struct RosterHandler: InputHandler {
         var summary: RosterFileSummary?
         let line: String = try desk.store.queue.write { db in
             let fileID = try DeskStore.addLedgerEntry(db, sha256: file.sha, kind: file.kind.rawValue, originalName: file.name,
-                                                      archivedPath: file.relativeArchive, uploadDate: nil, uploadDateSource: nil, format: "")
+                                                      archivedPath: file.relativeArchive, uploadDate: nil, uploadDateSource: nil,
+                                                      format: "")
             let (applied, format) = try reading.map { try intake.apply(db, fileID: fileID, reading: $0, progress: progress) }
                 ?? intake.applyPlainly(db, fileID: fileID, url: file.url, originalName: file.name, arrivalDay: file.arrivalDay,
                                        progress: progress)

@@ -59,7 +59,9 @@ extension Desk {
                     WHERE county_code = ? AND upload_date = ? GROUP BY roster_kind ORDER BY roster_kind DESC
                     """, arguments: [county, date.iso])
                 guard !rows.isEmpty else { continue }
-                let schools = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT school_code) FROM roster_counts WHERE county_code = ? AND upload_date = ?",
+                let schools = try Int.fetchOne(db, sql: """
+                    SELECT COUNT(DISTINCT school_code) FROM roster_counts WHERE county_code = ? AND upload_date = ?
+                    """,
                                                arguments: [county, date.iso]) ?? 0
                 var total = 0
                 let rosters: [[String: Any]] = rows.map { r in
@@ -84,7 +86,9 @@ extension Desk {
         for (school, byDate) in changes.sorted(by: { $0.key < $1.key }) {
             guard let row = try Row.fetchOne(db, sql: "SELECT name, email FROM school WHERE code = ?", arguments: [school]),
                   let to = try DeskStore.notificationAddress(db, account: school, fallback: row[1]) else { continue }
-            let dates: [[String: Any]] = byDate.sorted { $0.key > $1.key }.map { ["uploadDate": CivilDate.shown($0.key), "approved": $0.value.approved, "refused": $0.value.refused] }
+            let dates: [[String: Any]] = byDate.sorted { $0.key > $1.key }.map {
+                ["uploadDate": CivilDate.shown($0.key), "approved": $0.value.approved, "refused": $0.value.refused]
+            }
             try DeskStore.queueMail(db, key: "school-results:\(school):\(fileID)", kind: "school-results", account: school, recipient: to,
                                     context: [
                 "schoolName": row[0] as String, "schoolCode": school, "countyName": countyName, "dates": dates,
@@ -220,7 +224,8 @@ public struct MailSpool: Sendable {
         for line in head.components(separatedBy: "\r\n") {
             if line.isEmpty { break }
             if line.hasPrefix("X-Deferment-Queue-IDs:") {
-                return line.dropFirst("X-Deferment-Queue-IDs:".count).split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+                return line.dropFirst("X-Deferment-Queue-IDs:".count).split(separator: ",")
+                    .compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
             }
         }
         return nil
@@ -228,7 +233,8 @@ public struct MailSpool: Sendable {
 
     /// Messages ready to send (some may be waiting for their retry time), oldest first.
     public func ready() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter { $0.hasSuffix(".eml") && !$0.hasPrefix(".") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [])
+            .filter { $0.hasSuffix(".eml") && !$0.hasPrefix(".") }.sorted()
     }
 }
 
@@ -269,7 +275,9 @@ public final class MailSender: @unchecked Sendable {
     public func sendAll(now: Date = Date(), beforeEach: () -> Void = {}) throws -> MailSendSummary {
         var summary = MailSendSummary()
         let fm = FileManager.default
-        for dir in [spool.root, spool.sending, spool.sent, spool.failed] { try fm.createDirectory(at: dir, withIntermediateDirectories: true) }
+        for dir in [spool.root, spool.sending, spool.sent, spool.failed] {
+            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        }
         // One sender at a time per spool (watch's background sender and `mail send`).
         let lockFD = open(spool.root.appendingPathComponent(".sender.lock").path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lockFD >= 0 else { throw CocoaError(.fileWriteNoPermission) }

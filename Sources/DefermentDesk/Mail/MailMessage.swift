@@ -138,7 +138,9 @@ public struct MailTemplates: @unchecked Sendable {
 
     /// Renders a template into its subject and body.
     public func render(_ name: String, _ context: [String: Any]) throws -> (subject: String, body: String) {
-        guard renderer.has(name) else { throw SiteError("缺少郵件樣板 \(directory.appendingPathComponent(name + ".mustache").path)（樣板資料夾以 --templates 指定）") }
+        guard renderer.has(name) else {
+            throw SiteError("缺少郵件樣板 \(directory.appendingPathComponent(name + ".mustache").path)（樣板資料夾以 --templates 指定）")
+        }
         let text = renderer.render(name, context)
         guard text.hasPrefix("Subject:"), let end = text.range(of: "\n") else {
             throw SiteError("郵件樣板 templates/mail/\(name).mustache 的第一行須為「Subject: 主旨」")

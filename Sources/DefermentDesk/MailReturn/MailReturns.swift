@@ -21,7 +21,9 @@ extension Desk {
     }
 
     /// The address clerks reply to (`mail_return_address`; default the sender address).
-    public var mailReturnAddress: String { reference.settings["mail_return_address"].flatMap { $0.isEmpty ? nil : $0 } ?? mailSettings.from.address }
+    public var mailReturnAddress: String {
+        reference.settings["mail_return_address"].flatMap { $0.isEmpty ? nil : $0 } ?? mailSettings.from.address
+    }
 
     /// Addresses the operator allowed for a county besides its own (`mail_allowed_senders`:
     /// `63000:a@x.gov.tw 64000:b@y.gov.tw`).
@@ -146,7 +148,8 @@ extension Desk {
 
     /// Where a workbook attachment goes: the county its token names, if the sender may send it.
     private func route(_ attachment: MIMEMessage.Attachment, sender: String) throws -> Route {
-        let scratch = paths.state.appendingPathComponent("queue/mail-\(UUID().uuidString).\(attachment.fileName.lowercased().hasSuffix(".csv") ? "csv" : "xlsx")")
+        let kind = attachment.fileName.lowercased().hasSuffix(".csv") ? "csv" : "xlsx"
+        let scratch = paths.state.appendingPathComponent("queue/mail-\(UUID().uuidString).\(kind)")
         try attachment.data.write(to: scratch)
         defer { unlink(scratch.path) }
         let tokenText: String?

@@ -372,7 +372,8 @@ public final class Desk {
             } else {
                 try QueueFiles.move(url, to: target)
             }
-            try QueueFiles.writeAtomically(report, to: target.deletingLastPathComponent().appendingPathComponent(target.lastPathComponent + ".退件說明.txt"))
+            try QueueFiles.writeAtomically(report, to: target.deletingLastPathComponent()
+                .appendingPathComponent(target.lastPathComponent + ".退件說明.txt"))
         } catch {
             logger.error("無法移動退件檔案 \(ShownText.escaped(name))：\(error)")
         }

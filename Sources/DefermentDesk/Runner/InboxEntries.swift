@@ -94,7 +94,9 @@ enum OpenFiles {
             guard let dir = opendir(fdFolder) else { continue }
             defer { closedir(dir) }
             while let entry = readdir(dir) {
-                let name = withUnsafePointer(to: entry.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+                let name = withUnsafePointer(to: entry.pointee.d_name) {
+                    String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+                }
                 if name.hasPrefix(".") { continue }
                 let n = readlink(fdFolder + "/" + name, &buffer, buffer.count - 1)
                 guard n > 0 else { continue }

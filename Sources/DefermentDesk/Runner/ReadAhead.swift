@@ -84,9 +84,9 @@ extension Desk {
               rosterTuning.readsRegistryIntoMemory(fileSize: fileSize(of: candidates[index + 1].url)) else { return (nil, false) }
         let next = candidates[index + 1]
         guard let url = next.claimed ? next.url : claim(next, into: &summary) else { return (nil, true) }
-        schedule.readAhead = ReadAhead(url: url, reading: rosterIntake(reference).startReading(url: url, originalName: next.name,
-                                                                                          arrivalDay: Self.day(of: modificationDate(url)), held: true),
-                                       digest: DigestAhead(url: url))
+        let reading = rosterIntake(reference).startReading(url: url, originalName: next.name,
+                                                           arrivalDay: Self.day(of: modificationDate(url)), held: true)
+        schedule.readAhead = ReadAhead(url: url, reading: reading, digest: DigestAhead(url: url))
         return (url, false)
     }
 }

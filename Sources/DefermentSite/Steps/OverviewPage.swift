@@ -38,11 +38,15 @@ extension SiteBuilder {
                                     "bars": bars]
         try publisher.publish("overview.html", text: templates.render("overview", [
             "root": "", "title": "全國審核進度", "rows": rows, "totals": totals.context, "chart": chart, "notAssigned": notAssigned,
-            "purgedMonths": purged.count, "purgedOldest": CivilDate.shown(purged.keys.min() ?? ""), "purgedNewest": CivilDate.shown(purged.keys.max() ?? ""),
+            "purgedMonths": purged.count, "purgedOldest": CivilDate.shown(purged.keys.min() ?? ""),
+            "purgedNewest": CivilDate.shown(purged.keys.max() ?? ""),
         ]))
     }
 
     func overviewPage(_ inputs: SiteInputs) -> SiteStep {
-        SiteStep("全國進度 overview") { [self] in try publishOverview(counties: inputs.counties, counts: inputs.counts, purged: inputs.purged); return 1 }
+        SiteStep("全國進度 overview") { [self] in
+            try publishOverview(counties: inputs.counties, counts: inputs.counts, purged: inputs.purged)
+            return 1
+        }
     }
 }

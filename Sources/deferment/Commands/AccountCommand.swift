@@ -26,7 +26,8 @@ struct AccountCommand: ParsableCommand {
             try desk.ensureAccounts()
             print("帳號\t類別\t聯絡人\t電子郵件\t通知\t密碼設定時間")
             for a in try desk.accounts() {
-                print("\(a.code)\t\(a.kind == .school ? "學校" : "縣市")\t\(a.contactName)\t\(a.contactEmail)\t\(a.notify ? "是" : "否")\t\(DeskTime.taipei(fromUTC: a.passwordSetAt))")
+                let kind = a.kind == .school ? "學校" : "縣市", notify = a.notify ? "是" : "否"
+                print("\(a.code)\t\(kind)\t\(a.contactName)\t\(a.contactEmail)\t\(notify)\t\(DeskTime.taipei(fromUTC: a.passwordSetAt))")
             }
         }
     }
@@ -35,7 +36,8 @@ struct AccountCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set-password",
             abstract: "Set an account's password (read from stdin, or prompted on a terminal). Takes effect at the next publish.",
-            discussion: "At least \(Desk.minimumPasswordLength) characters. The account's pages are not re-encrypted; only its key.json changes.\n\n" + Exit.help)
+            discussion: "At least \(Desk.minimumPasswordLength) characters. The account's pages are not re-encrypted; only its "
+                + "key.json changes.\n\n" + Exit.help)
         @OptionGroup var options: RootOptions
         @Argument(help: "School code or county code.") var code: String
         func run() throws {

@@ -4,7 +4,8 @@ import Foundation
 
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Back a root up into a new folder while watch runs: a consistent database snapshot, the keys, seeds and the raw archive, with a manifest of SHA-256 digests.")
+        abstract: "Back a root up into a new folder while watch runs: a consistent database snapshot, the keys, seeds and the "
+            + "raw archive, with a manifest of SHA-256 digests.")
 
     @Option(help: "The desk's root folder.") var root: String = "."
     @Option(help: "The new backup folder (holds personal data and keys: keep it as safe as the root).") var to: String

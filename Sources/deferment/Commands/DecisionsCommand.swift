@@ -20,7 +20,8 @@ struct DecisionsCommand: ParsableCommand {
 
     struct Workbook: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a county's decision workbook for one upload date, unencrypted (it holds personal data: hand it only to that county).",
+            abstract: "Write a county's decision workbook for one upload date, unencrypted (it holds personal data: hand it only "
+                + "to that county).",
             discussion: Exit.help)
         @OptionGroup var options: RootOptions
         @Option(help: "County code, e.g. 63000.") var county: String
@@ -36,7 +37,8 @@ struct DecisionsCommand: ParsableCommand {
 
     struct Read: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Read a returned decision workbook (XLSX, or CSV exported from it) with the streaming reader and print what it holds; changes nothing.")
+            abstract: "Read a returned decision workbook (XLSX, or CSV exported from it) with the streaming reader and print what "
+                + "it holds; changes nothing.")
         @Argument(help: "The file.") var file: String
         @OptionGroup var options: RootOptions
         func run() throws {
@@ -86,7 +88,8 @@ struct DecisionsCommand: ParsableCommand {
             try DecisionWorkbook.write(to: out, countyName: "臺北市", token: token, tokenText: token.signed(with: key), rows: list,
                                        fill: decided ? { r in RowDecision(word: r.id % 7 == 0 ? .refuse : .approve,
                                                                           comment: r.id % 7 == 0 ? "資料不符，請學校查明" : "") } : nil,
-                                       signOff: decided ? SignOff(reviewer: "王承辦", approver: "李科長", approvedOn: CivilDate(year: 2026, month: 11, day: 30)) : nil)
+                                       signOff: decided ? SignOff(reviewer: "王承辦", approver: "李科長",
+                                                                  approvedOn: CivilDate(year: 2026, month: 11, day: 30)) : nil)
             print("已寫出 \(out)：\(rows) 列")
         }
     }

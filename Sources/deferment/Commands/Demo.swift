@@ -14,7 +14,8 @@ import Glibc
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Reset a demo root and play a full month: month-1 roster, counties' decisions (some signed off, one county only 陳核中), month-2 roster; print a summary.",
+        abstract: "Reset a demo root and play a full month: month-1 roster, counties' decisions (some signed off, one county "
+            + "only 陳核中), month-2 roster; print a summary.",
         discussion: Exit.help)
 
     @Option(help: "The demo root; it is wiped first.") var root: String = "demo"

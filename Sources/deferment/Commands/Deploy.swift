@@ -4,7 +4,8 @@ import Foundation
 
 struct Deploy: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Copy the built site to where it is served, through rclone: changed files first, pages after them, index.html and manifest.json last, then deletions.",
+        abstract: "Copy the built site to where it is served, through rclone: changed files first, pages after them, index.html "
+            + "and manifest.json last, then deletions.",
         discussion: Exit.help)
 
     @OptionGroup var options: RootOptions

@@ -4,7 +4,8 @@ import Foundation
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Make a new root: folders, owner-only state, the database and keys, and <root>/seeds/ with the reference data and settings to edit.")
+        abstract: "Make a new root: folders, owner-only state, the database and keys, and <root>/seeds/ with the reference data "
+            + "and settings to edit.")
 
     @Option(help: "The new root folder.") var root: String
     @Option(help: "The reference data to start from (default: the installed copy).") var seeds: String?

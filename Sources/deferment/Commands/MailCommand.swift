@@ -20,7 +20,8 @@ struct MailCommand: ParsableCommand {
 
     struct Send: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Deliver the messages waiting in outbox/mail/ through a sendmail-compatible program; each goes to sent/ or, after its retries, to failed/ with the error beside it.",
+            abstract: "Deliver the messages waiting in outbox/mail/ through a sendmail-compatible program; each goes to sent/ or, "
+                + "after its retries, to failed/ with the error beside it.",
             discussion: """
             The program (default: mail_command in seeds/settings.csv, "msmtp -t") reads the message on stdin and takes the \
             recipients from its headers. A message whose hand-over was interrupted is moved to failed/ rather than sent twice.

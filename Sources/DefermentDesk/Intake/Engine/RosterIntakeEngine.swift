@@ -153,7 +153,8 @@ extension RosterIntake {
         // ahead instead of waiting, and the writing thread then does not wait for rows.
         let chunkHandOvers = max(1, sortChunk / Self.handOver)
         let readAhead = 2 * chunkHandOvers, capacity = 6 * chunkHandOvers
-        reading.pipeline = RowPipeline.start(batchSize: 1, capacity: capacity, held: held) { (emit: (IntakeItem) throws -> Void, flow: PipelineFlow) in
+        reading.pipeline = RowPipeline.start(batchSize: 1, capacity: capacity, held: held) {
+            (emit: (IntakeItem) throws -> Void, flow: PipelineFlow) in
             var chunk: [ReadRow] = []
             chunk.reserveCapacity(sortChunk)
             // The registry in memory once it is ready (asked of the hand-over, a lock, until

@@ -5,7 +5,8 @@ import Foundation
 
 struct Purge: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List (or with --apply remove) the personal data past its retention (seeds/settings.csv retain_*): roster rows, records, raw files, refused files, mail.",
+        abstract: "List (or with --apply remove) the personal data past its retention (seeds/settings.csv retain_*): roster rows, "
+            + "records, raw files, refused files, mail.",
         discussion: Exit.help)
 
     @OptionGroup var options: RootOptions
