@@ -622,17 +622,20 @@ struct BrowserTests {
         #expect(out.contains("OK"), "\(out)")
     }
 
-    /// Every page kind at 1366 px and 390 px: screenshots in test-artifacts/pages/, no axe-core
+    /// Every page kind at 1366 px and 390 px: screenshots in test-artifacts/pages-<browser>/, no axe-core
     /// violation of the WCAG A and AA rules, no sideways scrolling on a phone, no header that
     /// wraps on the details page.
-    @Test func everyPageKindAtTwoWidthsPassesAxeAndFits() throws {
+    @Test(arguments: WebBrowser.allCases) func everyPageKindAtTwoWidthsPassesAxeAndFits(in browser: WebBrowser) throws {
         let f = try SiteFixture()
-        for account in ["110000", "63000"] { try f.desk.setPassword(code: account, password: "correct horse \(account)", rounds: Envelope.defaultRounds) }
+        for account in ["110000", "63000"] {
+            try f.desk.setPassword(code: account, password: "correct horse \(account)", rounds: Envelope.defaultRounds)
+        }
         try f.desk.publishSite()
         let out = try f.serving { port in
             try pythonOutput([scriptsFolder.appendingPathComponent("browser_pages.py").path, "http://127.0.0.1:\(port)",
                               "110000", "correct horse 110000", "63000", "correct horse 63000",
-                              repositoryRoot.appendingPathComponent("test-artifacts/pages").path])
+                              repositoryRoot.appendingPathComponent("test-artifacts/pages-\(browser.rawValue)").path],
+                             environment: browser.environment)
         }
         #expect(out.contains("OK"), "\(out)")
     }

@@ -86,6 +86,8 @@ class _FirefoxDriver:
             "browser.download.useDownloadDir": True,
             "browser.download.always_ask_before_handling_new_types": False,
             "browser.download.manager.showWhenStarting": False,
+            # A zoom (see set_window_size) belongs to the tab, not to the site it shows.
+            "browser.zoom.siteSpecific": False,
             "browser.helperApps.neverAsk.saveToDisk": "application/octet-stream,text/csv,"
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         }
@@ -97,9 +99,12 @@ class _FirefoxDriver:
                              gecko_log=os.path.join(artifacts, "gecko.log"))
         self._m.start_session()
         self._m.set_window_rect(width=1400, height=1000)
+        self._zoom = 1.0
 
     def get(self, url):
         self._m.navigate(url)
+        if self._zoom != 1.0:
+            self._apply_zoom()
 
     def back(self):
         self._m.go_back()
@@ -121,8 +126,27 @@ class _FirefoxDriver:
     def execute_script(self, script, *args):
         return self._m.execute_script(script, script_args=list(args), new_sandbox=False, sandbox=None)
 
+    def execute_async_script(self, script, *args):
+        return self._m.execute_async_script(script, script_args=list(args), new_sandbox=False, sandbox=None)
+
+    def set_script_timeout(self, seconds):
+        self._m.timeout.script = seconds
+
     def set_window_size(self, width, height):
-        self._m.set_window_rect(width=width, height=height)
+        """Firefox keeps its window at least 500 px wide; a narrower page (a phone's 390 px) is
+        made by zooming in, as on a phone of higher pixel density, so that the page has `width`
+        CSS px. Firefox counts 60 units to a CSS pixel and a whole number of them to a device
+        pixel, so the zoom is 60 / n and the window as wide as that zoom needs."""
+        self._zoom, window = 1.0, width
+        if width < 500:
+            units = next(n for n in range(59, 0, -1) if round(width * 60 / n) >= 500)
+            self._zoom, window = 60 / units, round(width * 60 / units)
+        self._m.set_window_rect(width=window, height=height)
+        self._apply_zoom()
+
+    def _apply_zoom(self):
+        with self._m.using_context("chrome"):
+            self._m.execute_script("gBrowser.selectedBrowser.fullZoom = arguments[0]", script_args=[self._zoom])
 
     def save_screenshot(self, path):
         with open(path, "wb") as f:

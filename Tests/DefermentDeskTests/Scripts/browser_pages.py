@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Every page kind in headless Chromium at 1366 px and 390 px: a screenshot of each, axe-core's
+"""Every page kind in headless Chromium or Firefox (see browser_common.py) at 1366 px and 390 px: a screenshot of each, axe-core's
 WCAG 2.1 AA rules (axe-selenium-python driving axe-core 4), no sideways scrolling of the page at 390 px, and on the
 details page no column narrower than its header word at 1366 px; every table has a caption and
 header cells (for screen readers).
@@ -60,6 +60,9 @@ for width in (1366, 390):
             login(password)
         if kind in ("school-detail", "county-roster"):
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#secure-content table"))
+        shown = driver.execute_script("return window.innerWidth")
+        if abs(shown - width) > 1:
+            problems.append(f"{kind} @{width}: the page is {shown} px wide, not {width}")
         browser.screenshot(f"{kind}-{width}.png")
         axe = Axe(driver, script_url=axe_script)
         axe.inject()
