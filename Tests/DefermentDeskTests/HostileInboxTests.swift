@@ -213,7 +213,7 @@ struct HostileInboxTests {
         // Appended in pieces in place, as `>>` does, with the writer between pieces.
         let url = desk.paths.inbox(.rosters).appendingPathComponent("roster-20261115.csv")
         let lines = roster.split(separator: "\n", omittingEmptySubsequences: false).map { $0 + "\n" }
-        let handle = try FileHandle(forWritingTo: { FileManager.default.createFile(atPath: url.path, contents: nil); return url }())
+        let handle = try FileHandle(forWritingTo: { _ = FileManager.default.createFile(atPath: url.path, contents: nil); return url }())
         handle.write(Data(lines[0..<4].joined().utf8))
         handle.write(Data(String(lines[4].prefix(7)).utf8))   // half a row
         #expect(try desk.runOnce().files.map(\.result) == [.stillGrowing])

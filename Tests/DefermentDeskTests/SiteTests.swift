@@ -361,7 +361,7 @@ struct SiteTests {
         let manifest = try JSONDecoder().decode([ManifestEntry].self, from: Data(contentsOf: f.site.appendingPathComponent("manifest.json")))
         let files = Set(try FileManager.default.subpathsOfDirectory(atPath: f.site.path).filter {
             var d: ObjCBool = false
-            FileManager.default.fileExists(atPath: f.site.appendingPathComponent($0).path, isDirectory: &d)
+            _ = FileManager.default.fileExists(atPath: f.site.appendingPathComponent($0).path, isDirectory: &d)
             return !d.boolValue && $0 != "manifest.json"
         })
         #expect(Set(manifest.map(\.path)) == files)

@@ -100,8 +100,7 @@ enum OpenFiles {
                 if name.hasPrefix(".") { continue }
                 let n = readlink(fdFolder + "/" + name, &buffer, buffer.count - 1)
                 guard n > 0 else { continue }
-                buffer[n] = 0
-                if String(cString: buffer) == path { return true }
+                if String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == path { return true }
             }
         }
         return false
