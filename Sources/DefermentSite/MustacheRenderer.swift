@@ -35,8 +35,9 @@ public protocol MustacheFrame {
     /// A fast path for text values: return the text for `key`, or `nil` to fall back to
     /// ``mustacheValue(_:)``.
     func mustacheText(_ key: MustacheKey) -> String?
-    /// A fast path for sections: whether the section of `key` shows (for a list, whether it is
-    /// empty), or `nil` to fall back to ``mustacheValue(_:)``. `false` ends the lookup here.
+    /// A fast path for sections: whether the section of `key` shows (a flag's value; for a list,
+    /// `false` when it is empty), or `nil` to fall back to ``mustacheValue(_:)``. An answer ends
+    /// the lookup here: the frames around this one are not asked.
     func mustacheFlag(_ key: MustacheKey) -> Bool?
 }
 
