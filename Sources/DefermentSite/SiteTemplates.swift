@@ -59,6 +59,8 @@ public struct SiteTemplates: @unchecked Sendable {
         if let compiled = cache[key] as? MustacheRenderer { return compiled }
         // The sources compiled without error in `init`.
         let compiled = try! MustacheRenderer(templates: sources)
+        // A long-lived thread (watch's) keeps only the templates of the current fingerprint.
+        for case let old as String in cache.allKeys where old.hasPrefix("deferment.templates.") { cache.removeObject(forKey: old) }
         cache[key] = compiled
         return compiled
     }
