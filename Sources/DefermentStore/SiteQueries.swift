@@ -286,18 +286,10 @@ extension DeskStore {
                        arguments: [key, version])
     }
 
-    /// When an input file was received (UTC), as a date; `nil` for an unknown file.
+    /// When an input file was received (stored in UTC), as a date; `nil` for an unknown file.
     public static func receivedAt(_ db: Database, file id: Int64) throws -> Date? {
         let sql = "SELECT received_at FROM input_file WHERE id = ?"
-        guard let text = try String.fetchOne(db, sql: sql, arguments: [id]) else { return nil }
-        var parts = text.split(whereSeparator: { $0 == "-" || $0 == " " || $0 == ":" || $0 == "T" }).compactMap { Int($0) }
-        guard parts.count >= 6 else { return nil }
-        parts = Array(parts.prefix(6))
-        var c = DateComponents()
-        (c.year, c.month, c.day, c.hour, c.minute, c.second) = (parts[0], parts[1], parts[2], parts[3], parts[4], parts[5])
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar.date(from: c)
+        return try String.fetchOne(db, sql: sql, arguments: [id]).flatMap(DeskTime.moment(fromUTC:))
     }
 
     /// Versions of every group.

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import DefermentCore
 
@@ -12,5 +13,15 @@ struct DeskTimeTests {
     ])
     func utcIsShownInTaipeiTime(_ c: (String, String)) {
         #expect(DeskTime.taipei(fromUTC: c.0) == c.1)
+    }
+
+    /// The stored forms read as the moment they name (a report's date is the moment its roster
+    /// last changed); other text names none.
+    @Test func utcReadsAsAMoment() {
+        let moment = Date(timeIntervalSince1970: 1_796_426_551)   // 2026-12-04 23:22:31 UTC
+        #expect(DeskTime.moment(fromUTC: "2026-12-04 23:22:31") == moment)
+        #expect(DeskTime.moment(fromUTC: "2026-12-04T23:22:31Z") == moment)
+        #expect(DeskTime.moment(fromUTC: "1970-01-01 00:00:00") == Date(timeIntervalSince1970: 0))
+        #expect(DeskTime.moment(fromUTC: "") == nil && DeskTime.moment(fromUTC: "不是時間") == nil)
     }
 }

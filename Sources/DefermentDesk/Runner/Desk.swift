@@ -322,7 +322,7 @@ public final class Desk {
             logger.debug("\(shown)：帳本 \(ledger)、處理 \(handling)、歸檔 \(Self.seconds(Date().timeIntervalSince(archiving))) 秒")
             outcome.result = .applied(handled.line)
             outcome.roster = handled.roster
-            logger.info("已處理 \(shown)：\(handled.line)（\(String(format: "%.1f", Date().timeIntervalSince(started))) 秒）")
+            logger.info("已處理 \(shown)：\(handled.line)（\(Self.seconds(Date().timeIntervalSince(started), 1)) 秒）")
         } catch let rejection as FileRejection {
             outcome.result = .rejected(rejection)
             reject(url: url, name: name, kind: kind, county: county, sha: sha, rejection)
