@@ -53,10 +53,6 @@ class _FirefoxElement:
     def __getattr__(self, name):
         return getattr(self._e, name)
 
-    @property
-    def text(self):
-        return self._e.text
-
     def value_of_css_property(self, name):
         return _rgba(self._e.value_of_css_property(name))
 
@@ -86,8 +82,6 @@ class _FirefoxDriver:
             "browser.download.useDownloadDir": True,
             "browser.download.always_ask_before_handling_new_types": False,
             "browser.download.manager.showWhenStarting": False,
-            # A zoom (see set_window_size) belongs to the tab, not to the site it shows.
-            "browser.zoom.siteSpecific": False,
             "browser.helperApps.neverAsk.saveToDisk": "application/octet-stream,text/csv,"
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         }
@@ -98,10 +92,10 @@ class _FirefoxDriver:
         self._m = Marionette(bin="/usr/bin/firefox-esr", headless=True, prefs=prefs, port=port,
                              gecko_log=os.path.join(artifacts, "gecko.log"))
         self._m.start_session()
-        self._m.set_window_rect(width=1400, height=1000)
-        self._zoom = 1.0
+        self.set_window_size(1400, 1000)
 
     def get(self, url):
+        """Opens a page; Firefox resets a tab's zoom when it loads a page, so it is set again."""
         self._m.navigate(url)
         if self._zoom != 1.0:
             self._apply_zoom()
