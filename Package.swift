@@ -23,9 +23,10 @@ let package = Package(
         .systemLibrary(name: "CXLSXWriter", pkgConfig: "xlsxwriter", providers: [.apt(["libxlsxwriter-dev"])]),
         // The desk's workbooks in its own terms (sheets of rows, formats, dropdowns, locked sheets).
         .target(name: "DefermentWorkbooks", dependencies: ["CXLSXWriter", "CWorkbookZip"]),
-        // The zlib level libxlsxwriter's zip entries are compressed at (a speed choice, measured
-        // in bench/README.md); the executable exports it so that libxlsxwriter binds to it.
-        .target(name: "CWorkbookZip", linkerSettings: [.linkedLibrary("dl")]),
+        // How libxlsxwriter's zip entries are deflated: through ISA-L at level 1 (a speed choice,
+        // measured in bench/README.md); the executable exports minizip's calls so that
+        // libxlsxwriter binds to them.
+        .target(name: "CWorkbookZip", linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("isal")]),
         .target(name: "DefermentFiles", dependencies: [
             "DefermentCore", "CDeflate",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -64,7 +65,7 @@ let package = Package(
         // What the test targets share: temporary folders, the repository's folders, Python.
         .target(name: "DefermentTestSupport", path: "Tests/TestSupport"),
         // Fixtures and helper scripts are read from the source tree at test time.
-        .testTarget(name: "DefermentStoreTests", dependencies: ["DefermentStore", "DefermentCore"]),
+        .testTarget(name: "DefermentStoreTests", dependencies: ["DefermentStore", "DefermentCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DefermentWorkbooksTests", dependencies: ["DefermentWorkbooks", "DefermentFiles", "DefermentTestSupport"]),
         .testTarget(name: "DefermentSiteTests", dependencies: ["DefermentSite", "DefermentCore"]),
         .testTarget(name: "DefermentFilesTests", dependencies: ["DefermentFiles", "DefermentCore", "DefermentTestSupport"],

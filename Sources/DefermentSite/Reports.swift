@@ -35,10 +35,10 @@ enum SchoolReport {
     static func csv(rows: [ReportRow]) -> [UInt8] {
         var out: [UInt8] = [0xEF, 0xBB, 0xBF]
         out.reserveCapacity(rows.count * 160)
-        func line(_ values: [String], neutralise: Bool) {
-            for (i, v) in values.enumerated() {
+        func line(_ count: Int, neutralise: Bool, _ value: (Int) -> String) {
+            for i in 0..<count {
                 if i > 0 { out.append(0x2C) }
-                field(v, neutralise: neutralise)
+                field(value(i), neutralise: neutralise)
             }
             out.append(0x0D); out.append(0x0A)
         }
@@ -58,8 +58,8 @@ enum SchoolReport {
                 }
             }
         }
-        line(RosterReport.columns, neutralise: false)
-        for r in rows { line(r.reportValues, neutralise: true) }
+        line(RosterReport.columns.count, neutralise: false) { RosterReport.columns[$0] }
+        for r in rows { line(ReportRow.reportColumnCount, neutralise: true, r.reportValue) }
         return out
     }
 
@@ -75,9 +75,8 @@ enum SchoolReport {
         let sheet = wb.addSheet("審核結果")
         let columns = RosterReport.columns
         var widths = columns.map { WorkbookSheet.displayWidth($0) }
-        let values = rows.map(\.reportValues)
-        for v in values {
-            for i in v.indices { widths[i] = max(widths[i], WorkbookSheet.displayWidth(v[i])) }
+        for r in rows {
+            for i in widths.indices { widths[i] = max(widths[i], WorkbookSheet.displayWidth(r.reportValue(i))) }
         }
         for (i, w) in widths.enumerated() { sheet.setColumnWidth(i, Double(min(w, 60) + 2)) }
         for (i, c) in columns.enumerated() { sheet.write(0, i, c, header) }
@@ -85,8 +84,10 @@ enum SchoolReport {
         let isDate = columns.indices.map(dateColumns.contains)
         for (n, r) in rows.enumerated() {
             let format = r.state == .refused ? redRow : nil
-            let v = values[n]
-            for i in v.indices { sheet.write(n + 1, i, isDate[i] ? CivilDate.shown(v[i]) : v[i], format) }
+            for i in columns.indices {
+                let v = r.reportValue(i)
+                sheet.write(n + 1, i, isDate[i] ? CivilDate.shown(v) : v, format)
+            }
         }
         sheet.autofilter(firstRow: 0, firstCol: 0, lastRow: max(rows.count, 1), lastCol: columns.count - 1)
 

@@ -72,11 +72,13 @@ public struct DecisionSheetRow: Sendable {
     /// code, then in their order in the school's file. 系統檢核 carries any note from an earlier
     /// decision; a school not in the list is shown by its code.
     public static func sheets(of rows: [ReportRow], schoolNames: [String: String]) -> [DecisionSheetRow] {
-        rows.sorted { a, b in
-            if a.rosterKind != b.rosterKind { return a.rosterKind > b.rosterKind }
-            if a.schoolCode != b.schoolCode { return a.schoolCode < b.schoolCode }
-            return a.sourceRow != b.sourceRow ? a.sourceRow < b.sourceRow : a.id < b.id
-        }.map { r in
+        // Sorted by integer keys: a county has a few hundred schools but tens of thousands of
+        // rows, so each school code is ranked once instead of compared at every step.
+        let schoolRank = Dictionary(uniqueKeysWithValues: Set(rows.lazy.map(\.schoolCode)).sorted().enumerated().map { ($1, $0) })
+        let keys = rows.map { r in
+            ((RosterKind(rawValue: r.rosterKind) ?? .application) == .application ? 0 : 1, schoolRank[r.schoolCode]!, r.sourceRow, r.id)
+        }
+        return rows.indices.sorted { keys[$0] < keys[$1] }.map { rows[$0] }.map { r in
             var checks = r.checks
             if let note = r.decisionNote, !note.isEmpty { checks = checks.isEmpty ? note : checks + "；" + note }
             return DecisionSheetRow(

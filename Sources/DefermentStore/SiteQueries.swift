@@ -55,11 +55,33 @@ public final class ReportRow: Sendable {
         return reason + "；" + checks
     }
 
-    /// The values of ``RosterReport`` columns, in order.
-    public var reportValues: [String] {
-        [uploadDate, rosterKind, nationalID, name, birthDate, schoolCode, program, grade, status, start, end,
-         countyName, reviewState, comment, systemChecks]
+    /// The number of ``RosterReport`` columns.
+    public static let reportColumnCount = 15
+
+    /// The value of the ``RosterReport`` column at `column` (reports read them one by one, for
+    /// millions of rows, without an array per row).
+    public func reportValue(_ column: Int) -> String {
+        switch column {
+        case 0: return uploadDate
+        case 1: return rosterKind
+        case 2: return nationalID
+        case 3: return name
+        case 4: return birthDate
+        case 5: return schoolCode
+        case 6: return program
+        case 7: return grade
+        case 8: return status
+        case 9: return start
+        case 10: return end
+        case 11: return countyName
+        case 12: return reviewState
+        case 13: return comment
+        default: return systemChecks
+        }
     }
+
+    /// The values of ``RosterReport`` columns, in order.
+    public var reportValues: [String] { (0..<Self.reportColumnCount).map(reportValue) }
 
     static let selectColumns = """
         r.upload_date, r.roster_kind, r.national_id, r.name, r.birth_date, r.school_code, r.program, r.grade,

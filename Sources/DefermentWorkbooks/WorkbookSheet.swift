@@ -120,15 +120,31 @@ public final class WorkbookSheet {
     /// How many character widths a text takes: two for CJK and other wide characters.
     public static func displayWidth(_ text: String) -> Int {
         var width = 0
-        for s in text.unicodeScalars {
-            switch s.value {
-            case 0x1100...0x115F, 0x2E80...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6,
-                 0x20000...0x3FFFD:
-                width += 2
-            default:
-                width += 1
+        // Read as UTF-8 (reports measure every cell): a lead byte starts a character, and only
+        // characters of three or four bytes can be wide.
+        var scalar: UInt32 = 0, pending = 0
+        for b in text.utf8 {
+            if b < 0x80 { width += 1; continue }
+            if b >= 0xC0 {
+                scalar = b >= 0xF0 ? UInt32(b & 0x07) : (b >= 0xE0 ? UInt32(b & 0x0F) : UInt32(b & 0x1F))
+                pending = b >= 0xF0 ? 3 : (b >= 0xE0 ? 2 : 1)
+                continue
             }
+            scalar = scalar << 6 | UInt32(b & 0x3F)
+            pending -= 1
+            if pending == 0 { width += isWide(scalar) ? 2 : 1 }
         }
         return width
+    }
+
+    /// Whether a character takes two widths: CJK and other wide characters.
+    static func isWide(_ value: UInt32) -> Bool {
+        switch value {
+        case 0x1100...0x115F, 0x2E80...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6,
+             0x20000...0x3FFFD:
+            return true
+        default:
+            return false
+        }
     }
 }

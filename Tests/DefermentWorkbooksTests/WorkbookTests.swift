@@ -170,6 +170,16 @@ struct WorkbookTests {
         #expect(throws: WorkbookError.self) { try long.data() }
     }
 
+    /// Column widths count two for a wide character (CJK, full-width forms, Hangul) and one for
+    /// anything else, whatever its length in UTF-8.
+    @Test(arguments: [
+        ("", 0), ("A123456789", 10), ("王小明", 6), ("普通科 1", 8), ("café", 4), ("ＡＢ", 4), ("한글", 4),
+        ("𠀀𪚥", 4), ("😀", 1), ("115/08/01", 9), ("\u{1100}\u{1160}", 3), ("ｱ", 1),
+    ])
+    func widthOfAText(text: String, width: Int) {
+        #expect(WorkbookSheet.displayWidth(text) == width)
+    }
+
     /// A workbook's temporary files are in a folder only the desk's user can read, and are gone
     /// once its bytes are returned.
     @Test func temporaryFilesArePrivateAndRemoved() throws {
