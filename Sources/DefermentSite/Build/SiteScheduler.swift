@@ -74,6 +74,9 @@ extension SiteBuilder {
                     var config = Configuration()
                     config.readonly = true
                     config.busyMode = .timeout(60)
+                    // Pages are read from the file's memory map instead of a read call per page
+                    // (a full build reads the database twice over).
+                    config.prepareDatabase { try $0.execute(sql: "PRAGMA mmap_size = 2147418112") }
                     let queue = try DatabaseQueue(path: databasePath, configuration: config)
                     while true {
                         work.lock.lock()
