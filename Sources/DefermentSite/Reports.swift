@@ -75,10 +75,11 @@ enum SchoolReport {
         let sheet = wb.addSheet("審核結果")
         let columns = RosterReport.columns
         var widths = columns.map { WorkbookSheet.displayWidth($0) }
+        let widest = 60
         for r in rows {
-            for i in widths.indices { widths[i] = max(widths[i], WorkbookSheet.displayWidth(r.reportValue(i))) }
+            for i in widths.indices where widths[i] < widest { widths[i] = max(widths[i], WorkbookSheet.displayWidth(r.reportValue(i))) }
         }
-        for (i, w) in widths.enumerated() { sheet.setColumnWidth(i, Double(min(w, 60) + 2)) }
+        for (i, w) in widths.enumerated() { sheet.setColumnWidth(i, Double(min(w, widest) + 2)) }
         for (i, c) in columns.enumerated() { sheet.write(0, i, c, header) }
         sheet.freezeRows(1)
         let isDate = columns.indices.map(dateColumns.contains)

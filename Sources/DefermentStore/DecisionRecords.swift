@@ -74,18 +74,15 @@ public struct DecisionSheetRow: Sendable {
     public static func sheets(of rows: [ReportRow], schoolNames: [String: String]) -> [DecisionSheetRow] {
         // Sorted by integer keys (``RowOrder``), not by comparing texts at every step.
         let school = RowOrder.binaryKeys(rows.map(\.schoolCode))
-        let keys = rows.indices.map { i in
-            let r = rows[i]
-            return ((RosterKind(rawValue: r.rosterKind) ?? .application) == .application ? 0 : 1, school[i], r.sourceRow, r.id)
-        }
+        let keys = rows.indices.map { i in (rows[i].kind == .application ? 0 : 1, school[i], rows[i].sourceRow, rows[i].id) }
         return rows.indices.sorted { keys[$0] < keys[$1] }.map { rows[$0] }.map { r in
             var checks = r.checks
             if let note = r.decisionNote, !note.isEmpty { checks = checks.isEmpty ? note : checks + "；" + note }
             return DecisionSheetRow(
-                id: r.id, rosterKind: RosterKind(rawValue: r.rosterKind) ?? .application, schoolCode: r.schoolCode,
+                id: r.id, rosterKind: r.kind, schoolCode: r.schoolCode,
                 schoolName: schoolNames[r.schoolCode] ?? r.schoolCode, nationalID: r.nationalID, name: r.name, birthDate: r.birthDate,
                 program: r.program, grade: r.grade, status: r.status, start: r.start, end: r.end, checks: checks,
-                state: ReviewState(rawValue: r.reviewState) ?? .pending, comment: r.comment,
+                state: r.state ?? .pending, comment: r.comment,
                 draft: r.draftDecision.flatMap(DecisionWord.init(rawValue:)).map { RowDecision(word: $0, comment: r.draftComment ?? "") })
         }
     }

@@ -36,11 +36,35 @@ enum RowOrder {
         return value
     }
 
-    /// Each text's rank among the distinct texts in byte order.
+    /// Each text's rank among the distinct texts in byte order. Texts are told apart by their
+    /// bytes, as SQLite does (`String` equality would merge canonically equal texts, and hashing
+    /// a text that is not ASCII normalises it first): a column of a few values (a roster kind)
+    /// is matched against them, one of many values through a table of their bytes.
     static func ranks(_ texts: [String]) -> [UInt64] {
-        let distinct = Set(texts).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        let rank = Dictionary(uniqueKeysWithValues: distinct.enumerated().map { ($1, UInt64($0)) })
-        return texts.map { rank[$0]! }
+        var distinct: [String] = []
+        var table: [[UInt8]: Int]? = nil
+        var ordinals: [Int] = []
+        ordinals.reserveCapacity(texts.count)
+        for t in texts {
+            if table == nil, let k = distinct.firstIndex(where: { $0.utf8.elementsEqual(t.utf8) }) {
+                ordinals.append(k)
+                continue
+            }
+            if table == nil && distinct.count >= 8 {
+                table = Dictionary(uniqueKeysWithValues: distinct.enumerated().map { (Array($1.utf8), $0) })
+            }
+            if table != nil, let k = table![Array(t.utf8)] {
+                ordinals.append(k)
+                continue
+            }
+            table?[Array(t.utf8)] = distinct.count
+            ordinals.append(distinct.count)
+            distinct.append(t)
+        }
+        let order = distinct.indices.sorted { distinct[$0].utf8.lexicographicallyPrecedes(distinct[$1].utf8) }
+        var rank = [UInt64](repeating: 0, count: distinct.count)
+        for (r, k) in order.enumerated() { rank[k] = UInt64(r) }
+        return ordinals.map { rank[$0] }
     }
 
     /// Keys that order texts in descending byte order.
