@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
-#include "workbook_zip.h"
+#include "xlsxwriter_tuning.h"
 
 enum { Z_DEFLATED_METHOD = 8, ZIP_OK_RC = 0, ZIP_ERRNO_RC = -1, ZIP_INTERNALERROR_RC = -104 };
 
