@@ -72,9 +72,10 @@ public struct DecisionSheetRow: Sendable {
     /// code, then in their order in the school's file. 系統檢核 carries any note from an earlier
     /// decision; a school not in the list is shown by its code.
     public static func sheets(of rows: [ReportRow], schoolNames: [String: String]) -> [DecisionSheetRow] {
-        // Sorted by integer keys (``RowOrder``), not by comparing texts at every step.
-        let school = RowOrder.binaryKeys(rows.map(\.schoolCode))
-        let keys = rows.indices.map { i in (rows[i].kind == .application ? 0 : 1, school[i], rows[i].sourceRow, rows[i].id) }
+        // Sorted by integer keys: a county has a few hundred schools but tens of thousands of
+        // rows, so each school code is ranked once instead of compared at every step.
+        let schoolRank = Dictionary(uniqueKeysWithValues: Set(rows.lazy.map(\.schoolCode)).sorted().enumerated().map { ($1, $0) })
+        let keys = rows.map { r in (r.kind == .application ? 0 : 1, schoolRank[r.schoolCode]!, r.sourceRow, r.id) }
         return rows.indices.sorted { keys[$0] < keys[$1] }.map { rows[$0] }.map { r in
             var checks = r.checks
             if let note = r.decisionNote, !note.isEmpty { checks = checks.isEmpty ? note : checks + "；" + note }

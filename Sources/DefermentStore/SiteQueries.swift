@@ -139,23 +139,24 @@ extension DeskStore {
 
     /// The rows of one school's roster of an upload date, in the order of ``schoolRows(_:school:)``.
     public static func schoolRows(_ db: Database, school: String, uploadDate: String) throws -> [ReportRow] {
-        RowOrder.schoolRoster(try reportRows(db, where: "r.school_code = ? AND r.upload_date = ?", [school, uploadDate]))
+        try reportRows(db, where: "r.school_code = ? AND r.upload_date = ?", orderBy: "r.roster_kind DESC, r.source_row, r.id",
+                       [school, uploadDate])
     }
 
     /// The rows of one county's roster of an upload date, by school (the county's 名冊 page).
     public static func countyRosterRows(_ db: Database, county: String, uploadDate: String) throws -> [ReportRow] {
-        RowOrder.countyRoster(try reportRows(db, where: "r.county_code = ? AND r.upload_date = ?", [county, uploadDate]))
+        try reportRows(db, where: "r.county_code = ? AND r.upload_date = ?",
+                       orderBy: "r.school_code, r.national_id, r.roster_kind DESC, r.source_row, r.id", [county, uploadDate])
     }
 
     /// Rows as pages and reports show them, read through the raw statement (pages read millions).
-    /// Without `orderBy`, in the order SQLite finds them (the caller sorts, ``RowOrder``).
-    private static func reportRows(_ db: Database, where condition: String, orderBy order: String? = nil,
+    private static func reportRows(_ db: Database, where condition: String, orderBy order: String,
                                    _ arguments: [String]) throws -> [ReportRow] {
         var rows: [ReportRow] = []
         try RawStatement(db, sql: """
             SELECT \(ReportRow.selectColumns)
             FROM roster_row r LEFT JOIN county c ON c.code = r.county_code
-            WHERE \(condition)\(order.map { " ORDER BY " + $0 } ?? "")
+            WHERE \(condition) ORDER BY \(order)
             """, arguments: arguments).forEach { rows.append(ReportRow($0)) }
         return rows
     }
