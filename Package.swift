@@ -66,7 +66,9 @@ let package = Package(
         // What the test targets share: temporary folders, the repository's folders, Python.
         .target(name: "DefermentTestSupport", path: "Tests/TestSupport"),
         // Fixtures and helper scripts are read from the source tree at test time.
-        .testTarget(name: "DefermentStoreTests", dependencies: ["DefermentStore", "DefermentCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "DefermentStoreTests", dependencies: [
+            "DefermentStore", "DefermentCore", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "DefermentWorkbooksTests", dependencies: ["DefermentWorkbooks", "DefermentFiles", "DefermentTestSupport"]),
         .testTarget(name: "DefermentSiteTests", dependencies: ["DefermentSite", "DefermentCore"]),
         .testTarget(name: "DefermentFilesTests", dependencies: ["DefermentFiles", "DefermentCore", "DefermentTestSupport"],

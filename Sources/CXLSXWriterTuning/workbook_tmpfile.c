@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "xlsxwriter_tuning.h"
 
 typedef FILE *(*fdopen_fn)(int fd, const char *mode);
 typedef int (*fclose_fn)(FILE *stream);
@@ -29,8 +30,8 @@ static void bind_once(void) {
 
 enum { BUFFER = 1 << 20, SLOTS = 64 };
 
-/// Whether `fd` is a regular file in a workbook's own folder (`deferment-workbook-XXXXXX`, made
-/// by `Workbook.init` in Sources/DefermentWorkbooks/Workbook.swift).
+/// Whether `fd` is a regular file in a workbook's own folder (`DEFERMENT_WORKBOOK_FOLDER_PREFIX`
+/// and six letters, made by `Workbook.init` in Sources/DefermentWorkbooks/Workbook.swift).
 static int in_workbook_folder(int fd) {
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
@@ -43,7 +44,8 @@ static int in_workbook_folder(int fd) {
     if (name == NULL || name == path) return 0;
     *name = 0;
     char *folder = strrchr(path, '/');
-    return folder != NULL && strncmp(folder + 1, "deferment-workbook-", 19) == 0;
+    const char prefix[] = DEFERMENT_WORKBOOK_FOLDER_PREFIX;
+    return folder != NULL && strncmp(folder + 1, prefix, sizeof prefix - 1) == 0;
 }
 
 /// The streams given a buffer, and their buffers (a workbook being written holds a few).

@@ -56,8 +56,7 @@ static int bind_minizip(void) {
 /// The part this thread is deflating.
 struct part {
     void *file;                 // the zip file it belongs to; NULL when none is open
-    struct isal_zstream stream;
-    uint8_t *level_buf;         // ISA-L's working memory, held while the part is open
+    struct isal_zstream stream; // its level_buf, ISA-L's working memory, held while the part is open
     uint64_t size;              // bytes given so far
     uint32_t crc;               // their CRC-32
     int failed;
@@ -106,15 +105,16 @@ int zipOpenNewFileInZip4_64(void *file, const char *filename, const void *zipfi,
                             password, crcForCrypting, versionMadeBy, flagBase, zip64);
     }
     struct part *p = &current;
-    if ((p->level_buf = malloc(ISAL_DEF_LVL1_DEFAULT)) == NULL) return ZIP_ERRNO_RC;
+    uint8_t *level_buf = malloc(ISAL_DEF_LVL1_DEFAULT);
+    if (level_buf == NULL) return ZIP_ERRNO_RC;
     // Minizip writes the entry's header (method DEFLATE, level 1's flag bits) and takes the bytes as given.
     int rc = minizip_open(file, filename, zipfi, extrafield_local, size_extrafield_local, extrafield_global,
                           size_extrafield_global, comment, method, deferment_workbook_zip_level(), 1, windowBits,
                           memLevel, strategy, password, crcForCrypting, versionMadeBy, flagBase, zip64);
-    if (rc != ZIP_OK_RC) { free(p->level_buf); p->level_buf = NULL; return rc; }
+    if (rc != ZIP_OK_RC) { free(level_buf); return rc; }
     isal_deflate_init(&p->stream);
     p->stream.level = deferment_workbook_zip_level();
-    p->stream.level_buf = p->level_buf;
+    p->stream.level_buf = level_buf;
     p->stream.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
     p->stream.gzip_flag = IGZIP_DEFLATE;
     p->file = file;
@@ -144,8 +144,8 @@ int zipCloseFileInZip(void *file) {
     if (p->file == NULL || p->file != file) return minizip_close(file);
     int rc = p->failed ? ZIP_INTERNALERROR_RC : deflate_into_zip(p, NULL, 0, 1);
     p->file = NULL;
-    free(p->level_buf);
-    p->level_buf = NULL;
+    free(p->stream.level_buf);
+    p->stream.level_buf = NULL;
     int closed = minizip_close_raw(file, p->size, p->crc);
     return rc != ZIP_OK_RC ? rc : closed;
 }

@@ -76,7 +76,8 @@ public struct DecisionSheetRow: Sendable {
         // rows, so each school code is ranked once instead of compared at every step.
         let schoolRank = Dictionary(uniqueKeysWithValues: Set(rows.lazy.map(\.schoolCode)).sorted().enumerated().map { ($1, $0) })
         let keys = rows.map { r in (r.kind == .application ? 0 : 1, schoolRank[r.schoolCode]!, r.sourceRow, r.id) }
-        return rows.indices.sorted { keys[$0] < keys[$1] }.map { rows[$0] }.map { r in
+        return rows.indices.sorted { keys[$0] < keys[$1] }.map { i in
+            let r = rows[i]
             var checks = r.checks
             if let note = r.decisionNote, !note.isEmpty { checks = checks.isEmpty ? note : checks + "；" + note }
             return DecisionSheetRow(

@@ -35,11 +35,11 @@ public final class ReportRow: Sendable {
     public let state: ReviewState?
     public let draftState: ReviewState?
 
-    /// The state a stored word names, compared byte for byte (the words are the desk's own).
     /// The roster (anything but 離校 is read as 申請緩徵), found by comparing bytes: texts read
     /// from SQLite are not known to be normalised, and comparing them as `String`s costs more.
     public var kind: RosterKind { ByteText.sameBytes(rosterKind, RosterKind.leaving.rawValue) ? .leaving : .application }
 
+    /// The state a stored word names, compared byte for byte (the words are the desk's own).
     static func parseState(_ word: String?) -> ReviewState? {
         guard let word else { return nil }
         for s in ReviewState.allCases where ByteText.sameBytes(s.rawValue, word) { return s }

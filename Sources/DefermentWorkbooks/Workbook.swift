@@ -58,7 +58,7 @@ public final class Workbook {
     /// - Parameter constantMemory: rows go to a temporary file as they are written instead of
     ///   staying in memory (for sheets of many rows; strings are then stored in the cells).
     public init(constantMemory: Bool = false) throws {
-        var template = Array((Self.scratchFolder + "/deferment-workbook-XXXXXX").utf8CString)
+        var template = Array((Self.scratchFolder + "/" + DEFERMENT_WORKBOOK_FOLDER_PREFIX + "XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw WorkbookError(description: "cannot make a temporary folder: \(String(cString: strerror(errno)))")
         }
