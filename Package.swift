@@ -25,9 +25,9 @@ let package = Package(
         .target(name: "DefermentWorkbooks", dependencies: ["CXLSXWriter", "CXLSXWriterTuning"]),
         // Where libxlsxwriter meets the system, defined by the executable so that libxlsxwriter
         // binds to them (speed choices measured in bench/README.md, one correctness fix): zip
-        // entries deflated by ISA-L, buffered temporary files, text cells escaped only when
-        // they need it, a `gmtime` per thread.
-        .target(name: "CXLSXWriterTuning", linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("isal")]),
+        // entries deflated by ISA-L, buffered temporary files, number and text cells formatted
+        // without `fprintf`, text cells escaped only when they need it, a `gmtime` per thread.
+        .target(name: "CXLSXWriterTuning", dependencies: ["CXLSXWriter"], linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("isal")]),
         .target(name: "DefermentFiles", dependencies: [
             "DefermentCore", "CDeflate",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -69,7 +69,9 @@ let package = Package(
         .testTarget(name: "DefermentStoreTests", dependencies: [
             "DefermentStore", "DefermentCore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .testTarget(name: "DefermentWorkbooksTests", dependencies: ["DefermentWorkbooks", "DefermentFiles", "DefermentTestSupport"]),
+        .testTarget(name: "DefermentWorkbooksTests", dependencies: [
+            "DefermentWorkbooks", "DefermentFiles", "DefermentTestSupport", "CXLSXWriterTuning",
+        ]),
         .testTarget(name: "DefermentSiteTests", dependencies: ["DefermentSite", "DefermentCore"]),
         .testTarget(name: "DefermentFilesTests", dependencies: ["DefermentFiles", "DefermentCore", "DefermentTestSupport"],
                     exclude: ["Fixtures"]),

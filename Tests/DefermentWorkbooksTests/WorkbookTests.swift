@@ -1,4 +1,5 @@
 import Foundation
+import CXLSXWriterTuning
 import DefermentFiles
 import DefermentTestSupport
 import Testing
@@ -143,6 +144,55 @@ struct WorkbookTests {
         #expect(read.count == rows + 1)
         #expect(read[1].cells.prefix(3) == ["1", "學生1", "<script>alert(\"1\")</script> & 'x'"])
         #expect(read[rows].cells.prefix(2) == ["\(rows)", "學生\(rows)"])
+    }
+
+    /// The desk formats number and text cells itself, faster than libxlsxwriter's `fprintf`
+    /// (`Sources/CXLSXWriterTuning/workbook_cells.c`): every sheet must come out byte for byte as
+    /// libxlsxwriter's own functions write it, whatever the cell holds and wherever it is.
+    @Test(arguments: [false, true])
+    func cellsAreWrittenAsLibxlsxwriterWritesThem(constantMemory: Bool) throws {
+        func book() throws -> Data {
+            let wb = try Workbook(constantMemory: constantMemory)
+            wb.setProperties(title: "格式", created: Date(timeIntervalSince1970: 1_767_225_600))
+            let bold = wb.format(.init(bold: true))
+            let sheet = wb.addSheet("儲存格")
+            let numbers: [Double] = [0, -0.0, 1, -42, 0.25, -1.5, 1e-7, 123_456.789, 999_999_999_999_999, 1e15, -1e15,
+                                     123_456_789_012_345_678, 2.5e300, 1.7976931348623157e308, 4.9e-324, 1 / 3]
+            let texts = ["王小明", " 前空白", "後空白 ", "\t定位", "換行\n", "A&B <c> \"d\" 'e'", "&amp;", "x",
+                         "控制\u{1}字元", "\r", String(repeating: "長&", count: 700), String(repeating: "字", count: 32_767)]
+            let columns = [0, 1, 25, 26, 27, 51, 52, 701, 702, 703, 16_382, 16_383]
+            var row = 0
+            for (i, number) in numbers.enumerated() {
+                sheet.write(row, columns[i % columns.count], number: number, i % 2 == 0 ? bold : nil)
+                row += 1
+            }
+            for (i, text) in texts.enumerated() {
+                sheet.write(row, columns[(i + 3) % columns.count], text, i % 3 == 0 ? bold : nil)
+                row += 7
+            }
+            for col in columns { sheet.write(1_048_575, col, "末列") }
+            return try wb.data()
+        }
+        let folder = try temporaryFolder(prefix: "deferment-cells", "compare")
+        deferment_workbook_cells_by_library(1)
+        let library = try book()
+        deferment_workbook_cells_by_library(0)
+        let desk = try book()
+        try library.write(to: folder.appendingPathComponent("library.xlsx"))
+        try desk.write(to: folder.appendingPathComponent("desk.xlsx"))
+        let compared = try runPython(["-c", """
+        import sys, os, zipfile
+        a = zipfile.ZipFile(os.path.join(sys.argv[1], "library.xlsx"))
+        b = zipfile.ZipFile(os.path.join(sys.argv[1], "desk.xlsx"))
+        names = sorted(a.namelist())
+        assert names == sorted(b.namelist()), (names, b.namelist())
+        differ = [n for n in names if a.read(n) != b.read(n)]
+        sheet = a.read("xl/worksheets/sheet1.xml").decode()
+        print(len(differ), differ, sheet.count("<c "), sheet.count('xml:space="preserve"'), "XFD1048576" in sheet)
+        """, folder.path])
+        // Text cells are inline in a constant-memory sheet, shared strings otherwise.
+        let preserved = constantMemory ? 4 : 0
+        #expect(compared.trimmingCharacters(in: .whitespacesAndNewlines) == "0 [] 40 \(preserved) True", "\(compared)")
     }
 
     /// The same calls with the same creation time give the same bytes (libxlsxwriter dates every
