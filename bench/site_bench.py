@@ -60,19 +60,23 @@ def main():
     shutil.rmtree(trash, ignore_errors=True)
     os.makedirs(trash)
     runs = []
-    for k in range(args.repeat):
+
+    def ours_full(k):
         if os.path.exists(site):
             os.rename(site, os.path.join(trash, f"site{k}"))
         runs.append(timed_publish(base + ["publish", "--force"] + opts))
-    full_s, (full_wb, full_wb_s) = min(runs, key=lambda r: r[0])
-    full_all = [round(r[0], 2) for r in runs]
+
+    ours_full(0)
     manifest = json.load(open(os.path.join(site, "manifest.json")))
     html = [e["path"] for e in manifest if e["path"].endswith(".html")]
     files = len(manifest)
 
     # Hugo: the same pages from the same rows.
+    # Hugo's folder is moved aside like ours (see above): deleting it here slowed Hugo's next
+    # build by a tenth (33.7 s against 37.8 s, 7 s more system time).
     hugo_dir = os.path.join(args.out, "hugo")
-    shutil.rmtree(hugo_dir, ignore_errors=True)
+    if os.path.exists(hugo_dir):
+        os.rename(hugo_dir, os.path.join(trash, "hugo"))
     os.makedirs(os.path.join(hugo_dir, "layouts/_default"))
     open(os.path.join(hugo_dir, "config.json"), "w").write(json.dumps({
         "baseURL": "http://localhost/", "disableKinds": ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"],
@@ -121,10 +125,21 @@ def main():
         page(f"misc/page-{made}.md", "page", counts={"total": 0, "pending": 0, "approved": 0, "refused": 0})
         made += 1
     hugo_all = []
-    for _ in range(args.repeat):
-        shutil.rmtree(os.path.join(hugo_dir, "public"), ignore_errors=True)
+
+    def hugo_full(k):
+        if os.path.exists(os.path.join(hugo_dir, "public")):
+            os.rename(os.path.join(hugo_dir, "public"), os.path.join(trash, f"public{k}"))
         hugo_all.append(round(timed(["hugo", "--quiet", "--source", hugo_dir, "--destination", os.path.join(hugo_dir, "public")],
                                     stdout=subprocess.DEVNULL), 2))
+
+    # The two builds take turns, so that both meet the machine (its caches, the file system after
+    # the deletions above) in the same state; each keeps its best run.
+    hugo_full(0)
+    for k in range(1, args.repeat):
+        ours_full(k)
+        hugo_full(k)
+    full_s, (full_wb, full_wb_s) = min(runs, key=lambda r: r[0])
+    full_all = [round(r[0], 2) for r in runs]
     hugo_s = min(hugo_all)
 
     # One school's roster changes: 20 of its rows re-sent with another 群科 (same upload date),
