@@ -162,7 +162,8 @@ void _write_inline_string_cell(lxw_worksheet *self, char *range, int32_t style_i
 // without the two attribute records of 4 KB each that the library allocates for it.
 __attribute__((visibility("default")))
 void _write_cell(lxw_worksheet *self, lxw_cell *cell, lxw_format *row_format) {
-    if (cell->type != BLANK_CELL || library_writes_cells()) {
+    int by_library = library_writes_cells();   // finds libxlsxwriter's functions on the first call
+    if (cell->type != BLANK_CELL || by_library) {
         if (library_cell != NULL) library_cell(self, cell, row_format);
         return;
     }
