@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xlsxwriter.h>
+#include "workbook_escape.h"
 
 void _write_number_cell(lxw_worksheet *self, char *range, int32_t style_index, lxw_cell *cell);
 void _write_inline_string_cell(lxw_worksheet *self, char *range, int32_t style_index, lxw_cell *cell);
@@ -143,14 +144,7 @@ void _write_inline_string_cell(lxw_worksheet *self, char *range, int32_t style_i
         out = PUT(out, "<t xml:space=\"preserve\">");
     else
         out = PUT(out, "<t>");
-    for (const char *p = text; *p; p++) {
-        switch (*p) {
-        case '&': out = PUT(out, "&amp;"); break;
-        case '<': out = PUT(out, "&lt;"); break;
-        case '>': out = PUT(out, "&gt;"); break;
-        default: *out++ = *p;
-        }
-    }
+    out = escape_xml_data(out, text);
     out = PUT(out, "</t></is></c>");
     fwrite(line, 1, (size_t)(out - line), self->file);
     if (line != small) free(line);
@@ -162,8 +156,8 @@ void _write_inline_string_cell(lxw_worksheet *self, char *range, int32_t style_i
 // without the two attribute records of 4 KB each that the library allocates for it.
 __attribute__((visibility("default")))
 void _write_cell(lxw_worksheet *self, lxw_cell *cell, lxw_format *row_format) {
-    int by_library = library_writes_cells();   // finds libxlsxwriter's functions on the first call
-    if (cell->type != BLANK_CELL || by_library) {
+    int library_writes = library_writes_cells();   // finds libxlsxwriter's functions on the first call
+    if (cell->type != BLANK_CELL || library_writes) {
         if (library_cell != NULL) library_cell(self, cell, row_format);
         return;
     }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "workbook_escape.h"
 
 __attribute__((visibility("default")))
 uint8_t lxw_has_control_characters(const char *string) {
@@ -31,16 +32,8 @@ char *lxw_escape_data(const char *data) {
         if (copy != NULL) memcpy(copy, data, length + 1);
         return copy;
     }
-    char *escaped = malloc(length * 5 + 1), *out = escaped;
+    char *escaped = malloc(length * 5 + 1);
     if (escaped == NULL) return NULL;
-    for (const char *p = data; *p; p++) {
-        switch (*p) {
-        case '&': memcpy(out, "&amp;", 5); out += 5; break;
-        case '<': memcpy(out, "&lt;", 4); out += 4; break;
-        case '>': memcpy(out, "&gt;", 4); out += 4; break;
-        default: *out++ = *p;
-        }
-    }
-    *out = 0;
+    *escape_xml_data(escaped, data) = 0;
     return escaped;
 }
