@@ -87,7 +87,8 @@ static int deflate_into_zip(struct part *p, const uint8_t *in, uint32_t len, int
     }
 }
 
-int deferment_workbook_zip_level(void) { return 1; }
+// The DEFLATE level (ISA-L's) every part is compressed at.
+enum { WORKBOOK_ZIP_LEVEL = 1 };
 
 __attribute__((visibility("default")))
 int zipOpenNewFileInZip4_64(void *file, const char *filename, const void *zipfi,
@@ -109,11 +110,11 @@ int zipOpenNewFileInZip4_64(void *file, const char *filename, const void *zipfi,
     if (level_buf == NULL) return ZIP_ERRNO_RC;
     // Minizip writes the entry's header (method DEFLATE, level 1's flag bits) and takes the bytes as given.
     int rc = minizip_open(file, filename, zipfi, extrafield_local, size_extrafield_local, extrafield_global,
-                          size_extrafield_global, comment, method, deferment_workbook_zip_level(), 1, windowBits,
+                          size_extrafield_global, comment, method, WORKBOOK_ZIP_LEVEL, 1, windowBits,
                           memLevel, strategy, password, crcForCrypting, versionMadeBy, flagBase, zip64);
     if (rc != ZIP_OK_RC) { free(level_buf); return rc; }
     isal_deflate_init(&p->stream);
-    p->stream.level = deferment_workbook_zip_level();
+    p->stream.level = WORKBOOK_ZIP_LEVEL;
     p->stream.level_buf = level_buf;
     p->stream.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
     p->stream.gzip_flag = IGZIP_DEFLATE;

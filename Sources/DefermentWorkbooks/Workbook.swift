@@ -137,9 +137,6 @@ public final class Workbook {
         if rc != LXW_NO_ERROR { note("\(what())：\(String(cString: lxw_strerror(rc)))") }
     }
 
-    /// The DEFLATE level (ISA-L's) of the workbook's zip entries (`Sources/CXLSXWriterTuning/workbook_zip.c`).
-    public static var compressionLevel: Int { Int(deferment_workbook_zip_level()) }
-
     /// Writes the workbook and returns its bytes. The workbook cannot be used afterwards.
     public func data() throws -> Data {
         guard let open = book else { throw WorkbookError(description: "workbook already written") }

@@ -1,9 +1,6 @@
 #ifndef DEFERMENT_XLSXWRITER_TUNING_H
 #define DEFERMENT_XLSXWRITER_TUNING_H
 
-/// The DEFLATE level (ISA-L's) the desk's workbooks are compressed at (see workbook_zip.c).
-int deferment_workbook_zip_level(void);
-
 /// How the name of a workbook's own folder begins (made by `Workbook.init`); libxlsxwriter's
 /// temporary files in such a folder are buffered (see workbook_tmpfile.c).
 #define DEFERMENT_WORKBOOK_FOLDER_PREFIX "deferment-workbook-"
