@@ -39,11 +39,15 @@ public protocol MustacheFrame {
     /// `false` when it is empty), or `nil` to fall back to ``mustacheValue(_:)``. An answer ends
     /// the lookup here: the frames around this one are not asked.
     func mustacheFlag(_ key: MustacheKey) -> Bool?
+    /// A fast path for sections over lists: the frames of the list of `key` (shown once each), or
+    /// `nil` to fall back to ``mustacheValue(_:)``.
+    func mustacheList(_ key: MustacheKey) -> [MustacheFrame]?
 }
 
 extension MustacheFrame {
     public func mustacheText(_ key: MustacheKey) -> String? { nil }
     public func mustacheFlag(_ key: MustacheKey) -> Bool? { nil }
+    public func mustacheList(_ key: MustacheKey) -> [MustacheFrame]? { nil }
 }
 
 extension Dictionary: MustacheFrame where Key == String {
@@ -70,7 +74,8 @@ struct ScalarFrame: MustacheFrame {
 /// names up directly.
 public final class MustacheRenderer: @unchecked Sendable {
     /// A compiled piece of a template. A class with plain fields, so walking a template for each
-    /// of a million table rows copies no payloads.
+    /// of a million table rows copies no payloads; its text and children are also held in memory
+    /// of its own, which a walk reads without counting references (the node keeps both alive).
     final class Node {
         enum Kind { case text, variable, section, partial }
         let kind: Kind
@@ -89,6 +94,9 @@ public final class MustacheRenderer: @unchecked Sendable {
         let isPlain: Bool
         /// The first key (a placeholder when there is none).
         let key: MustacheKey
+        /// `bytes` and `children` as the walk reads them.
+        let textBytes: UnsafeMutableBufferPointer<UInt8>
+        let childNodes: UnsafeMutableBufferPointer<Unmanaged<Node>>
 
         init(_ kind: Kind, bytes: [UInt8] = [], path: [String] = [], escaped: Bool = true, inverted: Bool = false, children: [Node] = []) {
             self.kind = kind
@@ -101,6 +109,15 @@ public final class MustacheRenderer: @unchecked Sendable {
             self.children = children
             self.isPlain = keys.count == 1 && !isCurrentItem
             self.key = keys.first ?? MustacheKey("")
+            textBytes = .allocate(capacity: bytes.count)
+            _ = textBytes.initialize(from: bytes)
+            childNodes = .allocate(capacity: children.count)
+            _ = childNodes.initialize(from: children.map { Unmanaged.passUnretained($0) })
+        }
+
+        deinit {
+            textBytes.deallocate()
+            childNodes.deallocate()
         }
 
         static func text(_ s: String) -> Node { Node(.text, bytes: Array(s.utf8)) }
@@ -116,14 +133,17 @@ public final class MustacheRenderer: @unchecked Sendable {
         public var description: String
     }
 
-    private var compiled: [String: [Node]] = [:]
+    /// Each template as a node whose children are its pieces.
+    private var compiled: [String: Node] = [:]
     /// Whether `{{name}}` HTML-escapes (pages) or not (plain-text e-mail).
     public let escapesHTML: Bool
 
     /// Compiles named template sources. Pass `escapesHTML: false` only for plain-text output.
     public init(templates: [String: String], escapesHTML: Bool = true) throws {
         self.escapesHTML = escapesHTML
-        for (name, source) in templates { compiled[name] = try Self.compile(source, name: name) }
+        for (name, source) in templates {
+            compiled[name] = Node(.section, path: ["."], children: try Self.compile(source, name: name))
+        }
     }
 
     public func has(_ name: String) -> Bool { compiled[name] != nil }
@@ -135,12 +155,37 @@ public final class MustacheRenderer: @unchecked Sendable {
 
     /// Renders a template with a context, as UTF-8 bytes.
     public func renderBytes(_ name: String, _ context: [String: Any]) -> [UInt8] {
-        guard let nodes = compiled[name] else { return [] }
-        var out: [UInt8] = []
-        out.reserveCapacity(4096)
+        guard let root = compiled[name] else { return [] }
+        var out = ByteSink()
+        defer { out.free() }
         var stack: [MustacheFrame] = [context]
-        render(nodes, &stack, &out, depth: 0)
-        return out
+        render(root.childNodes, &stack, &out, depth: 0)
+        return out.bytes
+    }
+
+    /// The page being rendered: appended to without the checks an array makes on each append.
+    struct ByteSink {
+        private var start = UnsafeMutablePointer<UInt8>.allocate(capacity: 4096)
+        private var count = 0
+        private var capacity = 4096
+
+        mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+            if count + bytes.count > capacity { grow(to: count + bytes.count) }
+            (start + count).update(from: base, count: bytes.count)
+            count += bytes.count
+        }
+
+        private mutating func grow(to needed: Int) {
+            capacity = max(needed, capacity * 2)
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+            bigger.update(from: start, count: count)
+            start.deallocate()
+            start = bigger
+        }
+
+        var bytes: [UInt8] { Array(UnsafeBufferPointer(start: start, count: count)) }
+        func free() { start.deallocate() }
     }
 
     // MARK: Compiling
@@ -233,7 +278,7 @@ public final class MustacheRenderer: @unchecked Sendable {
         var value: Any? = stack.withUnsafeBufferPointer { frames in
             var i = frames.count - 1
             while i >= 0 {
-                if let v = frames[i].mustacheValue(first) { return v }
+                if let v = (frames.baseAddress! + i).pointee.mustacheValue(first) { return v }
                 i -= 1
             }
             return nil
@@ -272,7 +317,7 @@ public final class MustacheRenderer: @unchecked Sendable {
     }
 
     /// HTML-escapes `& < > " '` into UTF-8 bytes.
-    static func escape(_ s: String, into out: inout [UInt8]) {
+    static func escape(_ s: String, into out: inout ByteSink) {
         var s = s
         s.withUTF8 { u in
             var start = 0
@@ -288,39 +333,44 @@ public final class MustacheRenderer: @unchecked Sendable {
                 case 0x27: rep = "&#39;"
                 default: continue
                 }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i]))
-                rep.withUTF8Buffer { out.append(contentsOf: $0) }
+                out.append(UnsafeBufferPointer(rebasing: u[start..<i]))
+                rep.withUTF8Buffer { out.append($0) }
                 start = i + 1
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<u.count]))
+            out.append(UnsafeBufferPointer(rebasing: u[start..<u.count]))
         }
     }
 
-    static func append(_ s: String, to out: inout [UInt8]) {
+    static func append(_ s: String, to out: inout ByteSink) {
         var s = s
-        s.withUTF8 { out.append(contentsOf: $0) }
+        s.withUTF8 { out.append($0) }
     }
 
-    private func render(_ nodes: [Node], _ stack: inout [MustacheFrame], _ out: inout [UInt8], depth: Int) {
+    /// What the innermost frame answers, asked in place (the frame is not copied out of the stack).
+    private static func innermost<T>(_ stack: [MustacheFrame], _ ask: (MustacheFrame) -> T?) -> T? {
+        stack.withUnsafeBufferPointer { frames in
+            frames.isEmpty ? nil : ask((frames.baseAddress! + frames.count - 1).pointee)
+        }
+    }
+
+    private func render(_ nodes: UnsafeMutableBufferPointer<Unmanaged<Node>>, _ stack: inout [MustacheFrame],
+                        _ out: inout ByteSink, depth: Int) {
         guard depth < 32 else { return }
         // The nodes outlive the walk (the renderer holds them): read without retaining each.
-        nodes.withUnsafeBufferPointer { buffer in
-            for i in 0..<buffer.count {
-                unowned(unsafe) let node = buffer[i]
-                renderNode(node, &stack, &out, depth: depth)
-            }
+        for i in 0..<nodes.count {
+            nodes[i]._withUnsafeGuaranteedRef { renderNode($0, &stack, &out, depth: depth) }
         }
     }
 
 
-    private func renderNode(_ node: Node, _ stack: inout [MustacheFrame], _ out: inout [UInt8], depth: Int) {
+    private func renderNode(_ node: Node, _ stack: inout [MustacheFrame], _ out: inout ByteSink, depth: Int) {
         switch node.kind {
-        case .text: node.bytes.withUnsafeBufferPointer { out.append(contentsOf: $0) }
+        case .text: out.append(UnsafeBufferPointer(node.textBytes))
         case .variable:
             let s: String
             // A plain name: the innermost frame's fast text, read in place (the frame not copied).
             let key = node.key
-            if node.isPlain, let fast = stack.withUnsafeBufferPointer({ $0.isEmpty ? nil : $0[$0.count - 1].mustacheText(key) }) {
+            if node.isPlain, let fast = Self.innermost(stack, { $0.mustacheText(key) }) {
                 s = fast
             } else {
                 s = Self.text(lookup(node, stack))
@@ -328,12 +378,21 @@ public final class MustacheRenderer: @unchecked Sendable {
             if node.escaped && escapesHTML { Self.escape(s, into: &out) } else { Self.append(s, to: &out) }
         case .section:
             // A plain name the innermost frame answers as a flag: shown or not, no value looked up.
-            if node.isPlain, let flag = stack.withUnsafeBufferPointer({ $0.isEmpty ? nil : $0[$0.count - 1].mustacheFlag(node.key) }) {
-                if flag != node.inverted { render(node.children, &stack, &out, depth: depth + 1) }
+            if node.isPlain, let flag = Self.innermost(stack, { $0.mustacheFlag(node.key) }) {
+                if flag != node.inverted { render(node.childNodes, &stack, &out, depth: depth + 1) }
+                return
+            }
+            // A plain name the innermost frame answers as a list of frames: each item in turn.
+            if node.isPlain, !node.inverted, let frames = Self.innermost(stack, { $0.mustacheList(node.key) }) {
+                for frame in frames {
+                    stack.append(frame)
+                    render(node.childNodes, &stack, &out, depth: depth + 1)
+                    stack.removeLast()
+                }
                 return
             }
             let value = lookup(node, stack)
-            let children = node.children
+            let children = node.childNodes
             // Flags (`{{#first}}`, `{{#isRefused}}`) are the commonest sections of large tables.
             if let flag = value as? Bool {
                 if flag != node.inverted { render(children, &stack, &out, depth: depth + 1) }
@@ -364,7 +423,7 @@ public final class MustacheRenderer: @unchecked Sendable {
                 render(children, &stack, &out, depth: depth + 1)
             }
         case .partial:
-            if let nodes = compiled[node.path[0]] { render(nodes, &stack, &out, depth: depth + 1) }
+            if let partial = compiled[node.path[0]] { render(partial.childNodes, &stack, &out, depth: depth + 1) }
         }
     }
 }

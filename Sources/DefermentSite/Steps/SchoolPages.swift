@@ -146,6 +146,7 @@ extension SiteBuilder {
         let entries: [MustacheFrame]
         static let entriesKey = MustacheKey("entries")
         func mustacheValue(_ key: MustacheKey) -> Any? { key == Self.entriesKey ? entries : nil }
+        func mustacheList(_ key: MustacheKey) -> [MustacheFrame]? { key == Self.entriesKey ? entries : nil }
     }
 
     /// One school's roster of an upload date as a build renders it: its rows, their final
