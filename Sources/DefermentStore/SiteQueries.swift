@@ -87,26 +87,48 @@ public final class ReportRow: Sendable {
     /// The values of ``RosterReport`` columns, in order.
     public var reportValues: [String] { (0..<Self.reportColumnCount).map(reportValue) }
 
-    static let selectColumns = """
-        r.upload_date, r.roster_kind, r.national_id, r.name, r.birth_date, r.school_code, r.program, r.grade,
-        r.enrolment_status, r.start_date, r.end_date, COALESCE(r.county_code, ''), COALESCE(c.name, ''), r.review_state,
-        r.comment, COALESCE(r.reason, ''), r.checks, r.source_row, r.id, r.draft_decision, r.draft_comment, r.decision_note
-        """
+    /// What a query of rows fixes in its condition (an upload date, a school, a county): those
+    /// columns are not selected but filled in, and county names come from the county table
+    /// rather than a join, so that SQLite reads and sorts fewer columns for a million rows.
+    struct Fixed {
+        let uploadDate: String?
+        let schoolCode: String?
+        let countyCode: String?
+        /// Every county's name by code, and the fixed county's name.
+        let countyNames: [String: String]
+        let countyName: String?
 
-    init(_ c: RawStatement.ColumnReader) {
-        uploadDate = c.string(0); rosterKind = c.string(1); nationalID = c.string(2); name = c.string(3); birthDate = c.string(4)
-        schoolCode = c.string(5); program = c.string(6); grade = c.string(7); status = c.string(8); start = c.string(9); end = c.string(10)
-        countyCode = c.string(11); countyName = c.string(12); reviewState = c.string(13); comment = c.string(14); reason = c.string(15)
-        checks = c.string(16); sourceRow = Int(c.int64(17)); id = c.int64(18); draftDecision = c.text(19); draftComment = c.text(20)
-        decisionNote = c.text(21)
-        state = Self.parseState(reviewState); draftState = Self.parseState(draftDecision)
+        init(uploadDate: String? = nil, schoolCode: String? = nil, countyCode: String? = nil, countyNames: [String: String]) {
+            (self.uploadDate, self.schoolCode, self.countyCode, self.countyNames) = (uploadDate, schoolCode, countyCode, countyNames)
+            countyName = countyCode.map { countyNames[$0] ?? "" }
+        }
+
+        /// The columns to select, in the order ``ReportRow/init(_:fixed:)`` reads them.
+        var columns: String {
+            var c = [String]()
+            if uploadDate == nil { c.append("r.upload_date") }
+            if schoolCode == nil { c.append("r.school_code") }
+            if countyCode == nil { c.append("COALESCE(r.county_code, '')") }
+            c += ["r.roster_kind", "r.national_id", "r.name", "r.birth_date", "r.program", "r.grade", "r.enrolment_status",
+                  "r.start_date", "r.end_date", "r.review_state", "r.comment", "COALESCE(r.reason, '')", "r.checks",
+                  "r.source_row", "r.id", "r.draft_decision", "r.draft_comment", "r.decision_note"]
+            return c.joined(separator: ", ")
+        }
     }
 
-    init(_ row: Row) {
-        uploadDate = row[0]; rosterKind = row[1]; nationalID = row[2]; name = row[3]; birthDate = row[4]
-        schoolCode = row[5]; program = row[6]; grade = row[7]; status = row[8]; start = row[9]; end = row[10]
-        countyCode = row[11]; countyName = row[12]; reviewState = row[13]; comment = row[14]; reason = row[15]
-        checks = row[16]; sourceRow = row[17]; id = row[18]; draftDecision = row[19]; draftComment = row[20]; decisionNote = row[21]
+    init(_ c: RawStatement.ColumnReader, fixed: Fixed) {
+        var i: Int32 = -1
+        func next() -> Int32 { i += 1; return i }
+        uploadDate = fixed.uploadDate ?? c.string(next())
+        schoolCode = fixed.schoolCode ?? c.string(next())
+        let county = fixed.countyCode ?? c.string(next())
+        countyCode = county
+        countyName = fixed.countyName ?? fixed.countyNames[county] ?? ""
+        rosterKind = c.string(next()); nationalID = c.string(next()); name = c.string(next()); birthDate = c.string(next())
+        program = c.string(next()); grade = c.string(next()); status = c.string(next()); start = c.string(next())
+        end = c.string(next()); reviewState = c.string(next()); comment = c.string(next()); reason = c.string(next())
+        checks = c.string(next()); sourceRow = Int(c.int64(next())); id = c.int64(next()); draftDecision = c.text(next())
+        draftComment = c.text(next()); decisionNote = c.text(next())
         state = Self.parseState(reviewState); draftState = Self.parseState(draftDecision)
     }
 }
@@ -134,43 +156,50 @@ public struct RosterCount: Sendable {
 extension DeskStore {
     /// Every row of a school, newest upload first, then roster and source row.
     public static func schoolRows(_ db: Database, school: String) throws -> [ReportRow] {
-        try reportRows(db, where: "r.school_code = ?", orderBy: "r.upload_date DESC, r.roster_kind DESC, r.source_row, r.id", [school])
+        try reportRows(db, where: "r.school_code = ?", orderBy: "r.upload_date DESC, r.roster_kind DESC, r.source_row, r.id",
+                       [school], fixed: .init(schoolCode: school, countyNames: countyNames(db)))
     }
 
     /// The rows of one school's roster of an upload date, in the order of ``schoolRows(_:school:)``.
     public static func schoolRows(_ db: Database, school: String, uploadDate: String) throws -> [ReportRow] {
         try reportRows(db, where: "r.school_code = ? AND r.upload_date = ?", orderBy: "r.roster_kind DESC, r.source_row, r.id",
-                       [school, uploadDate])
+                       [school, uploadDate], fixed: .init(uploadDate: uploadDate, schoolCode: school, countyNames: countyNames(db)))
     }
 
     /// The rows of one county's roster of an upload date, by school (the county's 名冊 page).
     public static func countyRosterRows(_ db: Database, county: String, uploadDate: String) throws -> [ReportRow] {
         try reportRows(db, where: "r.county_code = ? AND r.upload_date = ?",
-                       orderBy: "r.school_code, r.national_id, r.roster_kind DESC, r.source_row, r.id", [county, uploadDate])
+                       orderBy: "r.school_code, r.national_id, r.roster_kind DESC, r.source_row, r.id", [county, uploadDate],
+                       fixed: .init(uploadDate: uploadDate, countyCode: county, countyNames: countyNames(db)))
+    }
+
+    /// Every county's name by code.
+    static func countyNames(_ db: Database) throws -> [String: String] {
+        var names: [String: String] = [:]
+        try RawStatement(db, sql: "SELECT code, name FROM county").forEach { names[$0.string(0)] = $0.string(1) }
+        return names
     }
 
     /// Rows as pages and reports show them, read through the raw statement (pages read millions).
     private static func reportRows(_ db: Database, where condition: String, orderBy order: String,
-                                   _ arguments: [String]) throws -> [ReportRow] {
+                                   _ arguments: [String], fixed: ReportRow.Fixed) throws -> [ReportRow] {
         var rows: [ReportRow] = []
-        try RawStatement(db, sql: """
-            SELECT \(ReportRow.selectColumns)
-            FROM roster_row r LEFT JOIN county c ON c.code = r.county_code
-            WHERE \(condition) ORDER BY \(order)
-            """, arguments: arguments).forEach { rows.append(ReportRow($0)) }
+        try forEachReportRow(db, where: condition, orderBy: order, arguments, fixed: fixed) { rows.append($0) }
         return rows
+    }
+
+    private static func forEachReportRow(_ db: Database, where condition: String, orderBy order: String, _ arguments: [String],
+                                         fixed: ReportRow.Fixed, _ body: (ReportRow) throws -> Void) throws {
+        try RawStatement(db, sql: "SELECT \(fixed.columns) FROM roster_row r WHERE \(condition) ORDER BY \(order)",
+                         arguments: arguments).forEach { try body(ReportRow($0, fixed: fixed)) }
     }
 
     /// Every row of a county (operators' report), newest first; streamed.
     public static func forEachReportRow(_ db: Database, county: String?, school: String?, _ body: (ReportRow) throws -> Void) throws {
-        let condition = county != nil ? "r.county_code = ?" : "r.school_code = ?"
-        let cursor = try Row.fetchCursor(db, sql: """
-            SELECT \(ReportRow.selectColumns)
-            FROM roster_row r LEFT JOIN county c ON c.code = r.county_code
-            WHERE \(condition)
-            ORDER BY r.upload_date DESC, r.school_code, r.roster_kind DESC, r.source_row
-            """, arguments: [county ?? school ?? ""])
-        while let row = try cursor.next() { try body(ReportRow(row)) }
+        try forEachReportRow(db, where: county != nil ? "r.county_code = ?" : "r.school_code = ?",
+                             orderBy: "r.upload_date DESC, r.school_code, r.roster_kind DESC, r.source_row", [county ?? school ?? ""],
+                             fixed: .init(schoolCode: county == nil ? school : nil, countyCode: county, countyNames: countyNames(db)),
+                             body)
     }
 
     /// All schools, by code.

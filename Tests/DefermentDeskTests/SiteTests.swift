@@ -320,11 +320,11 @@ struct SiteTests {
     @Test(arguments: ["普通科", "a,b", "say \"hi\"", "line\nbreak", "=1+2", "-5", "+5", "@SUM(A1)", "\tx", "\rx", "'already", "", "王,\"=\""])
     func reportCSVFieldIsQuotedAndNeutralised(_ value: String) throws {
         let q = try DatabaseQueue()
-        let row = ReportRow(try q.read {
-            try Row.fetchOne($0, sql: """
-                SELECT '2026-11-15', '申請緩徵', 'A123456789', ?, '2007-01-19', '110000', ?, '1', '在學', '2026-08-01', '2027-06-30',
-                       '63000', '臺北市', '未核准', ?, '', '', 2, 1, NULL, NULL, NULL
-                """, arguments: [value, value, value])!
+        let row = try #require(try q.read {
+            try RawStatement($0, sql: """
+                SELECT '2026-11-15', '110000', '63000', '申請緩徵', 'A123456789', ?, '2007-01-19', ?, '1', '在學', '2026-08-01',
+                       '2027-06-30', '未核准', ?, '', '', 2, 1, NULL, NULL, NULL
+                """, arguments: [value, value, value]).fetchOne { ReportRow($0, fixed: .init(countyNames: ["63000": "臺北市"])) }
         })
         let text = String(decoding: SchoolReport.csv(rows: [row]).dropFirst(3), as: UTF8.self)
         let expected = RosterReport.columns.map(RosterReport.csvField).joined(separator: ",") + "\r\n"

@@ -11,11 +11,11 @@ struct DecisionSheetOrderTests {
     func rows(_ specs: [(String, String, Int, Int64)]) throws -> [ReportRow] {
         try DatabaseQueue().read { db in
             try specs.map { kind, school, sourceRow, id in
-                let row = try #require(try Row.fetchOne(db, sql: """
-                    SELECT '2026-11-15', ?, 'A123456789', '王小明', '2008-03-01', ?, '普通科', '1', '在學', '2026-08-01',
-                           '2027-07-31', '63000', '臺北市', '待審核', '', '', '', ?, ?, NULL, NULL, NULL
-                    """, arguments: [kind, school, sourceRow, id]))
-                return ReportRow(row)
+                let fixed = ReportRow.Fixed(countyNames: ["63000": "臺北市"])
+                return try #require(try RawStatement(db, sql: """
+                    SELECT '2026-11-15', ?, '63000', ?, 'A123456789', '王小明', '2008-03-01', '普通科', '1', '在學', '2026-08-01',
+                           '2027-07-31', '待審核', '', '', '', ?, ?, NULL, NULL, NULL
+                    """, arguments: [school, kind, String(sourceRow), String(id)]).fetchOne { ReportRow($0, fixed: fixed) })
             }
         }
     }
