@@ -37,4 +37,22 @@ struct MustacheTests {
         let rows: [MustacheFrame] = [Flags(on: true), Flags(on: false)]
         #expect(renderer.render("t", ["rows": rows, "history": ["page level"], "marked": true, "page": true]) == "[Mrow][-row]")
     }
+
+    /// A frame answering a section's list itself (as a county page's students do) renders as the
+    /// same list in a dictionary: each item in turn, and an empty list only its inverted section.
+    @Test func aFrameAnswersItsListsAsADictionaryWould() throws {
+        struct Group: MustacheFrame {
+            let items: [MustacheFrame]
+            func mustacheValue(_ key: MustacheKey) -> Any? { key.name == "items" ? items : nil }
+            func mustacheList(_ key: MustacheKey) -> [MustacheFrame]? { key.name == "items" ? items : nil }
+        }
+        let renderer = try MustacheRenderer(templates: [
+            "t": "{{#groups}}({{#items}}{{n}}{{label}}{{/items}}{{^items}}none{{/items}}){{/groups}}",
+        ])
+        let lists: [[MustacheFrame]] = [[["n": 1], ["n": 2]], []]
+        let framed: [MustacheFrame] = lists.map { Group(items: $0) }
+        let dictionaries: [MustacheFrame] = lists.map { ["items": $0] }
+        #expect(renderer.render("t", ["groups": framed, "label": "."]) == "(1.2.)(none)")
+        #expect(renderer.render("t", ["groups": dictionaries, "label": "."]) == "(1.2.)(none)")
+    }
 }
