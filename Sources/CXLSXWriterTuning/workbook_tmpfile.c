@@ -30,8 +30,8 @@ static void bind_once(void) {
 
 enum { BUFFER = 1 << 20, SLOTS = 64 };
 
-/// Whether `fd` is a regular file in a workbook's own folder (`DEFERMENT_WORKBOOK_FOLDER_PREFIX`
-/// and six letters, made by `Workbook.init` in Sources/DefermentWorkbooks/Workbook.swift).
+/// Whether `fd` is a regular file in a workbook's own folder (`DEFERMENT_WORKBOOK_FOLDER_PREFIX`,
+/// the process id and six letters, made by `Workbook.init` in Sources/DefermentWorkbooks/Workbook.swift).
 static int in_workbook_folder(int fd) {
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return 0;

@@ -47,18 +47,53 @@ public final class Workbook {
     private var kept: [UnsafeMutablePointer<CChar>] = []
     var firstError: String?
 
-    /// Where workbooks are written before their bytes are read: `/dev/shm` (memory, so personal
-    /// data never reaches a disk and no inode is churned per workbook) when it is there, else the
-    /// temporary folder.
+    /// Where workbooks are written before their bytes are read: the folder `DEFERMENT_SCRATCH`
+    /// names, else `/dev/shm` (memory, so personal data never reaches a disk and no inode is
+    /// churned per workbook) when it is there, else the temporary folder.
     static let scratchFolder: String = {
-        access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
+        if let chosen = ProcessInfo.processInfo.environment["DEFERMENT_SCRATCH"], !chosen.isEmpty { return chosen }
+        return access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
     }()
+
+    /// The scratch folders of desks killed while writing a workbook, removed once per process
+    /// before its first workbook: they hold the rows written so far, and nothing else would.
+    private static let abandonedRemoved: Void = { removeAbandoned(in: scratchFolder) }()
+
+    /// Removes the workbook folders in `folder` whose process is gone (a folder's name carries
+    /// its process id); returns their names. Only real folders of this user, named exactly as
+    /// ``init(constantMemory:)`` names them, are touched: the rest may be anyone's.
+    @discardableResult
+    static func removeAbandoned(in folder: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        var removed: [String] = []
+        for name in names.sorted() {
+            guard let pid = scratchOwner(name), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let path = folder + "/" + name
+            var st = stat()
+            guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, st.st_uid == getuid() else { continue }
+            if (try? FileManager.default.removeItem(atPath: path)) != nil { removed.append(name) }
+        }
+        return removed
+    }
+
+    /// The process id in a workbook folder's name (`deferment-workbook-<pid>-` and six letters or
+    /// digits), or `nil` for any other name.
+    static func scratchOwner(_ name: String) -> pid_t? {
+        guard name.hasPrefix(DEFERMENT_WORKBOOK_FOLDER_PREFIX) else { return nil }
+        let parts = name.utf8.dropFirst(DEFERMENT_WORKBOOK_FOLDER_PREFIX.utf8.count).split(separator: UInt8(ascii: "-"),
+                                                                                           omittingEmptySubsequences: false)
+        guard parts.count == 2, (1...9).contains(parts[0].count), parts[0].allSatisfy({ (0x30...0x39).contains($0) }),
+              parts[1].count == 6, parts[1].allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0 & 0xDF) }),
+              let pid = pid_t(String(decoding: parts[0], as: UTF8.self)), pid > 0 else { return nil }
+        return pid
+    }
 
     /// A new, empty workbook.
     /// - Parameter constantMemory: rows go to a temporary file as they are written instead of
     ///   staying in memory (for sheets of many rows; strings are then stored in the cells).
     public init(constantMemory: Bool = false) throws {
-        var template = Array((Self.scratchFolder + "/" + DEFERMENT_WORKBOOK_FOLDER_PREFIX + "XXXXXX").utf8CString)
+        _ = Self.abandonedRemoved
+        var template = Array((Self.scratchFolder + "/" + DEFERMENT_WORKBOOK_FOLDER_PREFIX + "\(getpid())-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw WorkbookError(description: "cannot make a temporary folder: \(String(cString: strerror(errno)))")
         }
