@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "DefermentWorkbooksTests", dependencies: [
             "DefermentWorkbooks", "DefermentFiles", "DefermentTestSupport", "CXLSXWriterTuning",
         ]),
-        .testTarget(name: "DefermentSiteTests", dependencies: ["DefermentSite", "DefermentCore"]),
+        .testTarget(name: "DefermentSiteTests", dependencies: ["DefermentSite", "DefermentCore", "DefermentTestSupport"]),
         .testTarget(name: "DefermentFilesTests", dependencies: ["DefermentFiles", "DefermentCore", "DefermentTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DefermentDeskTests", dependencies: ["DefermentDesk", "DefermentStore", "DefermentFiles", "DefermentCore",

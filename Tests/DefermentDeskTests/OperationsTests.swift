@@ -262,7 +262,7 @@ struct OperationsTests {
         // A national roster lands while watch runs; the backup is taken meanwhile.
         let watch = try Background(deferment.path, ["watch", "--root", root.path, "--settle", "0"] + common)
         try drop(try Data(contentsOf: bulk.appendingPathComponent("roster-20261115.csv")), as: "roster-20261115.csv", into: .rosters, root: root)
-        let backup = root.deletingLastPathComponent().appendingPathComponent(root.lastPathComponent + "-backup")
+        let backup = try temporaryRoot().appendingPathComponent("backup")
         let taken = try runCLI(["backup", "--root", root.path, "--to", backup.path])
         #expect(taken.status == 0, "\(taken.err)")
         for _ in 0..<300 where try count(root, "SELECT COUNT(*) FROM input_file WHERE kind = 'rosters'") < 2 { Thread.sleep(forTimeInterval: 0.1) }
@@ -271,19 +271,19 @@ struct OperationsTests {
         #expect(afterRoster != beforeRoster)
 
         // A damaged backup is refused before anything is written.
-        let damaged = root.deletingLastPathComponent().appendingPathComponent(root.lastPathComponent + "-damaged")
+        let damaged = try temporaryRoot().appendingPathComponent("damaged")
         try FileManager.default.copyItem(at: backup, to: damaged)
         let key = damaged.appendingPathComponent("state/decision-token.key")
         var bytes = try Data(contentsOf: key)
         bytes[0] ^= 0xFF
         try bytes.write(to: key)
-        let refusedRoot = root.deletingLastPathComponent().appendingPathComponent(root.lastPathComponent + "-refused")
+        let refusedRoot = try temporaryRoot().appendingPathComponent("refused")
         let refused = try runCLI(["restore", "--from", damaged.path, "--root", refusedRoot.path] + common)
         #expect(refused.status == 4 && refused.err.contains("state/decision-token.key"))
         #expect(!FileManager.default.fileExists(atPath: refusedRoot.appendingPathComponent("state/deferment.sqlite").path))
 
         // Restored: every report is the original's before or after the roster, never between.
-        let restored = root.deletingLastPathComponent().appendingPathComponent(root.lastPathComponent + "-restored")
+        let restored = try temporaryRoot().appendingPathComponent("restored")
         let back = try runCLI(["restore", "--from", backup.path, "--root", restored.path] + common)
         #expect(back.status == 0, "\(back.err)")
         let restoredReports = try reports(restored)
@@ -312,7 +312,7 @@ struct ServiceLogTests {
         let root = try temporaryRoot()
         let seeds = root.appendingPathComponent("seeds")
         try FileManager.default.copyItem(at: seedsFolder, to: seeds)
-        let served = root.deletingLastPathComponent().appendingPathComponent(root.lastPathComponent + "-served")
+        let served = try temporaryRoot().appendingPathComponent("served")
         let settings = seeds.appendingPathComponent("settings.csv")
         var text = try String(contentsOf: settings, encoding: .utf8)
         text = text.replacingOccurrences(of: "\ndeploy_target,,", with: "\ndeploy_target,\(served.path),")

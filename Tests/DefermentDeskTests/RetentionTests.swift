@@ -152,7 +152,7 @@ struct RetentionTests {
     @Test(arguments: [0.15, 0.6, 1.2])
     func aKilledPurgeRunAgainEndsInTheSameState(after delay: Double) throws {
         let f = try HistoryFixture("killed\(delay)")
-        let copy = f.root.deletingLastPathComponent().appendingPathComponent(f.root.lastPathComponent + "-whole")
+        let copy = try temporaryRoot().appendingPathComponent("whole")
         try FileManager.default.copyItem(at: f.root, to: copy)
         let common = ["--seeds", seedsFolder.path, "--templates", templatesFolder.path, "--today", "2026-12-04", "--apply"]
         #expect(try runCLI(["purge", "--root", copy.path] + common).status == 0)

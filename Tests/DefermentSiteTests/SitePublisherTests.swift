@@ -1,3 +1,4 @@
+import DefermentTestSupport
 import Foundation
 import Testing
 @testable import DefermentSite
@@ -5,9 +6,10 @@ import Testing
 /// The publisher reads back the manifest it wrote (and any other valid JSON one), so an
 /// unchanged file is never written twice.
 struct SitePublisherTests {
-    func site() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("deferment-publisher-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    /// An empty site folder (the publisher writes `site.published` beside it).
+    func site(_ name: String = #function) throws -> URL {
+        let url = try temporaryFolder(prefix: "deferment-publisher", name).appendingPathComponent("site")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
         return url
     }
 
