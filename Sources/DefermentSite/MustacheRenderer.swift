@@ -79,8 +79,6 @@ public final class MustacheRenderer: @unchecked Sendable {
     final class Node {
         enum Kind { case text, variable, section, partial }
         let kind: Kind
-        /// Text: its UTF-8 bytes.
-        let bytes: [UInt8]
         /// Variable or section: the dotted name, split; partial: its name in `path[0]`.
         let path: [String]
         /// Variable or section: the keys of `path`.
@@ -89,18 +87,19 @@ public final class MustacheRenderer: @unchecked Sendable {
         let isCurrentItem: Bool
         let escaped: Bool
         let inverted: Bool
+        /// Section: its pieces (held here; the walk reads ``childNodes``).
         let children: [Node]
         /// A plain name (one key, not `{{.}}`): looked up in the innermost frame first.
         let isPlain: Bool
         /// The first key (a placeholder when there is none).
         let key: MustacheKey
-        /// `bytes` and `children` as the walk reads them.
+        /// Text: its UTF-8 bytes.
         let textBytes: UnsafeMutableBufferPointer<UInt8>
+        /// ``children`` as the walk reads them.
         let childNodes: UnsafeMutableBufferPointer<Unmanaged<Node>>
 
         init(_ kind: Kind, bytes: [UInt8] = [], path: [String] = [], escaped: Bool = true, inverted: Bool = false, children: [Node] = []) {
             self.kind = kind
-            self.bytes = bytes
             self.path = path
             self.keys = kind == .variable || kind == .section ? path.map(MustacheKey.init) : []
             self.isCurrentItem = path == ["."]
@@ -278,7 +277,7 @@ public final class MustacheRenderer: @unchecked Sendable {
         var value: Any? = stack.withUnsafeBufferPointer { frames in
             var i = frames.count - 1
             while i >= 0 {
-                if let v = (frames.baseAddress! + i).pointee.mustacheValue(first) { return v }
+                if let v = frames[i].mustacheValue(first) { return v }
                 i -= 1
             }
             return nil
@@ -346,7 +345,8 @@ public final class MustacheRenderer: @unchecked Sendable {
         s.withUTF8 { out.append($0) }
     }
 
-    /// What the innermost frame answers, asked in place (the frame is not copied out of the stack).
+    /// What the innermost frame answers, or `nil` when there is none; read through the stack's
+    /// storage (`stack.last` is slower on a full build: bench/README.md).
     private static func innermost<T>(_ stack: [MustacheFrame], _ ask: (MustacheFrame) -> T?) -> T? {
         stack.withUnsafeBufferPointer { frames in
             frames.isEmpty ? nil : ask((frames.baseAddress! + frames.count - 1).pointee)
@@ -368,7 +368,7 @@ public final class MustacheRenderer: @unchecked Sendable {
         case .text: out.append(UnsafeBufferPointer(node.textBytes))
         case .variable:
             let s: String
-            // A plain name: the innermost frame's fast text, read in place (the frame not copied).
+            // A plain name: the innermost frame's fast text.
             let key = node.key
             if node.isPlain, let fast = Self.innermost(stack, { $0.mustacheText(key) }) {
                 s = fast
