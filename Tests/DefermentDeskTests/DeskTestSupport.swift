@@ -23,6 +23,18 @@ func temporaryRoot(_ name: String = #function) throws -> URL {
     return try temporaryFolder(prefix: "deferment-desk", name)
 }
 
+/// A fresh root with the registry and roster that `deferment samples --out samples` made
+/// waiting in its inbox.
+func rootWithSamplesWaiting(_ samples: URL, _ name: String = #function) throws -> URL {
+    let root = try temporaryRoot(name)
+    let paths = DeskPaths(root: root)
+    try paths.createFolders()
+    for (file, kind) in [("registry.csv", InputKind.registry), ("roster-20261115.csv", .rosters)] {
+        try FileManager.default.copyItem(at: samples.appendingPathComponent(file), to: paths.inbox(kind).appendingPathComponent(file))
+    }
+    return root
+}
+
 /// Opens a desk on `root` with the repository's seeds, claiming files at once.
 func openDesk(_ root: URL) throws -> Desk {
     let desk = try Desk(root: root, seeds: seedsFolder)

@@ -20,17 +20,6 @@ struct KillAtScaleTests {
         ["--root", root.path, "--seeds", seeds, "--templates", templatesFolder.path]
     }
 
-    /// A root with the bulk registry and roster waiting in its inbox.
-    func prepared(_ bulk: URL) throws -> URL {
-        let root = try temporaryRoot()
-        let paths = DeskPaths(root: root)
-        try paths.createFolders()
-        for (file, kind) in [("registry.csv", InputKind.registry), ("roster-20261115.csv", .rosters)] {
-            try FileManager.default.copyItem(at: bulk.appendingPathComponent(file), to: paths.inbox(kind).appendingPathComponent(file))
-        }
-        return root
-    }
-
     /// What a run leaves that users depend on, as digests: every stored row and person, the
     /// ledger's counts, the mail queue, every school's and county's report and the site's list
     /// of files.
@@ -95,13 +84,13 @@ struct KillAtScaleTests {
         let gen = try runCLI(["samples", "--seeds", seeds, "--rows", "100000", "--schools", "40", "--out", bulk.path])
         #expect(gen.status == 0, "\(gen.err)")
 
-        let reference = try prepared(bulk)
+        let reference = try rootWithSamplesWaiting(bulk)
         let clean = try runCLI(["run", "--settle", "0"] + args(reference))
         #expect(clean.status == 0, "\(clean.out)\(clean.err)")
         let expected = try outcome(reference)
         #expect(try count(reference, "SELECT COUNT(*) FROM roster_row") == 100_000)
 
-        let root = try prepared(bulk)
+        let root = try rootWithSamplesWaiting(bulk)
         let journal = DeskPaths(root: root).state.appendingPathComponent("deferment.sqlite-journal").path
         let publishing = DeskPaths(root: root).site.appendingPathComponent(".publishing").path
         func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }

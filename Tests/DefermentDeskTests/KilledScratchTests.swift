@@ -18,12 +18,7 @@ struct KilledScratchTests {
         let bulk = try temporaryRoot().appendingPathComponent("bulk")
         let seeds = seedsFolder.path
         #expect(try runCLI(["samples", "--seeds", seeds, "--rows", "20000", "--schools", "20", "--out", bulk.path]).status == 0)
-        let root = try temporaryRoot()
-        let paths = DeskPaths(root: root)
-        try paths.createFolders()
-        for (file, kind) in [("registry.csv", InputKind.registry), ("roster-20261115.csv", .rosters)] {
-            try FileManager.default.copyItem(at: bulk.appendingPathComponent(file), to: paths.inbox(kind).appendingPathComponent(file))
-        }
+        let root = try rootWithSamplesWaiting(bulk)
         let args = ["--root", root.path, "--seeds", seeds, "--templates", templatesFolder.path]
         let scratch = try temporaryRoot().appendingPathComponent("scratch")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: false)
