@@ -24,8 +24,15 @@ public struct ManifestEntry: Codable, Sendable, Equatable {
 public final class SitePublisher: @unchecked Sendable {
     public let root: URL
     private let lock = NSLock()
+    /// The last build's files in path order, as its manifest lists them, and by path.
+    private var previousInOrder: [ManifestEntry] = []
     private var previous: [String: ManifestEntry] = [:]
+    /// The files published in this build.
     private var current: [String: ManifestEntry] = [:]
+    /// Groups whose files this build keeps as they are (``keep(group:)``).
+    private var keptGroups: Set<String> = []
+    /// Set by ``finish()``: a publisher serves one build (the next reads the manifest again).
+    private var finished = false
     /// Pages held until every other file is written (``linksToOthers(_:)``).
     private var deferredPages: [(String, Data)] = []
     /// Present while a build writes into the site: a build that did not finish (a full disk, a
@@ -76,17 +83,26 @@ public final class SitePublisher: @unchecked Sendable {
         }
         let manifestURL = root.appendingPathComponent(Self.manifestName)
         guard let data = try? Data(contentsOf: manifestURL) else { return }
-        previous = Self.readManifest(data)
+        let entries = Self.readManifestEntries(data)
+        previous = Dictionary(entries.map { ($0.path, $0) }, uniquingKeysWith: { $1 })
+        // In path order, one entry per path (as ``finish()`` writes it; another tool's may not be).
+        let ordered = zip(entries, entries.dropFirst()).allSatisfy { $0.path < $1.path }
+        previousInOrder = ordered ? entries : previous.values.sorted { $0.path < $1.path }
     }
 
     /// The entries of a manifest by path (empty for anything that is not one).
     public static func readManifest(_ data: Data) -> [String: ManifestEntry] {
+        Dictionary(readManifestEntries(data).map { ($0.path, $0) }, uniquingKeysWith: { $1 })
+    }
+
+    /// The entries of a manifest in the order it lists them (empty for anything that is not one).
+    static func readManifestEntries(_ data: Data) -> [ManifestEntry] {
         if let entries = readOwnManifest(data) { return entries }
         // A manifest written by something else (or edited): read it as any JSON.
-        var found: [String: ManifestEntry] = [:]
+        var found: [ManifestEntry] = []
         for e in (try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? [] {
             guard let path = e["path"] as? String, let size = e["size"] as? Int, let sha = e["sha256"] as? String else { continue }
-            found[path] = ManifestEntry(path: path, size: size, sha256: sha)
+            found.append(ManifestEntry(path: path, size: size, sha256: sha))
         }
         return found
     }
@@ -103,9 +119,9 @@ public final class SitePublisher: @unchecked Sendable {
     /// Reads the manifest as ``finish()`` writes it, one entry per line:
     /// `  {"path": "…", "sha256": "…", "size": N},`; `nil` if any line is otherwise (then the
     /// general JSON reader takes over). Paths with escapes are left to that reader too.
-    static func readOwnManifest(_ data: Data) -> [String: ManifestEntry]? {
+    static func readOwnManifest(_ data: Data) -> [ManifestEntry]? {
         let prefix = Array("  {\"path\": \"".utf8), shaMark = Array("\", \"sha256\": \"".utf8), sizeMark = Array("\", \"size\": ".utf8)
-        var entries: [String: ManifestEntry] = [:]
+        var entries: [ManifestEntry] = []
         let ok: Bool = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Bool in
             let u = raw.bindMemory(to: UInt8.self)
             // One line per file: size the table once instead of growing it.
@@ -138,7 +154,7 @@ public final class SitePublisher: @unchecked Sendable {
                 var size = 0, digits = 0
                 while q < end && u[q] >= 0x30 && u[q] <= 0x39 { size = size * 10 + Int(u[q] - 0x30); q += 1; digits += 1 }
                 guard digits > 0, q < end, u[q] == 0x7D, q + 1 == end || (q + 2 == end && u[q + 1] == 0x2C) else { return false }
-                entries[path] = ManifestEntry(path: path, size: size, sha256: sha)
+                entries.append(ManifestEntry(path: path, size: size, sha256: sha))
             }
             return true
         }
@@ -253,20 +269,27 @@ public final class SitePublisher: @unchecked Sendable {
     }
 
     private var groupIndex: [String: [String]]?
+    /// The group of each file of ``previousInOrder`` (``indexGroups(_:)``).
+    private var previousGroups: [String?] = []
 
     /// Indexes the previous files by the group a function assigns them (e.g. a school's code),
     /// so that ``keep(group:)`` and ``stillPresent(group:)`` cost only the group's own files.
     public func indexGroups(_ groupOf: (String) -> String?) {
         var index: [String: [String]] = [:]
-        for path in previous.keys { if let g = groupOf(path) { index[g, default: []].append(path) } }
-        groupIndex = index
+        var groups: [String?] = []
+        groups.reserveCapacity(previousInOrder.count)
+        for entry in previousInOrder {
+            let g = groupOf(entry.path)
+            groups.append(g)
+            if let g { index[g, default: []].append(entry.path) }
+        }
+        (groupIndex, previousGroups) = (index, groups)
     }
 
-    /// Keeps, unchanged, every previously published file of a group.
+    /// Keeps, unchanged, every previously published file of a group (a file of it published
+    /// again in this build is listed as published).
     public func keep(group: String) {
-        lock.lock()
-        for path in groupIndex?[group] ?? [] where current[path] == nil { current[path] = previous[path] }
-        lock.unlock()
+        lock.withLock { _ = keptGroups.insert(group) }
     }
 
     /// Whether a group had files and every one of them is still on disk as published. When
@@ -277,18 +300,30 @@ public final class SitePublisher: @unchecked Sendable {
         return trustsManifest ? intact(first) : paths.allSatisfy { intact($0) }
     }
 
-    /// Removes files no longer produced and writes the manifest. Returns the removed paths.
+    /// Removes files no longer produced and writes the manifest, which ends the build. Returns
+    /// the removed paths.
     @discardableResult
     public func finish() throws -> [String] {
+        precondition(!finished, "a site publisher serves one build")
         try writeHeldPages()
-        var removed: [String] = []
-        for path in previous.keys where current[path] == nil {
-            try? FileManager.default.removeItem(at: root.appendingPathComponent(path))
-            removed.append(path)
+        // The last build's files in their order, each as published now, kept, or removed;
+        // then the new files merged in. Paths in Unicode scalar order (as `String` compares them).
+        var listed: [ManifestEntry] = [], removed: [String] = []
+        listed.reserveCapacity(previousInOrder.count + current.count)
+        for (i, entry) in previousInOrder.enumerated() {
+            if let now = current[entry.path] {
+                listed.append(now)
+            } else if i < previousGroups.count, let g = previousGroups[i], keptGroups.contains(g) {
+                listed.append(entry)
+            } else {
+                try? FileManager.default.removeItem(at: root.appendingPathComponent(entry.path))
+                removed.append(entry.path)
+            }
         }
+        let new = current.values.filter { previous[$0.path] == nil }.sorted { $0.path < $1.path }
+        let entries = Self.merged(listed, new)
         // Written by hand as bytes (a JSON array, one entry per line): the site has tens of
-        // thousands of files. Paths in Unicode scalar order (as `String` compares them).
-        let entries = current.values.sorted { $0.path < $1.path }
+        // thousands of files.
         var out: [UInt8] = []
         out.reserveCapacity(entries.count * 140 + 4)
         out.append(contentsOf: "[\n".utf8)
@@ -307,7 +342,21 @@ public final class SitePublisher: @unchecked Sendable {
         try AtomicFile.write(Data(out), to: root.appendingPathComponent(Self.manifestName), mode: Self.publicMode)
         unlink(unfinishedMarker.path)
         if let boot { try? AtomicFile.write(Data(boot.utf8), to: bootMarker, durable: false, mode: 0o600) }
-        previous = current
+        finished = true
         return removed
+    }
+
+    /// Two lists sorted by path merged into one.
+    static func merged(_ a: [ManifestEntry], _ b: [ManifestEntry]) -> [ManifestEntry] {
+        if b.isEmpty { return a }
+        var out: [ManifestEntry] = []
+        out.reserveCapacity(a.count + b.count)
+        var (i, j) = (0, 0)
+        while i < a.count && j < b.count {
+            if b[j].path < a[i].path { out.append(b[j]); j += 1 } else { out.append(a[i]); i += 1 }
+        }
+        out += a[i...]
+        out += b[j...]
+        return out
     }
 }

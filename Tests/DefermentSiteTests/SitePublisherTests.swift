@@ -83,3 +83,40 @@ extension SitePublisherTests {
         #expect(SiteBuilder.group(of: path) == group)
     }
 }
+
+extension SitePublisherTests {
+    /// A build that keeps one school's pages, renders another's again, adds a month and stops
+    /// producing a file lists in its manifest exactly the files on disk, in path order, each
+    /// with its current size and digest: kept files as they were, rendered ones as written.
+    @Test func theManifestListsKeptRenderedAndNewFilesAndDropsTheRest() throws {
+        let root = try site()
+        let first = try SitePublisher(root: root)
+        for path in ["schools/110000/index.html", "schools/110000/roster-20261015.html.enc", "schools/110001/index.html",
+                     "schools/110001/roster-20261015.html.enc", "schools/110001/old.json", "index.html"] {
+            try first.publish(path, text: "first " + path)
+        }
+        try first.finish()
+        let second = try SitePublisher(root: root)
+        second.indexGroups { path in path.hasPrefix("schools/") ? String(path.split(separator: "/")[1]) : nil }
+        second.keep(group: "110000")
+        // 110001 rendered again: one page changed, one unchanged, a new month, `old.json` gone.
+        try second.publish("schools/110001/index.html", text: "second")
+        try second.publish("schools/110001/roster-20261015.html.enc", text: "first schools/110001/roster-20261015.html.enc")
+        try second.publish("schools/110001/roster-20261115.html.enc", text: "new month")
+        try second.publish("a-new-page.html", text: "new")
+        try second.publish("index.html", text: "first index.html")
+        let removed = try second.finish()
+        #expect(removed == ["schools/110001/old.json"])
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("schools/110001/old.json").path))
+        let listed = try JSONDecoder().decode([ManifestEntry].self, from: Data(contentsOf: root.appendingPathComponent(SitePublisher.manifestName)))
+        let onDisk = try FileManager.default.subpathsOfDirectory(atPath: root.path)
+            .filter { !$0.hasSuffix(SitePublisher.manifestName) && !$0.hasPrefix(".") }
+            .filter { var isFolder: ObjCBool = false; FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path, isDirectory: &isFolder); return !isFolder.boolValue }
+        #expect(listed.map(\.path) == onDisk.sorted())
+        for entry in listed {
+            let data = try Data(contentsOf: root.appendingPathComponent(entry.path))
+            #expect(entry.size == data.count && entry.sha256 == SitePublisher.sha256(data), "\(entry.path)")
+        }
+        #expect(second.written.sorted() == ["a-new-page.html", "schools/110001/index.html", "schools/110001/roster-20261115.html.enc"])
+    }
+}
