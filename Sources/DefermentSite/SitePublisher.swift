@@ -293,12 +293,24 @@ public final class SitePublisher: @unchecked Sendable {
     }
 
     /// Whether a group had files and every one of them is still on disk as published. When
-    /// ``trustsManifest``, one of them is looked at (a folder removed by hand is noticed; a single
-    /// file removed by hand comes back with `publish --force`).
+    /// ``trustsManifest``, only the folder of its first file is looked at, once per build (a
+    /// folder removed by hand is noticed; a single file removed by hand comes back with
+    /// `publish --force`).
     public func stillPresent(group: String) -> Bool {
         guard let paths = groupIndex?[group], let first = paths.first else { return false }
-        return trustsManifest ? intact(first) : paths.allSatisfy { intact($0) }
+        guard trustsManifest else { return paths.allSatisfy { intact($0) } }
+        let folder = first.lastIndex(of: "/").map { String(first[..<$0]) } ?? ""
+        return lock.withLock {
+            if let known = presentFolders[folder] { return known }
+            var st = stat()
+            let present = stat(rootPath + folder, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+            presentFolders[folder] = present
+            return present
+        }
     }
+
+    /// Folders of the site looked at by ``stillPresent(group:)`` in this build, and whether each is there.
+    private var presentFolders: [String: Bool] = [:]
 
     /// Removes files no longer produced and writes the manifest, which ends the build. Returns
     /// the removed paths.

@@ -78,6 +78,11 @@ extension SitePublisherTests {
         ("counties/63000/index.html", nil),
         ("counties/63000/schools/110000.html.enc", nil),
         ("index.html", nil), ("templates/index.html", nil), ("style.css", nil),
+        ("schools/110000/extra/roster-20261115.html", "school:110000"), ("schools/110000/a/b/roster-20261115.html", nil),
+        ("schoolsx/110000/roster-20261115.html", nil), ("school/110000/roster-20261115.html", nil),
+        ("counties/63000/decisions/2026111.xlsx.enc", nil), ("counties/63000/decision/20261115.xlsx.enc", nil),
+        ("counties/63000/decisions/x/20261115.xlsx.enc", nil), ("counties/63000/roster-2026111a.html", nil),
+        ("schools/110000/roster-", "school:110000"), ("schools//roster-20261115.html", "roster::2026-11-15"), ("/", nil),
     ] as [(String, String?)])
     func pathsBelongToTheirGroup(_ path: String, _ group: String?) {
         #expect(SiteBuilder.group(of: path) == group)

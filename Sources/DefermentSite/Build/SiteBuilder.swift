@@ -115,36 +115,39 @@ public final class SiteBuilder: @unchecked Sendable {
     /// other files, `workbook:<county>:<upload date>` for a county's decision workbook and
     /// `roster-<date>.html(.enc)` of that date; `nil` for pages rendered every build.
     static func group(of path: String) -> String? {
-        // Read as bytes (called for every file of the site): at most four segments matter.
-        let u = Array(path.utf8)
-        var slashes: [Int] = []
-        for (i, b) in u.enumerated() where b == 0x2F {
-            slashes.append(i)
-            if slashes.count == 4 { return nil }
-        }
-        guard slashes.count >= 2 else { return nil }
-        func text(_ from: Int, _ to: Int) -> String { String(decoding: u[from..<to], as: UTF8.self) }
-        let first = text(0, slashes[0]), second = text(slashes[0] + 1, slashes[1])
-        let nameStart = slashes[slashes.count - 1] + 1
-        func dated(_ prefix: String) -> String? {
-            let p = Array(prefix.utf8)
-            guard u.count >= nameStart + p.count + 8, Array(u[nameStart..<(nameStart + p.count)]) == p else { return nil }
-            let d = u[(nameStart + p.count)..<(nameStart + p.count + 8)]
-            guard d.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-            let s = String(decoding: d, as: UTF8.self)
-            return "\(s.prefix(4))-\(s.dropFirst(4).prefix(2))-\(s.suffix(2))"
-        }
-        if first == "schools" {
-            if slashes.count == 2, let date = dated("roster-") ?? dated("report-") {
-                return DeskStore.rosterKey(school: second, uploadDate: date)
+        // Read as bytes (called for every file of the site): at most three `/` matter.
+        var path = path
+        return path.withUTF8 { u -> String? in
+            var s0 = -1, s1 = -1, s2 = -1
+            for i in 0..<u.count where u[i] == 0x2F {
+                if s0 < 0 { s0 = i } else if s1 < 0 { s1 = i } else if s2 < 0 { s2 = i } else { return nil }
             }
-            return "school:" + second
+            guard s1 >= 0 else { return nil }
+            let nameStart = (s2 >= 0 ? s2 : s1) + 1
+            func text(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: u[from..<to]), as: UTF8.self) }
+            func segment(_ from: Int, _ to: Int, is word: StaticString) -> Bool {
+                guard to - from == word.utf8CodeUnitCount else { return false }
+                for k in 0..<(to - from) where u[from + k] != word.utf8Start[k] { return false }
+                return true
+            }
+            // The ISO date of a file name `<prefix>YYYYMMDD…`.
+            func dated(_ prefix: StaticString) -> String? {
+                let start = nameStart + prefix.utf8CodeUnitCount
+                guard start + 8 <= u.count, segment(nameStart, start, is: prefix) else { return nil }
+                for k in start..<(start + 8) where u[k] < 0x30 || u[k] > 0x39 { return nil }
+                return text(start, start + 4) + "-" + text(start + 4, start + 6) + "-" + text(start + 6, start + 8)
+            }
+            let second = text(s0 + 1, s1)
+            if segment(0, s0, is: "schools") {
+                if s2 < 0, let date = dated("roster-") ?? dated("report-") { return DeskStore.rosterKey(school: second, uploadDate: date) }
+                return "school:" + second
+            }
+            guard segment(0, s0, is: "counties") else { return nil }
+            if s2 >= 0 && segment(s1 + 1, s2, is: "decisions"), let date = dated("") {
+                return DeskStore.workbookKey(county: second, uploadDate: date)
+            }
+            if s2 < 0, let date = dated("roster-") { return DeskStore.workbookKey(county: second, uploadDate: date) }
+            return nil
         }
-        guard first == "counties" else { return nil }
-        if slashes.count == 3 && text(slashes[1] + 1, slashes[2]) == "decisions", let date = dated("") {
-            return DeskStore.workbookKey(county: second, uploadDate: date)
-        }
-        if slashes.count == 2, let date = dated("roster-") { return DeskStore.workbookKey(county: second, uploadDate: date) }
-        return nil
     }
 }
