@@ -283,3 +283,11 @@ nonisolated(unsafe) private let emptyByte: UnsafeMutablePointer<UInt8> = {
     p.pointee = 0
     return p
 }()
+
+extension DeskStore {
+    /// About how many people the registry holds (役政資料筆數): the highest row id of `person`,
+    /// found without a scan (a purge leaves gaps, so it may count more).
+    public static func peopleHeld(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT MAX(rowid) FROM person") ?? 0
+    }
+}

@@ -18,7 +18,7 @@ struct IntakePathsTests {
             switch self {
             case .plain: t.plainBelow = .max
             case .engineWithLookups: t.plainBelow = 0; t.snapshotThreshold = .max
-            case .engineWithRegistryInMemory: t.plainBelow = 0; t.snapshotThreshold = 0
+            case .engineWithRegistryInMemory: t.plainBelow = 0; t.alwaysReadRegistryIntoMemory()
             }
             return t
         }
@@ -88,5 +88,23 @@ struct IntakePathsTests {
                 #expect(dumps[path]?[table] == reference[table], "\(path) differs from the plain path in \(table)")
             }
         }
+    }
+}
+
+extension IntakePathsTests {
+    /// When a roster is checked against the registry read into memory: a national roster always;
+    /// a month's roster onto a registry of a year's students only when the registry is in memory
+    /// already (an extract just applied) or the file has about one row per five people.
+    @Test(arguments: [
+        (2_354_818, 459_574 as Int?, false),   // 20,000 rows onto a year's registry: looked up
+        (2_354_818, nil, true),                // the same after an extract in the same run
+        (120_000_000, 1_460_000, true),        // a national roster of a million rows
+        (11_100_000, 459_574, true),           // 92,500 rows: one row per five people
+        (10_900_000, 459_574, false),
+        (1_000_000, nil, false),               // small: the plain path's size
+        (2_400_000, 0, true),
+    ] as [(Int, Int?, Bool)])
+    func aRosterReadsTheRegistryIntoMemoryOnlyWhereThatIsCheaper(_ size: Int, _ people: Int?, _ inMemory: Bool) {
+        #expect(RosterIntake.Tuning().readsRegistryIntoMemory(fileSize: size, people: people) == inMemory)
     }
 }

@@ -91,7 +91,7 @@ struct IntakeTests {
         try drop(Fixture.rosterHeader + rows.joined(), as: "twice-20261015.csv", into: .rosters, root: root)
         let desk = try openDesk(root)
         if c.large {
-            desk.rosterTuning.snapshotThreshold = 0
+            desk.rosterTuning.alwaysReadRegistryIntoMemory()
             desk.rosterTuning.sortChunk = c.sortChunk
         }
         let summary = try desk.runOnce()
@@ -139,7 +139,7 @@ struct IntakeTests {
             try drop(resent, as: "resent-20261015.csv", into: .rosters, root: root)
             let desk = try openDesk(root)
             if large {
-                desk.rosterTuning.snapshotThreshold = 0
+                desk.rosterTuning.alwaysReadRegistryIntoMemory()
                 desk.rosterTuning.sortChunk = 7
             }
             let summary = try desk.runOnce()
@@ -199,7 +199,7 @@ struct IntakeTests {
                  as: "r2.csv", into: .registry, root: root)
         try drop(Fixture.rosterHeader + ([a, b, c, d] + others).map { "\($0),0951023,王小明,110000,範例高中,普通科,3,1151015,1160630,在學,否\n" }.joined(),
                  as: "roster-20261015.csv", into: .rosters, root: root)
-        if large { desk.rosterTuning.snapshotThreshold = 0 }
+        if large { desk.rosterTuning.alwaysReadRegistryIntoMemory() }
         let summary = try desk.runOnce()
         #expect(summary.files.map(\.kind) == [.registry, .rosters])
         #expect(summary.rejectedCount == 0)
@@ -224,7 +224,7 @@ struct IntakeTests {
         let registry = Fixture.registryHeader + ids.map { "\($0),0951023,甲,63000,高中肄業,未經徵兵處理,,\n" }.joined()
         let roster = Fixture.rosterHeader + ids.map { "\($0),0951023,王小明,110000,範例高中,普通科,3,1151015,1160630,在學,否\n" }.joined()
         let desk = try openDesk(root)
-        desk.rosterTuning.snapshotThreshold = 0
+        desk.rosterTuning.alwaysReadRegistryIntoMemory()
         return (ids, registry, roster, desk)
     }
 

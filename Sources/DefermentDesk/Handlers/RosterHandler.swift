@@ -13,9 +13,13 @@ struct RosterHandler: InputHandler {
         let intake = desk.rosterIntake(reference)
         // A small file takes the plain path; a large one (or one read ahead) the engine.
         let plain = file.readAhead == nil && fileSize(of: file.url) < intake.tuning.plainBelow
+        // The registry in memory comes free when an extract of this run left it; otherwise
+        // whether to read it depends on how many people it holds.
+        let held = desk.schedule.heldRegistry
+        let people = held == nil && !plain && file.readAhead == nil ? try desk.store.queue.read { try DeskStore.peopleHeld($0) } : nil
         let reading = plain ? nil
-            : file.readAhead?.reading ?? intake.startReading(url: file.url, originalName: file.name, arrivalDay: file.arrivalDay)
-        if let registry = desk.schedule.heldRegistry { reading?.provide(registry: registry) }
+            : file.readAhead?.reading ?? intake.startReading(url: file.url, originalName: file.name, arrivalDay: file.arrivalDay, people: people)
+        if let held { reading?.provide(registry: held) }
         var summary: RosterFileSummary?
         let line: String = try desk.store.queue.write { db in
             let fileID = try DeskStore.addLedgerEntry(db, sha256: file.sha, kind: file.kind.rawValue, originalName: file.name,

@@ -27,8 +27,27 @@ extension RosterIntake {
 
         public init() {}
 
-        /// Whether a roster file is large enough to be checked against the registry in memory.
-        public func readsRegistryIntoMemory(fileSize: Int) -> Bool { fileSize >= snapshotThreshold }
+        /// A file that would read the registry from the database for itself does so only with
+        /// about one row for every this many people in it; with fewer, its rows are looked up one
+        /// by one (reading a person into memory costs about a fifth of looking a row up; see
+        /// bench/README.md, a month onto a year of history).
+        public var peoplePerRow = 5
+        /// The bytes of a roster row, about, to estimate a file's rows from its size.
+        static let bytesPerRow = 120
+
+        /// Whether a roster file is checked against the registry in memory: it is large enough,
+        /// and either the registry is in memory already (`people` is `nil`: an extract applied
+        /// just before left it) or the file has enough rows for the `people` the registry holds.
+        public func readsRegistryIntoMemory(fileSize: Int, people: Int? = nil) -> Bool {
+            guard fileSize >= snapshotThreshold else { return false }
+            guard let people else { return true }
+            return people / max(1, peoplePerRow) <= fileSize / Self.bytesPerRow
+        }
+
+        /// Every roster the engine takes is checked against the registry in memory (tests).
+        public mutating func alwaysReadRegistryIntoMemory() {
+            (snapshotThreshold, peoplePerRow) = (0, .max)
+        }
     }
 
 
@@ -140,9 +159,12 @@ extension RosterIntake {
     /// - Parameter held: the reading waits for ``Reading/release()`` (or for ``apply(_:fileID:reading:progress:)``
     ///   to begin) before it starts: a file read ahead begins once the file before it is read,
     ///   instead of competing with it.
-    public func startReading(url: URL, originalName: String, arrivalDay: CivilDate, held: Bool = false) -> Reading {
+    /// - Parameter people: the people the registry holds when it is not in memory already
+    ///   (``Tuning/readsRegistryIntoMemory(fileSize:people:)``).
+    public func startReading(url: URL, originalName: String, arrivalDay: CivilDate, held: Bool = false, people: Int? = nil) -> Reading {
         let size = fileSize(of: url)
-        let reading = Reading(url: url, arrivalDay: arrivalDay, inMemory: tuning.readsRegistryIntoMemory(fileSize: size), size: size)
+        let reading = Reading(url: url, arrivalDay: arrivalDay, inMemory: tuning.readsRegistryIntoMemory(fileSize: size, people: people),
+                              size: size)
         let snapshot = reading.snapshot, inMemory = reading.inMemory, sortChunk = max(1, tuning.sortChunk), outcome = reading.outcome
         // Two sorted chunks of rows as read (64 hand-overs of 1,024 rows) may wait for the
         // writing thread: with room for less than one, each thread waits on the other at every
