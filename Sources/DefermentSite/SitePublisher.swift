@@ -309,7 +309,8 @@ public final class SitePublisher: @unchecked Sendable {
         }
     }
 
-    /// Folders of the site looked at by ``stillPresent(group:)`` in this build, and whether each is there.
+    /// Folders of the site looked at by ``stillPresent(group:)`` in this build, and whether each
+    /// is there.
     private var presentFolders: [String: Bool] = [:]
 
     /// Removes files no longer produced and writes the manifest, which ends the build. Returns

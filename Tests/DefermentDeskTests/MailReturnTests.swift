@@ -24,6 +24,10 @@ struct MailReturnTests {
         let submitted = try f.edit(try f.download(), ["decisions": [["sheet": app, "row": 3, "decision": "未核准"], ["sheet": app, "row": 4, "decision": "核准"]],
                                                       "signoff": ["reviewer": "王承辦"]])
         let csv = try f.edit(try f.download(), ["decisions": [["sheet": app, "row": 5, "decision": "核准"]], "signoff": Self.signed, "csv": app], ext: "csv")
+        // Two workbooks of ours in one message, each deciding another row.
+        #expect(rows.count > 6)
+        let pairFirst = try f.edit(try f.download(), ["decisions": [["sheet": app, "row": 2, "decision": "核准"]], "signoff": Self.signed])
+        let pairSecond = try f.edit(try f.download(), ["decisions": [["sheet": app, "row": 6, "decision": "核准"]], "signoff": Self.signed])
         let foreign = f.root.appendingPathComponent("foreign.xlsx")
         _ = try pythonOutput(["-c", "import openpyxl, sys; wb = openpyxl.Workbook(); wb.active['A1'] = '別的資料'; wb.save(sys.argv[1])", foreign.path])
 
@@ -40,6 +44,7 @@ struct MailReturnTests {
             message("m6@stranger", from: "someone@elsewhere.example", style: "gmail", [(final, name)]),
             message("m1@clerk", from: clerk, style: "gmail", [(final, name)]),   // the same message again
             message("m8@clerk", from: clerk, style: "broken", []),
+            message("m9@clerk", from: clerk, style: "outlook", [(pairFirst, "審核名冊（一）.xlsx"), (pairSecond, "審核名冊（二）.xlsx")]),
         ]
         let maildir = f.desk.mailInbox
         let json = String(decoding: try JSONSerialization.data(withJSONObject: specs), as: UTF8.self)
@@ -50,7 +55,9 @@ struct MailReturnTests {
         #expect(try f.text("SELECT review_state FROM roster_row WHERE id = \(rows[0].id)") == "核准")
         #expect(try f.text("SELECT review_state FROM roster_row WHERE id = \(rows[5].id)") == "核准")
         #expect(try f.text("SELECT draft_decision FROM roster_row WHERE id = \(rows[4].id)") == "核准")
-        #expect(try f.value("SELECT COUNT(*) FROM input_file WHERE kind = 'decisions'") == 3)
+        #expect(try f.text("SELECT review_state FROM roster_row WHERE id = \(rows[2].id)") == "核准")
+        #expect(try f.text("SELECT review_state FROM roster_row WHERE id = \(rows[6].id)") == "核准")
+        #expect(try f.value("SELECT COUNT(*) FROM input_file WHERE kind = 'decisions'") == 5)
         // Every message is taken (cur/, seen), the unreadable one kept and flagged.
         #expect(try FileManager.default.contentsOfDirectory(atPath: maildir.appendingPathComponent("new").path).isEmpty)
         let cur = try FileManager.default.contentsOfDirectory(atPath: maildir.appendingPathComponent("cur").path)
@@ -75,6 +82,7 @@ struct MailReturnTests {
         #expect(receipt("其他資料.xlsx").first.map { $0.subject.contains("退件") && $0.body.contains("不是本系統的審核名冊") } == true)
         #expect(receipt("審核名冊匯出.csv").first?.subject.contains("已核定") == true)
         #expect(receipt("審核名冊匯出（再寄）.csv").count == 1)       // quoted-printable: the same bytes, answered
+        #expect(receipt("審核名冊（一）.xlsx").count == 1 && receipt("審核名冊（二）.xlsx").count == 1)
         #expect(received.contains { $0.to.contains(clerk) && $0.kind == "mail-no-workbook" && $0.subject.contains("未收到審核名冊附件") })
         #expect(toStranger.count == 1 && toStranger.first.map { $0.subject.contains("退件") && $0.body.contains("登記的承辦信箱") } == true)
         // No national ID, name or birth date in any of them.
@@ -85,7 +93,7 @@ struct MailReturnTests {
         }
         // A second run: nothing new, no second receipt.
         _ = try f.desk.runOnce()
-        #expect(try f.value("SELECT COUNT(*) FROM mail_queue WHERE kind = 'county-receipt'") == 6)
+        #expect(try f.value("SELECT COUNT(*) FROM mail_queue WHERE kind = 'county-receipt'") == 8)
     }
 
     /// `watch` notices a message delivered into the Maildir and applies its workbook.

@@ -18,7 +18,8 @@ struct RosterHandler: InputHandler {
         let held = desk.schedule.heldRegistry
         let people = held == nil && !plain && file.readAhead == nil ? try desk.store.queue.read { try DeskStore.peopleHeld($0) } : nil
         let reading = plain ? nil
-            : file.readAhead?.reading ?? intake.startReading(url: file.url, originalName: file.name, arrivalDay: file.arrivalDay, people: people)
+            : file.readAhead?.reading
+                ?? intake.startReading(url: file.url, originalName: file.name, arrivalDay: file.arrivalDay, people: people)
         if let held { reading?.provide(registry: held) }
         var summary: RosterFileSummary?
         let line: String = try desk.store.queue.write { db in

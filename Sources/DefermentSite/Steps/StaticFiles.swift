@@ -23,6 +23,7 @@ extension SiteBuilder {
                 try publisher.publish("\(folder)/\(code)/account.html", text: templates.render("account", [
                     "root": "../../", "title": "帳號維護・\(name)", "account": code, "accountName": name, "keyHref": "key.json",
                     "returnAddress": returnAddress, "unlockNote": "帳號維護需先以目前的密碼登入。",
+                    "rounds": Envelope.defaultRounds,
                 ]))
             }
             return 2 * accounts.count
