@@ -120,7 +120,7 @@ public struct DemoPlay {
         開啟網站：執行 \(SharedFiles.executableURL.path) serve --root \(rootName) 後以瀏覽器開啟 http://127.0.0.1:8080/
                   （含個人資料的頁面已加密，需在 https 或本機網址輸入帳號密碼解密；不含個資的頁面亦可直接開啟 \(index)）
         縣市審核：縣市頁面（counties/<縣市代碼>/）登入後下載審核名冊；處理紀錄與退件說明見該頁及 outbox/rejected/decisions/
-        通知信：\(mail) 封在 \(desk.mailSpool.path)（僅統計數字與連結）；以 deferment mail send --root \(rootName) 寄出（msmtp）
+        通知信：\(mail) 封在 \(desk.mailSpool.path)（僅統計數字與連結）；以 \(SharedFiles.executableURL.path) mail send --root \(rootName) 寄出（msmtp）
         匯出報表：\(SharedFiles.executableURL.path) report --root \(rootName) --school \(desk.reference.schools.first?.code ?? "") --format csv
         """
     }

@@ -114,6 +114,10 @@ struct OperationsTests {
         let played = try installed.run(["demo", "--root", demo.path])
         #expect(played.status == 0, "\(played.err)")
         #expect(!played.out.contains(".build/"))
+        // Every command the closing hints name is the binary that ran.
+        for command in ["serve", "mail send", "report"] {
+            #expect(played.out.contains("\(installed.binary.path) \(command) --root"), "\(command)")
+        }
         // The month's cycle by e-mail: a county's workbook returned with a receipt back, a clerk's
         // password changed by the clerk.
         #expect(played.out.contains("收件回條 → ") && played.out.contains("（已核定）"))
