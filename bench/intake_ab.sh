@@ -23,11 +23,9 @@ timing=$(mktemp)
 root="$out/ab-root"
 trap 'rm -f "$results" "$timing"; rm -rf "$root"' EXIT
 configs=("$@")
+. "$(dirname "$0")/ab_rounds.sh"
 for r in $(seq "$rounds"); do
-  order=("${configs[@]}")
-  if [ $((r % 2)) = 0 ]; then
-    order=(); for ((i = ${#configs[@]} - 1; i >= 0; i--)); do order+=("${configs[$i]}"); done
-  fi
+  mapfile -t order < <(round_order "$r" "${configs[@]}")
   for cfg in "${order[@]}"; do
     label=${cfg%%=*}; bin=${cfg#*=}
     rm -rf "$root" && mkdir -p "$root/inbox/registry" "$root/inbox/rosters"

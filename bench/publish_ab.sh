@@ -22,11 +22,9 @@ timing=$(mktemp)
 trap 'rm -f "$results" "$timing"; rm -rf "$trash"' EXIT
 mkdir -p "$trash"
 configs=("$@")
+. "$(dirname "$0")/ab_rounds.sh"
 for r in $(seq "$rounds"); do
-  order=("${configs[@]}")
-  if [ $((r % 2)) = 0 ]; then
-    order=(); for ((i = ${#configs[@]} - 1; i >= 0; i--)); do order+=("${configs[$i]}"); done
-  fi
+  mapfile -t order < <(round_order "$r" "${configs[@]}")
   for config in "${order[@]}"; do
     label=${config%%=*}; binary=${config#*=}
     [ -d "$root/outbox/site" ] && mv "$root/outbox/site" "$trash/site-$r-$label"
