@@ -273,7 +273,8 @@ public final class SitePublisher: @unchecked Sendable {
     private var previousGroups: [String?] = []
 
     /// Indexes the previous files by the group a function assigns them (e.g. a school's code),
-    /// so that ``keep(group:)`` and ``stillPresent(group:)`` cost only the group's own files.
+    /// so that ``stillPresent(group:)`` looks only at the group's own files and ``finish()``
+    /// knows which files a kept group holds.
     public func indexGroups(_ groupOf: (String) -> String?) {
         var index: [String: [String]] = [:]
         var groups: [String?] = []
